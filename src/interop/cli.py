@@ -1,0 +1,68 @@
+"""The ``interop`` command.
+
+Exit codes: 0 success; 1 the data breaks a rule or a run could not complete;
+2 unusable arguments or unreadable input. Expected errors print one plain
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from interop._errors import InteropError
+from interop.commands import COMMAND_MODULES
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interop",
+        description="Carry DB36/T 2143-2025 case data as FHIR R4, sending each partner only "
+        "what its purpose needs.",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="archive database URL (sqlite:///path or postgresql://…); default $INTEROP_DB "
+        "or a SQLite file in the user data folder",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="partners configuration (TOML); default $INTEROP_CONFIG"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for modname in COMMAND_MODULES:
+        mod = importlib.import_module(modname)
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args._run(args)
+    except InteropError as exc:
+        print(f"interop: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

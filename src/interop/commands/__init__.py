@@ -1,0 +1,13 @@
+"""Sub-commands of the ``interop`` command line, one module each.
+
+Each module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. Adding a command = adding a module and one line here.
+"""
+
+from __future__ import annotations
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "interop.commands.map",
+    "interop.commands.validate",
+    "interop.commands.plugins",
+)

@@ -1,0 +1,46 @@
+"""一人一档 — the case record: everything the archive holds for one child."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from interop.core.assessment import Assessment
+from interop.core.case import Case
+from interop.core.closure import Closure
+from interop.core.consent import Consent
+from interop.core.crisis import Crisis
+from interop.core.intake import Intake
+from interop.core.people import Child, Organisation, RelatedAdult, Staff
+from interop.core.plan import Plan
+from interop.core.session import Session
+
+#: Version of the case-record file format (``format_version`` in the JSON).
+FORMAT_VERSION = "1.0"
+
+
+@dataclass(slots=True, kw_only=True)
+class CaseRecord:
+    """一人一档 — one child's case record (9.2), as held in a case-record file."""
+
+    format_version: str = FORMAT_VERSION
+    case: Case
+    child: Child
+    adults: list[RelatedAdult] = field(default_factory=list)
+    staff: list[Staff] = field(default_factory=list)
+    organisations: list[Organisation] = field(default_factory=list)
+    intake: Intake | None = None
+    assessments: list[Assessment] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
+    consents: list[Consent] = field(default_factory=list)
+    crises: list[Crisis] = field(default_factory=list)
+    closure: Closure | None = None
+
+    def organisation(self, org_id: str | None) -> Organisation | None:
+        return next((o for o in self.organisations if o.id == org_id), None)
+
+    def adult(self, adult_id: str | None) -> RelatedAdult | None:
+        return next((a for a in self.adults if a.id == adult_id), None)
+
+    def guardians(self) -> list[RelatedAdult]:
+        return [a for a in self.adults if "guardian" in a.roles]
