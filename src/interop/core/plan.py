@@ -15,7 +15,9 @@ class Goal:
     id: str
     description: str
     due: str | None = None
-    achievement: str | None = None  # achieved | partially | not-achieved (D, 7.5.1)
+    achievement: str | None = (
+        None  # HL7 goal-achievement: achieved, improving, not-achieved … (7.5.1)
+    )
 
 
 @dataclass(slots=True, kw_only=True)

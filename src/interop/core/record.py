@@ -44,3 +44,35 @@ class CaseRecord:
 
     def guardians(self) -> list[RelatedAdult]:
         return [a for a in self.adults if "guardian" in a.roles]
+
+    @property
+    def finished_sessions(self) -> list[Session]:
+        """Sessions that took place (D-06 counts these)."""
+        return [s for s in self.sessions if s.attendance == "attended"]
+
+    @property
+    def finished_session_count(self) -> int:
+        return len(self.finished_sessions)
+
+    @property
+    def service_period_start(self) -> str | None:
+        """Date of the first finished session (D-07)."""
+        done = self.finished_sessions
+        return min(s.start for s in done)[:10] if done else None
+
+    @property
+    def service_period_end(self) -> str | None:
+        """Date of the last finished session (D-07)."""
+        done = self.finished_sessions
+        return max(s.end for s in done)[:10] if done else None
+
+    @property
+    def age_at_intake(self) -> int | None:
+        """Whole years of age on the intake date (R-3.1-01), from 出生年月."""
+        start = self.case.intake_date or self.case.list_received_date
+        if not start:
+            return None
+        by, bm = int(self.child.birth_date[:4]), int(self.child.birth_date[5:7])
+        bd = int(self.child.birth_date[8:10]) if len(self.child.birth_date) >= 10 else 1
+        y, m, d = int(start[:4]), int(start[5:7]), int(start[8:10])
+        return y - by - ((m, d) < (bm, bd))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from interop.core.fields import coded, codes, many, text
@@ -43,3 +44,14 @@ class Session:
     guardian_notified: GuardianNotified | None = text(req="R-7.3-16", default=None)
     private_space_confirmed: bool | None = text(req="R-7.3-18", default=None)
     duration_override_reason: str | None = text(req="CL-05", default=None)
+
+    @property
+    def minutes(self) -> int:
+        """Session length in whole minutes (Encounter.length, CL-05)."""
+        delta = dt.datetime.fromisoformat(self.end) - dt.datetime.fromisoformat(self.start)
+        return int(delta.total_seconds() // 60)
+
+    @property
+    def primary_worker(self) -> str | None:
+        """The first listed staff member is the primary performer (PPRF)."""
+        return self.staff[0] if self.staff else None

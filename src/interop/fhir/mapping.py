@@ -39,6 +39,7 @@ the entry and the problem. Templates are compiled once into closures.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 import typing
@@ -48,12 +49,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interop.fhir.terminology import Terminology
-
 from interop._errors import DataFileError, RuleViolation
 from interop.core.record import CaseRecord
 from interop.core.schema import hints, unwrap_optional
 from interop.fhir import canonical, release
+from interop.fhir.terminology import Terminology
 from interop.resources import mappings_dir
 
 Scope = dict[str, Any]
@@ -92,8 +92,8 @@ def _resolve_type(ctx: _Ctx, path: str, where: str) -> Any:
         return str
     if head in ctx.types:
         tp = ctx.types[head]
-    elif head in hints(CaseRecord):
-        tp = hints(CaseRecord)[head]
+    elif head in hints(CaseRecord) or _property_type(CaseRecord, head) is not None:
+        tp = hints(CaseRecord).get(head) or _property_type(CaseRecord, head)
     else:
         raise ctx.fail(where, f"unknown source path '{path}' (no field or name '{head}')")
     for seg in parts[1:]:
@@ -101,10 +101,22 @@ def _resolve_type(ctx: _Ctx, path: str, where: str) -> Any:
         if not (dataclasses.is_dataclass(inner) and isinstance(inner, type)):
             raise ctx.fail(where, f"unknown source path '{path}' ('{seg}' is not a field)")
         th = hints(inner)
-        if seg not in th:
+        if seg in th:
+            tp = th[seg]
+            continue
+        prop = _property_type(inner, seg)
+        if prop is None:
             raise ctx.fail(where, f"unknown source path '{path}' (no field '{seg}')")
-        tp = th[seg]
+        tp = prop
     return tp
+
+
+def _property_type(cls: type, name: str) -> Any:
+    """Return type of a derived value (a ``@property`` of a record), or None."""
+    attr = getattr(cls, name, None)
+    if not isinstance(attr, property) or attr.fget is None:
+        return None
+    return typing.get_type_hints(attr.fget).get("return")
 
 
 def _getter(ctx: _Ctx, path: str, where: str) -> Node:
@@ -166,6 +178,23 @@ def _condition(ctx: _Ctx, spec: Any, where: str) -> Callable[[Scope], bool]:
     raise ctx.fail(where, f"unknown condition operator '{op}'")
 
 
+def _filtered(ctx: _Ctx, token: str, where: str) -> Node:
+    """A path with an optional ``|filter``: ``xhtml`` escapes for a Narrative div."""
+    path, _, flt = token.partition("|")
+    get = _getter(ctx, path.strip(), where)
+    flt = flt.strip()
+    if not flt:
+        return get
+    if flt != "xhtml":
+        raise ctx.fail(where, f"unknown filter '{flt}' (known: xhtml)")
+
+    def escaped(scope: Scope) -> Any:
+        v = get(scope)
+        return None if v is None else html.escape(str(v), quote=False)
+
+    return escaped
+
+
 def _string(ctx: _Ctx, s: str, where: str) -> Node:
     for prefix, fn in _CANON.items():
         if s.startswith(prefix) and "{{" not in s:
@@ -175,13 +204,13 @@ def _string(ctx: _Ctx, s: str, where: str) -> Node:
     if not tokens:
         return lambda scope: s
     if len(tokens) == 1 and tokens[0].span() == (0, len(s)):
-        return _getter(ctx, tokens[0].group(1), where)
+        return _filtered(ctx, tokens[0].group(1), where)
     pieces: list[str | Node] = []
     pos = 0
     for m in tokens:
         if m.start() > pos:
             pieces.append(s[pos : m.start()])
-        pieces.append(_getter(ctx, m.group(1), where))
+        pieces.append(_filtered(ctx, m.group(1), where))
         pos = m.end()
     if pos < len(s):
         pieces.append(s[pos:])
@@ -220,14 +249,20 @@ class _Compiler:
         return lambda scope: const
 
     def _object(self, ctx: _Ctx, spec: dict[str, Any], where: str) -> Node:
-        items = [(k, self.node(ctx, v, f"{where}.{k}")) for k, v in spec.items()]
+        # "!key": the object exists only if this element has a value.
+        items = [
+            (k.lstrip("!"), k.startswith("!"), self.node(ctx, v, f"{where}.{k.lstrip('!')}"))
+            for k, v in spec.items()
+        ]
 
         def build(scope: Scope) -> Any:
             out = {}
-            for k, fn in items:
+            for k, needed, fn in items:
                 v = fn(scope)
                 if v is not None and v != [] and v != {}:
                     out[k] = v
+                elif needed:
+                    return None
             return out or None
 
         return build
@@ -259,15 +294,16 @@ class _Compiler:
             raise ctx.fail(where, "$each takes 'as', 'template' and optional 'where'")
         get = _getter(ctx, spec["$each"], where)
         name = spec["as"]
-        inner = ctx.bind(name, _item_type(ctx, spec["$each"], where))
+        index = f"{name}#"
+        inner = ctx.bind(name, _item_type(ctx, spec["$each"], where)).bind(index, int)
         cond = _condition(inner, spec["where"], where) if "where" in spec else None
         tmpl = self.node(inner, spec["template"], f"{where}.template")
 
         def each(scope: Scope) -> list[Any]:
             seq = get(scope) or ()
             out = []
-            for item in seq:
-                s = {**scope, name: item}
+            for i, item in enumerate(seq):
+                s = {**scope, name: item, index: i}
                 if cond is not None and not cond(s):
                     continue
                 v = tmpl(s)
@@ -330,8 +366,17 @@ class _Compiler:
     def _coding(self, ctx: _Ctx, spec: dict[str, Any], d: str, where: str) -> Node:
         if set(spec) - {d, "system"}:
             raise ctx.fail(where, f"{d} takes a path and 'system'")
-        get = _string(ctx, spec[d], where) if "{{" in spec[d] else _getter(ctx, spec[d], where)
+        src = spec[d]
+        if not isinstance(src, str):
+            raise ctx.fail(where, f"{d} takes a path, or '=code' for a fixed code")
+        if src.startswith("="):
+            fixed = src[1:]
+            get: Node = lambda scope: fixed  # noqa: E731
+        else:
+            get = _string(ctx, src, where) if "{{" in src else _getter(ctx, src, where)
         system = self._system(ctx, spec, where)
+        if src.startswith("=") and self.term.lookup(system, src[1:]) is None:
+            raise ctx.fail(where, f"unknown code '{src[1:]}' in {spec['system']}")
         display = self.term.display
         concept = d == "$concept"
 
@@ -378,6 +423,18 @@ class _Compiler:
         return tr
 
 
+def _iterate(scope: Scope, loops: list[tuple[Node, str]]) -> typing.Iterator[Scope]:
+    """Scopes of nested ``for_each`` levels (one scope when there are none)."""
+    if not loops:
+        yield scope
+        return
+    (get, name), rest = loops[0], loops[1:]
+    v = get(scope)
+    items = v if isinstance(v, list) else ([] if v is None else [v])
+    for item in items:
+        yield from _iterate({**scope, name: item}, rest)
+
+
 def _uuid(case_number: str, key: str) -> str:
     return str(uuid.uuid5(_NS, f"{case_number}|{key}"))
 
@@ -387,8 +444,7 @@ class _Entry:
     name: str
     resource: str
     file: str
-    for_each: Node | None
-    as_: str
+    loops: list[tuple[Node, str]]  # nested for_each levels: (getter, bound name)
     when: Callable[[Scope], bool] | None
     id: Node
     template: Node
@@ -463,18 +519,22 @@ class MappingSet:
                     fname, f"{label}: template.{key}", f"{rtype} has no element '{key}'"
                 )
         ctx = _Ctx(fname, label, {})
-        for_each = None
-        as_ = e.get("as", "it")
-        if "for_each" in e:
-            for_each = _getter(ctx, e["for_each"], "for_each")
-            ctx = ctx.bind(as_, _item_type(ctx, e["for_each"], "for_each"))
+        # "for_each": "path" with "as", or a list of {"path", "as"} for nested lists.
+        levels = e.get("for_each", [])
+        if isinstance(levels, str):
+            levels = [{"path": levels, "as": e.get("as", "it")}]
+        loops: list[tuple[Node, str]] = []
+        for j, lv in enumerate(levels):
+            if not isinstance(lv, dict) or set(lv) != {"path", "as"}:
+                raise ctx.fail(f"for_each[{j}]", "each level needs exactly 'path' and 'as'")
+            loops.append((_getter(ctx, lv["path"], f"for_each[{j}]"), lv["as"]))
+            ctx = ctx.bind(lv["as"], _item_type(ctx, lv["path"], f"for_each[{j}]"))
         when = _condition(ctx, e["when"], "when") if "when" in e else None
         return _Entry(
             name=e["name"],
             resource=rtype,
             file=fname,
-            for_each=for_each,
-            as_=as_,
+            loops=loops,
             when=when,
             id=_string(ctx, e["id"], "id"),
             template=comp.node(ctx, tmpl, "template"),
@@ -488,13 +548,7 @@ class MappingSet:
         scope: Scope = {"$root": record, "$case": case_number, "$refs": refs, **self.variables}
         out: list[dict[str, Any]] = []
         for entry in self.entries:
-            if entry.for_each is None:
-                items: Any = (None,)
-            else:
-                v = entry.for_each(scope)
-                items = v if isinstance(v, list) else ([] if v is None else [v])
-            for item in items:
-                s = scope if entry.for_each is None else {**scope, entry.as_: item}
+            for s in _iterate(scope, entry.loops):
                 if entry.when is not None and not entry.when(s):
                     continue
                 local = entry.id(s)

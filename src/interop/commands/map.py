@@ -1,0 +1,54 @@
+"""``interop map CASE_FILE`` — a case record as a validated FHIR R4 Bundle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from interop._errors import InputError
+from interop.engine import Engine
+from interop.exchange.plugins import Plugins
+from interop.fhir.canonical import case_number_system
+
+NAME = "map"
+HELP = "map a case-record file to a FHIR R4 Bundle (type collection) and validate it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case_file", metavar="CASE_FILE", help="a case-record JSON file")
+    parser.add_argument("--format", default="json", help="output format: json or xml")
+    parser.add_argument("--out", metavar="FILE", help="write the Bundle here instead of stdout")
+    parser.add_argument(
+        "--org-code",
+        metavar="CODE",
+        help="organisation namespace of case numbers (default $INTEROP_ORG_CODE)",
+    )
+
+
+def print_issues(issues: list[object]) -> None:
+    for issue in issues:
+        print(issue.line(), file=sys.stderr)  # type: ignore[attr-defined]
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = Plugins().formats()
+    fmt = formats.get(args.format)
+    if fmt is None:
+        raise InputError(
+            f"unknown format '{args.format}' (known: {', '.join(sorted(formats))})", code="E104"
+        )
+    engine = Engine(case_number_system=case_number_system(args.org_code))
+    mapped = engine.map_file(args.case_file)
+    print_issues(mapped.issues)
+    if not mapped.ok or mapped.bundle is None:
+        errors = sum(1 for i in mapped.issues if i.severity == "error")
+        print(f"{args.case_file}: {errors} error(s); no Bundle written", file=sys.stderr)
+        return 1
+    data = fmt.dumps(mapped.bundle)
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0

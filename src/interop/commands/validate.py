@@ -1,0 +1,53 @@
+"""``interop validate FILE`` — a FHIR resource or Bundle against R4 and the profiles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from interop.fhir.validate import operation_outcome
+
+from interop._errors import InputError
+from interop.engine import Engine
+from interop.fhir import release
+
+NAME = "validate"
+HELP = "validate a FHIR R4 resource or Bundle (JSON or XML) against base R4 and the profiles"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="FHIR JSON or XML file")
+    parser.add_argument("--json", action="store_true", help="print an OperationOutcome")
+
+
+def read_fhir_file(path: str) -> dict[str, Any]:
+    """Read FHIR JSON or XML; :class:`InputError` (exit 2) when unusable."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the file ({exc.strerror})", code="E101") from None
+    if raw.lstrip()[:1] == b"<":
+        return release.loads_xml(raw)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{p}: neither valid JSON nor XML", code="E102") from None
+    if not isinstance(data, dict) or "resourceType" not in data:
+        raise InputError(f"{p}: not a FHIR resource (no resourceType)", code="E105")
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    resource = read_fhir_file(args.file)
+    issues = Engine().validator.validate(resource)
+    if args.json:
+        print(json.dumps(operation_outcome(issues), ensure_ascii=False, indent=2))
+    else:
+        for issue in issues:
+            print(issue.line())
+        if not issues:
+            print(f"{args.file}: valid")
+    return 1 if any(i.severity in ("error", "fatal") for i in issues) else 0
