@@ -87,7 +87,7 @@ def test_bad_mapping_file_names_file_entry_and_problem(
 
 def test_unreadable_mapping_file(tmp_path: Path, terminology: Terminology) -> None:
     (tmp_path / "broken.json").write_text('{"entries": [', "utf-8")
-    with pytest.raises(DataFileError, match="broken.json"):
+    with pytest.raises(DataFileError, match=r"broken\.json"):
         MappingSet.load(terminology, tmp_path)
 
 
