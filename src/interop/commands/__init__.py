@@ -10,4 +10,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "interop.commands.map",
     "interop.commands.validate",
     "interop.commands.plugins",
+    "interop.commands.sync",
+    "interop.commands.cases",
+    "interop.commands.import_",
 )

@@ -1,0 +1,86 @@
+"""``interop import CASE_FILE…`` — store case records (一人一档) in the archive.
+
+Each record is checked (schema, codes, resident ID, references) and stored
+by case number: a new case, a new version where it changed, or nothing when
+it is unchanged. Nothing is overwritten (permanent retention, 9.4.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from interop.caserecord import check_case_record, read_case_file, record_to_dict
+from interop.commands.sync import load_config, parse_date
+from interop.core.deadlines import start_deadline
+from interop.core.workdays import WorkCalendar
+from interop.store import Archive
+
+NAME = "import"
+HELP = "store case-record files in the archive (new versions where they changed)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", metavar="CASE_FILE", nargs="+", help="case-record JSON files")
+    parser.add_argument("--json", action="store_true", help="print a JSON array, one item a file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from interop.fhir.terminology import Terminology
+
+    terms = Terminology.load()
+    calendar = WorkCalendar.load()
+    config = load_config(args.config)
+    agreement = parse_date(config.get("sync", {}).get("agreement_date"), "[sync] agreement_date")
+    results: list[dict[str, Any]] = []
+    rejected = 0
+    with Archive.open(args.db) as archive:
+        for path in args.files:
+            checked = check_case_record(read_case_file(path), terms)
+            errors = [i for i in checked.issues if i.severity == "error"]
+            item: dict[str, Any] = {
+                "file": path,
+                "issues": [
+                    {"path": i.path, "severity": i.severity, "code": i.code, "message": i.message}
+                    for i in checked.issues
+                ],
+            }
+            if checked.record is None or errors:
+                rejected += 1
+                item.update(case=None, result="rejected")
+                results.append(item)
+                continue
+            rec = checked.record
+            deadline = None
+            received = rec.case.list_received_date
+            if rec.case.state == "listed" and received:
+                d = start_deadline(
+                    rec.case.risk_level,
+                    dt.date.fromisoformat(received[:10]),
+                    calendar,
+                    agreement_date=agreement,
+                )
+                if d is not None:
+                    deadline = (d.rule, d.start.isoformat(), d.due.isoformat(), d.provisional)
+            result = archive.import_record(
+                rec.case.case_number,
+                record_to_dict(rec),
+                state=rec.case.state,
+                risk_level=rec.case.risk_level,
+                resident_id=rec.child.resident_id,
+                deadline=deadline,
+                received=received,
+            )
+            item.update(case=rec.case.case_number, result=result)
+            results.append(item)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        for it in results:
+            for i in it["issues"]:
+                print(f"{it['file']}: {i['severity']} {i['path']}: {i['message']}", file=sys.stderr)
+            print(f"{it['file']}: {it['result']}" + (f" (case {it['case']})" if it["case"] else ""))
+    return 1 if rejected else 0

@@ -1,0 +1,182 @@
+"""``interop sync FILE`` / ``interop sync --partner NAME`` — take a civil-affairs list in.
+
+Every good row goes into the archive, every bad row into quarantine with
+its reason, and each new child gets a waiting case with its start deadline
+(T-01; DL-01..DL-03). Exit 0 when the run completed (even with quarantined
+rows), 1 when it could not complete, 2 on unusable arguments or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tomllib
+from typing import Any
+
+from interop._errors import InputError
+from interop.core.workdays import WorkCalendar, today
+from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
+from interop.inbound.readers import FORMATS, FileSource
+from interop.inbound.sync import SyncOptions, SyncReport, sync_file_rows
+from interop.store import Archive
+
+NAME = "sync"
+HELP = "sync a civil-affairs child list (file or partner feed) into the archive"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", metavar="FILE", nargs="?", help="list file (csv, xlsx, xml, json, ndjson)"
+    )
+    parser.add_argument("--partner", metavar="NAME", help="pull from a configured partner feed")
+    parser.add_argument(
+        "--mapping", metavar="NAME", help=f"inbound mapping (default {DEFAULT_MAPPING})"
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the file is the whole list: children absent from it are marked delisted",
+    )
+    parser.add_argument("--format", choices=FORMATS, help="file format (default: by suffix)")
+    parser.add_argument("--encoding", help="text encoding of a CSV file (default: detected)")
+    parser.add_argument(
+        "--received", metavar="DATE", help="date the list was received (default: today, China)"
+    )
+    parser.add_argument(
+        "--agreement-date",
+        metavar="DATE",
+        help="project agreement date; starts DL-01 (default: [sync] agreement_date in config)",
+    )
+    parser.add_argument(
+        "--org-code",
+        metavar="CODE",
+        help="organisation code in case numbers CODE-YYYY-NNNNN (default $INTEROP_ORG_CODE)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def parse_date(value: str | None, what: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{what}: not a date YYYY-MM-DD", code="E105") from None
+
+
+def load_config(path: str | None) -> dict[str, Any]:
+    """The TOML configuration (``--config`` or ``$INTEROP_CONFIG``), or {}."""
+    path = path or os.environ.get("INTEROP_CONFIG")
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read the configuration ({exc.strerror})", code="E106"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})", code="E106") from None
+
+
+def options_from(args: argparse.Namespace, config: dict[str, Any]) -> SyncOptions:
+    section = config.get("sync", {})
+    received = parse_date(args.received, "--received") or today()
+    agreement = parse_date(args.agreement_date, "--agreement-date") or parse_date(
+        section.get("agreement_date"), "[sync] agreement_date"
+    )
+    org = args.org_code or os.environ.get("INTEROP_ORG_CODE") or section.get("org_code") or "ORG"
+    return SyncOptions(
+        received=received,
+        full=args.full,
+        agreement_date=agreement,
+        case_prefix=str(org),
+        contractor_id=str(section.get("contractor_id", "contractor")),
+        contractor_name=str(section.get("contractor_name", "承接机构")),
+    )
+
+
+class Progress:
+    """A tqdm bar on a terminal; nothing at all on a pipe."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+
+            self.bar = tqdm(total=total, unit="row", file=sys.stderr, leave=False)
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def print_report(report: SyncReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    for issue in report.issues:
+        if issue["code"] == "extra-column":
+            print(f"note: {issue['message']}", file=sys.stderr)
+            continue
+        print(
+            f"row {issue['row']}: {issue['severity']} [{issue['code']}] {issue['message']}",
+            file=sys.stderr,
+        )
+    print(
+        f"sync {report.status}: {report.rows} rows — {report.new} new, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.delisted} delisted, "
+        f"{report.quarantined} quarantined (run {report.run_id})"
+    )
+    if report.message:
+        print(f"  stopped: {report.message}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.partner):
+        raise InputError("give either a FILE or --partner NAME", code="E107")
+    config = load_config(args.config)
+    options = options_from(args, config)
+    calendar = WorkCalendar.load()
+    from interop.fhir.terminology import Terminology
+
+    terms = Terminology.load()
+    if args.partner:
+        from interop.plugins.civil_affairs import sync_partner
+
+        with Archive.open(args.db) as archive:
+            report = sync_partner(
+                archive, args.partner, config, terms, calendar, options, mapping_name=args.mapping
+            )
+        print_report(report, args.json)
+        return 0 if report.status == "completed" else 1
+    mapping = InboundMapping.load(args.mapping)
+    source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
+    source.options = mapping.reader_options(source.format)
+    progress = Progress()
+    with Archive.open(args.db) as archive:
+        try:
+            report = sync_file_rows(
+                archive,
+                source,
+                mapping,
+                terms,
+                calendar,
+                options,
+                source=str(args.file),
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    print_report(report, args.json)
+    return 0

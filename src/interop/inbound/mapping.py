@@ -1,0 +1,466 @@
+"""Declarative inbound mappings: one partner's list layout → list entries.
+
+A mapping is a JSON file under ``mappings/inbound/`` (checked on load by
+``schemas/inbound-mapping.schema.json``; errors name the file, the entry
+and its line). It says which column feeds which entry field, how dates are
+written, which code system reads a coded column (through the programme's
+terminology, so 男/1, 汉族/汉/01, 高风险/高/high all work), optional value
+maps for a county's own spellings, and the record key. Another county's
+layout is a new file, not new code.
+
+:meth:`InboundMapping.map_row` turns one raw row into a list entry or
+into findings (which column, which check, why — never the value itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
+from interop._errors import DataFileError, InputError, ResidentIdError
+from interop.core import resident_id
+from interop.fhir.canonical import cs
+from interop.inbound.fastschema import Unsupported, compile_schema
+
+#: Bump when the mapping engine changes what it makes of the same row.
+ENGINE_VERSION = "1"
+DEFAULT_MAPPING = "civil-affairs-default"
+
+
+class CodeLookup(Protocol):
+    """What the mapping needs of :class:`interop.fhir.terminology.Terminology`."""
+
+    def code_for_text(self, system: str, text: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem of a row: which column, what kind, why; never the value."""
+
+    field: str
+    code: str
+    message: str
+    severity: str = "error"
+    requirement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    columns: tuple[str, ...]
+    kind: str
+    required: bool
+    system: str | None
+    label: str
+    values: dict[str, str]
+    separators: str
+    past: bool
+
+    @property
+    def column(self) -> str:
+        return self.columns[0]
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    """Line (1-based) where ``"needle"`` first appears as a key in the file text."""
+    pos = text.find(f'"{needle}"')
+    return text.count("\n", 0, pos) + 1 if pos >= 0 else None
+
+
+def _compile_date_format(fmt: str) -> re.Pattern[str]:
+    out, i = [], 0
+    tokens = (("YYYY", r"(?P<y>\d{4})"), ("MM", r"(?P<m>\d{2})"), ("M", r"(?P<m>\d{1,2})"),
+              ("DD", r"(?P<d>\d{2})"), ("D", r"(?P<d>\d{1,2})"))  # fmt: skip
+    while i < len(fmt):
+        for tok, rx in tokens:
+            if fmt.startswith(tok, i):
+                out.append(rx)
+                i += len(tok)
+                break
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+@dataclass(slots=True)
+class InboundMapping:
+    """A loaded, checked inbound mapping."""
+
+    name: str
+    file: str
+    fingerprint: str
+    fields: dict[str, FieldSpec]
+    key: tuple[str, ...]
+    alternate_key: tuple[str, ...] | None
+    inclusion_basis: str | None
+    province: tuple[str, str] | None
+    date_patterns: tuple[re.Pattern[str], ...]
+    entry_schema: dict[str, Any]
+    options: dict[str, dict[str, Any]]
+    _fast: Callable[[Any], bool] | None = None
+    _validator: jsonschema.Draft202012Validator | None = None
+    _code_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    # -- loading ------------------------------------------------------------
+
+    @classmethod
+    def load(cls, name_or_path: str | Path | None = None) -> InboundMapping:
+        """Load by name (``mappings/inbound/<name>.json``) or by path."""
+        from interop.resources import mappings_dir
+
+        ref = str(name_or_path or DEFAULT_MAPPING)
+        path = Path(ref)
+        if not (path.suffix == ".json" and path.is_file()):
+            path = mappings_dir() / "inbound" / f"{ref}.json"
+            if not path.is_file():
+                known = sorted(p.stem for p in (mappings_dir() / "inbound").glob("*.json"))
+                raise InputError(
+                    f"no inbound mapping named '{ref}' (known: {', '.join(known) or 'none'})",
+                    code="E140",
+                )
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> InboundMapping:
+        name = str(path)
+        try:
+            text = path.read_text("utf-8")
+            data = json.loads(text)
+        except OSError as exc:
+            raise DataFileError(name, "(file)", f"cannot read ({exc.strerror})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise DataFileError(
+                name, f"line {line}" if line else "(file)", "not valid JSON"
+            ) from None
+        for err in _meta_validator().iter_errors(data):
+            parts = [str(p) for p in err.absolute_path]
+            entry = ".".join(parts) or "(top)"
+            line = _line_of(text, parts[-1]) if parts else None
+            at = f"{entry} (line {line})" if line else entry
+            raise DataFileError(name, at, f"breaks the mapping format ({err.validator})")
+
+        def where(entry: str, key: str) -> str:
+            line = _line_of(text, key)
+            return f"{entry} (line {line})" if line else entry
+
+        schema_path = path.parent / data["schema"]
+        try:
+            entry_schema = json.loads(schema_path.read_text("utf-8"))
+            jsonschema.Draft202012Validator.check_schema(entry_schema)
+        except (OSError, ValueError, jsonschema.SchemaError):
+            raise DataFileError(
+                name, where("schema", "schema"), f"cannot load the record schema {data['schema']}"
+            ) from None
+        known_fields = set(entry_schema.get("properties", {}))
+        fields: dict[str, FieldSpec] = {}
+        for fname, spec in data["fields"].items():
+            if known_fields and fname not in known_fields:
+                raise DataFileError(
+                    name, where(f"fields.{fname}", fname), "not a field of the record schema"
+                )
+            kind = spec.get("type", "text")
+            system = spec.get("system")
+            if kind in ("code", "codes") and not system:
+                raise DataFileError(
+                    name, where(f"fields.{fname}", fname), "a coded field needs a 'system'"
+                )
+            if system and system.startswith("cs:"):
+                system = cs(system[3:])
+            cols = spec["column"]
+            fields[fname] = FieldSpec(
+                name=fname,
+                columns=tuple([cols] if isinstance(cols, str) else cols),
+                kind=kind,
+                required=bool(spec.get("required", False)),
+                system=system,
+                label=spec.get("label", fname.replace("_", " ")),
+                values=dict(spec.get("values", {})),
+                separators=spec.get("separators", "、，,;；/"),
+                past=bool(spec.get("past", False)),
+            )
+        for keyname in ("key", "alternate_key"):
+            for f in data.get(keyname, []):
+                if f not in fields:
+                    raise DataFileError(name, where(keyname, keyname), f"'{f}' is not a field")
+        prov = data.get("province")
+        fmts = data.get("date_formats", ["YYYY-MM-DD"])
+        fingerprint = hashlib.blake2b(
+            (ENGINE_VERSION + text + json.dumps(entry_schema, sort_keys=True)).encode(),
+            digest_size=8,
+        ).hexdigest()
+        return cls(
+            name=data["name"],
+            file=name,
+            fingerprint=fingerprint,
+            fields=fields,
+            key=tuple(data["key"]),
+            alternate_key=tuple(data["alternate_key"]) if data.get("alternate_key") else None,
+            inclusion_basis=data.get("inclusion_basis"),
+            province=(prov["name"], prov["division_prefix"]) if prov else None,
+            date_patterns=tuple(_compile_date_format(f) for f in fmts),
+            entry_schema=entry_schema,
+            options={k: data[k] for k in ("csv", "xlsx", "xml", "json") if k in data},
+        )
+
+    def reader_options(self, fmt: str) -> dict[str, Any]:
+        if fmt == "ndjson":
+            fmt = "json"
+        return dict(self.options.get(fmt, {}))
+
+    @property
+    def columns(self) -> frozenset[str]:
+        return frozenset(c for f in self.fields.values() for c in f.columns)
+
+    # -- keys and digests ---------------------------------------------------
+
+    def _raw(self, values: dict[str, str], spec: FieldSpec) -> str:
+        for col in spec.columns:
+            v = values.get(col)
+            if v is not None:
+                return v.strip()
+        return ""
+
+    def key_of(self, values: dict[str, str]) -> tuple[str | None, str | None]:
+        """``(match_key, resident_id_text)`` from raw values; key None when missing."""
+        rid_spec = self.fields.get("resident_id")
+        rid = self._raw(values, rid_spec).upper() if rid_spec else ""
+        for prefix, names in (("k", self.key), ("a", self.alternate_key)):
+            if not names:
+                continue
+            parts = [self._raw(values, self.fields[n]) for n in names]
+            if names == ("resident_id",):
+                parts = [rid]
+            if all(parts):
+                if len(parts) == 1 and len(parts[0]) <= 60:
+                    return f"{prefix}:{parts[0].upper()}", rid or None
+                joined = "\x1f".join(parts).encode()
+                return (
+                    f"{prefix}#{hashlib.blake2b(joined, digest_size=16).hexdigest()}",
+                    rid or None,
+                )
+        return None, rid or None
+
+    def raw_digest(self, values: dict[str, str]) -> str:
+        """Digest of the mapped raw cells: equal digest ⇒ the same entry (skip re-mapping)."""
+        cells = [self.fingerprint]
+        for spec in self.fields.values():
+            cells.append(self._raw(values, spec))
+        return hashlib.blake2b("\x1f".join(cells).encode(), digest_size=16).hexdigest()
+
+    # -- mapping a row ------------------------------------------------------
+
+    def _code(self, terms: CodeLookup, spec: FieldSpec, text: str) -> str | None:
+        mapped = spec.values.get(text)
+        if mapped is not None:
+            return mapped
+        assert spec.system is not None
+        key = (spec.system, text)
+        try:
+            return self._code_cache[key]
+        except KeyError:
+            found = terms.code_for_text(spec.system, text)
+            self._code_cache[key] = found
+            return found
+
+    def _date(self, text: str) -> dt.date | None:
+        for rx in self.date_patterns:
+            m = rx.match(text)
+            if m:
+                try:
+                    return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
+                except (ValueError, IndexError):
+                    return None
+        return None
+
+    def map_row(
+        self, values: dict[str, str], terms: CodeLookup, received: dt.date
+    ) -> tuple[dict[str, Any] | None, list[Finding]]:
+        """The list entry of a row, or None with the findings that quarantine it."""
+        entry: dict[str, Any] = {}
+        findings: list[Finding] = []
+        rid: resident_id.ResidentId | None = None
+        dates: dict[str, dt.date] = {}
+        for spec in self.fields.values():
+            text = self._raw(values, spec)
+            if not text:
+                if spec.required:
+                    findings.append(
+                        Finding(spec.column, "missing-field", f"{spec.column}: required, but empty")
+                    )
+                continue
+            kind = spec.kind
+            if kind == "text":
+                entry[spec.name] = text
+            elif kind == "code":
+                code = self._code(terms, spec, text)
+                if code is None:
+                    findings.append(
+                        Finding(
+                            spec.column,
+                            "unknown-code",
+                            f"{spec.column}: the value is not a known {spec.label}",
+                        )
+                    )
+                else:
+                    entry[spec.name] = code
+            elif kind == "codes":
+                found: list[str] = []
+                for part in re.split(f"[{re.escape(spec.separators)}]", text):
+                    part = part.strip()
+                    if not part:
+                        continue
+                    code = self._code(terms, spec, part)
+                    if code is None:
+                        findings.append(
+                            Finding(
+                                spec.column,
+                                "unknown-code",
+                                f"{spec.column}: a value is not a known {spec.label}",
+                            )
+                        )
+                    elif code not in found:
+                        found.append(code)
+                if found:
+                    entry[spec.name] = found
+            elif kind == "date":
+                day = self._date(text)
+                if day is None:
+                    findings.append(
+                        Finding(
+                            spec.column,
+                            "bad-date",
+                            f"{spec.column}: not a date in a known format "
+                            "(YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)",
+                        )
+                    )
+                elif spec.past and day > received:
+                    findings.append(
+                        Finding(
+                            spec.column,
+                            "future-date",
+                            f"{spec.column}: the date lies after the list was received",
+                        )
+                    )
+                else:
+                    dates[spec.name] = day
+                    entry[spec.name] = day.isoformat()
+            elif kind == "resident-id":
+                try:
+                    rid = resident_id.parse(text)
+                except ResidentIdError as exc:
+                    findings.append(
+                        Finding(spec.column, "resident-id", f"{spec.column}: {exc.message}")
+                    )
+                else:
+                    entry[spec.name] = rid.value
+        if rid is not None:
+            for fname, _msg in resident_id.mismatches(
+                rid, birth_date=entry.get("birth_date"), sex=entry.get("sex")
+            ):
+                fspec = self.fields.get(fname)
+                column = fspec.column if fspec else fname
+                findings.append(
+                    Finding(
+                        column,
+                        "id-mismatch",
+                        f"{column}: does not match the {fname.replace('_', ' ')} encoded in "
+                        f"the resident ID {rid.masked}",
+                    )
+                )
+        birth = dates.get("birth_date") or (rid.birth_date if rid else None)
+        designated = dates.get("designation_date")
+        if birth is not None and designated is not None:
+            age = (
+                designated.year
+                - birth.year
+                - ((designated.month, designated.day) < (birth.month, birth.day))
+            )
+            if age >= 18:
+                bcol = self._column("birth_date")
+                findings.append(
+                    Finding(
+                        bcol,
+                        "age",
+                        f"{bcol}: the child was {age} on the "
+                        "designation date; the programme serves children under 18",
+                        requirement="R-3.1-01",
+                    )
+                )
+        if any(f.severity == "error" for f in findings):
+            return None, findings
+        if not self._fast_valid(entry):
+            findings += self._schema_findings(entry)
+            if findings:
+                return None, findings
+        if self.province is not None:
+            pname, prefix = self.province
+            inside = (
+                pname in entry.get("household_registration", "")
+                or pname in entry.get("home_address", "")
+                or (rid is not None and rid.division.startswith(prefix))
+            )
+            if not inside:
+                findings.append(
+                    Finding(
+                        self._column("home_address"),
+                        "outside-province",
+                        f"neither household registration nor residence is in {pname}; "
+                        "kept, needs a designation to proceed",
+                        severity="warning",
+                        requirement="R-5.1-01",
+                    )
+                )
+        return entry, findings
+
+    def _column(self, fname: str) -> str:
+        spec = self.fields.get(fname)
+        return spec.column if spec else fname
+
+    def _fast_valid(self, entry: dict[str, Any]) -> bool:
+        if self._fast is None:
+            try:
+                self._fast = compile_schema(self.entry_schema)
+            except Unsupported:
+                v = self.validator()
+                self._fast = v.is_valid
+        return self._fast(entry)
+
+    def validator(self) -> jsonschema.Draft202012Validator:
+        if self._validator is None:
+            self._validator = jsonschema.Draft202012Validator(self.entry_schema)
+        return self._validator
+
+    def _schema_findings(self, entry: dict[str, Any]) -> list[Finding]:
+        out = []
+        for err in self.validator().iter_errors(entry):
+            fname = str(err.absolute_path[0]) if err.absolute_path else ""
+            if err.validator == "required":
+                fname = err.message.split("'")[1] if "'" in err.message else fname
+            column = self._column(fname) if fname else "(row)"
+            out.append(
+                Finding(
+                    column,
+                    "schema",
+                    f"{column}: breaks the '{err.validator}' rule of the list record schema",
+                )
+            )
+        return out
+
+
+@functools.cache
+def _meta_validator() -> jsonschema.Draft202012Validator:
+    from interop.resources import mappings_dir
+
+    path = mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json"
+    return jsonschema.Draft202012Validator(json.loads(path.read_text("utf-8")))

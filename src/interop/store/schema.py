@@ -1,0 +1,152 @@
+"""Tables of the archive (SQLAlchemy Core), and the schema version.
+
+Permanent retention (9.4.3): list entries and case records are versioned;
+a change adds a version and nothing is overwritten or deleted. Children
+absent from a full list are marked ``delisted``, never removed.
+
+Bump :data:`SCHEMA_VERSION` with every change of these tables and add a
+step to :data:`MIGRATIONS` that brings the previous version forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+#: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "interop_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+#: One row per child on a list: the match key and the current list entry.
+children = sa.Table(
+    "children",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("match_key", sa.String(80), nullable=False, unique=True),
+    sa.Column("resident_id", sa.String(18), index=True),
+    sa.Column("case_number", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # listed | delisted
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("raw_digest", sa.String(32), nullable=False),
+    sa.Column("entry_digest", sa.String(32), nullable=False),
+    sa.Column("entry", sa.Text, nullable=False),
+    sa.Column("first_run", sa.String(32), nullable=False),
+    sa.Column("changed_run", sa.String(32), nullable=False),
+    sa.Column("seen_run", sa.String(32), nullable=False),
+)
+
+#: Every version of every list entry (who said what about the child, and when).
+child_versions = sa.Table(
+    "child_versions",
+    metadata,
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("entry", sa.Text, nullable=False),
+    sa.Column("changed", sa.Text, nullable=False),  # JSON list of field names
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+#: Current guardians of a listed child (the history is in ``child_versions``).
+guardians = sa.Table(
+    "guardians",
+    metadata,
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relationship", sa.Text),
+    sa.Column("phone", sa.Text),
+)
+
+#: One row per case (个案): state, risk and the start deadline while waiting.
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id"), index=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("risk_level", sa.String(16)),
+    sa.Column("received", sa.String(10)),
+    sa.Column("deadline_rule", sa.String(8)),
+    sa.Column("deadline_start", sa.String(10)),
+    sa.Column("deadline_due", sa.String(10), index=True),
+    sa.Column("provisional", sa.Boolean, nullable=False, default=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+#: Full case records (一人一档), every version.
+case_records = sa.Table(
+    "case_records",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # sync | import
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("mapping", sa.String(100), nullable=False),
+    sa.Column("partner", sa.String(100)),
+    sa.Column("full_list", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | completed | failed
+    sa.Column("started_at", sa.String(32), nullable=False),
+    sa.Column("finished_at", sa.String(32)),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("new", sa.Integer, nullable=False, default=0),
+    sa.Column("changed", sa.Integer, nullable=False, default=0),
+    sa.Column("unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("delisted", sa.Integer, nullable=False, default=0),
+    sa.Column("quarantined", sa.Integer, nullable=False, default=0),
+    sa.Column("message", sa.Text),
+)
+
+#: Rows that could not be taken in, with the reason and the raw row (stored, never printed).
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False, index=True),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+)
+
+#: The ``since`` cursor of each partner feed, advanced with each page committed.
+cursors = sa.Table(
+    "partner_cursors",
+    metadata,
+    sa.Column("partner", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+sequences = sa.Table(
+    "sequences",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+#: from-version → step bringing the schema to from-version + 1.
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}

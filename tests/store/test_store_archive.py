@@ -1,0 +1,123 @@
+"""The archive store on SQLite and PostgreSQL: schema versions, case-record versions."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from interop.store import Archive, StoreError, resolve_url
+from interop.store import schema as t
+
+
+def _record(number: str = "ORG-2025-00001", risk: str = "high") -> dict[str, Any]:
+    return {
+        "format_version": "1.0",
+        "case": {
+            "case_number": number,
+            "state": "listed",
+            "risk_level": risk,
+            "contractor": "contractor",
+        },
+        "child": {"name": "测试", "sex": "1", "ethnicity": "01", "birth_date": "2012-01-01"},
+        "organisations": [{"id": "contractor", "kind": "contractor", "name": "承接机构"}],
+    }
+
+
+def test_creates_schema_and_reopens(db_url: str) -> None:
+    with Archive.open(db_url) as a:
+        with a.engine.connect() as conn:
+            version = conn.execute(
+                sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version")
+            ).scalar_one()
+        assert version == str(t.SCHEMA_VERSION)
+    with Archive.open(db_url) as a:  # second open: nothing to create, nothing refused
+        assert a.waiting_cases() == []
+
+
+def _set_version(db_url: str, value: str) -> None:
+    with Archive.open(db_url) as a, a.engine.begin() as conn:
+        conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value=value))
+
+
+def test_newer_schema_is_refused(db_url: str) -> None:
+    _set_version(db_url, str(t.SCHEMA_VERSION + 1))
+    with pytest.raises(StoreError) as err:
+        Archive.open(db_url)
+    assert err.value.code == "E505"
+    assert "upgrade interop" in err.value.message
+
+
+def test_older_schema_without_migration_is_refused(db_url: str) -> None:
+    _set_version(db_url, "0")
+    with pytest.raises(StoreError) as err:
+        Archive.open(db_url)
+    assert err.value.code == "E506"
+    assert "no migration" in err.value.message
+
+
+def test_older_schema_is_migrated(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_version(db_url, "0")
+    calls: list[int] = []
+    monkeypatch.setitem(t.MIGRATIONS, 0, lambda conn: calls.append(0))
+    with Archive.open(db_url):
+        pass
+    assert calls == [0]
+    with Archive.open(db_url):  # now current: the step does not run again
+        pass
+    assert calls == [0]
+
+
+def test_foreign_tables_are_refused(db_url: str) -> None:
+    engine = sa.create_engine(resolve_url(db_url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE children (x INTEGER)"))
+    engine.dispose()
+    with pytest.raises(StoreError) as err:
+        Archive.open(db_url)
+    assert err.value.code == "E503"
+
+
+def test_unreachable_postgresql_is_a_store_error() -> None:
+    with pytest.raises(StoreError) as err:
+        Archive.open("postgresql://nobody:secret@127.0.0.1:1/none")
+    assert err.value.exit_code == 1
+    assert "secret" not in str(err.value)
+
+
+def test_unsupported_database_is_refused() -> None:
+    with pytest.raises(StoreError):
+        Archive.open("mysql://x@localhost/db")
+
+
+def test_url_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("INTEROP_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'interop' / 'archive.sqlite3'}"
+    monkeypatch.setenv("INTEROP_DB", "postgresql://u@h/db")
+    assert resolve_url(None) == "postgresql+psycopg://u@h/db"
+    assert resolve_url(str(tmp_path / "a.db")) == f"sqlite:///{tmp_path / 'a.db'}"
+
+
+def test_import_versions_and_never_overwrites(db_url: str) -> None:
+    with Archive.open(db_url) as a:
+        kw: dict[str, Any] = dict(
+            state="listed",
+            risk_level="high",
+            resident_id=None,
+            deadline=("DL-03", "2025-12-22", "2025-12-29", False),
+            received="2025-12-22",
+        )
+        rec = _record()
+        assert a.import_record("ORG-2025-00001", rec, **kw) == "new"
+        assert a.import_record("ORG-2025-00001", copy.deepcopy(rec), **kw) == "unchanged"
+        rec2 = copy.deepcopy(rec)
+        rec2["case"]["state"] = "intake"
+        assert a.import_record("ORG-2025-00001", rec2, **{**kw, "state": "intake"}) == "changed"
+        versions = a.case_versions("ORG-2025-00001")
+        assert [v["version"] for v in versions] == [1, 2]
+        assert versions[0]["body"]["case"]["state"] == "listed"  # first version kept
+        assert a.waiting_cases() == []  # no longer waiting
