@@ -1,0 +1,154 @@
+"""Declarative inbound mappings and the fast schema check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from child_lists import RECEIVED, good_row, run_cli, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from interop._errors import DataFileError
+from interop.inbound.fastschema import Unsupported, compile_schema
+from interop.inbound.mapping import InboundMapping
+from interop.resources import mappings_dir
+
+ENTRY_SCHEMA = json.loads(
+    (mappings_dir() / "inbound" / "schemas" / "child-list-entry.schema.json").read_text("utf-8")
+)
+_fast = compile_schema(ENTRY_SCHEMA)
+_slow = jsonschema.Draft202012Validator(ENTRY_SCHEMA)
+
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.sampled_from(["", "1", "01", "high", "2012-01-01", "36010220120101001X", "x" * 60]),
+    st.text(max_size=8),
+    st.lists(st.sampled_from(["", "disability", "x" * 41, 3]), max_size=3),
+)
+_records = st.dictionaries(
+    st.sampled_from([*ENTRY_SCHEMA["properties"], "extra"]), _values, max_size=12
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_records)
+def test_fast_check_agrees_with_jsonschema(record: dict[str, Any]) -> None:
+    assert _fast(record) == _slow.is_valid(record)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_records)
+def test_fast_check_agrees_on_nearly_valid_records(record: dict[str, Any]) -> None:
+    base: dict[str, Any] = {
+        "name": "测",
+        "sex": "1",
+        "ethnicity": "01",
+        "birth_date": "2012-01-01",
+        "household_registration": "江西",
+        "home_address": "江西",
+        "difficulty_categories": ["disability"],
+        "risk_level": "high",
+        "designation_date": "2025-01-01",
+    }
+    base.update(record)
+    assert _fast(base) == _slow.is_valid(base)
+
+
+def test_unsupported_keywords_fall_back() -> None:
+    with pytest.raises(Unsupported):
+        compile_schema({"type": "object", "oneOf": [{"type": "string"}]})
+    assert compile_schema(False)(1) is False and compile_schema(True)(1) is True
+
+
+def _county_mapping(tmp_path: Path, **over: Any) -> Path:
+    data: dict[str, Any] = {
+        "name": "county-x",
+        "key": ["resident_id"],
+        "alternate_key": ["name", "birth_date", "guardian_name"],
+        "date_formats": ["YYYY.MM.DD"],
+        "schema": str(mappings_dir() / "inbound" / "schemas" / "child-list-entry.schema.json"),
+        "fields": {
+            "name": {"column": ["儿童姓名", "姓名"], "required": True},
+            "sex": {"column": "性别", "required": True, "type": "code",
+                    "system": "urn:oid:2.16.156.10011.2.3.3.4", "values": {"M": "1", "F": "2"}},
+            "ethnicity": {"column": "民族", "required": True, "type": "code",
+                          "system": "urn:oid:2.16.156.10011.2.3.3.3"},
+            "resident_id": {"column": "公民身份号码", "type": "resident-id"},
+            "birth_date": {"column": "生日", "required": True, "type": "date", "past": True},
+            "household_registration": {"column": "户籍", "required": True},
+            "home_address": {"column": "现住址", "required": True},
+            "guardian_name": {"column": "监护人"},
+            "difficulty_categories": {"column": "类别", "required": True, "type": "codes",
+                                      "system": "cs:difficulty-category", "separators": "|"},
+            "risk_level": {"column": "风险", "required": True, "type": "code",
+                           "system": "cs:risk-level", "values": {"III": "high"}},
+            "designation_date": {"column": "认定时间", "required": True, "type": "date"},
+        },
+    }  # fmt: skip
+    data.update(over)
+    path = tmp_path / "county-x.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_another_county_is_a_mapping_file(tmp_path: Path) -> None:
+    mapping = _county_mapping(tmp_path)
+    header = ["儿童姓名", "性别", "民族", "公民身份号码", "生日", "户籍", "现住址"]
+    header += ["监护人", "类别", "风险", "认定时间"]
+    g = good_row(1)
+    base = {
+        "儿童姓名": "测试",
+        "性别": "M",
+        "民族": "汉",
+        "公民身份号码": g["身份证号"],
+        "生日": g["出生日期"].replace("-", "."),
+        "户籍": "江西省",
+        "现住址": "江西省",
+        "监护人": "某人",
+        "类别": "自身残疾|虐待",
+        "风险": "III",
+        "认定时间": "2025.06.01",
+    }
+    no_id = dict(base, 公民身份号码="", 儿童姓名="无证")  # matched on the alternate key
+    path = write_csv(tmp_path / "x.csv", [base, no_id], header=header)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    rc, rep = run_cli("--db", db, "sync", str(path), "--mapping", str(mapping), "--json",
+                      "--received", RECEIVED)  # fmt: skip
+    assert rc == 0 and rep["new"] == 2 and rep["quarantined"] == 0, rep["issues"]
+    rc, rep = run_cli("--db", db, "sync", str(path), "--mapping", str(mapping), "--json",
+                      "--received", RECEIVED)  # fmt: skip
+    assert rep["unchanged"] == 2
+
+
+def test_mapping_errors_name_file_entry_and_line(tmp_path: Path) -> None:
+    path = _county_mapping(tmp_path, key=["nope"])
+    with pytest.raises(DataFileError) as err:
+        InboundMapping.load(str(path))
+    assert err.value.file.endswith("county-x.json") and "key" in err.value.entry
+    path = _county_mapping(tmp_path, surprise=1)
+    with pytest.raises(DataFileError, match="breaks the mapping format"):
+        InboundMapping.load(str(path))
+    text = json.loads(path.read_text("utf-8"))
+    text.pop("surprise")
+    text["fields"]["name"]["column"] = 5
+    path.write_text(json.dumps(text, indent=2, ensure_ascii=False), "utf-8")
+    with pytest.raises(DataFileError) as err:
+        InboundMapping.load(str(path))
+    assert "fields.name.column" in err.value.entry and "line" in err.value.entry
+    text["fields"]["name"]["column"] = "x"
+    text["fields"]["shoe_size"] = {"column": "鞋码"}
+    path.write_text(json.dumps(text, ensure_ascii=False), "utf-8")
+    with pytest.raises(DataFileError, match="not a field of the record schema"):
+        InboundMapping.load(str(path))
+
+
+def test_every_shipped_mapping_loads() -> None:
+    for path in (mappings_dir() / "inbound").glob("*.json"):
+        InboundMapping.load(str(path))
