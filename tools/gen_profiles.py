@@ -439,6 +439,22 @@ def profiles() -> list[dict[str, Any]]:
             ],
         ),
         sd(
+            "dc-observation-narrative",
+            "叙述性观察 (narrative observation)",
+            "Observation",
+            "Intake findings, session effect and other worded observations (Annex A, C; 9.2).",
+            [
+                {
+                    "id": "Observation.code",
+                    "path": "Observation.code",
+                    "requirements": "§2.6",
+                    "binding": {"strength": "required", "valueSet": f"{VS}/observation-code"},
+                },
+                {"id": "Observation.subject", "path": "Observation.subject", "min": 1},
+                {"id": "Observation.effective[x]", "path": "Observation.effective[x]", "min": 1},
+            ],
+        ),
+        sd(
             "dc-consent",
             "知情同意 (consent)",
             "Consent",

@@ -853,8 +853,7 @@ def make_case(seed: int, kind: str) -> Record:
         "expected_problems_to_solve": profile["expected"],
         "preferences": {
             "frequency_per_week": 1.0,
-            # A-34 (preferred time, free text such as 周六上午) is left out: the case-record
-            # schema takes every field named "time" for a dateTime. It goes in "other".
+            "preferred_time": preferred_time,
             "location": g.pick(("家中", "学校", "机构咨询室")),
             "gender": g.pick(("no-preference", "no-preference", "female")),
             "age": "no-preference",
@@ -862,7 +861,7 @@ def make_case(seed: int, kind: str) -> Record:
             "has_children": "no-preference",
             "language": g.pick(("no-preference", "mandarin", "local-dialect")),
             "style": g.pick(("no-preference", "gentle", "energetic")),
-            "other": f"希望服务安排在{preferred_time}。",
+            "other": "希望服务人员耐心一些。",
         },
         "risk_level": risk,
         "competence_match": "matched",

@@ -71,9 +71,24 @@ def _json_path(parts: typing.Iterable[Any]) -> str:
     return out or "(record)"
 
 
+def _leaf_errors(err: jsonschema.ValidationError) -> typing.Iterator[jsonschema.ValidationError]:
+    """The errors that say what is wrong, looking inside ``X | None`` (anyOf) fields."""
+    if err.validator == "anyOf" and err.context:
+        # The null branch only ever says "not null"; report the object branch.
+        inner = [
+            e for e in err.context if not (e.validator == "type" and e.validator_value == "null")
+        ]
+        if inner:
+            for e in inner:
+                yield from _leaf_errors(e)
+            return
+    yield err
+
+
 def _schema_issues(data: dict[str, Any]) -> list[Issue]:
     issues = []
-    for err in _schema_validator().iter_errors(data):
+    errors = [e for top in _schema_validator().iter_errors(data) for e in _leaf_errors(top)]
+    for err in errors:
         path = _json_path(err.absolute_path)
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else "a field"

@@ -31,7 +31,7 @@ class ProviderPreferences:
     """对服务人员的期望 (A-33…A-43)."""
 
     frequency_per_week: float | None = text(req="A-33", default=None)
-    time: str | None = text(req="A-34", default=None)
+    preferred_time: str | None = text(req="A-34", default=None)  # free text: 周六上午
     location: str | None = text(req="A-35", default=None)
     gender: str = coded("provider-pref-gender", req="A-37", default="no-preference")
     age: str = coded("provider-pref-age", req="A-38", default="no-preference")
