@@ -31,7 +31,25 @@ _EXPORTS = {
     "plugin_manager": "interop.exchange.plugins",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CaseRecord",
+    "CheckedCase",
+    "DataFileError",
+    "Engine",
+    "InputError",
+    "InteropError",
+    "Issue",
+    "MappedCase",
+    "MappingSet",
+    "Plugins",
+    "RuleViolation",
+    "Terminology",
+    "Validator",
+    "hookimpl",
+    "mask_id",
+    "mask_name",
+    "plugin_manager",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from interop._errors import DataFileError, InputError, InteropError, RuleViolation

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from interop.fhir.terminology import Terminology
 
 from interop._errors import InputError, ResidentIdError
 from interop.core import resident_id
 from interop.core.record import CaseRecord
 from interop.core.schema import hints, unwrap_optional
 from interop.fhir.canonical import vs
+from interop.fhir.terminology import Terminology
 from interop.issues import Issue
 from interop.resources import schemas_dir
 

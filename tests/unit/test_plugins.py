@@ -73,3 +73,9 @@ def test_public_api_is_locked() -> None:
         assert getattr(interop, name) is not None
     with pytest.raises(AttributeError):
         _ = interop.nothing_here  # type: ignore[attr-defined]
+
+
+def test_all_matches_the_lazy_exports() -> None:
+    from interop import _EXPORTS  # type: ignore[attr-defined]
+
+    assert sorted(_EXPORTS) == interop.__all__
