@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     terms = Terminology.load()
     if args.partner:
-        from interop.plugins.civil_affairs import sync_partner
+        from interop.inbound.feed import sync_partner
 
         with Archive.open(args.db) as archive:
             report = sync_partner(
