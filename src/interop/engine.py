@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interop.fhir.validate import Validator
-
 from interop.caserecord import CheckedCase, check_case_record, read_case_file
 from interop.core.record import CaseRecord
 from interop.fhir.mapping import MappingSet
 from interop.fhir.terminology import Terminology
+from interop.fhir.validate import Validator
 from interop.issues import Issue
 
 

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interop.fhir.validate import operation_outcome
-
 from interop._errors import InputError
 from interop.engine import Engine
 from interop.fhir import release
+from interop.fhir.validate import operation_outcome
 
 NAME = "validate"
 HELP = "validate a FHIR R4 resource or Bundle (JSON or XML) against base R4 and the profiles"
