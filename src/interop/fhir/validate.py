@@ -21,6 +21,23 @@ otherwise when it is the only loaded profile of that resource type. Profiles of
 type ``Extension`` apply to every extension with their url. A profile on
 ``Bundle`` may hold cross-resource invariants over ``entry.resource``; FHIRPath
 ``%resource`` and ``%rootResource`` are the resource being checked.
+
+For profile authors:
+
+- slices of ``extension`` are told apart by url: the slice's ``.url`` element
+  with ``fixedUri``, else its ``type[0].profile[0]``; ``slicing`` may be left
+  out for extensions (value discriminator on ``url``, open). Other elements
+  need ``slicing`` with ``value``/``pattern`` discriminators whose path holds
+  a ``fixed[x]``/``pattern[x]`` in each slice; ``rules: closed`` is enforced.
+- ``value[x]:valueQuantity`` is read as ``valueQuantity``; below ``value[x]``
+  constrain only after ``type`` restricts it to one type.
+- a requirement ID (``R-7.2.1-03``, ``CL-07``, ``G-01`` ...) is taken from the
+  first ID in ``requirements``: of a constraint for its invariant, of an
+  element for its cardinality, fixed, pattern and binding issues.
+- ``baseDefinition`` is core R4 or another loaded profile (whose rules apply too).
+- not supported (rejected at load): re-slicing, ``type``/``profile``/``exists``
+  discriminators; ignored: ``mustSupport``, ``maxLength``, ``minValue``,
+  ``preferred``/``example`` bindings, the base R4 invariants (ele-1, ext-1 ...).
 """
 
 from __future__ import annotations
