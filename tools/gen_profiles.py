@@ -19,7 +19,8 @@ OUT = Path(__file__).resolve().parent.parent / "profiles"
 
 
 def ext(url: str) -> str:
-    return f"extension.where(url='{SD}/{url}')"
+    # extension(url) is several times faster in fhirpathpy than where(url = …).
+    return f"extension('{SD}/{url}')"
 
 
 def slice_(
@@ -107,16 +108,13 @@ def sd(
 
 def profiles() -> list[dict[str, Any]]:
     risk = f"{ext('current-risk')}.value.code"
-    home_absent = (
-        f"({ext('session-location')}.value.code = 'home' and "
-        f"{ext('home-visit-safety')}.extension.where(url='guardianPresent').value = false)"
-    )
+    # iif() evaluates its branches lazily in fhirpathpy, so the cheap test goes first.
+    safety = ext("home-visit-safety")
+    absent = f"{safety}.extension('guardianPresent').value = false"
+    at_home = f"{ext('session-location')}.value.code = 'home'"
     phase = ext("assessment-phase") + ".value"
-    scale = (
-        "entry.resource.ofType(Observation).where(meta.profile contains '"
-        + SD
-        + "/dc-observation-scale')"
-    )
+    # Only scale results carry an assessment phase (dc-observation-scale).
+    scale = "entry.resource.ofType(Observation)"
     return [
         sd(
             "dc-patient",
@@ -232,19 +230,19 @@ def profiles() -> list[dict[str, Any]]:
                             "R-6.1.1-05",
                             "A medium- or high-risk plan has both counselling (心理疏导) and "
                             "intervention (心理干预)",
-                            f"({risk} in ('medium' | 'high')) implies "
-                            f"(activity.detail.code.coding.where(system='{CS}/service-type' and "
+                            f"iif({risk} in ('medium' | 'high'), "
+                            f"activity.detail.code.coding.where(system='{CS}/service-type' and "
                             "code='counselling').exists() and activity.detail.code.coding"
                             f".where(system='{CS}/service-type' and code='intervention')"
-                            ".exists())",
+                            ".exists(), true)",
                         ),
                         constraint(
                             "dc-cp-3",
                             "CL-03",
                             "A high-risk plan should have at least 12 sessions, or a justification",
-                            f"({risk} = 'high') implies (activity.detail.scheduledTiming"
+                            f"iif({risk} = 'high', activity.detail.scheduledTiming"
                             f".repeat.count.all($this >= 12) or "
-                            f"{ext('high-risk-justification')}.exists())",
+                            f"{ext('high-risk-justification')}.exists(), true)",
                             severity="warning",
                         ),
                     ],
@@ -297,23 +295,23 @@ def profiles() -> list[dict[str, Any]]:
                             "R-7.3-17",
                             "A home visit with the guardian absent needs at least 2 staff "
                             "(至少两名服务人员同行)",
-                            f"{home_absent} implies participant.individual.count() >= 2",
+                            f"iif({absent}, iif({at_home}, "
+                            "participant.individual.count() >= 2, true), true)",
                         ),
                         constraint(
                             "dc-enc-2",
                             "R-7.3-16",
                             "A home visit with the guardian absent needs a record that the "
                             "guardian was informed (应告知监护人)",
-                            f"{home_absent} implies {ext('home-visit-safety')}"
-                            ".extension.where(url='guardianNotified').exists()",
+                            f"iif({absent}, iif({at_home}, "
+                            f"{safety}.extension('guardianNotified').exists(), true), true)",
                         ),
                         constraint(
                             "dc-enc-3",
                             "R-7.3-16",
                             "A home visit records whether the guardian was present",
-                            f"({ext('session-location')}.value.code = 'home') implies "
-                            f"{ext('home-visit-safety')}.extension"
-                            ".where(url='guardianPresent').exists()",
+                            f"iif({at_home}, {safety}.extension('guardianPresent').exists(), "
+                            "true)",
                         ),
                     ],
                 },
@@ -500,11 +498,11 @@ def profiles() -> list[dict[str, Any]]:
                             "dc-bun-1",
                             "R-7.2.3-01",
                             "No session without an active service consent (知情同意)",
-                            "entry.resource.ofType(Encounter).where(status = 'finished')"
-                            ".exists() implies entry.resource.ofType(Consent)"
+                            "iif(entry.resource.ofType(Encounter).where(status = 'finished')"
+                            ".exists(), entry.resource.ofType(Consent)"
                             ".where(status = 'active' and category.coding"
                             f".where(system = '{CS}/consent-topic' and code = 'service')"
-                            ".exists()).exists()",
+                            ".exists()).exists(), true)",
                         ),
                         constraint(
                             "dc-bun-2",
