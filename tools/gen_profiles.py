@@ -310,8 +310,7 @@ def profiles() -> list[dict[str, Any]]:
                             "dc-enc-3",
                             "R-7.3-16",
                             "A home visit records whether the guardian was present",
-                            f"iif({at_home}, {safety}.extension('guardianPresent').exists(), "
-                            "true)",
+                            f"iif({at_home}, {safety}.extension('guardianPresent').exists(), true)",
                         ),
                     ],
                 },

@@ -50,8 +50,10 @@ def read_case_file(path: Path | str) -> dict[str, Any]:
         raise InputError(f"{p}: cannot read the file ({exc.strerror})", code="E101") from None
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+    except UnicodeDecodeError:
+        raise InputError(f"{p}: not UTF-8 text", code="E102") from None
+    except json.JSONDecodeError as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}"
         raise InputError(f"{p}: not valid JSON{where}", code="E102") from None
     if not isinstance(data, dict):
         raise InputError(f"{p}: a case record must be a JSON object", code="E103")
@@ -209,8 +211,8 @@ def _reference_issues(record: CaseRecord) -> list[Issue]:
     need("case.supervisor", c.supervisor, staff, "staff member")
     if record.child.school is not None:
         need("child.school.school", record.child.school.school, orgs, "organisation")
-    for i, s in enumerate(record.staff):
-        need(f"staff[{i}].organisation", s.organisation, orgs, "organisation")
+    for i, member in enumerate(record.staff):
+        need(f"staff[{i}].organisation", member.organisation, orgs, "organisation")
     if record.intake is not None:
         need("intake.assessor", record.intake.assessor, staff, "staff member")
         need("intake.emergency_contact", record.intake.emergency_contact, adults, "adult")

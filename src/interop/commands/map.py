@@ -10,6 +10,7 @@ from interop._errors import InputError
 from interop.engine import Engine
 from interop.exchange.plugins import Plugins
 from interop.fhir.canonical import case_number_system
+from interop.issues import Issue
 
 NAME = "map"
 HELP = "map a case-record file to a FHIR R4 Bundle (type collection) and validate it"
@@ -26,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def print_issues(issues: list[object]) -> None:
+def print_issues(issues: list[Issue]) -> None:
     for issue in issues:
-        print(issue.line(), file=sys.stderr)  # type: ignore[attr-defined]
+        print(issue.line(), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

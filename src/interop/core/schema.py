@@ -66,7 +66,7 @@ def _field_schema(name: str, tp: Any, meta: Any) -> dict[str, Any]:
     if origin is list:
         (item,) = typing.get_args(inner)
         schema = {"type": "array", "items": _field_schema(name, item, {})}
-    elif dataclasses.is_dataclass(inner):
+    elif dataclasses.is_dataclass(inner) and isinstance(inner, type):
         schema = {"$ref": f"#/$defs/{inner.__name__}"}
     elif inner is bool:
         schema = {"type": "boolean"}

@@ -47,5 +47,5 @@ def interop_register_partner_kinds(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def interop_plugin_info() -> dict[str, Any] | None:  # type: ignore[empty-body]
+def interop_plugin_info() -> dict[str, Any] | None:
     """Describe the plugin for ``interop plugins``: ``{"name", "version", "summary"}``."""
