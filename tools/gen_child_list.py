@@ -116,7 +116,7 @@ def rows(n: int, *, bad: float = 0.0, seed: int = 7, change: float = 0.0) -> Ite
         ]  # fmt: skip
         if change and chg.random() < change:
             row[12] = "高" if row[12] not in ("高", "高风险") else "中"
-            row[10] = f"1{rnd.choice('3578')}{chg.randrange(10**9):09d}"
+            row[10] = f"1{chg.choice('3578')}{chg.randrange(10**9):09d}"
         if bad_every and i % bad_every == 0:
             kind = BAD_KINDS[bad_index % len(BAD_KINDS)]
             bad_index += 1

@@ -128,6 +128,9 @@ class WorkCalendar:
     overrides: dict[int, YearArrangement] = field(default_factory=dict)
     use_package: bool = True
     _years: dict[int, YearArrangement | None] = field(default_factory=dict, repr=False)
+    _added: dict[tuple[dt.date, int], tuple[dt.date, bool]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def load(cls, folder: Path | None = None, *, use_package: bool = True) -> WorkCalendar:
@@ -180,6 +183,9 @@ class WorkCalendar:
         """
         if days < 1:
             raise ValueError("days must be at least 1")
+        cached = self._added.get((start, days))
+        if cached is not None:
+            return cached
         day, left, provisional = start, days, False
         while left:
             day += dt.timedelta(days=1)
@@ -187,6 +193,7 @@ class WorkCalendar:
                 provisional = True
             if self.is_workday(day):
                 left -= 1
+        self._added[(start, days)] = (day, provisional)
         return day, provisional
 
 

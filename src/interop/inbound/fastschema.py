@@ -4,9 +4,13 @@
 machine — slower than the sync's budget. :func:`compile_schema` turns a
 schema that uses only the keywords below into a plain Python predicate
 that accepts exactly what ``jsonschema`` accepts (a property test holds
-the two together). A row that fails the predicate is then explained by
-``jsonschema`` itself, so messages are the same as without the fast path;
-a schema using any other keyword is checked with ``jsonschema`` alone.
+the two together): it generates the source of small functions, one per
+object, with each property's check as one inline expression. Only the
+schema's structure reaches the generated source (keys as ``repr`` literals,
+integers); every other value from the schema is bound by name. A row
+that fails the predicate is then explained by ``jsonschema`` itself, so
+messages are the same as without the fast path; a schema using any other
+keyword is checked with ``jsonschema`` alone.
 
 Supported: ``type`` (one or a list), ``properties``, ``required``,
 ``additionalProperties`` (boolean), ``items`` (a schema), ``minItems``,
@@ -40,6 +44,16 @@ _SUPPORTED = _ANNOTATIONS | {
     "enum",
     "const",
 }
+_TYPES = {
+    "string": "isinstance({v}, str)",
+    "array": "isinstance({v}, list)",
+    "object": "isinstance({v}, dict)",
+    "null": "{v} is None",
+    "boolean": "isinstance({v}, bool)",
+    "integer": "((isinstance({v}, int) and not isinstance({v}, bool))"
+    " or (isinstance({v}, float) and {v}.is_integer()))",
+    "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
+}
 
 
 class Unsupported(Exception):
@@ -59,25 +73,95 @@ def _json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _type_check(name: str) -> Check:
-    if name == "string":
-        return lambda v: isinstance(v, str)
-    if name == "array":
-        return lambda v: isinstance(v, list)
-    if name == "object":
-        return lambda v: isinstance(v, dict)
-    if name == "null":
-        return lambda v: v is None
-    if name == "boolean":
-        return lambda v: isinstance(v, bool)
-    if name == "integer":
-        return lambda v: (
-            (isinstance(v, int) and not isinstance(v, bool))
-            or (isinstance(v, float) and v.is_integer())
-        )
-    if name == "number":
-        return lambda v: isinstance(v, int | float) and not isinstance(v, bool)
-    raise Unsupported(f"type {name!r}")
+def _count(schema: dict[str, Any], key: str) -> int:
+    n = schema[key]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise Unsupported(f"{key} must be a non-negative integer")
+    return n
+
+
+class _Generator:
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"_json_equal": _json_equal}
+        self.n = 0
+
+    def bind(self, value: Any) -> str:
+        self.n += 1
+        name = f"_c{self.n}"
+        self.ns[name] = value
+        return name
+
+    def function(self, schema: Any) -> str:
+        self.n += 1
+        name = f"_f{self.n}"
+        src = f"def {name}(x):\n    return {self.expr(schema, 'x')}\n"
+        exec(compile(src, f"<schema {name}>", "exec"), self.ns)
+        return name
+
+    def expr(self, schema: Any, v: str) -> str:
+        if isinstance(schema, bool):
+            return "True" if schema else "False"
+        if not isinstance(schema, dict):
+            raise Unsupported("schema is not an object")
+        unknown = set(schema) - _SUPPORTED
+        if unknown:
+            raise Unsupported(", ".join(sorted(unknown)))
+        parts: list[str] = []
+        if "type" in schema:
+            names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            if not names or any(n not in _TYPES for n in names):
+                raise Unsupported(f"type {schema['type']!r}")
+            parts.append("(" + " or ".join(_TYPES[n].format(v=v) for n in names) + ")")
+        if "enum" in schema:
+            options = list(schema["enum"])
+            if all(isinstance(o, str) for o in options):
+                parts.append(f"(isinstance({v}, str) and {v} in {self.bind(frozenset(options))})")
+            else:
+                parts.append(f"any(_json_equal({v}, _o) for _o in {self.bind(options)})")
+        if "const" in schema:
+            parts.append(f"_json_equal({v}, {self.bind(schema['const'])})")
+        for kind, low, high in (
+            ("str", "minLength", "maxLength"),
+            ("list", "minItems", "maxItems"),
+        ):
+            if low in schema:
+                parts.append(f"(not isinstance({v}, {kind}) or len({v}) >= {_count(schema, low)})")
+            if high in schema:
+                parts.append(f"(not isinstance({v}, {kind}) or len({v}) <= {_count(schema, high)})")
+        if "pattern" in schema:
+            search = self.bind(re.compile(schema["pattern"]).search)
+            parts.append(f"(not isinstance({v}, str) or {search}({v}) is not None)")
+        if "items" in schema:
+            fn = self.function(schema["items"])
+            parts.append(f"(not isinstance({v}, list) or all({fn}(_i) for _i in {v}))")
+        if {"properties", "required", "additionalProperties"} & set(schema):
+            parts.append(f"{self.object_function(schema)}({v})")
+        return " and ".join(parts) or "True"
+
+    def object_function(self, schema: dict[str, Any]) -> str:
+        extra = schema.get("additionalProperties", True)
+        if not isinstance(extra, bool):
+            raise Unsupported("additionalProperties as a schema")
+        props = schema.get("properties", {})
+        required = schema.get("required", [])
+        if not isinstance(props, dict) or not isinstance(required, list):
+            raise Unsupported("properties or required malformed")
+        checks = self.bind({str(k): self.ns[self.function(s)] for k, s in props.items()})
+        self.n += 1
+        name = f"_o{self.n}"
+        lines = [f"def {name}(v):", "    if not isinstance(v, dict):", "        return True"]
+        if required:
+            missing = " or ".join(f"{str(k)!r} not in v" for k in required)
+            lines += [f"    if {missing}:", "        return False"]
+        lines += [
+            "    for k, x in v.items():",
+            f"        c = {checks}.get(k)",
+            "        if c is None:",
+        ]
+        lines += ["            return False" if not extra else "            continue"]
+        lines += ["        if not c(x):", "            return False", "    return True", ""]
+        exec(compile("\n".join(lines), f"<schema {name}>", "exec"), self.ns)
+        return name
 
 
 def compile_schema(schema: Any) -> Check:
@@ -85,111 +169,6 @@ def compile_schema(schema: Any) -> Check:
 
     Raises :class:`Unsupported` when the schema needs a keyword not listed above.
     """
-    if isinstance(schema, bool):
-        return _enum([]) if not schema else _all_of([])
-    if not isinstance(schema, dict):
-        raise Unsupported("schema is not an object")
-    unknown = set(schema) - _SUPPORTED
-    if unknown:
-        raise Unsupported(", ".join(sorted(unknown)))
-    checks: list[Check] = []
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        checks.append(_any_of([_type_check(n) for n in names]))
-    if "enum" in schema:
-        checks.append(_enum(list(schema["enum"])))
-    if "const" in schema:
-        checks.append(_enum([schema["const"]]))
-    if "minLength" in schema or "maxLength" in schema:
-        checks.append(_length(str, schema.get("minLength", 0), schema.get("maxLength")))
-    if "minItems" in schema or "maxItems" in schema:
-        checks.append(_length(list, schema.get("minItems", 0), schema.get("maxItems")))
-    if "pattern" in schema:
-        checks.append(_pattern(re.compile(schema["pattern"])))
-    if "items" in schema:
-        checks.append(_items(compile_schema(schema["items"])))
-    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
-        props = {k: compile_schema(s) for k, s in schema.get("properties", {}).items()}
-        required = tuple(schema.get("required", ()))
-        extra = schema.get("additionalProperties", True)
-        if not isinstance(extra, bool):
-            raise Unsupported("additionalProperties as a schema")
-
-        def obj(v: Any) -> bool:
-            if not isinstance(v, dict):
-                return True
-            for k in required:
-                if k not in v:
-                    return False
-            for k, val in v.items():
-                c = props.get(k)
-                if c is None:
-                    if not extra:
-                        return False
-                elif not c(val):
-                    return False
-            return True
-
-        checks.append(obj)
-    return _all_of(checks)
-
-
-def _any_of(checks: list[Check]) -> Check:
-    if len(checks) == 1:
-        return checks[0]
-
-    def check(v: Any) -> bool:
-        return any(c(v) for c in checks)
-
-    return check
-
-
-def _all_of(checks: list[Check]) -> Check:
-    if len(checks) == 1:
-        return checks[0]
-
-    def check(v: Any) -> bool:
-        return all(c(v) for c in checks)
-
-    return check
-
-
-def _enum(options: list[Any]) -> Check:
-    strings = frozenset(o for o in options if isinstance(o, str))
-    if len(strings) == len(options):
-
-        def check(v: Any) -> bool:
-            return isinstance(v, str) and v in strings
-
-        return check
-
-    def check_any(v: Any) -> bool:
-        return any(_json_equal(v, o) for o in options)
-
-    return check_any
-
-
-def _length(kind: type, low: int, high: int | None) -> Check:
-    def check(v: Any) -> bool:
-        if not isinstance(v, kind):
-            return True
-        n = len(v)  # type: ignore[arg-type]
-        return n >= low and (high is None or n <= high)
-
-    return check
-
-
-def _pattern(rx: re.Pattern[str]) -> Check:
-    search = rx.search
-
-    def check(v: Any) -> bool:
-        return not isinstance(v, str) or search(v) is not None
-
-    return check
-
-
-def _items(item: Check) -> Check:
-    def check(v: Any) -> bool:
-        return not isinstance(v, list) or all(item(x) for x in v)
-
+    gen = _Generator()
+    check: Check = gen.ns[gen.function(schema)]
     return check

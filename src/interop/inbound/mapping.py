@@ -110,6 +110,10 @@ class InboundMapping:
     _fast: Callable[[Any], bool] | None = None
     _validator: jsonschema.Draft202012Validator | None = None
     _code_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _columns_in_order: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._columns_in_order = [spec.columns for spec in self.fields.values()]
 
     # -- loading ------------------------------------------------------------
 
@@ -225,6 +229,8 @@ class InboundMapping:
     # -- keys and digests ---------------------------------------------------
 
     def _raw(self, values: dict[str, str], spec: FieldSpec) -> str:
+        if len(spec.columns) == 1:
+            return (values.get(spec.columns[0]) or "").strip()
         for col in spec.columns:
             v = values.get(col)
             if v is not None:
@@ -253,9 +259,14 @@ class InboundMapping:
 
     def raw_digest(self, values: dict[str, str]) -> str:
         """Digest of the mapped raw cells: equal digest ⇒ the same entry (skip re-mapping)."""
+        get = values.get
         cells = [self.fingerprint]
-        for spec in self.fields.values():
-            cells.append(self._raw(values, spec))
+        cells += [
+            get(cols[0], "")
+            if len(cols) == 1
+            else next((get(c) or "" for c in cols if c in values), "")
+            for cols in self._columns_in_order
+        ]
         return hashlib.blake2b("\x1f".join(cells).encode(), digest_size=16).hexdigest()
 
     # -- mapping a row ------------------------------------------------------

@@ -1,0 +1,102 @@
+"""Benchmark of the civil-affairs list sync (issue 3, Performance). Not a timed test.
+
+    .venv/bin/python bench/bench_sync.py            # 100,000 rows: W1, W2, RSS, lower bound
+    .venv/bin/python bench/bench_sync.py --million  # also W1 and peak RSS at 1,000,000 rows
+
+- lower bound: read the CSV, build each row's dict, ``orjson.dumps`` it;
+- W1: full sync of a synthetic list (valid IDs, ~1 % bad rows) into an empty
+  SQLite archive;
+- W2: re-sync of the same list with ~1 % of the rows changed.
+
+Each workload runs in its own process, so its peak RSS (``ru_maxrss``) is its
+own. Targets: W1 ≥ 10,000 rows/s and within 10x of the lower bound; W2 ≤ 20 %
+of W1's time; peak RSS ≤ 300 MB and flat in the list size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import gen_child_list  # noqa: E402
+
+LOWER_BOUND = """
+import csv, sys, orjson
+n = 0
+with open(sys.argv[1], encoding="utf-8-sig", newline="") as fh:
+    for row in csv.DictReader(fh):
+        orjson.dumps(row)
+        n += 1
+print(n)
+"""
+
+
+def run(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, stdout of a child process."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024, text
+
+
+def sync(db: Path, path: Path) -> tuple[float, float, dict[str, object]]:
+    cmd = [sys.executable, "-m", "interop.cli", "--db", f"sqlite:///{db}", "sync", str(path)]
+    elapsed, rss, text = run([*cmd, "--received", "2025-12-22", "--json"])
+    return elapsed, rss, json.loads(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--million", action="store_true", help="also run W1 at 1,000,000 rows")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="interop-bench-") as tmp:
+        d = Path(tmp)
+        lst, changed = d / "list.csv", d / "list-changed.csv"
+        gen_child_list.write(lst, a.rows, bad=0.01, seed=7, change=0.0, encoding="utf-8-sig")
+        gen_child_list.write(changed, a.rows, bad=0.01, seed=7, change=0.01, encoding="utf-8-sig")
+        lb, _, _ = run([sys.executable, "-c", LOWER_BOUND, str(lst)])
+        w1, w1_rss, r1 = sync(d / "a.sqlite3", lst)
+        w2, w2_rss, r2 = sync(d / "a.sqlite3", changed)
+        n = a.rows
+        print(f"rows: {n:,} (≈1 % bad)")
+        print(f"lower bound (csv → dict → orjson): {lb:7.2f} s  {n / lb:>9,.0f} rows/s")
+        print(
+            f"W1 full sync, empty archive:       {w1:7.2f} s  {n / w1:>9,.0f} rows/s  "
+            f"{w1 / lb:4.1f}x lower bound  peak RSS {w1_rss:5.0f} MB  "
+            f"(new {r1['new']}, quarantined {r1['quarantined']})"
+        )
+        print(
+            f"W2 re-sync, ~1 % changed:          {w2:7.2f} s  {w2 / w1 * 100:5.1f} % of W1  "
+            f"peak RSS {w2_rss:5.0f} MB  (changed {r2['changed']}, new {r2['new']}, "
+            f"unchanged {r2['unchanged']})"
+        )
+        if a.million:
+            big = d / "list-1m.csv"
+            gen_child_list.write(big, 1_000_000, bad=0.01, seed=7, change=0.0, encoding="utf-8")
+            lb1, _, _ = run([sys.executable, "-c", LOWER_BOUND, str(big)])
+            w1m, w1m_rss, r1m = sync(d / "b.sqlite3", big)
+            print(
+                f"W1 at 1,000,000 rows:              {w1m:7.2f} s  {1e6 / w1m:>9,.0f} rows/s  "
+                f"{w1m / lb1:4.1f}x lower bound ({lb1:.2f} s)  peak RSS {w1m_rss:5.0f} MB  "
+                f"(new {r1m['new']})"
+            )
+
+
+if __name__ == "__main__":
+    main()
