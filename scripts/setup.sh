@@ -6,5 +6,6 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -e '.[dev]'
+# pip may warn about local index folders configured on the machine; keep the rest.
+quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
+quiet .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
