@@ -130,7 +130,8 @@ def profiles() -> list[dict[str, Any]]:
                             "dc-pat-1",
                             "G-29",
                             "A resident ID number has 17 digits and a check character",
-                            "identifier.where(system='urn:oid:2.16.156.10011.1.3').value"
+                            "identifier.where(system='urn:oid:2.16.156.10011.1.3' or "
+                            "system='urn:oid:2.16.840.1.113883.2.23.1.19.1').value"
                             ".all(matches('^[0-9]{17}[0-9X]$'))",
                         )
                     ],

@@ -211,3 +211,18 @@ def test_entry_point_runs_without_traceback() -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "check character" in proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(RULE_OF))
+def test_validate_rejects_each_rule_breaking_bundle(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Bundle `interop map` refuses to write is also refused by `interop validate`."""
+    from interop.engine import Engine
+
+    engine = Engine()
+    checked = engine.read_case(RULES / f"{name}.json")
+    assert checked.record is not None and checked.ok
+    bundle = engine.mappings.bundle(checked.record)  # mapped, not yet validated
+    assert main(["validate", _write(tmp_path, bundle)]) == 1
+    assert RULE_OF[name] in capsys.readouterr().out
