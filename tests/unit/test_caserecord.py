@@ -6,14 +6,12 @@ written by ``python tools/synth.py --write-invalid tests/data/cases/invalid``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import synth  # type: ignore[import-not-found]  # tools/synth.py, on the pytest path
 
 from interop._errors import InputError
 from interop.caserecord import load_case_file, read_case_file
@@ -24,19 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "tests" / "data" / "cases" / "invalid"
 BASE = ROOT / "fixtures" / "cases" / "01-medium-in-service.json"
 
-
-def _load_synth() -> ModuleType:
-    if "synth" in sys.modules:
-        return sys.modules["synth"]
-    spec = importlib.util.spec_from_file_location("synth", ROOT / "tools" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["synth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = _load_synth()
 
 #: file → the one error expected: (path, code, words the message must contain)
 EXPECTED: dict[str, tuple[str, str, tuple[str, ...]]] = {

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import synth  # type: ignore[import-not-found]  # tools/synth.py, on the pytest path
 
 from interop.caserecord import check_case_record, load_case_file
 from interop.core import resident_id
@@ -23,18 +21,6 @@ FIXTURES = ROOT / "fixtures" / "cases"
 RULE_BREAKING = ROOT / "tests" / "data" / "cases" / "rule-breaking"
 
 
-def _load_synth() -> ModuleType:
-    if "synth" in sys.modules:
-        return sys.modules["synth"]
-    spec = importlib.util.spec_from_file_location("synth", ROOT / "tools" / "synth.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["synth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-synth = _load_synth()
 FIXTURE_NAMES = sorted(synth.FIXTURES)
 RULE_BREAKING_NAMES = sorted(synth.RULE_BREAKING)
 
