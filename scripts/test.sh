@@ -6,6 +6,7 @@ bash scripts/setup.sh
 # The independent R4 validator (official R4 JSON Schema) comes from npm.
 if command -v npm >/dev/null 2>&1; then
   (cd tests/independent && npm install --no-audit --no-fund --silent >/dev/null)
+  (cd tests/fhirserver && npm install --no-audit --no-fund --silent >/dev/null)
 else
   echo "npm not found: the independent-validator tests will be skipped" >&2
 fi

@@ -1,0 +1,43 @@
+"""Helpers shared by the outbox and referral tests (loaded by their conftest files)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_pg: Any = None
+
+
+def _pg_module() -> Any:
+    import sys
+
+    return sys.modules["interop_tests_conftest_pg"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (dropped afterwards); skipped only where unreachable outside CI."""
+    pg = _pg_module()
+    problem = pg.pg_unavailable()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    schema = f"interop_test_{uuid.uuid4().hex[:12]}"
+    conn = pg._admin_connect()
+    try:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield pg._schema_url(schema)
+    finally:
+        conn.execute("SET lock_timeout = '20s'")
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        conn.close()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'archive.sqlite3'}"
