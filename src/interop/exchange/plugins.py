@@ -22,7 +22,10 @@ from interop.exchange import hookspecs
 
 GROUP = "interop"
 #: Built-in plugin modules (also declared as entry points in pyproject.toml).
-BUILTIN_PLUGINS: tuple[str, ...] = ("interop.plugins.fhir_files",)
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "interop.plugins.fhir_files",
+    "interop.plugins.civil_affairs",
+)
 #: Comma-separated plugin names to skip (like tox's TOX_DISABLED_EXTERNAL_PLUGINS).
 BLOCK_ENV = "INTEROP_DISABLE_PLUGINS"
 

@@ -29,13 +29,9 @@ def partner_feed(name: str, config: dict[str, Any]) -> Any:
         raise InputError(
             f"no partner '{name}' in the configuration ([partners.{name}])", code="E151"
         )
-    from interop.exchange.plugins import Plugins, plugin_manager
-    from interop.plugins import civil_affairs
+    from interop.exchange.plugins import Plugins
 
-    pm = plugin_manager()
-    if not pm.is_registered(civil_affairs) and not pm.is_blocked("interop.plugins.civil_affairs"):
-        pm.register(civil_affairs, name="interop.plugins.civil_affairs")
-    kinds = Plugins(pm).partner_kinds()
+    kinds = Plugins().partner_kinds()
     kind = settings.get("kind")
     factory = kinds.get(str(kind))
     if factory is None:
