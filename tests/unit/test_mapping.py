@@ -66,6 +66,19 @@ def test_bundled_mappings_load(terminology: Terminology) -> None:
         ({"template": {"nmae": "x"}}, "Patient has no element 'nmae'"),
         ({"template": {"gender": {"$wat": "child.sex"}}}, "unknown directive '$wat'"),
         ({"colour": "red"}, "unknown key(s): colour"),
+        (
+            {
+                "template": {
+                    "gender": {
+                        "$translate": "child.sex",
+                        "map": "nope",
+                        "source": "urn:oid:2.16.156.10011.2.3.3.4",
+                    }
+                }
+            },
+            "unknown ConceptMap 'nope'",
+        ),
+        ({"for_each": [{"path": "sessions"}]}, "needs exactly 'path' and 'as'"),
         ({"template": {"gender": {"$coding": "child.sex", "system": "cs:nope"}}}, "unknown code"),
         (
             {"template": {"link": [{"other": {"$ref": "Nothing/{{child.name}}"}}]}},

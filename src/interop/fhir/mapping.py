@@ -59,7 +59,6 @@ from interop.resources import mappings_dir
 Scope = dict[str, Any]
 Node = Callable[[Scope], Any]
 
-_ABSENT: Any = None
 _TOKEN = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _CANON = {"cs:": canonical.cs, "vs:": canonical.vs, "sd:": canonical.sd}
 _ENTRY_KEYS = frozenset({"name", "resource", "for_each", "as", "when", "id", "template", "note"})
@@ -231,9 +230,8 @@ def _string(ctx: _Ctx, s: str, where: str) -> Node:
 
 
 class _Compiler:
-    def __init__(self, terminology: Terminology, refs: set[str]) -> None:
+    def __init__(self, terminology: Terminology) -> None:
         self.term = terminology
-        self.ref_types: set[str] = refs
 
     def node(self, ctx: _Ctx, spec: Any, where: str) -> Node:
         if isinstance(spec, str):
@@ -405,11 +403,8 @@ class _Compiler:
         if as_ not in ("code", "coding"):
             raise ctx.fail(where, "'as' is 'code' or 'coding'")
         translate = self.term.translate
-        for code in ("1",):  # probe: the map must exist (raises for an unknown map)
-            try:
-                translate(cmap, source, code)
-            except KeyError:
-                raise ctx.fail(where, f"unknown ConceptMap '{spec.get('map')}'") from None
+        if not self.term.has_conceptmap(cmap):
+            raise ctx.fail(where, f"unknown ConceptMap '{spec.get('map')}'")
 
         def tr(scope: Scope) -> Any:
             code = get(scope)
@@ -470,7 +465,7 @@ class MappingSet:
         files = sorted(folder.glob("*.json"))
         if not files:
             raise DataFileError(str(folder), "(folder)", "no mapping files found", code="E211")
-        comp = _Compiler(terminology, set())
+        comp = _Compiler(terminology)
         entries: list[_Entry] = []
         seen: dict[str, str] = {}
         for f in files:

@@ -505,6 +505,9 @@ class Terminology:
             raise KeyError(f"ConceptMap {conceptmap_url} is not loaded")
         return table.get((system, code))
 
+    def has_conceptmap(self, url: str) -> bool:
+        return url in self._maps
+
     def codesystems(self) -> list[str]:
         return sorted(self._concepts)
 
