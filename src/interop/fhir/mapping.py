@@ -89,29 +89,25 @@ def _resolve_type(ctx: _Ctx, path: str, where: str) -> Any:
         if len(parts) > 1:
             raise ctx.fail(where, f"engine variable '{head}' has no fields")
         return str
-    if head in ctx.types:
-        tp = ctx.types[head]
-    elif head in hints(CaseRecord) or _property_type(CaseRecord, head) is not None:
-        tp = hints(CaseRecord).get(head) or _property_type(CaseRecord, head)
-    else:
+    tp = ctx.types[head] if head in ctx.types else _field_type(CaseRecord, head)
+    if tp is None:
         raise ctx.fail(where, f"unknown source path '{path}' (no field or name '{head}')")
     for seg in parts[1:]:
         inner, _ = unwrap_optional(tp)
         if not (dataclasses.is_dataclass(inner) and isinstance(inner, type)):
             raise ctx.fail(where, f"unknown source path '{path}' ('{seg}' is not a field)")
-        th = hints(inner)
-        if seg in th:
-            tp = th[seg]
-            continue
-        prop = _property_type(inner, seg)
-        if prop is None:
+        tp = _field_type(inner, seg)
+        if tp is None:
             raise ctx.fail(where, f"unknown source path '{path}' (no field '{seg}')")
-        tp = prop
     return tp
 
 
-def _property_type(cls: type, name: str) -> Any:
-    """Return type of a derived value (a ``@property`` of a record), or None."""
+def _field_type(cls: type, name: str) -> Any:
+    """Type of a field of a record, or the return type of a derived value
+    (a ``@property`` such as ``Session.minutes``); None when neither."""
+    th = hints(cls)
+    if name in th:
+        return th[name]
     attr = getattr(cls, name, None)
     if not isinstance(attr, property) or attr.fget is None:
         return None
