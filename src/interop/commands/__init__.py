@@ -13,4 +13,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "interop.commands.sync",
     "interop.commands.cases",
     "interop.commands.import_",
+    "interop.commands.share",
+    "interop.commands.approve",
+    "interop.commands.reject",
+    "interop.commands.audit",
+    "interop.commands.consent",
 )

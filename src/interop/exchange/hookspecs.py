@@ -43,6 +43,28 @@ def interop_register_partner_kinds(register: Callable[..., None]) -> None:
     Call ``register(kind, factory)`` where ``factory(name: str, settings: dict)``
     returns an object that delivers already filtered, labelled Bundles to that
     partner. Added by the partner issues (school, hospital, civil affairs).
+    An object that takes disclosures has ``deliver(disclosure) -> dict``
+    (returns a receipt; raises an ``InteropError`` when the partner did not
+    take it) and optionally ``close()``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Disclosures (interop.privacy)
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def interop_after_approval(disclosure: Any) -> None:
+    """Called after a supervisor approved a pending disclosure (``interop approve``).
+
+    ``disclosure`` is an :class:`interop.privacy.disclosure.Disclosure`: the
+    purpose-filtered, labelled Bundle (``bundle``), its exact bytes
+    (``payload``) and ``sha256``, the partner's name and kind, the purpose and
+    the element paths disclosed — never the case record. A partner plugin may
+    enqueue its delivery here (e.g. the hospital referral's outbox); return
+    nothing. Not called for disclosures that leave at once (pre-approved
+    profiles, break-glass).
     """
 
 

@@ -25,6 +25,7 @@ GROUP = "interop"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "interop.plugins.fhir_files",
     "interop.plugins.civil_affairs",
+    "interop.plugins.school",
 )
 #: Comma-separated plugin names to skip (like tox's TOX_DISABLED_EXTERNAL_PLUGINS).
 BLOCK_ENV = "INTEROP_DISABLE_PLUGINS"
@@ -94,6 +95,10 @@ class Plugins:
 
         self.pm.hook.interop_register_partner_kinds(register=register)
         return found
+
+    def after_approval(self, disclosure: Any) -> None:
+        """Tell every plugin that a pending disclosure was approved."""
+        self.pm.hook.interop_after_approval(disclosure=disclosure)
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per registered plugin: name, hooks it implements, info."""

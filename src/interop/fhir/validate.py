@@ -745,18 +745,28 @@ class Validator:
 
     # -- validation ----------------------------------------------------------
 
-    def validate(self, resource: dict[str, Any]) -> list[Issue]:
-        """Every issue of a resource or a Bundle (entries checked each, paths prefixed)."""
+    def validate(self, resource: dict[str, Any], *, implied: bool = True) -> list[Issue]:
+        """Every issue of a resource or a Bundle (entries checked each, paths prefixed).
+
+        ``implied=False`` checks only the profiles a resource claims in
+        ``meta.profile`` (not the sole profile of its type): purpose-filtered
+        outbound resources are not archive resources (:mod:`interop.privacy`).
+        """
         out: list[Issue] = []
         rtype = self._structure.check_resource(resource, None, out)
         if rtype is not None:
-            self._profiles_of(resource, rtype, rtype, out)
+            self._profiles_of(resource, rtype, rtype, out, implied)
         return out
 
     def _profiles_of(
-        self, resource: dict[str, Any], rtype: str, path: str, out: list[Issue]
+        self,
+        resource: dict[str, Any],
+        rtype: str,
+        path: str,
+        out: list[Issue],
+        implied: bool = True,
     ) -> None:
-        for profile in self._select(resource, rtype, path, out):
+        for profile in self._select(resource, rtype, path, out, implied):
             for step in (*profile.chain, profile):
                 self._apply(step, resource, path, out)
         if self._extensions:
@@ -774,11 +784,20 @@ class Validator:
                     itype = inner.get("resourceType")
                     if isinstance(itype, str) and self._structure.resource_info(itype) is not None:
                         self._profiles_of(
-                            inner, itype, f"{path}.entry[{i}].resource.ofType({itype})", out
+                            inner,
+                            itype,
+                            f"{path}.entry[{i}].resource.ofType({itype})",
+                            out,
+                            implied,
                         )
 
     def _select(
-        self, resource: dict[str, Any], rtype: str, path: str, out: list[Issue]
+        self,
+        resource: dict[str, Any],
+        rtype: str,
+        path: str,
+        out: list[Issue],
+        implied: bool = True,
     ) -> list[_Profile]:
         meta = resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
@@ -808,7 +827,7 @@ class Validator:
                     )
                 elif profile not in chosen:
                     chosen.append(profile)
-        if not chosen:
+        if not chosen and implied:
             candidates = self._by_type.get(rtype, [])
             if len(candidates) == 1:
                 chosen.append(candidates[0])

@@ -1,0 +1,66 @@
+"""``interop approve ID`` — a supervisor approves a pending disclosure (9.3, G-16).
+
+The approver is a supervisor or org-lead of the case and not the requester
+(four-eyes). What is approved is exactly the stored payload (its SHA-256 is
+shown). Consent is checked again; then the disclosure is delivered by its
+partner's plugin (``--no-send`` leaves delivery for later). For a
+break-glass disclosure this records the post-hoc review as *justified* (4.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from interop.privacy.session import add_now_option, open_discloser
+
+NAME = "approve"
+HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID", help="disclosure id (D-…)")
+    parser.add_argument(
+        "--as",
+        dest="as_staff",
+        metavar="STAFF_ID",
+        help="who approves (default: the case's supervisor)",
+    )
+    parser.add_argument("--no-send", action="store_true", help="approve only; deliver later")
+    parser.add_argument("--json", action="store_true", help="script-readable output")
+    add_now_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    receipt = None
+    with open_discloser(args) as discloser:
+        before = discloser.get(args.id)
+        approver = args.as_staff
+        if not approver:
+            _, record = discloser.latest_record(before.case_number)
+            approver = record.case.supervisor or ""
+        d = discloser.approve(args.id, approver=approver)
+        if d.may_leave and not d.break_glass and not d.delivered_at and not args.no_send:
+            partner = discloser.config.partner(d.partner)
+            target = discloser.deliverer(partner)
+            takes = callable(getattr(target, "deliver", None))
+            closer = getattr(target, "close", None)
+            if callable(closer):
+                closer()
+            if takes:
+                receipt = discloser.deliver(d)
+    if args.json:
+        out = d.summary()
+        if receipt is not None:
+            out["receipt"] = receipt
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        state = d.status if not d.break_glass else f"review {d.review_outcome}"
+        print(f"disclosure {d.id}: {state} by {approver} (sha256 {d.sha256})")
+        if receipt is not None:
+            print(
+                f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
+            )
+        elif d.status == "refused":
+            print(f"  {d.reasons[-1]}")
+    return 1 if d.status == "refused" else 0

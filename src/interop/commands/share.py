@@ -1,0 +1,97 @@
+"""``interop share CASE --purpose P --to PARTNER`` — disclose a case by purpose (9.3).
+
+The case is the archive's latest version. The engine maps it, filters it by
+the policy of (purpose, partner kind) in ``mappings/purposes/``, labels and
+validates it, checks consent and decides: it leaves now (pre-approved
+profile, G-12, or break-glass), waits for a supervisor (``interop approve``),
+or is refused. ``--dry-run`` prints the exact Bundle that would be sent and
+records nothing as disclosed (the preview itself is audited).
+
+Exit codes: 0 sent or waiting for review; 1 refused or not delivered;
+2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from interop.privacy.session import add_now_option, open_discloser
+
+NAME = "share"
+HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", metavar="CASE", help="case number (个案编号)")
+    parser.add_argument("--purpose", required=True, help="purpose code, e.g. school-support")
+    parser.add_argument(
+        "--to",
+        dest="partner",
+        required=True,
+        metavar="PARTNER",
+        help="partner name of the configuration ([partners.NAME])",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_staff",
+        metavar="STAFF_ID",
+        help="who asks (a staff id of the case; default its care manager)",
+    )
+    parser.add_argument("--reason-code", help="break-glass reason (crisis type, 4.7)")
+    parser.add_argument("--reason-text", help="break-glass reason in words (stored, not shown)")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact Bundle that would be sent; disclose nothing",
+    )
+    parser.add_argument(
+        "--no-send", action="store_true", help="record the disclosure but leave delivery for later"
+    )
+    parser.add_argument("--json", action="store_true", help="script-readable output")
+    add_now_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_discloser(args) as discloser:
+        requester = args.as_staff
+        if not requester:
+            _, record = discloser.latest_record(args.case)
+            requester = record.case.care_manager or ""
+        d = discloser.request(
+            args.case,
+            purpose=args.purpose,
+            partner=args.partner,
+            requester=requester,
+            reason_code=args.reason_code,
+            reason_text=args.reason_text,
+            dry_run=args.dry_run,
+        )
+        receipt = None
+        if not args.dry_run and d.may_leave and not args.no_send:
+            receipt = discloser.deliver(d)
+    if args.json:
+        out = d.summary()
+        if args.dry_run:
+            out["bundle"] = d.bundle
+        if receipt is not None:
+            out["receipt"] = receipt
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    elif args.dry_run:
+        if d.payload is not None:
+            sys.stdout.buffer.write(d.payload)
+            sys.stdout.flush()
+        for r in d.reasons:
+            print(f"interop: {'refused: ' if d.status == 'refused' else ''}{r}", file=sys.stderr)
+    else:
+        print(f"disclosure {d.id}: {d.status}" + (f" (sha256 {d.sha256})" if d.sha256 else ""))
+        for r in d.reasons:
+            print(f"  {r}")
+        if receipt is not None:
+            print(
+                f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
+            )
+        if d.status == "pending":
+            print(f"  a supervisor approves it with: interop approve {d.id}")
+    return 1 if d.status in ("refused", "rejected") else 0

@@ -1,0 +1,178 @@
+"""The partners configuration: a TOML file naming each partner and how to reach it.
+
+::
+
+    [partners.school-mingde]
+    kind = "school"                       # registered by a plugin (school, hospital-fhir …)
+    url = "https://school.example.org/interop/bundles"   # or base_url, or out_dir
+    auth = { type = "bearer", token_env = "SCHOOL_MINGDE_TOKEN" }
+
+    [partners.school-by-hand]
+    kind = "school"
+    out_dir = "outbox/school"            # write the Bundle to a folder for manual transfer
+
+The file is ``--config FILE``, else ``$INTEROP_CONFIG``; without either there
+are no partners. Secrets come only from the environment: a ``token = "…"``
+literal in the file is an error. Keys specific to a kind (``poll_minutes``,
+``timeout`` …) are kept in :attr:`Partner.settings` and checked by the plugin
+of that kind, not here. Errors name the partner and the key, never a value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interop._errors import InputError
+
+__all__ = ["ENV_CONFIG", "Config", "ConfigError", "Partner", "load_config"]
+
+ENV_CONFIG = "INTEROP_CONFIG"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "client_secret"})
+_AUTH_TYPES = frozenset({"none", "bearer"})
+
+
+class ConfigError(InputError):
+    """The partners configuration is unreadable or wrong (exit 2)."""
+
+    code = "E160"
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """One configured partner: its name, its kind and the rest of its table."""
+
+    name: str
+    kind: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str | None:
+        value = self.settings.get("url") or self.settings.get("base_url")
+        return str(value) if value else None
+
+    @property
+    def out_dir(self) -> Path | None:
+        value = self.settings.get("out_dir")
+        return Path(str(value)) if value else None
+
+    def bearer_token(self) -> str | None:
+        """The bearer token from the environment variable named by ``auth.token_env``.
+
+        ``None`` when the partner has no ``auth`` or ``auth.type = "none"``;
+        :class:`ConfigError` when the variable is not set.
+        """
+        auth = self.settings.get("auth")
+        if not isinstance(auth, dict) or auth.get("type", "bearer") == "none":
+            return None
+        env = str(auth["token_env"])
+        token = os.environ.get(env)
+        if not token:
+            raise ConfigError(
+                f"partner {self.name}: auth.token_env names {env}, which is not set",
+                code="E163",
+            )
+        return token
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The loaded configuration; ``source`` is the file it came from (or None)."""
+
+    partners: dict[str, Partner] = field(default_factory=dict)
+    source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def partner(self, name: str) -> Partner:
+        found = self.partners.get(name)
+        if found is None:
+            where = f" in {self.source}" if self.source else " (no configuration file given)"
+            raise ConfigError(f"no partner '{name}'{where} ([partners.{name}])", code="E161")
+        return found
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read the configuration: ``path``, else ``$INTEROP_CONFIG``, else no partners."""
+    chosen = path if path else os.environ.get(ENV_CONFIG)
+    if not chosen:
+        return Config()
+    file = Path(chosen)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the configuration ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: the configuration is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    return Config(partners=_partners(file, data.get("partners", {})), source=file, raw=data)
+
+
+def _partners(file: Path, table: Any) -> dict[str, Partner]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: [partners] must be a table of partner tables", code="E162")
+    out: dict[str, Partner] = {}
+    for name, body in table.items():
+        where = f"{file}: partner {name}"
+        if not _NAME.fullmatch(name):
+            raise ConfigError(f"{file}: partner name '{name}' is not a plain name", code="E162")
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: must be a table", code="E162")
+        kind = body.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError(f"{where}: key 'kind' is missing or not text", code="E162")
+        for key in body:
+            if key.lower() in _SECRET_KEYS:
+                raise ConfigError(
+                    f"{where}: key '{key}' holds a secret in the file; put it in an "
+                    'environment variable and name it with auth = {{ type = "bearer", '
+                    'token_env = "…" }}',
+                    code="E164",
+                )
+        for key in ("url", "base_url"):
+            value = body.get(key)
+            if value is not None and (
+                not isinstance(value, str) or not value.startswith(("http://", "https://"))
+            ):
+                raise ConfigError(f"{where}: key '{key}' must be an http(s) URL", code="E162")
+        out_dir = body.get("out_dir")
+        if out_dir is not None and (not isinstance(out_dir, str) or not out_dir):
+            raise ConfigError(f"{where}: key 'out_dir' must be a folder path", code="E162")
+        if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
+            body = {**body, "out_dir": str((file.parent / out_dir).resolve())}
+        _check_auth(where, body.get("auth"))
+        settings = {k: v for k, v in body.items() if k != "kind"}
+        out[name] = Partner(name=name, kind=kind, settings=settings)
+    return out
+
+
+def _check_auth(where: str, auth: Any) -> None:
+    if auth is None:
+        return
+    if not isinstance(auth, dict):
+        raise ConfigError(f"{where}: key 'auth' must be an inline table", code="E162")
+    kind = auth.get("type", "bearer")
+    if kind not in _AUTH_TYPES:
+        raise ConfigError(
+            f"{where}: key 'auth.type' must be one of {', '.join(sorted(_AUTH_TYPES))}",
+            code="E162",
+        )
+    for key in auth:
+        if key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"{where}: key 'auth.{key}' holds a secret in the file; use auth.token_env",
+                code="E164",
+            )
+        if key not in ("type", "token_env"):
+            raise ConfigError(f"{where}: unknown key 'auth.{key}'", code="E162")
+    if kind == "bearer":
+        env = auth.get("token_env")
+        if not isinstance(env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+            raise ConfigError(
+                f"{where}: key 'auth.token_env' must name an environment variable", code="E162"
+            )

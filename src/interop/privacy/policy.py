@@ -1,0 +1,554 @@
+"""Purpose policies (目的限定, 9.3): what may leave, per purpose and partner kind, as data.
+
+One JSON file per policy in ``mappings/purposes/``::
+
+    {
+      "purpose": "school-support",            # a code of cs:purpose (Appendix A)
+      "version": "2025.1",
+      "partner_kinds": ["school"],
+      "consent": {"topic": "school-contact", "child_assent": true},   # or null
+      "consent_for_c": {"topic": "…"},        # optional: C-class rules need this one too
+      "review": {"mode": "pre-approved", "approved_on": "2025-10-01",
+                 "valid_until": "2026-12-31"},   # | per-disclosure | post-hoc (G-12)
+      "break_glass": false,                   # true: needs a reason, skips consent (4.7)
+      "confidentiality": "R", "ceiling": "R", # label given / highest label let out (§4.5)
+      "obligations": ["NORDSCLCD"],           # HL7 v3 ActCode obligations for the receiver
+      "resources": [
+        {"type": "Patient", "rows": [1, 11], "class": "A",
+         "where": {"path": "…", "in": […]},   # optional: which resources of the type
+         "elements": ["Patient.name", "Patient.extension(school-enrolment).extension(stage)",
+                      {"path": "Patient.extension(difficulty-category)",
+                       "where": {"path": "valueCoding.code", "in": ["disability-rehab"]}}]}
+      ]
+    }
+
+Deny by default: a resource type no rule names, and an element no path names,
+never leaves. A path names an element and everything under it *except*
+extensions, ``modifierExtension``, ``contained``, narrative ``text`` and
+primitive extensions (``_x``), which leave only when named themselves.
+``extension(name)`` selects extensions by URL (a bare name means the
+programme's ``StructureDefinition/<name>``; inside an extension, the
+sub-extension's own url). ``class: "C"`` marks content that the matrix allows
+only with consent (cells C): its presence makes a pre-approved policy fall back
+to per-disclosure review (G-12).
+
+Files are checked when loaded: an unknown purpose, resource type, element or
+consent topic is a :class:`~interop._errors.DataFileError` naming the file,
+the line and the entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interop._errors import DataFileError
+from interop.fhir import canonical, release
+from interop.fhir.structure import TypeInfo, type_info
+from interop.fhir.terminology import Terminology
+from interop.resources import mappings_dir
+
+__all__ = [
+    "CONFIDENTIALITY_ORDER",
+    "Cond",
+    "Node",
+    "Policy",
+    "PolicySet",
+    "ResourceRule",
+    "load_policies",
+]
+
+#: v3 Confidentiality codes, least to most restricted.
+CONFIDENTIALITY_ORDER = ("U", "L", "M", "N", "R", "V")
+#: Obligations of HL7 v3 ActCode the policies may attach (§4.5).
+OBLIGATIONS = frozenset({"NORDSCLCD", "NOPERSISTP", "NORDSCLCDS", "NOREUSE", "NOPRINT"})
+REVIEW_MODES = frozenset({"pre-approved", "per-disclosure", "post-hoc"})
+#: Elements a path never implies: they leave only when named (deny by default).
+NEVER_IMPLIED = frozenset({"extension", "modifierExtension", "contained", "text"})
+
+_KEYS = frozenset(
+    {
+        "purpose",
+        "version",
+        "title",
+        "note",
+        "matrix",
+        "partner_kinds",
+        "consent",
+        "consent_for_c",
+        "review",
+        "break_glass",
+        "confidentiality",
+        "ceiling",
+        "obligations",
+        "resources",
+    }
+)
+_RULE_KEYS = frozenset({"type", "rows", "class", "where", "elements", "note"})
+_KIND = re.compile(r"[a-z][a-z0-9-]{0,39}")
+_SEGMENT = re.compile(r"(extension|modifierExtension)\(([^()]+)\)|([A-Za-z_][A-Za-z0-9_]*(\[x\])?)")
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """Keep an item when any value at ``path`` (dotted JSON names) is (not) in ``values``."""
+
+    path: tuple[str, ...]
+    values: frozenset[Any]
+    negate: bool = False
+
+    def holds(self, item: Any) -> bool:
+        found = any(v in self.values for v in _values_at(item, self.path))
+        return found != self.negate
+
+
+def _values_at(item: Any, steps: tuple[str, ...]) -> list[Any]:
+    current = [item]
+    for step in steps:
+        nxt: list[Any] = []
+        for c in current:
+            if isinstance(c, dict):
+                v = c.get(step)
+                if isinstance(v, list):
+                    nxt.extend(v)
+                elif v is not None:
+                    nxt.append(v)
+        current = nxt
+    return [c for c in current if isinstance(c, str | int | float | bool)]
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """Compiled allow-list of one element: what of it may leave.
+
+    ``full`` keeps the element with everything under it except the
+    :data:`NEVER_IMPLIED` elements and ``_x``; ``children`` / ``extensions``
+    select parts. ``label`` is the policy path, reported when data passed.
+    """
+
+    label: str
+    full: bool = False
+    children: dict[str, Node] = field(default_factory=dict)
+    extensions: dict[str, Node] = field(default_factory=dict)
+    modifier_extensions: dict[str, Node] = field(default_factory=dict)
+    where: Cond | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRule:
+    """Which resources of a type leave (``where``) and which of their elements (``root``)."""
+
+    type: str
+    rows: tuple[int, ...]
+    cls: str  # "A" | "C" (consent-class content, G-12)
+    where: Cond | None
+    root: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    mode: str
+    approved_on: dt.date | None = None
+    valid_until: dt.date | None = None
+    due_workdays: int = 1
+
+    def pre_approved_on(self, day: dt.date) -> bool:
+        """Whether the pre-approval (G-12) still holds on ``day``."""
+        if self.mode != "pre-approved":
+            return False
+        if self.approved_on is not None and day < self.approved_on:
+            return False
+        return self.valid_until is None or day <= self.valid_until
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One purpose profile (§4.6 adapter mechanics)."""
+
+    file: str
+    purpose: str
+    version: str
+    title: str
+    partner_kinds: tuple[str, ...]
+    consent_topic: str | None
+    child_assent: bool
+    c_consent_topic: str | None  # C-class rules apply only with this consent active
+    review: Review
+    break_glass: bool
+    confidentiality: str
+    ceiling: str
+    obligations: tuple[str, ...]
+    rules: dict[str, tuple[ResourceRule, ...]]
+
+    def rule_for(self, resource: dict[str, Any]) -> ResourceRule | None:
+        for rule in self.rules.get(resource.get("resourceType", ""), ()):
+            if rule.where is None or rule.where.holds(resource):
+                return rule
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the policy lets out, for ``docs/purposes.md`` and ``interop share --explain``."""
+        return {
+            "purpose": self.purpose,
+            "version": self.version,
+            "partner_kinds": list(self.partner_kinds),
+            "consent": self.consent_topic,
+            "review": self.review.mode,
+            "break_glass": self.break_glass,
+            "confidentiality": self.confidentiality,
+            "obligations": list(self.obligations),
+            "resources": {
+                t: [{"rows": list(r.rows), "class": r.cls, "elements": _labels(r.root)} for r in rs]
+                for t, rs in self.rules.items()
+            },
+        }
+
+
+def _labels(node: Node) -> list[str]:
+    out: list[str] = []
+    if node.full:
+        out.append(node.label)
+    for child in (
+        *node.children.values(),
+        *node.extensions.values(),
+        *node.modifier_extensions.values(),
+    ):
+        out.extend(_labels(child))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Every loaded policy, by (purpose, partner kind)."""
+
+    policies: tuple[Policy, ...]
+
+    def find(self, purpose: str, kind: str) -> Policy | None:
+        for p in self.policies:
+            if p.purpose == purpose and kind in p.partner_kinds:
+                return p
+        return None
+
+    def purposes(self) -> list[str]:
+        return sorted({p.purpose for p in self.policies})
+
+    def kinds_for(self, purpose: str) -> list[str]:
+        return sorted({k for p in self.policies if p.purpose == purpose for k in p.partner_kinds})
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+class _File:
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.lines = text.splitlines()
+
+    def line_of(self, needle: str, after: int = 0) -> int:
+        """1-based line of the first line from ``after`` containing ``needle`` (0 if none)."""
+        for i in range(after, len(self.lines)):
+            if needle in self.lines[i]:
+                return i + 1
+        return 0
+
+    def fail(
+        self, entry: str, problem: str, needle: str | None = None, after: int = 0
+    ) -> DataFileError:
+        line = self.line_of(needle, after) if needle else 0
+        where = f"line {line}: {entry}" if line else entry
+        return DataFileError(self.name, where, problem, code="E220")
+
+
+def load_policies(
+    directory: Path | None = None, terminology: Terminology | None = None
+) -> PolicySet:
+    """Read and check every ``*.json`` policy of ``directory`` (``mappings/purposes``)."""
+    folder = directory if directory is not None else mappings_dir() / "purposes"
+    terms = terminology if terminology is not None else Terminology.load()
+    policies: list[Policy] = []
+    seen: dict[tuple[str, str], str] = {}
+    for path in sorted(folder.glob("*.json")):
+        policy = _load_file(path, terms)
+        for kind in policy.partner_kinds:
+            other = seen.get((policy.purpose, kind))
+            if other is not None:
+                raise DataFileError(
+                    path.name,
+                    "partner_kinds",
+                    f"purpose '{policy.purpose}' for kind '{kind}' is also defined in {other}",
+                    code="E220",
+                )
+            seen[(policy.purpose, kind)] = path.name
+        policies.append(policy)
+    return PolicySet(tuple(policies))
+
+
+def _load_file(path: Path, terms: Terminology) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFileError(path.name, "(file)", f"cannot be read: {exc}", code="E220") from exc
+    f = _File(path.name, text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(
+            path.name,
+            f"line {exc.lineno}, column {exc.colno}",
+            f"not valid JSON: {exc.msg}",
+            code="E220",
+        ) from exc
+    if not isinstance(data, dict):
+        raise f.fail("(file)", "must be a JSON object")
+    for key in data:
+        if key not in _KEYS:
+            raise f.fail(key, "unknown key", f'"{key}"')
+    purpose = data.get("purpose")
+    if not isinstance(purpose, str) or terms.lookup(canonical.cs("purpose"), purpose) is None:
+        raise f.fail(
+            "purpose", f"unknown purpose {purpose!r} (not in CodeSystem purpose)", '"purpose"'
+        )
+    kinds = data.get("partner_kinds")
+    if (
+        not isinstance(kinds, list)
+        or not kinds
+        or not all(isinstance(k, str) and _KIND.fullmatch(k) for k in kinds)
+    ):
+        raise f.fail("partner_kinds", "must be a non-empty list of kind names", '"partner_kinds"')
+    topic, assent = _consent(f, data.get("consent"), terms)
+    c_topic, _ = _consent(f, data.get("consent_for_c"), terms)
+    review = _review(f, data.get("review"))
+    conf = str(data.get("confidentiality", "R"))
+    ceiling = str(data.get("ceiling", conf))
+    for key, value in (("confidentiality", conf), ("ceiling", ceiling)):
+        if value not in CONFIDENTIALITY_ORDER:
+            raise f.fail(key, f"must be one of {', '.join(CONFIDENTIALITY_ORDER)}", f'"{key}"')
+    obligations = data.get("obligations", [])
+    if not isinstance(obligations, list) or not all(o in OBLIGATIONS for o in obligations):
+        raise f.fail(
+            "obligations", f"must be a list of {', '.join(sorted(OBLIGATIONS))}", '"obligations"'
+        )
+    rules_raw = data.get("resources")
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise f.fail("resources", "must be a non-empty list of resource rules", '"resources"')
+    rules: dict[str, list[ResourceRule]] = {}
+    for i, raw in enumerate(rules_raw):
+        rule = _rule(f, i, raw)
+        rules.setdefault(rule.type, []).append(rule)
+    break_glass = data.get("break_glass", False)
+    if not isinstance(break_glass, bool):
+        raise f.fail("break_glass", "must be true or false", '"break_glass"')
+    return Policy(
+        file=path.name,
+        purpose=purpose,
+        version=str(data.get("version", "1")),
+        title=str(data.get("title", purpose)),
+        partner_kinds=tuple(kinds),
+        consent_topic=topic,
+        child_assent=assent,
+        c_consent_topic=c_topic,
+        review=review,
+        break_glass=break_glass,
+        confidentiality=conf,
+        ceiling=ceiling,
+        obligations=tuple(obligations),
+        rules={k: tuple(v) for k, v in rules.items()},
+    )
+
+
+def _consent(f: _File, raw: Any, terms: Terminology) -> tuple[str | None, bool]:
+    if raw is None:
+        return None, False
+    if not isinstance(raw, dict) or set(raw) - {"topic", "child_assent"}:
+        raise f.fail("consent", "must be null or {topic, child_assent}", '"consent"')
+    topic = raw.get("topic")
+    if not isinstance(topic, str) or terms.lookup(canonical.cs("consent-topic"), topic) is None:
+        raise f.fail(
+            "consent.topic",
+            f"unknown consent topic {topic!r} (not in CodeSystem consent-topic)",
+            '"topic"',
+        )
+    assent = raw.get("child_assent", True)
+    if not isinstance(assent, bool):
+        raise f.fail("consent.child_assent", "must be true or false", '"child_assent"')
+    return topic, assent
+
+
+def _date(f: _File, key: str, value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise f.fail(f"review.{key}", "must be a date YYYY-MM-DD", f'"{key}"') from None
+
+
+def _review(f: _File, raw: Any) -> Review:
+    if not isinstance(raw, dict) or raw.get("mode") not in REVIEW_MODES:
+        raise f.fail(
+            "review",
+            f"must be an object with mode one of {', '.join(sorted(REVIEW_MODES))}",
+            '"review"',
+        )
+    unknown = set(raw) - {"mode", "approved_on", "valid_until", "due_workdays", "note"}
+    if unknown:
+        raise f.fail(f"review.{sorted(unknown)[0]}", "unknown key", f'"{sorted(unknown)[0]}"')
+    due = raw.get("due_workdays", 1)
+    if not isinstance(due, int) or due < 1:
+        raise f.fail("review.due_workdays", "must be a whole number ≥ 1", '"due_workdays"')
+    return Review(
+        mode=raw["mode"],
+        approved_on=_date(f, "approved_on", raw.get("approved_on")),
+        valid_until=_date(f, "valid_until", raw.get("valid_until")),
+        due_workdays=due,
+    )
+
+
+def _cond(f: _File, entry: str, raw: Any, needle: str) -> Cond:
+    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
+        raise f.fail(entry, "a condition is {path, in | not_in}", needle)
+    keys = set(raw) - {"path"}
+    if keys not in ({"in"}, {"not_in"}) or not isinstance(raw[keys.pop()], list):
+        raise f.fail(entry, "a condition needs exactly one of 'in' or 'not_in' (a list)", needle)
+    negate = "not_in" in raw
+    values = raw["not_in" if negate else "in"]
+    return Cond(tuple(raw["path"].split(".")), frozenset(values), negate)
+
+
+def _rule(f: _File, index: int, raw: Any) -> ResourceRule:
+    entry = f"resources[{index}]"
+    if not isinstance(raw, dict):
+        raise f.fail(entry, "must be an object", '"resources"')
+    rtype = raw.get("type")
+    needle = f'"{rtype}"'
+    start = f.line_of(f'"type": "{rtype}"')
+    for key in raw:
+        if key not in _RULE_KEYS:
+            raise f.fail(f"{entry}.{key}", "unknown key", f'"{key}"', max(start - 1, 0))
+    if not isinstance(rtype, str) or release.model_class(rtype) is None:
+        raise f.fail(f"{entry}.type", f"unknown resource type {rtype!r}", needle)
+    cls = raw.get("class", "A")
+    if cls not in ("A", "C"):
+        raise f.fail(f"{entry}.class", "must be 'A' or 'C' (matrix cell)", '"class"', start - 1)
+    rows = raw.get("rows", [])
+    if not isinstance(rows, list) or not all(isinstance(r, int) and 1 <= r <= 34 for r in rows):
+        raise f.fail(f"{entry}.rows", "must list matrix rows 1–34 (§4.6)", '"rows"', start - 1)
+    where = _cond(f, f"{entry}.where", raw["where"], '"where"') if "where" in raw else None
+    elements = raw.get("elements")
+    if not isinstance(elements, list) or not elements:
+        raise f.fail(f"{entry}.elements", "must be a non-empty list of element paths", needle)
+    root = Node(label=rtype)
+    info = type_info(rtype)
+    for j, el in enumerate(elements):
+        where_el = None
+        if isinstance(el, dict):
+            path = el.get("path")
+            if not isinstance(path, str) or set(el) - {"path", "where", "note"}:
+                raise f.fail(f"{entry}.elements[{j}]", "must be a path or {path, where}", needle)
+            if "where" in el:
+                where_el = _cond(f, f"{entry}.elements[{j}].where", el["where"], f'"{path}"')
+        elif isinstance(el, str):
+            path = el
+        else:
+            raise f.fail(f"{entry}.elements[{j}]", "must be a path or {path, where}", needle)
+        _add_path(f, f"{entry}.elements[{j}] {path!r}", root, info, rtype, path, where_el, start)
+    return ResourceRule(rtype, tuple(rows), cls, where, root)
+
+
+def _add_path(
+    f: _File,
+    entry: str,
+    root: Node,
+    info: TypeInfo,
+    rtype: str,
+    path: str,
+    where: Cond | None,
+    start: int,
+) -> None:
+    needle = f'"{path}"'
+    if not path.startswith(rtype + "."):
+        raise f.fail(entry, f"must start with '{rtype}.'", needle, max(start - 1, 0))
+    rest = path[len(rtype) + 1 :]
+    segments = _split(rest)
+    if segments is None:
+        raise f.fail(entry, "is not an element path", needle, max(start - 1, 0))
+    node = root
+    current: TypeInfo | None = info
+    in_extension = False
+    label = rtype
+    for seg_kind, name in segments:
+        if current is None:
+            raise f.fail(entry, f"'{name}' is below a primitive element", needle, max(start - 1, 0))
+        if seg_kind in ("extension", "modifierExtension"):
+            url = name if ("://" in name or in_extension) else canonical.sd(name)
+            label = f"{label}.{seg_kind}({name})"
+            table = node.extensions if seg_kind == "extension" else node.modifier_extensions
+            node = table.setdefault(url, Node(label=label))
+            current = type_info("Extension")
+            in_extension = True
+            continue
+        names = _element_names(current, name)
+        if names is None:
+            raise f.fail(
+                entry, f"unknown element '{name}' of {current.name}", needle, max(start - 1, 0)
+            )
+        label = f"{label}.{name}"
+        if len(names) > 1:  # a choice group value[x]: every variant, same node
+            shared = Node(label=label)
+            for n in names:
+                node.children.setdefault(n, shared)
+            node = node.children[names[0]]
+            fld = current.fields[names[0]]
+        else:
+            node = node.children.setdefault(names[0], Node(label=label))
+            fld = current.fields[names[0]]
+        current = fld.spec
+        in_extension = False
+    node.full = True
+    if where is not None:
+        node.where = where
+
+
+def _element_names(info: TypeInfo, name: str) -> list[str] | None:
+    if name.endswith("[x]"):
+        group = (info.choices or {}).get(name[:-3])
+        return list(group) if group else None
+    if name in ("meta", "id"):
+        return [name] if name in info.fields else None
+    fld = info.fields.get(name)
+    if fld is None or name.startswith("_"):
+        return None
+    return [name]
+
+
+def _split(rest: str) -> list[tuple[str, str]] | None:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(rest):
+        m = _SEGMENT.match(rest, pos)
+        if m is None:
+            return None
+        if m.group(1):
+            out.append((m.group(1), m.group(2)))
+        else:
+            out.append(("element", m.group(3)))
+        pos = m.end()
+        if pos < len(rest):
+            if rest[pos] != ".":
+                return None
+            pos += 1
+            if pos == len(rest):
+                return None
+    return out or None
+
+
+def iter_rules(policy: Policy) -> Iterable[ResourceRule]:
+    for rules in policy.rules.values():
+        yield from rules
