@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from support import TEST_SYSTEM, transaction
 
-from interop.exchange import _pending_tables as tables
 from interop.exchange.http import HttpTransport
 from interop.exchange.outbox import HttpDeliverer, Outbox, OutboxItem, RetryPolicy
 from interop.store import Archive
+from interop.store import schema as tables
 
 FAST = RetryPolicy(max_attempts=5, base=0.05, cap=0.2)
 
@@ -204,8 +204,8 @@ def test_pause_while_a_worker_holds_claimed_rows(fhir: Any, archive: Any) -> Non
     class PausesAfterFirst:
         retry = FAST
 
-        def deliver(self, item: OutboxItem) -> Any:
-            result = real.deliver(item)
+        def attempt(self, item: OutboxItem) -> Any:
+            result = real.attempt(item)
             Outbox(archive).pause("test-hospital", "operator")  # another process, meanwhile
             return result
 

@@ -18,4 +18,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "interop.commands.reject",
     "interop.commands.audit",
     "interop.commands.consent",
+    "interop.commands.referral",
+    "interop.commands.outbox",
 )

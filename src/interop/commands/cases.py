@@ -52,6 +52,11 @@ def due_items(archive: Archive, now: dt.datetime, within: int | None) -> list[di
                 "received": row["received"],
             }
         )
+    # Referrals handed over but not accepted in time (issue 5; interop.referral).
+    from interop.referral.lifecycle import referral_due_items
+
+    items += referral_due_items(archive, now, until)
+    items.sort(key=lambda it: (it["deadline"], it["case"]))
     return items
 
 

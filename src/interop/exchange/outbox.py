@@ -51,8 +51,8 @@ import orjson
 import sqlalchemy as sa
 
 from interop._errors import InputError, InteropError
-from interop.exchange import _pending_tables as tables
 from interop.exchange.http import HttpResult, HttpTransport
+from interop.store import schema as tables
 from interop.store.archive import Archive, now_iso
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class Deliverer(Protocol):
 
     retry: RetryPolicy
 
-    def deliver(self, item: OutboxItem) -> HttpResult:
+    def attempt(self, item: OutboxItem) -> HttpResult:
         """Make one attempt to deliver ``item``; never raise for network trouble."""
         ...
 
@@ -197,7 +197,8 @@ class RunSummary:
         return dataclasses.asdict(self)
 
 
-def _crash(point: str) -> None:
+def crash_point(point: str) -> None:
+    """The test hook of :data:`CRASH_ENV`: SIGKILL this process at ``point``."""
     if os.environ.get(CRASH_ENV) == point:
         log.error("test hook %s=%s: killing the process", CRASH_ENV, point)
         sys.stderr.flush()
@@ -248,8 +249,6 @@ class Outbox:
         self.clock = clock
         self.rng = rng or random.Random()
         self.lease_seconds = lease_seconds
-        with archive.transaction() as conn:
-            tables.ensure(conn)
 
     # -- writing --------------------------------------------------------------
 
@@ -278,7 +277,7 @@ class Outbox:
                     c, partner, kind, payload, idempotency_key, method, path, content_type, ref,
                     max_attempts,
                 )  # fmt: skip
-            _crash("after-enqueue")
+            crash_point("after-enqueue")
             return item
         return self._enqueue(
             conn, partner, kind, payload, idempotency_key, method, path, content_type, ref,
@@ -681,8 +680,8 @@ class Outbox:
                         summary.released += 1
                         continue
                     started = self.clock()
-                    result = d.deliver(item)
-                    _crash("after-send")
+                    result = d.attempt(item)
+                    crash_point("after-send")
                     status = self.record(
                         item, result, worker=worker, policy=d.retry, started=started
                     )
@@ -756,7 +755,7 @@ class HttpDeliverer:
         self.transport = transport
         self.retry = retry or RetryPolicy()
 
-    def deliver(self, item: OutboxItem) -> HttpResult:
+    def attempt(self, item: OutboxItem) -> HttpResult:
         body = item.payload if item.method in ("POST", "PUT", "PATCH") else None
         return self.transport.request(
             item.method,

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "interop.plugins.fhir_files",
     "interop.plugins.civil_affairs",
     "interop.plugins.school",
+    "interop.plugins.hospital_fhir",
 )
 #: Comma-separated plugin names to skip (like tox's TOX_DISABLED_EXTERNAL_PLUGINS).
 BLOCK_ENV = "INTEROP_DISABLE_PLUGINS"

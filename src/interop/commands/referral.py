@@ -1,0 +1,186 @@
+"""``interop referral create|poll|cancel|show|list`` — hospital referral, closed loop (6.2.1).
+
+``create`` asks the purpose engine (hosp-referral policy, the guardian's
+consent, supervisor review; a crisis referral leaves at once under
+break-glass) and, once approved, sends the referral through the outbox.
+``poll`` reads the Task status back; ``cancel`` withdraws it. Output never
+shows the reason text, a name or an ID number (``--json`` of ``show`` gives
+the reason to scripts).
+
+Exit codes: 0 done (or waiting for review); 1 refused or could not complete;
+2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from interop.referral.lifecycle import MODES, TRIGGERS, Referral, Referrals
+
+NAME = "referral"
+HELP = "refer a child to a hospital over FHIR and follow the referral (转介诊疗)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="referral_command", metavar="ACTION", required=True)
+    c = sub.add_parser("create", help="refer a case to a hospital partner")
+    c.add_argument("case", metavar="CASE", help="case number (个案编号)")
+    c.add_argument("--to", dest="partner", required=True, metavar="PARTNER", help="hospital")
+    c.add_argument("--trigger", required=True, choices=TRIGGERS, help="referral trigger (§1.9.7)")
+    c.add_argument("--reason", required=True, help="why (sent to the hospital; never printed)")
+    c.add_argument("--mode", choices=MODES, default="concurrent", help="G-13 (default concurrent)")
+    c.add_argument("--as", dest="as_staff", metavar="STAFF_ID", help="who refers (default: CM)")
+    c.add_argument("--crisis-type", help="break-glass reason code (crisis type) for RT-01")
+    c.add_argument("--no-send", action="store_true", help="queue only; `interop outbox run` sends")
+    c.add_argument("--json", action="store_true", help="script-readable output")
+
+    p = sub.add_parser("poll", help="read the hospitals' Task status back")
+    p.add_argument("referral", nargs="?", metavar="REF", help="one referral (at once)")
+    p.add_argument("--partner", help="only this hospital")
+    p.add_argument("--force", action="store_true", help="ignore poll_minutes")
+    p.add_argument("--by", choices=("auto", "since", "ids"), default="auto", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="script-readable output")
+
+    x = sub.add_parser("cancel", help="cancel a referral from our side")
+    x.add_argument("referral", metavar="REF")
+    x.add_argument("--reason", required=True, help="why (sent to the hospital)")
+    x.add_argument("--as", dest="as_staff", metavar="STAFF_ID", default="operator")
+    x.add_argument("--no-send", action="store_true", help="queue only")
+    x.add_argument("--json", action="store_true", help="script-readable output")
+
+    s = sub.add_parser("show", help="status, history and outcome of a referral")
+    s.add_argument("referral", metavar="REF")
+    s.add_argument("--json", action="store_true", help="script-readable output")
+
+    a = sub.add_parser("list", help="referrals, newest last")
+    a.add_argument("--case", help="only this case")
+    a.add_argument("--partner", help="only this hospital")
+    a.add_argument("--state", help="only this step (e.g. handed-over)")
+    a.add_argument("--json", action="store_true", help="script-readable output")
+
+
+@contextmanager
+def open_referrals(args: argparse.Namespace) -> Iterator[Referrals]:
+    from interop.config import load_config
+    from interop.store import Archive
+
+    with Archive.open(args.db) as archive, Referrals(archive, load_config(args.config)) as refs:
+        yield refs
+
+
+def _line(r: Referral) -> str:
+    return (
+        f"{r.id:<17} {r.case_number:<20} {r.partner:<22} {r.trigger:<6} {r.state:<18} "
+        f"{r.task_status or '-'}"
+    )
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_referrals(args) as refs:
+        action = args.referral_command
+        if action == "create":
+            requester = args.as_staff
+            if not requester:
+                _, record = refs.discloser.latest_record(args.case)
+                requester = record.case.care_manager or ""
+            ref = refs.create(
+                args.case,
+                partner=args.partner,
+                trigger=args.trigger,
+                reason=args.reason,
+                requester=requester,
+                mode=args.mode,
+                crisis_type=args.crisis_type,
+            )
+            if not args.no_send and ref.state == "info-prepared":
+                refs.deliver(ref.id)
+                ref = refs.get(ref.id)
+            return _report(args, refs, ref)
+        if action == "cancel":
+            ref = refs.cancel(args.referral, reason=args.reason, requester=args.as_staff)
+            if not args.no_send and ref.state == "cancel-requested":
+                refs.deliver(ref.id)
+                ref = refs.get(ref.id)
+            return _report(args, refs, ref)
+        if action == "poll":
+            counts = refs.poll(
+                referral_id=args.referral, partner=args.partner, force=args.force, by=args.by
+            )
+            if args.json:
+                _print(counts)
+            else:
+                print(
+                    f"polled {counts['polled']} Task(s) in {counts['requests']} request(s): "
+                    f"{counts['changed']} changed, {counts['anomalies']} anomal"
+                    f"{'y' if counts['anomalies'] == 1 else 'ies'}, "
+                    f"{counts['outcomes']} outcome(s) stored"
+                )
+            return 0
+        if action == "show":
+            shown = refs.show(args.referral)
+            if args.json:
+                shown["reason"] = refs.get(args.referral).reason
+                _print(shown)
+                return 0
+            _show(shown)
+            return 0
+        found = refs.find(case_number=args.case, partner=args.partner, state=args.state)
+        if args.json:
+            _print([r.summary() for r in found])
+            return 0
+        if not found:
+            print("no referral")
+            return 0
+        print(f"{'referral':<17} {'case':<20} {'partner':<22} {'rt':<6} {'step':<18} task")
+        for r in found:
+            print(_line(r))
+        return 0
+
+
+def _report(args: argparse.Namespace, refs: Referrals, ref: Referral) -> int:
+    if args.json:
+        _print(refs.show(ref.id))
+        return 0
+    print(
+        f"referral {ref.id}: {ref.state}"
+        + (f" (Task {ref.task_status})" if ref.task_status else "")
+    )
+    if ref.state == "under-review":
+        print(f"  waits for supervisor review: interop approve {ref.disclosure_id}")
+    for item in refs.outbox.items(ref=ref.id):
+        if item.status != "delivered":
+            print(
+                f"  delivery {item.id}: {item.status}"
+                + (f" — {item.last_error}" if item.last_error else "")
+            )
+    return 0
+
+
+def _show(shown: dict[str, Any]) -> None:
+    keys = ("id", "case_number", "partner", "trigger", "mode", "state", "task_status",
+            "business_status", "status_reason", "break_glass", "disclosure_id", "remote_task",
+            "created_at", "sent_at", "accept_due", "accepted_at", "finished_at")  # fmt: skip
+    for k in keys:
+        if shown.get(k) not in (None, ""):
+            print(f"{k:<16} {shown[k]}")
+    for f in shown.get("follow_up") or []:
+        print(f"follow-up due    {f['due']}" + (" (provisional)" if f.get("provisional") else ""))
+    print("history:")
+    for e in shown["events"]:
+        move = f" {e['from_status'] or ''}→{e['to_status']}" if e["to_status"] else ""
+        print(f"  {e['at']} {e['kind']}{move}" + (f": {e['detail']}" if e["detail"] else ""))
+    if shown["outcomes"]:
+        print("outcomes:")
+        for o in shown["outcomes"]:
+            print(f"  {o['reference']} ({o['resource_type']}) fetched {o['fetched_at']}")
+    for d in shown["deliveries"]:
+        print(f"delivery {d['id']} {d['kind']}: {d['status']}, {d['attempts']} attempt(s)"
+              + (f" — {d['last_error']}" if d["last_error"] else ""))  # fmt: skip

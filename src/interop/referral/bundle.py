@@ -1,0 +1,244 @@
+"""The referral transaction Bundle, built from a disclosure's filtered Bundle.
+
+Only the filtered, labelled Bundle of the ``hosp-referral`` (or ``crisis``)
+disclosure goes in — never the unfiltered case (ARCHITECTURE: the engine
+filters, the plugin only transports). To it we add the ServiceRequest and
+the Task of the closed loop. Every entry is idempotent, so a resend never
+duplicates anything at the hospital:
+
+- Patient: conditional create on the resident ID (``urn:oid:2.16.156.10011.1.3``),
+  or on another identifier the policy let out;
+- Organizations with an identifier: conditional create on it;
+- the other filtered resources: ``PUT Type/id`` (our stable ids; an update
+  of identical content, never a second copy);
+- ServiceRequest and Task: conditional create on our referral identifier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from interop._errors import InteropError
+
+RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
+BASE = "https://fhir.interop.example.org"
+#: Our identifier system for referrals (ServiceRequest and Task).
+REFERRAL_SYSTEM = f"{BASE}/sid/referral"
+TRIGGER_SYSTEM = f"{BASE}/CodeSystem/referral-trigger"
+MODE_SYSTEM = f"{BASE}/CodeSystem/referral-mode"
+SERVICE_TYPE_SYSTEM = f"{BASE}/CodeSystem/service-type"
+TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
+ORG_TYPE_SYSTEM = f"{BASE}/CodeSystem/organization-type"
+
+
+class ReferralBundleError(InteropError):
+    """The filtered Bundle lacks what a referral needs (exit 1)."""
+
+    code = "E710"
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralSpec:
+    """What our side says about the referral (the rest comes from the filtered Bundle)."""
+
+    referral_id: str
+    trigger: str
+    trigger_display: str | None
+    mode: str
+    reason: str
+    owner: dict[str, Any]  # Reference to the hospital
+    authored_on: str  # FHIR dateTime
+
+
+def _cond(system: str, value: str) -> str:
+    return f"identifier={quote(system, safe=':/.')}|{quote(value, safe='')}"
+
+
+def _security(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    labels = (bundle.get("meta") or {}).get("security") or []
+    return [dict(x) for x in labels if isinstance(x, dict)]
+
+
+def _is_contractor(org: dict[str, Any]) -> bool:
+    for t in org.get("type") or []:
+        for c in t.get("coding") or []:
+            if c.get("system") == ORG_TYPE_SYSTEM and c.get("code") == "contractor":
+                return True
+    return False
+
+
+def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[bytes, dict[str, str]]:
+    """The transaction Bundle (bytes) and the fullUrls of its key entries.
+
+    The map has ``patient``, ``service_request``, ``task`` and, when the
+    filtered Bundle names our organisation, ``requester``.
+    """
+    entries: list[dict[str, Any]] = []
+    keys: dict[str, str] = {}
+    supporting: list[dict[str, str]] = []
+    patient_url: str | None = None
+    requester_url: str | None = None
+    for entry in filtered.get("entry") or []:
+        resource = entry.get("resource")
+        if not isinstance(resource, dict):
+            continue
+        rtype = resource.get("resourceType")
+        rid = resource.get("id")
+        full_url = entry.get("fullUrl") or (f"urn:uuid:{rid}" if rid else None)
+        if not rtype or not full_url:
+            continue
+        request: dict[str, Any]
+        if rtype == "Patient":
+            ident = _patient_identifier(resource)
+            if ident is None:
+                raise ReferralBundleError(
+                    "the filtered Bundle's Patient has no identifier, so the hospital could "
+                    "not match the child: the hosp-referral policy must let the resident ID "
+                    "or another identifier out",
+                )
+            request = {"method": "POST", "url": "Patient", "ifNoneExist": _cond(*ident)}
+            patient_url = full_url
+        elif rtype == "Organization" and _org_identifier(resource) is not None:
+            system, value = _org_identifier(resource)  # type: ignore[misc]
+            request = {"method": "POST", "url": "Organization", "ifNoneExist": _cond(system, value)}
+            if _is_contractor(resource) and requester_url is None:
+                requester_url = full_url
+        elif rid:
+            request = {"method": "PUT", "url": f"{rtype}/{rid}"}
+            if rtype != "Organization":
+                supporting.append({"reference": full_url})
+        else:
+            continue
+        entries.append({"fullUrl": full_url, "resource": resource, "request": request})
+    if patient_url is None:
+        raise ReferralBundleError("the filtered Bundle has no Patient: nothing to refer")
+    keys["patient"] = patient_url
+    requester: dict[str, Any]
+    if requester_url is not None:
+        keys["requester"] = requester_url
+        requester = {"reference": requester_url}
+    else:
+        requester = {"display": "承接机构"}
+    security = _security(filtered)
+    our_id = {"system": REFERRAL_SYSTEM, "value": spec.referral_id}
+    sr_url = _stable_url("sr", spec.referral_id)
+    task_url = _stable_url("task", spec.referral_id)
+    keys["service_request"] = sr_url
+    keys["task"] = task_url
+    reason_coding: dict[str, Any] = {"system": TRIGGER_SYSTEM, "code": spec.trigger}
+    if spec.trigger_display:
+        reason_coding["display"] = spec.trigger_display
+    service_request: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "identifier": [our_id],
+        "status": "active",
+        "intent": "order",
+        "category": [{"coding": [{"system": MODE_SYSTEM, "code": spec.mode}]}],
+        "code": {
+            "coding": [{"system": SERVICE_TYPE_SYSTEM, "code": "referral", "display": "转介诊疗"}]
+        },
+        "subject": {"reference": patient_url},
+        "authoredOn": spec.authored_on,
+        "requester": requester,
+        "performer": [spec.owner],
+        "reasonCode": [{"coding": [reason_coding], "text": spec.reason}],
+    }
+    if supporting:
+        service_request["supportingInfo"] = supporting
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "identifier": [our_id],
+        "basedOn": [{"reference": sr_url}],
+        "status": "requested",
+        "intent": "order",
+        "code": {
+            "coding": [
+                {
+                    "system": TASK_CODE_SYSTEM,
+                    "code": "fulfill",
+                    "display": "Fulfill the focal request",
+                }
+            ]
+        },
+        "focus": {"reference": sr_url},
+        "for": {"reference": patient_url},
+        "authoredOn": spec.authored_on,
+        "requester": requester,
+        "owner": spec.owner,
+    }
+    if security:
+        service_request["meta"] = {"security": security}
+        task["meta"] = {"security": security}
+    cond = _cond(REFERRAL_SYSTEM, spec.referral_id)
+    entries.append(
+        {
+            "fullUrl": sr_url,
+            "resource": service_request,
+            "request": {"method": "POST", "url": "ServiceRequest", "ifNoneExist": cond},
+        }
+    )
+    entries.append(
+        {
+            "fullUrl": task_url,
+            "resource": task,
+            "request": {"method": "POST", "url": "Task", "ifNoneExist": cond},
+        }
+    )
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    if security:
+        bundle["meta"] = {"security": security}
+    return orjson.dumps(bundle), keys
+
+
+def _stable_url(kind: str, referral_id: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{REFERRAL_SYSTEM}/{kind}/{referral_id}')}"
+
+
+def _patient_identifier(patient: dict[str, Any]) -> tuple[str, str] | None:
+    idents = [i for i in patient.get("identifier") or [] if i.get("system") and i.get("value")]
+    for i in idents:
+        if i["system"] == RESIDENT_ID:
+            return RESIDENT_ID, str(i["value"])
+    if idents:
+        return str(idents[0]["system"]), str(idents[0]["value"])
+    return None
+
+
+def _org_identifier(org: dict[str, Any]) -> tuple[str, str] | None:
+    for i in org.get("identifier") or []:
+        if i.get("system") and i.get("value"):
+            return str(i["system"]), str(i["value"])
+    return None
+
+
+def locations(receipt_body: Any, sent: bytes) -> dict[str, str]:
+    """``fullUrl → Type/id`` from a transaction-response (entries in request order)."""
+    out: dict[str, str] = {}
+    if not isinstance(receipt_body, dict):
+        return out
+    request = orjson.loads(sent)
+    for req_entry, resp_entry in zip(
+        request.get("entry") or [], receipt_body.get("entry") or [], strict=False
+    ):
+        loc = ((resp_entry or {}).get("response") or {}).get("location")
+        if not loc:
+            res = (resp_entry or {}).get("resource") or {}
+            if res.get("resourceType") and res.get("id"):
+                loc = f"{res['resourceType']}/{res['id']}"
+        if loc:
+            parts = [p for p in str(loc).split("/") if p]
+            if "_history" in parts:
+                parts = parts[: parts.index("_history")]
+            out[req_entry.get("fullUrl", "")] = "/".join(parts[-2:])
+    return out
+
+
+def fhir_now() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")

@@ -1,0 +1,82 @@
+"""Helpers of the referral tests: a case with a hospital-referral consent, a configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from interop.caserecord import record_to_dict
+from interop.config import Config, load_config
+from interop.core.workdays import CHINA_TZ
+from interop.engine import Engine
+from interop.privacy.disclosure import Discloser
+from interop.referral.lifecycle import Referrals
+from interop.store import Archive
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "fixtures" / "cases"
+NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CHINA_TZ)
+CASE_FILE = "01-medium-in-service.json"  # staff-01 worker (care manager), staff-03 supervisor
+CRISIS_FILE = "02-high-risk-crisis.json"  # an active crisis
+HOSPITAL = "jx-childrens-hospital"
+
+
+def case_doc(name: str, *, referral_consent: bool = True) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((CASES / name).read_text("utf-8"))
+    if referral_consent:
+        doc["consents"].append(
+            {
+                "id": "consent-hosp",
+                "topic": "hosp-referral",
+                "status": "active",
+                "grantor": "adult-01",
+                "date": "2026-11-20",
+                "period_start": "2026-11-20",
+                "period_end": "2027-11-19",
+                "child_assent": True,
+            }
+        )
+    return doc
+
+
+def store(archive: Archive, engine: Engine, doc: dict[str, Any]) -> str:
+    checked = engine.check_case(doc)
+    assert checked.record is not None and checked.ok, [i.line() for i in checked.issues]
+    rec = checked.record
+    archive.import_record(
+        rec.case.case_number,
+        record_to_dict(rec),
+        state=rec.case.state,
+        risk_level=rec.case.risk_level,
+        resident_id=rec.child.resident_id,
+        deadline=None,
+        received=rec.case.list_received_date,
+    )
+    return rec.case.case_number
+
+
+def write_config(path: Path, base_url: str, **extra: Any) -> Path:
+    lines = [
+        f"[partners.{HOSPITAL}]",
+        'kind = "hospital-fhir"',
+        f'base_url = "{base_url}"',
+        'owner = "Organization/jxch"',
+        "poll_minutes = 15",
+        "retry_base = 0.05",
+        "retry_cap = 0.2",
+        "timeout = 5",
+    ]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def referrals(archive: Archive, engine: Engine, config: Config) -> Referrals:
+    discloser = Discloser(archive, engine, config, now=lambda: NOW)
+    return Referrals(archive, config, engine=engine, discloser=discloser)
+
+
+def config_at(path: Path) -> Config:
+    return load_config(path)
