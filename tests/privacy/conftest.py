@@ -1,0 +1,136 @@
+"""Fixtures of the privacy tests: a real archive (SQLite file or PostgreSQL schema),
+the bundled cases imported into it, a partners configuration and a real HTTP
+server on 127.0.0.1 that records what a school receives."""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from privacy_support import (
+    Received,
+    case_doc,
+    make_discloser,
+    school_consent,
+    store,
+)
+
+from interop.config import Config, load_config
+from interop.engine import Engine
+from interop.privacy.disclosure import Discloser
+from interop.store import Archive
+
+_name = "interop_tests_conftest_pg"
+if _name not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(
+        _name, Path(__file__).parents[1] / "conftest_pg.py"
+    )
+    assert _spec is not None and _spec.loader is not None
+    _mod = importlib.util.module_from_spec(_spec)
+    sys.modules[_name] = _mod
+    _spec.loader.exec_module(_mod)
+
+db_url = sys.modules[_name].db_url
+
+
+@pytest.fixture
+def school_server() -> Iterator[tuple[str, Received]]:
+    """A real HTTP server on 127.0.0.1 (ephemeral port) that records every POST."""
+    received = Received()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            received.requests.append(
+                {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+            )
+            status = received.status.pop(0) if received.status else 201
+            self.send_response(status)
+            if status < 300:
+                self.send_header("Location", "/inbox/receipt-1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, school_server: tuple[str, Received]) -> Path:
+    url, _ = school_server
+    path = tmp_path / "partners.toml"
+    path.write_text(
+        f"""
+[partners.school-mingde]
+kind = "school"
+url = "{url}/inbox"
+auth = {{ type = "bearer", token_env = "INTEROP_TEST_SCHOOL_TOKEN" }}
+retries = 1
+backoff = 0
+
+[partners.school-by-hand]
+kind = "school"
+out_dir = "outbox/school"
+
+[partners.village-shangwan]
+kind = "community"
+url = "{url}/village"
+
+[partners.ca-qingshanhu]
+kind = "civil-affairs"
+url = "{url}/ca"
+
+[partners.hospital-psy]
+kind = "hospital-fhir"
+base_url = "{url}/fhir"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "test-token-not-secret")
+    return load_config(config_file)
+
+
+@pytest.fixture
+def archive(db_url: str) -> Iterator[Archive]:
+    with Archive.open(db_url) as a:
+        yield a
+
+
+@pytest.fixture
+def sqlite_archive(tmp_path: Path) -> Iterator[Archive]:
+    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+        yield a
+
+
+@pytest.fixture
+def school_case(archive: Archive, engine: Engine) -> str:
+    doc = case_doc("05-disability-reenrolment.json")
+    doc["consents"].append(school_consent())
+    return store(archive, engine, doc)
+
+
+@pytest.fixture
+def discloser(archive: Archive, engine: Engine, config: Config) -> Discloser:
+    return make_discloser(archive, engine, config)

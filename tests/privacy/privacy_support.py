@@ -1,0 +1,73 @@
+"""Helpers of the privacy tests (imported by conftest and the test modules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interop.caserecord import record_to_dict
+from interop.config import Config
+from interop.core.workdays import CHINA_TZ
+from interop.engine import Engine
+from interop.privacy.disclosure import Discloser
+from interop.store import Archive
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "fixtures" / "cases"
+#: "Today" of the tests: inside the school policy's pre-approval quarter.
+NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CHINA_TZ)
+SCHOOL_CASE = "JX0104-2025-00005"  # 05-disability-reenrolment: in school, re-enrolment plan
+CRISIS_CASE_FILE = "02-high-risk-crisis.json"
+
+
+def case_doc(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((CASES / name).read_text("utf-8"))
+    return data
+
+
+def school_consent(**changes: Any) -> dict[str, Any]:
+    consent = {
+        "id": "consent-school",
+        "topic": "school-contact",
+        "status": "active",
+        "grantor": "adult-01",
+        "date": "2026-11-20",
+        "period_start": "2026-11-20",
+        "period_end": "2027-07-15",
+        "child_assent": True,
+    }
+    consent.update(changes)
+    return {k: v for k, v in consent.items() if v is not None}
+
+
+def store(archive: Archive, engine: Engine, doc: dict[str, Any]) -> str:
+    checked = engine.check_case(doc)
+    assert checked.record is not None and checked.ok, [i.line() for i in checked.issues]
+    rec = checked.record
+    archive.import_record(
+        rec.case.case_number,
+        record_to_dict(rec),
+        state=rec.case.state,
+        risk_level=rec.case.risk_level,
+        resident_id=rec.child.resident_id,
+        deadline=None,
+        received=rec.case.list_received_date,
+    )
+    return rec.case.case_number
+
+
+@dataclass
+class Received:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    status: list[int] = field(default_factory=list)  # statuses to answer, in order
+
+    def bodies(self) -> list[bytes]:
+        return [r["body"] for r in self.requests]
+
+
+def make_discloser(archive: Archive, engine: Engine, config: Config, **kw: Any) -> Discloser:
+    clock = kw.pop("now", NOW)
+    return Discloser(archive, engine, config, now=lambda: clock, **kw)
