@@ -121,3 +121,15 @@ def test_import_versions_and_never_overwrites(db_url: str) -> None:
         assert [v["version"] for v in versions] == [1, 2]
         assert versions[0]["body"]["case"]["state"] == "listed"  # first version kept
         assert a.waiting_cases() == []  # no longer waiting
+
+
+def test_case_number_filled_into_record_text() -> None:
+    from interop.store.archive import dumps, with_case_number
+
+    rec = _record(number="")
+    rec["child"]["name"] = '"case_number":""'  # inside a string: escaped, never replaced
+    filled = with_case_number(dumps(rec), 'ORG-2025-"7"')
+    rec["case"]["case_number"] = 'ORG-2025-"7"'
+    assert filled == dumps(rec)
+    with pytest.raises(ValueError):
+        with_case_number(dumps(rec), "X")

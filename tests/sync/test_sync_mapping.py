@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from child_lists import RECEIVED, good_row, run_cli, write_csv
+from child_lists import HEADER, RECEIVED, good_row, run_cli, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +154,59 @@ def test_mapping_errors_name_file_entry_and_line(tmp_path: Path) -> None:
 def test_every_shipped_mapping_loads() -> None:
     for path in (mappings_dir() / "inbound").glob("*.json"):
         InboundMapping.load(str(path))
+
+
+_cells = st.one_of(
+    st.sampled_from(
+        ["", " ", "男", "女", "1", "2", "9", "火", "汉族", "汉", "01", "回族", "火星族",
+         "高", "中风险", "低", "很高", "high", "2012-01-01", "2012/1/1", "20120101",
+         "2012年1月1日", "2012.1.1", "2012-02-30", "2030-01-01", "去年", "初中", "学前",
+         "自身残疾", "自身残疾、外星", "遗弃，虐待", "/、", "母亲", "13800000000", "x" * 60,
+         "36010220120101001X", "360102201201010011", "36010220120101001x", "３６０１０２"]
+    ),
+    st.text(max_size=6),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(HEADER), _cells, max_size=8), st.integers(1, 400))
+def test_compiled_mapping_agrees_with_the_reference(over: dict[str, str], i: int) -> None:
+    mapping = _default_mapping()
+    terms = _terms()
+    row = good_row(i, **over)
+    received = dt.date(2025, 12, 22)
+    assert mapping.map_row(row, terms, received) == mapping.map_row_reference(row, terms, received)
+    assert mapping.map_row(row, terms, received) == mapping.map_row_reference(
+        row, terms, received
+    )  # from the caches, too
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789Xx ١", min_size=16, max_size=19), st.integers(1, 400))
+def test_fast_resident_id_agrees_with_parse(text: str, i: int) -> None:
+    from interop._errors import ResidentIdError
+    from interop.core import resident_id
+    from interop.inbound.mapping import _fast_resident_id
+
+    for value in (text.strip(), good_row(i)["身份证号"]):
+        try:
+            expected: object = resident_id.parse(value)
+        except ResidentIdError as exc:
+            expected = exc.message
+        try:
+            got: object = _fast_resident_id(value)
+        except ResidentIdError as exc:
+            got = exc.message
+        assert got == expected
+
+
+@functools.cache
+def _default_mapping() -> InboundMapping:
+    return InboundMapping.load()
+
+
+@functools.cache
+def _terms() -> Any:
+    from interop.fhir.terminology import Terminology
+
+    return Terminology.load()

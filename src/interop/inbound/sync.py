@@ -6,13 +6,16 @@ children absent from it are marked delisted for review, never deleted.
 
 How the work is shaped (issue 3, Performance):
 
-- duplicates of the key in one list are found first, in a pass that keeps
-  only the keys, in a temporary SQLite file (memory does not grow with the
-  list);
-- rows then go in batches; a batch is one transaction (crash safety);
-- a row whose mapped cells hash to what the archive already holds is
-  unchanged without being mapped again (the cost of a re-sync grows with
-  the number of changes, not with the size of the list);
+- a first pass reads the list once and classifies every row, writing
+  nothing: a row whose mapped cells hash to what the archive already holds
+  is unchanged and is done with (the cost of a re-sync grows with the
+  number of changes, not with the size of the list); duplicates of a key
+  are found in the same pass — of a known child through the ids seen (one
+  int per child in the archive), of a new one through a temporary SQLite
+  file of key hashes (memory does not grow with the list);
+- the rows that need work (new, changed, bad, duplicated) then go in
+  batches, each one transaction (crash safety): kept from the first pass
+  when they are few, read again from the file when they are many;
 - the record schema is checked by a compiled predicate equivalent to
   jsonschema (:mod:`interop.inbound.fastschema`).
 """
@@ -20,6 +23,7 @@ How the work is shaped (issue 3, Performance):
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -27,6 +31,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,15 +46,21 @@ from interop.store.archive import (
     Archive,
     Batch,
     ChangedChild,
+    Guardian,
     Known,
     NewChild,
     QuarantinedRow,
+    dumps,
 )
 
 log = logging.getLogger(__name__)
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
+#: Rows needing work kept from the first pass; beyond this the file is read again.
+KEEP_ROWS = 20000
+#: Rows per archive look-up in the first pass.
+SCAN_CHUNK = 2000
 #: Test hook: SIGKILL the process after this many committed batches.
 CRASH_ENV = "INTEROP_SYNC_CRASH_AFTER"
 
@@ -108,47 +119,76 @@ class SyncReport:
         }
 
 
-def find_duplicates(
-    rows: Iterable[RawRow], mapping: InboundMapping
-) -> tuple[dict[int, list[int]], int]:
-    """Rows whose key is also on other rows: ``{row: [other rows]}``, and the row count.
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
-    Keys go to a temporary SQLite file, so memory stays flat for any list size.
+
+def _groups(groups: Iterable[list[int]]) -> dict[int, list[int]]:
+    """``{row: [other rows]}`` for groups of rows sharing a key."""
+    found: dict[int, list[int]] = {}
+    for group in groups:
+        numbers = sorted(group)
+        for n in numbers:
+            found[n] = [m for m in numbers if m != n]
+    return found
+
+
+class SeenChildren:
+    """Known children a list names: the first row of each, by child id (4 bytes a child).
+
+    A positive row is a row found unchanged, a negative one a row that needs
+    work; 0 is a child not (yet) named by the list.
     """
-    count = 0
-    with tempfile.TemporaryDirectory(prefix="interop-dups-") as tmp:
-        db = sqlite3.connect(os.path.join(tmp, "keys.sqlite3"))
-        try:
-            db.execute("PRAGMA journal_mode=OFF")
-            db.execute("PRAGMA synchronous=OFF")
-            db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
 
-            def keys() -> Iterator[tuple[int, int]]:
-                nonlocal count
-                for r in rows:
-                    count += 1
-                    if r.problem is not None:
-                        continue
-                    key, _ = mapping.key_of(r.values)
-                    if key is not None:
-                        h = int.from_bytes(
-                            hashlib.blake2b(key.encode(), digest_size=8).digest(),
-                            "big",
-                            signed=True,
-                        )
-                        yield h, r.number
+    def __init__(self, size: int) -> None:
+        self.first = array("i", bytes(4 * (size + 1)))
 
-            db.executemany("INSERT INTO k VALUES (?, ?)", keys())
-            found: dict[int, list[int]] = {}
-            for (group,) in db.execute(
-                "SELECT group_concat(row) FROM k GROUP BY h HAVING count(*) > 1"
-            ):
-                numbers = sorted(int(x) for x in str(group).split(","))
-                for n in numbers:
-                    found[n] = [m for m in numbers if m != n]
-        finally:
-            db.close()
-    return found, count
+    def __contains__(self, child_id: object) -> bool:
+        return (
+            isinstance(child_id, int)
+            and 0 <= child_id < len(self.first)
+            and (self.first[child_id] != 0)
+        )
+
+    def get(self, child_id: int) -> int:
+        return self.first[child_id] if child_id < len(self.first) else 0
+
+    def set(self, child_id: int, row: int) -> None:
+        if child_id >= len(self.first):
+            self.first.extend(array("i", bytes(4 * (child_id + 1 - len(self.first)))))
+        self.first[child_id] = row
+
+
+@dataclass(slots=True)
+class Scan:
+    """What the first pass found: counts, duplicates, and which rows need work."""
+
+    seen: SeenChildren
+    total: int = 0
+    unchanged: int = 0
+    work: bytearray = field(default_factory=bytearray)  # one bit per row number
+    kept: list[RawRow] | None = field(default_factory=list)  # the rows needing work, if few
+    duplicates: dict[int, list[int]] = field(default_factory=dict)
+
+    def needs_work(self, number: int) -> bool:
+        i = number >> 3
+        return i < len(self.work) and bool(self.work[i] & (1 << (number & 7)))
+
+    def mark(self, row: RawRow | int, keep_limit: int) -> None:
+        number = row if isinstance(row, int) else row.number
+        i = number >> 3
+        if i >= len(self.work):
+            self.work.extend(bytes(i + 1 - len(self.work) + (len(self.work) >> 1)))
+        self.work[i] |= 1 << (number & 7)
+        if self.kept is not None:
+            if isinstance(row, int) or len(self.kept) >= keep_limit:
+                self.kept = None  # read the file again in the second pass
+            else:
+                self.kept.append(row)
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.unchanged
 
 
 def build_parts(
@@ -226,16 +266,11 @@ def new_record(parts: dict[str, Any], options: SyncOptions) -> dict[str, Any]:
     }
 
 
-def _guardians(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    if not entry.get("guardian_name"):
+def _guardians(entry: dict[str, Any]) -> list[Guardian]:
+    name = entry.get("guardian_name")
+    if not name:
         return []
-    return [
-        {
-            "name": entry["guardian_name"],
-            "relationship": entry.get("guardian_relationship"),
-            "phone": entry.get("guardian_phone"),
-        }
-    ]
+    return [(name, entry.get("guardian_relationship"), entry.get("guardian_phone"))]
 
 
 def _dl(d: Deadline | None) -> tuple[str, str, str, bool] | None:
@@ -265,7 +300,12 @@ class Reconciler:
         self.known_columns = mapping.columns
         self.reported_columns: set[str] = set()
         self.duplicates: dict[int, list[int]] = {}
+        self.seen = SeenChildren(0)
+        self.scanned_rows = 0
+        self.scanned_unchanged = 0
         self.batches = 0
+        self._received = options.received.isoformat()
+        self._deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
         run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
         crash = os.environ.get(CRASH_ENV, "")
@@ -289,6 +329,8 @@ class Reconciler:
         self.report.quarantined += 1
 
     def _check_columns(self, values: dict[str, str]) -> None:
+        if values.keys() <= self.known_columns:
+            return
         extra = values.keys() - self.known_columns
         if extra and not extra <= self.reported_columns:
             for col in sorted(extra - self.reported_columns):
@@ -303,19 +345,121 @@ class Reconciler:
                 )
             self.reported_columns |= extra
 
+    def _new_deadline(self, risk: str | None) -> tuple[str, str, str, bool] | None:
+        """The start deadline of a new child of this risk (the same for the whole run)."""
+        try:
+            return self._deadlines[risk]
+        except KeyError:
+            found = _dl(
+                start_deadline(
+                    risk,
+                    self.options.received,
+                    self.calendar,
+                    agreement_date=self.options.agreement_date,
+                )
+            )
+            self._deadlines[risk] = found
+            return found
+
+    # -- the first pass (list files) ---------------------------------------
+
+    def scan(
+        self, rows: Iterable[RawRow], *, chunk: int = SCAN_CHUNK, keep: int = KEEP_ROWS
+    ) -> Scan:
+        """Classify every row without writing: unchanged, or needing work (and why later).
+
+        Finds duplicates of the key across the whole list, counts unchanged
+        rows, and remembers which known children the list names (for
+        ``--full``). Memory: one bit per row, 4 bytes per known child and at
+        most ``keep`` rows; the keys of new children go to a temporary file.
+        """
+        m = self.mapping
+        archive = self.archive
+        scan = Scan(seen=SeenChildren(archive.max_child_id()))
+        seen = scan.seen
+        again: dict[int, list[int]] = {}  # known child → its rows, when named more than once
+        with tempfile.TemporaryDirectory(prefix="interop-dups-") as tmp:
+            db = sqlite3.connect(os.path.join(tmp, "keys.sqlite3"))
+            try:
+                db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
+                db.execute("PRAGMA synchronous=OFF")
+                db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
+                pending: list[tuple[RawRow, str, str]] = []
+
+                def flush() -> None:
+                    known = archive.lookup([key for _, key, _ in pending])
+                    fresh: list[tuple[int, int]] = []
+                    for row, key, raw_digest in pending:
+                        k = known.get(key)
+                        if k is None:
+                            fresh.append((_key_hash(key), row.number))
+                            scan.mark(row, keep)
+                            continue
+                        first = seen.get(k.child_id)
+                        if first:
+                            again.setdefault(k.child_id, [abs(first)]).append(row.number)
+                            scan.mark(row, keep)
+                        elif k.raw_digest == raw_digest and k.status == "listed":
+                            seen.set(k.child_id, row.number)
+                            scan.unchanged += 1
+                        else:
+                            seen.set(k.child_id, -row.number)
+                            scan.mark(row, keep)
+                    if fresh:
+                        db.executemany("INSERT INTO k VALUES (?, ?)", fresh)
+                    pending.clear()
+
+                for row in rows:
+                    scan.total += 1
+                    if row.problem is not None:
+                        scan.mark(row, keep)
+                        continue
+                    values = row.values
+                    self._check_columns(values)
+                    key, _ = m.key_of(values)
+                    if key is None:
+                        scan.mark(row, keep)
+                        continue
+                    pending.append((row, key, m.raw_digest(values)))
+                    if len(pending) >= chunk:
+                        flush()
+                flush()
+                groups = [
+                    [int(x) for x in str(g).split(",")]
+                    for (g,) in db.execute(
+                        "SELECT group_concat(row) FROM k GROUP BY h HAVING count(*) > 1"
+                    )
+                ]
+            finally:
+                db.close()
+        for child_id, numbers in again.items():
+            first = seen.get(child_id)
+            if first > 0:  # its first row was counted unchanged: it is a duplicate too
+                scan.unchanged -= 1
+                scan.mark(first, keep)
+            groups.append(numbers)
+        scan.duplicates = _groups(groups)
+        return scan
+
     # -- the work -----------------------------------------------------------
 
-    def process(self, rows: list[RawRow], cursor: tuple[str, str] | None = None) -> None:
-        """Decide and write one batch (one transaction)."""
+    def process(
+        self, rows: list[RawRow], cursor: tuple[str, str] | None = None, *, count: bool = True
+    ) -> None:
+        """Decide and write one batch (one transaction).
+
+        ``count=False`` when the rows were counted by :meth:`scan` already.
+        """
         m = self.mapping
-        batch = Batch(rows=len(rows), cursor=cursor)
+        batch = Batch(rows=len(rows) if count else 0, cursor=cursor)
         pending: list[tuple[RawRow, str, str | None, str]] = []
         for row in rows:
             if row.problem is not None:
                 code, msg = row.problem
                 self._quarantine(batch, row, [Finding("(row)", code, msg)])
                 continue
-            self._check_columns(row.values)
+            if count:
+                self._check_columns(row.values)
             key, rid = m.key_of(row.values)
             if key is None:
                 cols = "/".join(m.fields[k].column for k in m.key)
@@ -345,54 +489,43 @@ class Reconciler:
                         )
                     ],
                 )
-                pending.append((row, key, rid, ""))  # still marks a known child as seen
                 continue
             pending.append((row, key, rid, m.raw_digest(row.values)))
         known = self.archive.lookup([k for _, k, _, _ in pending])
         compare: list[tuple[RawRow, Known, dict[str, Any], str]] = []
+        received = self._received
         for row, key, _rid, raw_digest in pending:
             k = known.get(key)
-            if not raw_digest:  # quarantined duplicate: the child is still on the list
-                if k is not None:
-                    batch.seen.append(k.child_id)
-                continue
             if k is not None and k.raw_digest == raw_digest and k.status == "listed":
-                batch.seen.append(k.child_id)
                 batch.unchanged += 1
                 continue
             entry, findings = m.map_row(row.values, self.terms, self.options.received)
             if entry is None:
                 self._quarantine(batch, row, findings)
-                if k is not None:
-                    batch.seen.append(k.child_id)
                 continue
             for f in findings:
                 self._issue(row.number, f)
             if k is None:
                 parts = build_parts(entry, m, self.options, self.terms)
-                deadline = start_deadline(
-                    entry.get("risk_level"),
-                    self.options.received,
-                    self.calendar,
-                    agreement_date=self.options.agreement_date,
-                )
+                risk = entry.get("risk_level")
                 batch.new.append(
                     NewChild(
                         match_key=key,
                         resident_id=entry.get("resident_id"),
-                        entry=entry,
+                        entry_text=dumps(entry),
                         raw_digest=raw_digest,
                         guardians=_guardians(entry),
-                        risk_level=entry.get("risk_level"),
-                        received=self.options.received.isoformat(),
-                        deadline=_dl(deadline),
-                        record=new_record(parts, self.options),
+                        risk_level=risk,
+                        received=received,
+                        deadline=self._new_deadline(risk),
+                        record_text=dumps(new_record(parts, self.options)),
                     )
                 )
             else:
                 compare.append((row, k, entry, raw_digest))
         if compare:
-            stored = self.archive.entries(k.child_id for _, k, _, _ in compare)
+            stored = self.archive.entries(k for _, k, _, _ in compare)
+            decided: list[tuple[Known, dict[str, Any], str, list[str]]] = []
             for _row, k, entry, raw_digest in compare:
                 old = stored.get(k.child_id, {})
                 changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
@@ -402,6 +535,10 @@ class Reconciler:
                     batch.retouched.append((k.child_id, raw_digest))
                     batch.unchanged += 1
                     continue
+                decided.append((k, entry, raw_digest, changed))
+            risky = [k.case_number for k, _, _, changed in decided if "risk_level" in changed]
+            old_deadlines = self.archive.case_deadlines(risky) if risky else {}
+            for k, entry, raw_digest, changed in decided:
                 deadline = None
                 if "risk_level" in changed:
                     fresh = start_deadline(
@@ -410,7 +547,7 @@ class Reconciler:
                         self.calendar,
                         agreement_date=self.options.agreement_date,
                     )
-                    old_dl = self.archive.case_deadline(k.case_number)
+                    old_dl = old_deadlines.get(k.case_number)
                     previous = (
                         Deadline(
                             old_dl[0],
@@ -425,7 +562,7 @@ class Reconciler:
                 batch.changed.append(
                     ChangedChild(
                         known=k,
-                        entry=entry,
+                        entry_text=dumps(entry),
                         raw_digest=raw_digest,
                         changed=changed,
                         guardians=_guardians(entry),
@@ -448,8 +585,16 @@ class Reconciler:
 
     def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
         full = self.options.full and status == "completed"
+        self.report.rows += self.scanned_rows
+        self.report.unchanged += self.scanned_unchanged
         self.report.delisted = self.archive.finish_run(
-            self.report.run_id, status=status, full=full, message=message
+            self.report.run_id,
+            status=status,
+            full=full,
+            message=message,
+            seen=self.seen,
+            rows=self.scanned_rows,
+            unchanged=self.scanned_unchanged,
         )
         self.report.status = status
         self.report.message = message
@@ -489,16 +634,37 @@ def sync_file_rows(
     source: str,
     progress: Callable[[int, int], Any] | None = None,
 ) -> SyncReport:
-    """Sync a re-iterable source of rows (a list file) into the archive."""
-    duplicates, total = find_duplicates(rows, mapping)
+    """Sync a re-iterable source of rows (a list file) into the archive.
+
+    First pass: :meth:`Reconciler.scan`. Second pass: the rows that need
+    work, in batches of one transaction each.
+    """
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
-    rec.duplicates = duplicates
+    threshold = gc.get_threshold()
+    # What is loaded now (terminology, mappings, modules) is no garbage: keep the
+    # collector from walking it again and again while a large list streams through.
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
     try:
-        for batch in batched(rows, options.effective_batch_size()):
-            rec.process(batch)
-            if progress is not None:
-                progress(len(batch), total)
+        scan = rec.scan(rows)
+        rec.duplicates = scan.duplicates
+        rec.seen = scan.seen
+        rec.scanned_rows = scan.total
+        rec.scanned_unchanged = scan.unchanged
+        if progress is not None and scan.unchanged:
+            progress(scan.unchanged, scan.total)
+        work: Iterable[RawRow] = (
+            scan.kept if scan.kept is not None else (r for r in rows if scan.needs_work(r.number))
+        )
+        if scan.pending:
+            for batch in batched(work, options.effective_batch_size()):
+                rec.process(batch, count=False)
+                if progress is not None:
+                    progress(len(batch), scan.total)
     except BaseException as exc:
         rec.finish(status="failed", message=type(exc).__name__)
         raise
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
     return rec.finish()

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,26 +105,30 @@ class Known:
     entry_digest: str
 
 
+#: A guardian as the list names them: (name, relationship, phone).
+Guardian = tuple[str, str | None, str | None]
+
+
 @dataclass(slots=True)
 class NewChild:
     match_key: str
     resident_id: str | None
-    entry: dict[str, Any]
+    entry_text: str  # canonical JSON of the list entry (see :func:`dumps`)
     raw_digest: str
-    guardians: list[dict[str, Any]]
+    guardians: list[Guardian]
     risk_level: str | None
     received: str
     deadline: tuple[str, str, str, bool] | None  # rule, start, due, provisional
-    record: dict[str, Any]  # case record; ``case.case_number`` is filled in here
+    record_text: str  # canonical JSON of the case record, its case number "" (filled in here)
 
 
 @dataclass(slots=True)
 class ChangedChild:
     known: Known
-    entry: dict[str, Any]
+    entry_text: str
     raw_digest: str
     changed: list[str]
-    guardians: list[dict[str, Any]]
+    guardians: list[Guardian]
     risk_level: str | None
     deadline: tuple[str, str, str, bool] | None
     merge: dict[str, Any]  # list-owned parts of the case record (see merge_list_fields)
@@ -144,11 +148,25 @@ class Batch:
     new: list[NewChild] = field(default_factory=list)
     changed: list[ChangedChild] = field(default_factory=list)
     retouched: list[tuple[int, str]] = field(default_factory=list)  # (child_id, raw_digest)
-    seen: list[int] = field(default_factory=list)
     quarantined: list[QuarantinedRow] = field(default_factory=list)
     rows: int = 0
     unchanged: int = 0
     cursor: tuple[str, str] | None = None  # (partner, cursor) advanced with this batch
+
+
+_NO_NUMBER = '"case_number":""'
+
+
+def with_case_number(record_text: str, number: str) -> str:
+    """The canonical text of a case record whose ``case.case_number`` was "", with ``number``.
+
+    Equal to :func:`dumps` of the record with the number in it: keys are sorted by
+    name, not value, and only JSON structure (never a string's inside, where
+    quotes are escaped) can read ``"case_number":""``.
+    """
+    if _NO_NUMBER not in record_text:
+        raise ValueError("the case record has no empty case number to fill in")
+    return record_text.replace(_NO_NUMBER, '"case_number":' + orjson.dumps(number).decode(), 1)
 
 
 def merge_list_fields(body: dict[str, Any], merge: dict[str, Any]) -> dict[str, Any]:
@@ -314,49 +332,57 @@ class Archive:
         return run_id
 
     def finish_run(
-        self, run_id: str, *, status: str, full: bool, message: str | None = None
+        self,
+        run_id: str,
+        *,
+        status: str,
+        full: bool,
+        message: str | None = None,
+        seen: Container[int] = (),
+        rows: int = 0,
+        unchanged: int = 0,
     ) -> int:
-        """Close a run; with ``full``, mark listed children not seen in it delisted."""
+        """Close a run; with ``full``, mark listed children not in ``seen`` delisted.
+
+        ``seen`` holds the ids of the known children the list named; children
+        added by this run are on it by definition. ``rows`` and ``unchanged``
+        are added to the run's counters (rows the batches did not carry).
+        """
         delisted = 0
         with self.transaction() as conn:
             if full and status == "completed":
-                ids = (
-                    conn.execute(
-                        sa.select(t.children.c.id, t.children.c.version, t.children.c.entry).where(
-                            t.children.c.status == "listed", t.children.c.seen_run != run_id
+                c = t.children.c
+                gone = [
+                    (child_id, version)
+                    for child_id, version in conn.execute(
+                        sa.select(c.id, c.version).where(
+                            c.status == "listed", c.first_run != run_id
                         )
                     )
-                ).all()
+                    if child_id not in seen
+                ]
                 stamp = now_iso()
-                for child_id, version, entry in ids:
+                for i in range(0, len(gone), 500):
+                    chunk = gone[i : i + 500]
                     conn.execute(
                         t.children.update()
-                        .where(t.children.c.id == child_id)
-                        .values(status="delisted", version=version + 1, changed_run=run_id)
+                        .where(c.id == sa.bindparam("cid"))
+                        .values(status="delisted", version=sa.bindparam("v"), changed_run=run_id),
+                        [{"cid": cid, "v": v + 1} for cid, v in chunk],
                     )
-                    conn.execute(
-                        t.child_versions.insert(),
-                        [
-                            {
-                                "child_id": child_id,
-                                "version": version + 1,
-                                "run_id": run_id,
-                                "status": "delisted",
-                                "entry": entry,
-                                "changed": '["status"]',
-                                "created_at": stamp,
-                            }
-                        ],
-                    )
-                delisted = len(ids)
+                    _copy_versions(conn, run_id, stamp, [(cid, v, v + 1) for cid, v in chunk])
+                delisted = len(gone)
+            r = t.sync_runs.c
             conn.execute(
                 t.sync_runs.update()
-                .where(t.sync_runs.c.run_id == run_id)
+                .where(r.run_id == run_id)
                 .values(
                     status=status,
                     finished_at=now_iso(),
                     delisted=delisted,
                     message=message,
+                    rows=r.rows + rows,
+                    unchanged=r.unchanged + unchanged,
                 )
             )
         return delisted
@@ -390,35 +416,33 @@ class Archive:
 
     # -- children -----------------------------------------------------------
 
+    def max_child_id(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(sa.func.max(t.children.c.id))).scalar()
+        return int(value or 0)
+
     def lookup(self, keys: Sequence[str]) -> dict[str, Known]:
         """Known children by match key (one query per 500 keys)."""
         out: dict[str, Known] = {}
-        c = t.children.c
+        if not keys:
+            return out
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                chunk = list(keys[i : i + 500])
-                for row in conn.execute(
-                    sa.select(
-                        c.match_key,
-                        c.id,
-                        c.case_number,
-                        c.status,
-                        c.version,
-                        c.raw_digest,
-                        c.entry_digest,
-                    ).where(c.match_key.in_(chunk))
-                ):
+                for row in _select_in(conn, _LOOKUP, keys[i : i + 500]):
                     out[row[0]] = Known(row[1], row[2], row[3], row[4], row[5], row[6])
         return out
 
-    def entries(self, child_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-        ids = list(child_ids)
+    def entries(self, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
+        """The current list entry of known children, by child id."""
+        v = t.child_versions.c
+        pairs = [(k.child_id, k.version) for k in known]
         out: dict[int, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(ids), 500):
+            for i in range(0, len(pairs), 500):
+                chunk = pairs[i : i + 500]
                 for cid, entry in conn.execute(
-                    sa.select(t.children.c.id, t.children.c.entry).where(
-                        t.children.c.id.in_(ids[i : i + 500])
+                    sa.select(v.child_id, v.entry).where(
+                        sa.tuple_(v.child_id, v.version).in_(chunk)
                     )
                 ):
                     out[cid] = orjson.loads(entry)
@@ -430,33 +454,23 @@ class Archive:
         with self.transaction() as conn:
             if batch.new:
                 self._insert_new(conn, run_id, batch.new, case_prefix, stamp)
-            for ch in batch.changed:
-                self._apply_change(conn, run_id, ch, stamp)
+            if batch.changed:
+                self._apply_changes(conn, run_id, batch.changed, stamp)
             c = t.children.c
             if batch.retouched:
                 conn.execute(
                     t.children.update()
                     .where(c.id == sa.bindparam("cid"))
-                    .values(raw_digest=sa.bindparam("rd"), seen_run=run_id),
+                    .values(raw_digest=sa.bindparam("rd")),
                     [{"cid": cid, "rd": rd} for cid, rd in batch.retouched],
                 )
-            seen = batch.seen
-            for i in range(0, len(seen), 500):
-                conn.execute(
-                    t.children.update().where(c.id.in_(seen[i : i + 500])).values(seen_run=run_id)
-                )
             if batch.quarantined:
-                conn.execute(
-                    t.quarantine.insert(),
+                _insert_rows(
+                    conn,
+                    t.quarantine,
+                    ("run_id", "row", "field", "code", "message", "raw"),
                     [
-                        {
-                            "run_id": run_id,
-                            "row": q.row,
-                            "field": q.field,
-                            "code": q.code,
-                            "message": q.message,
-                            "raw": dumps(q.raw),
-                        }
+                        (run_id, q.row, q.field, q.code, q.message, dumps(q.raw))
                         for q in batch.quarantined
                     ],
                 )
@@ -496,6 +510,7 @@ class Archive:
     def _insert_new(
         self, conn: sa.Connection, run_id: str, new: list[NewChild], prefix: str, stamp: str
     ) -> None:
+        """Five plain inserts per batch (executemany), ids and case numbers reserved up front."""
         by_year: dict[str, list[NewChild]] = {}
         for n in new:
             by_year.setdefault(n.received[:4], []).append(n)
@@ -503,162 +518,180 @@ class Archive:
         for year, items in by_year.items():
             first = self._next_numbers(conn, f"case:{prefix}:{year}", len(items))
             numbered += [(f"{prefix}-{year}-{first + i:05d}", n) for i, n in enumerate(items)]
-        child_rows = []
-        for number, n in numbered:
-            entry_text = dumps(n.entry)
-            child_rows.append(
-                {
-                    "match_key": n.match_key,
-                    "resident_id": n.resident_id,
-                    "case_number": number,
-                    "status": "listed",
-                    "version": 1,
-                    "raw_digest": n.raw_digest,
-                    "entry_digest": digest(entry_text),
-                    "entry": entry_text,
-                    "first_run": run_id,
-                    "changed_run": run_id,
-                    "seen_run": run_id,
-                }
+        first_id = self._next_numbers(conn, "child", len(numbered))
+        children, versions, guards, case_rows, records = [], [], [], [], []
+        for cid, (number, n) in enumerate(numbered, start=first_id):
+            children.append(
+                (
+                    cid,
+                    n.match_key,
+                    n.resident_id,
+                    number,
+                    "listed",
+                    1,
+                    n.raw_digest,
+                    digest(n.entry_text),
+                    run_id,
+                    run_id,
+                )
             )
-        _bulk_insert(conn, t.children, child_rows)
-        c = t.children.c
-        ids: dict[str, int] = {}
-        keys = [n.match_key for n in new]
-        for i in range(0, len(keys), 500):
-            for key, cid in conn.execute(
-                sa.select(c.match_key, c.id).where(c.match_key.in_(keys[i : i + 500]))
-            ):
-                ids[key] = cid
-        versions, guards, case_rows, records = [], [], [], []
-        for (number, n), crow in zip(numbered, child_rows, strict=True):
-            cid = ids[n.match_key]
-            versions.append(
-                {
-                    "child_id": cid,
-                    "version": 1,
-                    "run_id": run_id,
-                    "status": "listed",
-                    "entry": crow["entry"],
-                    "changed": "[]",
-                    "created_at": stamp,
-                }
-            )
-            guards += [{"child_id": cid, "position": i, **g} for i, g in enumerate(n.guardians)]
+            versions.append((cid, 1, run_id, "listed", n.entry_text, "[]", stamp))
+            for i, (name, rel, phone) in enumerate(n.guardians):
+                guards.append((cid, i, name, rel, phone))
             rule, start, due, prov = n.deadline or (None, None, None, False)
             case_rows.append(
-                {
-                    "case_number": number,
-                    "child_id": cid,
-                    "state": "listed",
-                    "risk_level": n.risk_level,
-                    "received": n.received,
-                    "deadline_rule": rule,
-                    "deadline_start": start,
-                    "deadline_due": due,
-                    "provisional": prov,
-                    "version": 1,
-                    "updated_at": stamp,
-                }
+                (number, cid, "listed", n.risk_level, n.received, rule, start, due, prov, 1, stamp)
             )
-            n.record["case"]["case_number"] = number
-            body = dumps(n.record)
-            records.append(
-                {
-                    "case_number": number,
-                    "version": 1,
-                    "digest": digest(body),
-                    "body": body,
-                    "source": "sync",
-                    "run_id": run_id,
-                    "created_at": stamp,
-                }
-            )
-        _bulk_insert(conn, t.child_versions, versions)
-        _bulk_insert(conn, t.guardians, guards)
-        _bulk_insert(conn, t.cases, case_rows)
-        _bulk_insert(conn, t.case_records, records)
+            body = with_case_number(n.record_text, number)
+            records.append((number, 1, digest(body), body, "sync", run_id, stamp))
+        _insert_rows(conn, t.children, _CHILD_COLUMNS, children)
+        _insert_rows(conn, t.child_versions, _VERSION_COLUMNS, versions)
+        _insert_rows(conn, t.guardians, _GUARDIAN_COLUMNS, guards)
+        _insert_rows(conn, t.cases, _CASE_COLUMNS, case_rows)
+        _insert_rows(conn, t.case_records, _RECORD_COLUMNS, records)
 
-    def _apply_change(self, conn: sa.Connection, run_id: str, ch: ChangedChild, stamp: str) -> None:
-        k = ch.known
-        entry_text = dumps(ch.entry)
-        version = k.version + 1
+    def _apply_changes(
+        self, conn: sa.Connection, run_id: str, changes: list[ChangedChild], stamp: str
+    ) -> None:
+        """A new version of each changed child, set-based: a few statements per batch."""
+        c = t.children.c
         conn.execute(
             t.children.update()
-            .where(t.children.c.id == k.child_id)
+            .where(c.id == sa.bindparam("cid"))
             .values(
                 status="listed",
-                version=version,
-                raw_digest=ch.raw_digest,
-                entry_digest=digest(entry_text),
-                entry=entry_text,
+                version=sa.bindparam("v"),
+                raw_digest=sa.bindparam("rd"),
+                entry_digest=sa.bindparam("ed"),
                 changed_run=run_id,
-                seen_run=run_id,
-            )
-        )
-        conn.execute(
-            t.child_versions.insert(),
+            ),
             [
                 {
-                    "child_id": k.child_id,
-                    "version": version,
-                    "run_id": run_id,
-                    "status": "listed",
-                    "entry": entry_text,
-                    "changed": dumps(ch.changed),
-                    "created_at": stamp,
+                    "cid": ch.known.child_id,
+                    "v": ch.known.version + 1,
+                    "rd": ch.raw_digest,
+                    "ed": digest(ch.entry_text),
                 }
+                for ch in changes
             ],
         )
-        conn.execute(t.guardians.delete().where(t.guardians.c.child_id == k.child_id))
-        if ch.guardians:
-            conn.execute(
-                t.guardians.insert(),
-                [{"child_id": k.child_id, "position": i, **g} for i, g in enumerate(ch.guardians)],
-            )
-        cr = t.case_records.c
-        latest = conn.execute(
-            sa.select(cr.version, cr.body)
-            .where(cr.case_number == k.case_number)
-            .order_by(cr.version.desc())
-            .limit(1)
-        ).first()
-        if latest is not None:
-            body = dumps(merge_list_fields(orjson.loads(latest[1]), ch.merge))
-            new_digest = digest(body)
-            if (
-                new_digest
-                != conn.execute(
-                    sa.select(cr.digest).where(
-                        cr.case_number == k.case_number, cr.version == latest[0]
-                    )
-                ).scalar_one()
-            ):
-                conn.execute(
-                    t.case_records.insert(),
-                    [
-                        {
-                            "case_number": k.case_number,
-                            "version": latest[0] + 1,
-                            "digest": new_digest,
-                            "body": body,
-                            "source": "sync",
-                            "run_id": run_id,
-                            "created_at": stamp,
-                        }
-                    ],
+        _insert_rows(
+            conn,
+            t.child_versions,
+            _VERSION_COLUMNS,
+            [
+                (
+                    ch.known.child_id,
+                    ch.known.version + 1,
+                    run_id,
+                    "listed",
+                    ch.entry_text,
+                    dumps(ch.changed),
+                    stamp,
                 )
-        values: dict[str, Any] = {"risk_level": ch.risk_level, "updated_at": stamp}
-        if ch.deadline is not None:
-            rule, start, due, prov = ch.deadline
-            values.update(
-                deadline_rule=rule, deadline_start=start, deadline_due=due, provisional=prov
-            )
-        conn.execute(
-            t.cases.update()
-            .where(t.cases.c.case_number == k.case_number, t.cases.c.state == "listed")
-            .values(**values)
+                for ch in changes
+            ],
         )
+        g = t.guardians.c
+        conn.execute(
+            t.guardians.delete().where(g.child_id == sa.bindparam("cid")),
+            [{"cid": ch.known.child_id} for ch in changes],
+        )
+        _insert_rows(
+            conn,
+            t.guardians,
+            _GUARDIAN_COLUMNS,
+            [
+                (ch.known.child_id, i, name, rel, phone)
+                for ch in changes
+                for i, (name, rel, phone) in enumerate(ch.guardians)
+            ],
+        )
+        cr = t.case_records.c
+        numbers = [ch.known.case_number for ch in changes]
+        latest: dict[str, tuple[int, str, str]] = {}
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i : i + 500]
+            newest = (
+                sa.select(cr.case_number, sa.func.max(cr.version).label("v"))
+                .where(cr.case_number.in_(chunk))
+                .group_by(cr.case_number)
+                .subquery()
+            )
+            for number, version, body, d in conn.execute(
+                sa.select(cr.case_number, cr.version, cr.body, cr.digest).join(
+                    newest,
+                    sa.and_(cr.case_number == newest.c.case_number, cr.version == newest.c.v),
+                )
+            ):
+                latest[number] = (version, body, d)
+        records = []
+        for ch in changes:
+            found = latest.get(ch.known.case_number)
+            if found is None:
+                continue
+            version, old_body, old_digest = found
+            body = dumps(merge_list_fields(orjson.loads(old_body), ch.merge))
+            new_digest = digest(body)
+            if new_digest != old_digest:
+                records.append(
+                    (ch.known.case_number, version + 1, new_digest, body, "sync", run_id, stamp)
+                )
+        _insert_rows(conn, t.case_records, _RECORD_COLUMNS, records)
+        k = t.cases.c
+        plain = [ch for ch in changes if ch.deadline is None]
+        timed = [ch for ch in changes if ch.deadline is not None]
+        if plain:
+            conn.execute(
+                t.cases.update()
+                .where(k.case_number == sa.bindparam("cn"), k.state == "listed")
+                .values(risk_level=sa.bindparam("rl"), updated_at=stamp),
+                [{"cn": ch.known.case_number, "rl": ch.risk_level} for ch in plain],
+            )
+        if timed:
+            conn.execute(
+                t.cases.update()
+                .where(k.case_number == sa.bindparam("cn"), k.state == "listed")
+                .values(
+                    risk_level=sa.bindparam("rl"),
+                    updated_at=stamp,
+                    deadline_rule=sa.bindparam("dr"),
+                    deadline_start=sa.bindparam("ds"),
+                    deadline_due=sa.bindparam("dd"),
+                    provisional=sa.bindparam("dp"),
+                ),
+                [
+                    {
+                        "cn": ch.known.case_number,
+                        "rl": ch.risk_level,
+                        "dr": ch.deadline[0],
+                        "ds": ch.deadline[1],
+                        "dd": ch.deadline[2],
+                        "dp": ch.deadline[3],
+                    }
+                    for ch in timed
+                    if ch.deadline is not None
+                ],
+            )
+
+    def case_deadlines(self, case_numbers: Sequence[str]) -> dict[str, tuple[str, str, str, bool]]:
+        """The start deadline of each case that has one."""
+        c = t.cases.c
+        out: dict[str, tuple[str, str, str, bool]] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(case_numbers), 500):
+                for number, rule, start, due, prov in conn.execute(
+                    sa.select(
+                        c.case_number,
+                        c.deadline_rule,
+                        c.deadline_start,
+                        c.deadline_due,
+                        c.provisional,
+                    ).where(c.case_number.in_(case_numbers[i : i + 500]))
+                ):
+                    if rule is not None:
+                        out[number] = (rule, start, due, bool(prov))
+        return out
 
     # -- cases --------------------------------------------------------------
 
@@ -824,36 +857,132 @@ class Archive:
         return out
 
 
-def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+_CHILD_COLUMNS = (
+    "id",
+    "match_key",
+    "resident_id",
+    "case_number",
+    "status",
+    "version",
+    "raw_digest",
+    "entry_digest",
+    "first_run",
+    "changed_run",
+)
+_VERSION_COLUMNS = ("child_id", "version", "run_id", "status", "entry", "changed", "created_at")
+_GUARDIAN_COLUMNS = ("child_id", "position", "name", "relationship", "phone")
+_CASE_COLUMNS = (
+    "case_number",
+    "child_id",
+    "state",
+    "risk_level",
+    "received",
+    "deadline_rule",
+    "deadline_start",
+    "deadline_due",
+    "provisional",
+    "version",
+    "updated_at",
+)
+_RECORD_COLUMNS = ("case_number", "version", "digest", "body", "source", "run_id", "created_at")
+
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
+
+
+def _insert_rows(
+    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
     """executemany straight on the driver: the hot path of a sync writes ~5 rows per child.
 
-    The statement is compiled once per dialect and table; the values are plain
-    str/int/bool/None, which every supported driver takes as they are.
+    The statement is compiled once per dialect, table and column list; the
+    values are plain str/int/bool/None, which every supported driver takes as
+    they are (tuples for a positional paramstyle, dicts otherwise).
     """
     if not rows:
         return
-    key = (conn.dialect.name, table.name, tuple(rows[0]))
+    key = (conn.dialect.name, table.name, columns)
     compiled = _INSERTS.get(key)
     if compiled is None:
-        stmt = table.insert().values({c: sa.bindparam(c) for c in rows[0]})
+        stmt = table.insert().values({col: sa.bindparam(col) for col in columns})
         c = stmt.compile(dialect=conn.dialect)
-        order = tuple(c.positiontup or ()) if c.positional else ()
+        order = tuple(columns.index(name) for name in c.positiontup or ()) if c.positional else None
         compiled = (c.string, order)
         _INSERTS[key] = compiled
     sql, order = compiled
-    params: list[Any] = [tuple(r[k] for k in order) for r in rows] if order else rows
+    params: list[Any]
+    if order is None:
+        params = [dict(zip(columns, r, strict=True)) for r in rows]
+    elif order == tuple(range(len(columns))):
+        params = rows
+    else:
+        params = [tuple(r[i] for i in order) for r in rows]
     conn.exec_driver_sql(sql, params)
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+def _copy_versions(
+    conn: sa.Connection, run_id: str, stamp: str, moves: list[tuple[int, int, int]]
+) -> None:
+    """For (child, from version, to version): a delisting version with the same entry."""
+    if not moves:
+        return
+    v = t.child_versions.c
+    entries = dict(
+        conn.execute(
+            sa.select(v.child_id, v.entry).where(
+                sa.tuple_(v.child_id, v.version).in_([(cid, old) for cid, old, _ in moves])
+            )
+        ).all()
+    )
+    _insert_rows(
+        conn,
+        t.child_versions,
+        _VERSION_COLUMNS,
+        [
+            (cid, new, run_id, "delisted", entries[cid], '["status"]', stamp)
+            for cid, _old, new in moves
+        ],
+    )
+
+
+_LOOKUP = sa.select(
+    t.children.c.match_key,
+    t.children.c.id,
+    t.children.c.case_number,
+    t.children.c.status,
+    t.children.c.version,
+    t.children.c.raw_digest,
+    t.children.c.entry_digest,
+)
+_SELECTS: dict[tuple[str, int, int], str] = {}
+
+
+def _select_in(conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[str]) -> Any:
+    """``stmt WHERE match_key IN (keys)`` on the driver, the SQL compiled once per size."""
+    cache_key = (conn.dialect.name, id(stmt), len(keys))
+    sql = _SELECTS.get(cache_key)
+    if sql is None:
+        params: list[sa.BindParameter[str]] = [
+            sa.bindparam(f"k{i}", type_=sa.String) for i in range(len(keys))
+        ]
+        c = stmt.where(t.children.c.match_key.in_(params)).compile(dialect=conn.dialect)
+        sql = c.string
+        _SELECTS[cache_key] = sql
+    if conn.dialect.paramstyle in ("qmark", "numeric", "format"):
+        return conn.exec_driver_sql(sql, tuple(keys))
+    return conn.exec_driver_sql(sql, {f"k{i}": k for i, k in enumerate(keys)})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # 16 KiB pages for a new archive (no effect on an existing one): about a third
+    # less written per child than 4 KiB pages, in fewer WAL frames.
+    cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL is crash-consistent: a killed process loses nothing committed, a power
+    # cut at worst the last batches — never part of one.
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index upkeep of large syncs
-    cur.execute("PRAGMA wal_autocheckpoint=16384")  # fewer checkpoint fsyncs in big syncs
+    cur.execute("PRAGMA wal_autocheckpoint=4096")  # fewer checkpoint fsyncs in big syncs
     cur.close()

@@ -26,11 +26,13 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
-#: One row per child on a list: the match key and the current list entry.
+#: One row per child on a list: the match key and where its current list entry is
+#: (``child_versions`` at ``version``; the entry is stored once). Ids come from the
+#: ``child`` sequence, so a batch of new children is written without reading ids back.
 children = sa.Table(
     "children",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("match_key", sa.String(80), nullable=False, unique=True),
     sa.Column("resident_id", sa.String(18), index=True),
     sa.Column("case_number", sa.String(40), nullable=False),
@@ -38,10 +40,8 @@ children = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("raw_digest", sa.String(32), nullable=False),
     sa.Column("entry_digest", sa.String(32), nullable=False),
-    sa.Column("entry", sa.Text, nullable=False),
     sa.Column("first_run", sa.String(32), nullable=False),
     sa.Column("changed_run", sa.String(32), nullable=False),
-    sa.Column("seen_run", sa.String(32), nullable=False),
 )
 
 #: Every version of every list entry (who said what about the child, and when).
