@@ -23,6 +23,7 @@ How the work is shaped (issue 3, Performance):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import hashlib
 import logging
@@ -191,6 +192,12 @@ class Scan:
         return self.total - self.unchanged
 
 
+@functools.lru_cache(maxsize=4096)
+def _org_id(prefix: str, name: str) -> str:
+    """A stable id for a named school or office (lists repeat the same few names)."""
+    return prefix + hashlib.blake2b(name.encode(), digest_size=5).hexdigest()
+
+
 def build_parts(
     entry: dict[str, Any],
     mapping: InboundMapping,
@@ -217,7 +224,7 @@ def build_parts(
         if stage:
             school["stage"] = stage
         if entry.get("school"):
-            sid = "school-" + hashlib.blake2b(entry["school"].encode(), digest_size=5).hexdigest()
+            sid = _org_id("school-", entry["school"])
             orgs.append({"id": sid, "kind": "school", "name": entry["school"]})
             school["school"] = sid
         child["school"] = school
@@ -228,7 +235,7 @@ def build_parts(
     if mapping.inclusion_basis:
         case["inclusion_basis"] = mapping.inclusion_basis
     if entry.get("designating_org"):
-        oid = "ca-" + hashlib.blake2b(entry["designating_org"].encode(), digest_size=5).hexdigest()
+        oid = _org_id("ca-", entry["designating_org"])
         orgs.append({"id": oid, "kind": "civil-affairs", "name": entry["designating_org"]})
         case["designating_org"] = oid
     adults = []
@@ -384,12 +391,12 @@ class Reconciler:
                 db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
                 db.execute("PRAGMA synchronous=OFF")
                 db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
-                pending: list[tuple[RawRow, str, str]] = []
+                pending: list[tuple[RawRow, str]] = []
 
                 def flush() -> None:
-                    known = archive.lookup([key for _, key, _ in pending])
+                    known = archive.lookup([key for _, key in pending])
                     fresh: list[tuple[int, int]] = []
-                    for row, key, raw_digest in pending:
+                    for row, key in pending:
                         k = known.get(key)
                         if k is None:
                             fresh.append((_key_hash(key), row.number))
@@ -399,7 +406,7 @@ class Reconciler:
                         if first:
                             again.setdefault(k.child_id, [abs(first)]).append(row.number)
                             scan.mark(row, keep)
-                        elif k.raw_digest == raw_digest and k.status == "listed":
+                        elif k.status == "listed" and k.raw_digest == m.raw_digest(row.values):
                             seen.set(k.child_id, row.number)
                             scan.unchanged += 1
                         else:
@@ -420,7 +427,7 @@ class Reconciler:
                     if key is None:
                         scan.mark(row, keep)
                         continue
-                    pending.append((row, key, m.raw_digest(values)))
+                    pending.append((row, key))
                     if len(pending) >= chunk:
                         flush()
                 flush()

@@ -956,20 +956,28 @@ _LOOKUP = sa.select(
 _SELECTS: dict[tuple[str, int, int], str] = {}
 
 
-def _select_in(conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[str]) -> Any:
-    """``stmt WHERE match_key IN (keys)`` on the driver, the SQL compiled once per size."""
+def _select_in(conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[str]) -> list[Any]:
+    """``stmt WHERE match_key IN (keys)``: the SQL compiled once per size, run on the driver.
+
+    The rows are the driver's own tuples (a re-sync looks up every key of the list).
+    """
     cache_key = (conn.dialect.name, id(stmt), len(keys))
     sql = _SELECTS.get(cache_key)
     if sql is None:
         params: list[sa.BindParameter[str]] = [
             sa.bindparam(f"k{i}", type_=sa.String) for i in range(len(keys))
         ]
-        c = stmt.where(t.children.c.match_key.in_(params)).compile(dialect=conn.dialect)
-        sql = c.string
+        sql = stmt.where(t.children.c.match_key.in_(params)).compile(dialect=conn.dialect).string
         _SELECTS[cache_key] = sql
-    if conn.dialect.paramstyle in ("qmark", "numeric", "format"):
-        return conn.exec_driver_sql(sql, tuple(keys))
-    return conn.exec_driver_sql(sql, {f"k{i}": k for i, k in enumerate(keys)})
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.paramstyle in ("qmark", "numeric", "format"):
+            cursor.execute(sql, tuple(keys))
+        else:
+            cursor.execute(sql, {f"k{i}": k for i, k in enumerate(keys)})
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
