@@ -89,3 +89,9 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     folder = _write(tmp_path, "s.json", json.dumps(data, indent=2))
     with pytest.raises(DataFileError, match="allow_everything: unknown key"):
         load_policies(folder)
+
+
+def test_every_policy_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "purposes.md").read_text("utf-8")
+    for p in load_policies().policies:
+        assert f"(`{p.file}`)" in doc, f"{p.file} is not listed in docs/purposes.md"

@@ -459,7 +459,18 @@ def _rule(f: _File, index: int, raw: Any) -> ResourceRule:
         else:
             raise f.fail(f"{entry}.elements[{j}]", "must be a path or {path, where}", needle)
         _add_path(f, f"{entry}.elements[{j}] {path!r}", root, info, rtype, path, where_el, start)
+    _inherit_full(root, False)
     return ResourceRule(rtype, tuple(rows), cls, where, root)
+
+
+def _inherit_full(node: Node, parent_full: bool) -> None:
+    """An element under a path named whole is whole too (deeper paths only add extensions)."""
+    if parent_full:
+        node.full = True
+    for child in node.children.values():
+        _inherit_full(child, node.full)
+    for ext in (*node.extensions.values(), *node.modifier_extensions.values()):
+        _inherit_full(ext, False)
 
 
 def _add_path(
