@@ -79,3 +79,19 @@ def test_all_matches_the_lazy_exports() -> None:
     from interop import _EXPORTS  # type: ignore[attr-defined]
 
     assert sorted(_EXPORTS) == interop.__all__
+
+
+def test_every_command_is_listed_under_its_name(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    from interop.cli import _chosen_command
+    from interop.commands import COMMANDS
+
+    for name, modname in COMMANDS.items():
+        assert name == importlib.import_module(modname).NAME
+    assert _chosen_command(["--db", "x.sqlite3", "-v", "map", "f.json"]) == "map"
+    assert _chosen_command(["--help"]) is None
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
