@@ -296,3 +296,52 @@ def test_consent_commands_add_and_withdraw(
     assert main([*base, "consent", "list", case, "--json"]) == 0
     listed = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert [c["status"] for c in listed] == ["active", "inactive"]
+
+
+def test_break_glass_from_the_command_line_leaves_at_once(
+    archive: object,
+    engine: object,
+    db_url: str,
+    config_file: Path,
+    school_server: tuple[str, Received],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from privacy_support import store
+
+    case = store(archive, engine, case_doc("02-high-risk-crisis.json"))  # type: ignore[arg-type]
+    _, received = school_server
+    base = ["--db", db_url, "--config", str(config_file)]
+    crisis = [*base, "share", case, "--purpose", "crisis", "--to", "school-by-hand", *AT]
+    assert main(crisis) == 1
+    assert "break-glass needs a reason code" in capsys.readouterr().out
+    assert (
+        main([*crisis, "--reason-code", "life-self", "--reason-text", "said so tonight", "--json"])
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "approved" and out["break_glass"] and out["review_due"]
+    assert Path(out["receipt"]["file"]).read_bytes().count(b'"resourceType": "Flag"') >= 1
+    assert (
+        main(
+            [
+                *base,
+                "share",
+                case,
+                "--purpose",
+                "crisis",
+                "--to",
+                "hospital-psy",
+                "--reason-code",
+                "life-self",
+                "--reason-text",
+                "x",
+                *AT,
+            ]
+        )
+        == 0
+    )
+    assert "left to the plugin of partner kind 'hospital-fhir'" in capsys.readouterr().out
+    assert not received.requests
+    assert main([*base, "audit", "report", *AT[:0]]) == 0
+    report = capsys.readouterr().out
+    assert "break-glass disclosures: 2" in report and "(life-self)" in report

@@ -40,15 +40,14 @@ def run(args: argparse.Namespace) -> int:
             _, record = discloser.latest_record(before.case_number)
             approver = record.case.supervisor or ""
         d = discloser.approve(args.id, approver=approver)
-        if d.may_leave and not d.break_glass and not d.delivered_at and not args.no_send:
-            partner = discloser.config.partner(d.partner)
-            target = discloser.deliverer(partner)
-            takes = callable(getattr(target, "deliver", None))
-            closer = getattr(target, "close", None)
-            if callable(closer):
-                closer()
-            if takes:
-                receipt = discloser.deliver(d)
+        if (
+            d.may_leave
+            and not d.break_glass
+            and not d.delivered_at
+            and not args.no_send
+            and discloser.takes_delivery(d.partner)
+        ):
+            receipt = discloser.deliver(d)
     if args.json:
         out = d.summary()
         if receipt is not None:

@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
         )
         receipt = None
+        handed_over = False
         if not args.dry_run and d.may_leave and not args.no_send:
-            receipt = discloser.deliver(d)
+            if discloser.takes_delivery(d.partner):
+                receipt = discloser.deliver(d)
+            else:
+                handed_over = True
     if args.json:
         out = d.summary()
         if args.dry_run:
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
             )
+        if handed_over:
+            print(f"  delivery is left to the plugin of partner kind '{d.partner_kind}'")
         if d.status == "pending":
             print(f"  a supervisor approves it with: interop approve {d.id}")
     return 1 if d.status in ("refused", "rejected") else 0

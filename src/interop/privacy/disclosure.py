@@ -620,7 +620,7 @@ class Discloser:
                 r.reviewer,
             )
             .join(t.reviews, r.disclosure_id == d.id, isouter=True)
-            .where(d.break_glass.is_(True))
+            .where(d.break_glass.is_(True), d.status == "approved")
             .order_by(d.created_at)
         )
         if since:
@@ -851,6 +851,17 @@ class Discloser:
                 f"partner {partner.name}: no plugin handles kind '{partner.kind}'", code="E621"
             )
         return factory(partner.name, dict(partner.settings))
+
+    def takes_delivery(self, partner_name: str) -> bool:
+        """Whether the partner's plugin delivers disclosures itself (``deliver``);
+        otherwise it takes them through :func:`interop_after_approval` or its own queue."""
+        target = self.deliverer(self.config.partner(partner_name))
+        try:
+            return callable(getattr(target, "deliver", None))
+        finally:
+            closer = getattr(target, "close", None)
+            if callable(closer):
+                closer()
 
     def deliver(self, d: Disclosure) -> dict[str, Any]:
         """Hand an approved disclosure to its partner's plugin; record the receipt."""
