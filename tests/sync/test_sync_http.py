@@ -86,10 +86,17 @@ def server() -> Iterator[tuple[str, Feed]]:
         thread.join(timeout=5)
 
 
-def _config(tmp_path: Path, url: str, token: str = TOKEN) -> str:
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Secrets come from the environment, never from the file.
+    monkeypatch.setenv("INTEROP_TEST_CA_TOKEN", TOKEN)
+
+
+def _config(tmp_path: Path, url: str) -> str:
     path = tmp_path / "interop.toml"
     path.write_text(
-        f'[partners.ca]\nkind = "civil-affairs"\nurl = "{url}"\ntoken = "{token}"\n'
+        f'[partners.ca]\nkind = "civil-affairs"\nurl = "{url}"\n'
+        'auth = { type = "bearer", token_env = "INTEROP_TEST_CA_TOKEN" }\n'
         "timeout = 0.3\nretries = 2\nbackoff = 0\npage_size = 3\n",
         "utf-8",
     )
@@ -135,12 +142,19 @@ def test_failed_page_stops_cleanly_and_next_run_resumes(
     assert (rep["new"], rep["quarantined"]) == (4, 0)
 
 
-def test_wrong_token_and_unknown_partner(tmp_path: Path, server: Any) -> None:
+def test_wrong_token_and_unknown_partner(
+    tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, _ = server
     db = f"sqlite:///{tmp_path / 'a.db'}"
-    rc, rep = _sync(db, _config(tmp_path, url, token="wrong"))
+    monkeypatch.setenv("INTEROP_TEST_CA_TOKEN", "wrong")
+    rc, rep = _sync(db, _config(tmp_path, url))
     assert rc == 1 and "check the token" in rep["message"]
     assert "wrong" not in rep["message"]
+    monkeypatch.delenv("INTEROP_TEST_CA_TOKEN")
+    rc, _ = _sync(db, _config(tmp_path, url))
+    assert rc == 2  # the variable auth.token_env names is not set
+    monkeypatch.setenv("INTEROP_TEST_CA_TOKEN", TOKEN)
     cfg = _config(tmp_path, url)
     assert run_cli("--db", db, "--config", cfg, "sync", "--partner", "nobody")[0] == 2
     assert run_cli("--db", db, "--config", cfg, "sync", "--partner", "ca", "--full")[0] == 2

@@ -14,7 +14,8 @@ import sys
 from typing import Any
 
 from interop.caserecord import check_case_record, read_case_file, record_to_dict
-from interop.commands.sync import load_config, parse_date
+from interop.commands.sync import parse_date
+from interop.config import load_config
 from interop.core.deadlines import start_deadline
 from interop.core.workdays import WorkCalendar
 from interop.store import Archive
@@ -34,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     terms = Terminology.load()
     calendar = WorkCalendar.load()
     config = load_config(args.config)
-    agreement = parse_date(config.get("sync", {}).get("agreement_date"), "[sync] agreement_date")
+    agreement = parse_date(
+        config.raw.get("sync", {}).get("agreement_date"), "[sync] agreement_date"
+    )
     results: list[dict[str, Any]] = []
     rejected = 0
     with Archive.open(args.db) as archive:

@@ -13,10 +13,10 @@ import datetime as dt
 import json
 import os
 import sys
-import tomllib
 from typing import Any
 
 from interop._errors import InputError
+from interop.config import Config, load_config
 from interop.core.workdays import WorkCalendar, today
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
 from interop.inbound.readers import FORMATS, FileSource
@@ -67,24 +67,8 @@ def parse_date(value: str | None, what: str) -> dt.date | None:
         raise InputError(f"{what}: not a date YYYY-MM-DD", code="E105") from None
 
 
-def load_config(path: str | None) -> dict[str, Any]:
-    """The TOML configuration (``--config`` or ``$INTEROP_CONFIG``), or {}."""
-    path = path or os.environ.get("INTEROP_CONFIG")
-    if not path:
-        return {}
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read the configuration ({exc.strerror})", code="E106"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})", code="E106") from None
-
-
-def options_from(args: argparse.Namespace, config: dict[str, Any]) -> SyncOptions:
-    section = config.get("sync", {})
+def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
+    section = config.raw.get("sync", {})
     received = parse_date(args.received, "--received") or today()
     agreement = parse_date(args.agreement_date, "--agreement-date") or parse_date(
         section.get("agreement_date"), "[sync] agreement_date"

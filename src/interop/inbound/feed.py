@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from interop._errors import InputError, InteropError
+from interop.config import Config
 from interop.core.workdays import WorkCalendar
 from interop.inbound.mapping import CodeLookup, InboundMapping
 from interop.inbound.readers import object_row
@@ -22,13 +23,10 @@ from interop.store.archive import Archive
 log = logging.getLogger(__name__)
 
 
-def partner_feed(name: str, config: dict[str, Any]) -> Any:
+def partner_feed(name: str, config: Config) -> Any:
     """Build the feed object of partner ``name`` through the plugin manager."""
-    settings = config.get("partners", {}).get(name)
-    if not isinstance(settings, dict):
-        raise InputError(
-            f"no partner '{name}' in the configuration ([partners.{name}])", code="E151"
-        )
+    partner = config.partner(name)
+    settings = {"kind": partner.kind, **partner.settings}
     from interop.exchange.plugins import Plugins
 
     kinds = Plugins().partner_kinds()
@@ -48,7 +46,7 @@ def partner_feed(name: str, config: dict[str, Any]) -> Any:
 def sync_partner(
     archive: Archive,
     name: str,
-    config: dict[str, Any],
+    config: Config,
     terms: CodeLookup,
     calendar: WorkCalendar,
     options: SyncOptions,

@@ -13,7 +13,7 @@ The feed protocol::
     [partners.ca-nanchang]
     kind = "civil-affairs"
     url = "https://…/children"
-    token_env = "CA_NANCHANG_TOKEN"   # or token = "…" (the file must then be private)
+    auth = { type = "bearer", token_env = "CA_NANCHANG_TOKEN" }  # secrets: environment only
     mapping = "civil-affairs-default"
     timeout = 10          # seconds per request
     retries = 3           # further tries on 5xx, timeouts and connection errors
@@ -24,7 +24,6 @@ The feed protocol::
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any
 import requests
 
 from interop._errors import InputError, InteropError
+from interop.config import Partner
 from interop.exchange.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
@@ -65,15 +65,8 @@ class CivilAffairsFeed:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise InputError(f"partner {name}: 'url' must be an http(s) URL", code="E150")
         self.url = url
-        token = settings.get("token")
-        token_env = settings.get("token_env")
-        if token_env:
-            token = os.environ.get(str(token_env))
-            if not token:
-                raise InputError(
-                    f"partner {name}: environment variable {token_env} is not set", code="E150"
-                )
-        self.token = str(token) if token else None
+        # Secrets only from the environment (auth.token_env), checked by interop.config.
+        self.token = Partner(name, "civil-affairs", settings).bearer_token()
         self.timeout = float(settings.get("timeout", 10))
         self.retries = int(settings.get("retries", 3))
         self.backoff = float(settings.get("backoff", 0.5))
