@@ -754,26 +754,32 @@ class Discloser:
                 actor=approver,
             )
 
+    def _review_break_glass(
+        self, d: Disclosure, approver: str, outcome: str, reason: str
+    ) -> Disclosure:
+        """The supervisor's after-the-fact review of a break-glass disclosure (4.7)."""
+        if d.review_outcome is not None:
+            raise DisclosureError(
+                f"break-glass disclosure {d.id} was already reviewed ({d.review_outcome})",
+                code="E607",
+            )
+        record = self._decider(d, approver, "review")
+        self._decide(
+            d,
+            status=d.status,
+            action="break-glass-review",
+            approver=approver,
+            role=self._staff_role(record, approver),
+            reason=reason,
+            review_outcome=outcome,
+        )
+        return self.get(d.id)
+
     def approve(self, disclosure_id: str, *, approver: str) -> Disclosure:
         """Approve a pending disclosure (or review a break-glass one as justified)."""
         d = self.get(disclosure_id)
         if d.break_glass:
-            if d.review_outcome is not None:
-                raise DisclosureError(
-                    f"break-glass disclosure {d.id} was already reviewed ({d.review_outcome})",
-                    code="E607",
-                )
-            record = self._decider(d, approver, "review")
-            self._decide(
-                d,
-                status=d.status,
-                action="break-glass-review",
-                approver=approver,
-                role=self._staff_role(record, approver),
-                reason="justified",
-                review_outcome="justified",
-            )
-            return self.get(disclosure_id)
+            return self._review_break_glass(d, approver, "justified", "justified")
         if d.status != "pending":
             raise DisclosureError(
                 f"disclosure {d.id} is {d.status}, not pending: nothing to approve", code="E607"
@@ -809,22 +815,9 @@ class Discloser:
             raise InputError("a rejection needs a reason", code="E608")
         d = self.get(disclosure_id)
         if d.break_glass:
-            if d.review_outcome is not None:
-                raise DisclosureError(
-                    f"break-glass disclosure {d.id} was already reviewed ({d.review_outcome})",
-                    code="E607",
-                )
-            record = self._decider(d, approver, "review")
-            self._decide(
-                d,
-                status=d.status,
-                action="break-glass-review",
-                approver=approver,
-                role=self._staff_role(record, approver),
-                reason="not-justified: incident record needed",
-                review_outcome="not-justified",
+            return self._review_break_glass(
+                d, approver, "not-justified", "not-justified: incident record needed"
             )
-            return self.get(disclosure_id)
         if d.status != "pending":
             raise DisclosureError(
                 f"disclosure {d.id} is {d.status}, not pending: nothing to reject", code="E607"
