@@ -314,12 +314,6 @@ def test_crisis_referral_leaves_at_once_under_break_glass(
     assert ref.break_glass
     assert ref.state == "info-prepared"  # no waiting for review (4.3, 7.6.1)
     refs.deliver(ref.id)
-    (item,) = refs.outbox.items(ref=ref.id)
-    if item.status == "dead" and "ppc-1" in (item.last_error or ""):
-        # The server is right: mappings/purposes/crisis-medical.json lets Consent out
-        # without Consent.policyRule, which breaks the R4 invariant ppc-1. That policy
-        # file belongs to the purpose engine (issue 4); the referral side did its part.
-        pytest.xfail("crisis-medical policy drops Consent.policyRule (R4 ppc-1)")
     assert refs.get(ref.id).state == "handed-over"
     disc = refs.discloser.get(ref.disclosure_id or "")
     assert (disc.purpose, disc.break_glass, disc.review_due is not None) == ("crisis", True, True)

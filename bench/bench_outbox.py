@@ -1,0 +1,287 @@
+"""Benchmark of the durable outbox and referral polling (issue 5, Performance). Not a timed test.
+
+    .venv/bin/python bench/bench_outbox.py             # 200 deliveries, 1,000 referrals
+    .venv/bin/python bench/bench_outbox.py --n 1000
+
+The in-memory server answers each conditional create (``ifNoneExist``) by a
+linear search, so its own rate falls as it fills: compare the outbox's rate
+with the server's rate measured on the same number of deliveries.
+
+Against the test FHIR server (Medplum's router, in-memory; tests/fhirserver,
+``npm install`` there first) on 127.0.0.1 and PostgreSQL (``$INTEROP_TEST_PG``,
+default the local server, database ``test``; a fresh schema, dropped after):
+
+- **server**: the server's own create rate — the same transaction Bundles
+  POSTed straight from 1 and from 4 client threads, no outbox;
+- **outbox 1 / 4 workers**: N deliveries queued, then 1 or 4 worker
+  processes (``Outbox.run``, SKIP LOCKED claims) deliver them all:
+  deliveries per second;
+- **latency**: a referral-shaped delivery written and delivered at once,
+  one after another: create → delivered, p50 / p95;
+- **poll 1,000**: 1,000 open referrals at the hospital (10 % changed) read
+  back by ``Task?_id=…`` pages and by ``Task?requester=…&_lastUpdated=gt…``.
+
+Each delivery is a transaction of three conditional entries (Patient,
+ServiceRequest, Task), the shape of a referral without its supporting
+resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = ROOT / "tests" / "fhirserver"
+PG_URL = os.environ.get("INTEROP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+RID = "urn:oid:2.16.156.10011.1.3"
+SYSTEM = "https://fhir.interop.example.org/sid/referral"
+
+
+def transaction(ref: str) -> bytes:
+    p, s, t = (f"urn:uuid:{uuid.uuid4()}" for _ in range(3))
+    ident = {"system": SYSTEM, "value": ref}
+    cond = f"identifier={SYSTEM}|{ref}"
+    entries = [
+        (p, {"resourceType": "Patient", "identifier": [{"system": RID, "value": f"B{ref}"}]},
+         {"method": "POST", "url": "Patient", "ifNoneExist": f"identifier={RID}|B{ref}"}),
+        (s, {"resourceType": "ServiceRequest", "identifier": [ident], "status": "active",
+             "intent": "order", "subject": {"reference": p}},
+         {"method": "POST", "url": "ServiceRequest", "ifNoneExist": cond}),
+        (t, {"resourceType": "Task", "identifier": [ident], "status": "requested",
+             "intent": "order", "focus": {"reference": s}, "for": {"reference": p},
+             "requester": {"reference": "Organization/bench-org"},
+             "owner": {"reference": "Organization/jxch"}},
+         {"method": "POST", "url": "Task", "ifNoneExist": cond}),
+    ]  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"fullUrl": u, "resource": r, "request": q} for u, r, q in entries],
+    }
+    return json.dumps(bundle).encode()
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        ["node", str(SERVER / "server.mjs"), "0"],
+        cwd=SERVER,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("listening"):
+        raise SystemExit("the test FHIR server did not start (npm install in tests/fhirserver?)")
+    return proc, f"http://127.0.0.1:{line.split()[1]}/"
+
+
+def server_rate(base: str, n: int, threads: int) -> float:
+    payloads = [transaction(f"S{threads}-{i}") for i in range(n)]
+    chunks = [payloads[i::threads] for i in range(threads)]
+
+    def post(chunk: list[bytes]) -> None:
+        with requests.Session() as s:
+            for body in chunk:
+                r = s.post(base, data=body, headers={"Content-Type": "application/fhir+json"})
+                r.raise_for_status()
+
+    workers = [threading.Thread(target=post, args=(c,)) for c in chunks]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return n / (time.perf_counter() - t0)
+
+
+def _worker(url: str, base: str, name: str) -> None:
+    from interop.exchange.http import HttpTransport
+    from interop.exchange.outbox import HttpDeliverer, Outbox
+    from interop.store import Archive
+
+    with Archive.open(url) as a:
+        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name, batch=10)
+
+
+def outbox_rate(url: str, base: str, n: int, workers: int) -> tuple[float, dict[str, int]]:
+    from interop.exchange.outbox import Outbox
+    from interop.store import Archive
+
+    with Archive.open(url) as a:
+        box = Outbox(a)
+        for i in range(n):
+            box.enqueue(partner="bench", kind="referral", payload=transaction(f"W{workers}-{i}"),
+                        idempotency_key=f"bench:{workers}:{i}")  # fmt: skip
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}")) for i in range(workers)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    with Archive.open(url) as a:
+        counts = Outbox(a).counts()
+    return n / elapsed, counts
+
+
+def latency(url: str, base: str, n: int) -> tuple[float, float]:
+    from interop.exchange.http import HttpTransport
+    from interop.exchange.outbox import HttpDeliverer, Outbox
+    from interop.store import Archive
+
+    times = []
+    with Archive.open(url) as a:
+        box = Outbox(a)
+        d = HttpDeliverer(HttpTransport("bench", base))
+        for i in range(n):
+            t0 = time.perf_counter()
+            item = box.enqueue(partner="bench", kind="referral", payload=transaction(f"L{i}"),
+                               idempotency_key=f"bench:latency:{i}")  # fmt: skip
+            box.run(lambda _p: d, ids=[item.id])
+            times.append(time.perf_counter() - t0)
+        d.close()
+    q = statistics.quantiles(times, n=20)
+    return statistics.median(times) * 1000, q[18] * 1000
+
+
+def polling(url: str, base: str, n: int, workdir: Path) -> dict[str, float]:
+    from interop.config import load_config
+    from interop.referral.lifecycle import Referrals
+    from interop.store import Archive
+    from interop.store import schema as t
+
+    s = requests.Session()
+    rows = []
+    for i in range(n):  # plain creates: the setup need not pay for conditional searches
+        body = {
+            "resourceType": "Task",
+            "identifier": [{"system": SYSTEM, "value": f"REF-P{i}"}],
+            "status": "requested",
+            "intent": "order",
+            "requester": {"reference": "Organization/bench-org"},
+        }
+        r = s.post(base + "Task", json=body)
+        r.raise_for_status()
+        rows.append((f"REF-P{i}", r.json()))
+    cfg = workdir / "partners.toml"
+    cfg.write_text(
+        f'[partners.bench]\nkind = "hospital-fhir"\nbase_url = "{base}"\n'
+        'owner = "Organization/jxch"\npoll_minutes = 15\n',
+        encoding="utf-8",
+    )
+    stamp = "2026-11-30T10:00:00+00:00"
+    with Archive.open(url) as a:
+        with a.transaction() as conn:
+            conn.execute(
+                t.referrals.insert(),
+                [
+                    {"id": rid, "case_number": f"C{i}", "partner": "bench", "trigger": "RT-02",
+                     "mode": "concurrent", "reason": "bench", "requester": "staff-01",
+                     "break_glass": False, "state": "handed-over", "task_status": "requested",
+                     "remote_task": f"Task/{task['id']}",
+                     "remote_version": task["meta"]["versionId"],
+                     "remote_updated": task["meta"]["lastUpdated"], "created_at": stamp,
+                     "updated_at": stamp, "accept_due_provisional": False}
+                    for i, (rid, task) in enumerate(rows)
+                ],
+            )  # fmt: skip
+            conn.execute(
+                t.referral_partners.insert(),
+                [{"partner": "bench", "requester": "Organization/bench-org",
+                  "cursor": max(task["meta"]["lastUpdated"] for _, task in rows)}],
+            )  # fmt: skip
+        for _, task in rows[: n // 10]:
+            task = {k: v for k, v in task.items() if k != "meta"}
+            s.put(
+                f"{base}Task/{task['id']}", json={**task, "status": "accepted"}
+            ).raise_for_status()
+        out: dict[str, float] = {}
+        refs = Referrals(a, load_config(cfg))
+        t0 = time.perf_counter()
+        counts = refs.poll(force=True, by="since")
+        out["since_s"] = time.perf_counter() - t0
+        out["since_changed"] = counts["changed"]
+        out["since_requests"] = counts["requests"]
+        t0 = time.perf_counter()
+        counts = refs.poll(force=True, by="ids")
+        out["ids_s"] = time.perf_counter() - t0
+        out["ids_polled"] = counts["polled"]
+        out["ids_requests"] = counts["requests"]
+        refs.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200, help="deliveries per outbox run")
+    ap.add_argument("--poll", type=int, default=1000, help="open referrals to poll")
+    ap.add_argument("--latency", type=int, default=300, help="deliveries for the latency run")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(PG_URL, autocommit=True)
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    procs: list[subprocess.Popen[str]] = []
+
+    def fresh() -> str:
+        """A new, empty server for each phase (its cost grows with what it holds)."""
+        proc, base = start_server()
+        procs.append(proc)
+        return base
+
+    def say(text: str) -> None:
+        print(f"... {text}", file=sys.stderr, flush=True)
+
+    try:
+        say("server, 1 client")
+        server1 = server_rate(fresh(), args.n, 1)
+        say("server, 4 clients")
+        server4 = server_rate(fresh(), args.n, 4)
+        say("outbox, 1 worker")
+        rate1, counts1 = outbox_rate(url, fresh(), args.n, 1)
+        say("outbox, 4 workers")
+        rate4, counts4 = outbox_rate(url, fresh(), args.n, 4)
+        say("latency")
+        p50, p95 = latency(url, fresh(), args.latency)
+        say("polling")
+        with tempfile.TemporaryDirectory() as tmp:
+            poll = polling(url, fresh(), args.poll, Path(tmp))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+            assert proc.stdout is not None
+            proc.stdout.close()
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+    print(f"server create rate (transactions/s): 1 client {server1:.0f}, 4 clients {server4:.0f}")
+    print(f"outbox delivered/s, PostgreSQL: 1 worker {rate1:.0f} {counts1}, "
+          f"4 workers {rate4:.0f} {counts4}")  # fmt: skip
+    print(f"create -> delivered latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({args.latency} runs)")
+    print(f"poll {args.poll} open referrals: since {poll['since_s']:.2f} s "
+          f"({poll['since_requests']:.0f} request(s), {poll['since_changed']:.0f} changed); "
+          f"ids {poll['ids_s']:.2f} s ({poll['ids_requests']:.0f} requests, "
+          f"{poll['ids_polled']:.0f} Tasks read)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
