@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ import pytest
 
 from interop.engine import Engine
 from interop.fhir.terminology import Terminology
+
+# Shared by the store, sync, privacy, outbox and referral tests (tests/ is on the
+# pytest path): archives on SQLite and PostgreSQL, and the real FHIR test server.
+from pg_support import db_url, pg_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "fixtures" / "cases").glob("*.json"))
@@ -59,3 +64,20 @@ def fhir_schema() -> dict[str, Any]:
         pytest.skip(reason)
     data: dict[str, Any] = json.loads(FHIR_SCHEMA.read_text("utf-8"))
     return data
+
+
+@pytest.fixture(scope="session")
+def fhir_server_session() -> Iterator[object]:
+    """Medplum's FHIR router on 127.0.0.1 (tests/fhirserver/server.mjs), one per session."""
+    import harness  # tests/fhirserver/harness.py, on the pytest path
+
+    yield from harness.serve()
+
+
+@pytest.fixture
+def fhir(fhir_server_session: object) -> Iterator[object]:
+    """The server, emptied of resources, faults and counters for this test."""
+    fhir_server_session.reset()  # type: ignore[attr-defined]
+    yield fhir_server_session
+    fhir_server_session.wait_up()  # type: ignore[attr-defined]
+    fhir_server_session.reset()  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from support import TEST_SYSTEM, transaction
 
+from exchange_support import TEST_SYSTEM, transaction
 from interop.exchange.http import HttpTransport
 from interop.exchange.outbox import HttpDeliverer, Outbox, OutboxItem, RetryPolicy
 from interop.store import Archive
@@ -220,7 +220,7 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {support!r})
-    from support import transaction
+    from exchange_support import transaction
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
@@ -236,7 +236,7 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("point", ["after-enqueue", "after-send"])
 def test_process_killed_then_restarted_delivers_once(fhir: Any, tmp_path: Path, point: str) -> None:
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    code = SCRIPT.format(support=str(Path(__file__).parent), db=db, url=fhir.base_url)
+    code = SCRIPT.format(support=str(Path(__file__).parents[1]), db=db, url=fhir.base_url)
     env = {**os.environ, "INTEROP_OUTBOX_CRASH": point}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60

@@ -5,8 +5,6 @@ server on 127.0.0.1 that records what a school receives."""
 from __future__ import annotations
 
 import http.server
-import importlib.util
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +23,6 @@ from interop.config import Config, load_config
 from interop.engine import Engine
 from interop.privacy.disclosure import Discloser
 from interop.store import Archive
-
-_name = "interop_tests_conftest_pg"
-if _name not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(
-        _name, Path(__file__).parents[1] / "conftest_pg.py"
-    )
-    assert _spec is not None and _spec.loader is not None
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules[_name] = _mod
-    _spec.loader.exec_module(_mod)
-
-db_url = sys.modules[_name].db_url
 
 
 @pytest.fixture

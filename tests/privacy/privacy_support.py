@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interop.caserecord import record_to_dict
+from archive_support import store  # noqa: F401  (re-exported for the tests)
 from interop.config import Config
 from interop.core.workdays import CHINA_TZ
 from interop.engine import Engine
@@ -41,22 +41,6 @@ def school_consent(**changes: Any) -> dict[str, Any]:
     }
     consent.update(changes)
     return {k: v for k, v in consent.items() if v is not None}
-
-
-def store(archive: Archive, engine: Engine, doc: dict[str, Any]) -> str:
-    checked = engine.check_case(doc)
-    assert checked.record is not None and checked.ok, [i.line() for i in checked.issues]
-    rec = checked.record
-    archive.import_record(
-        rec.case.case_number,
-        record_to_dict(rec),
-        state=rec.case.state,
-        risk_level=rec.case.risk_level,
-        resident_id=rec.child.resident_id,
-        deadline=None,
-        received=rec.case.list_received_date,
-    )
-    return rec.case.case_number
 
 
 @dataclass

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interop.caserecord import record_to_dict
+from archive_support import store  # noqa: F401  (re-exported for the tests)
 from interop.config import Config, load_config
 from interop.core.workdays import CHINA_TZ
 from interop.engine import Engine
@@ -39,22 +39,6 @@ def case_doc(name: str, *, referral_consent: bool = True) -> dict[str, Any]:
             }
         )
     return doc
-
-
-def store(archive: Archive, engine: Engine, doc: dict[str, Any]) -> str:
-    checked = engine.check_case(doc)
-    assert checked.record is not None and checked.ok, [i.line() for i in checked.issues]
-    rec = checked.record
-    archive.import_record(
-        rec.case.case_number,
-        record_to_dict(rec),
-        state=rec.case.state,
-        risk_level=rec.case.risk_level,
-        resident_id=rec.child.resident_id,
-        deadline=None,
-        received=rec.case.list_received_date,
-    )
-    return rec.case.case_number
 
 
 def write_config(path: Path, base_url: str, **extra: Any) -> Path:

@@ -2,69 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
-import uuid
 from typing import Any
 
 import pytest
 
-RID = "urn:oid:2.16.156.10011.1.3"
+from exchange_support import RID, transaction
 
 
 def _tx(ref: str, patient_id: str) -> dict[str, Any]:
-    p, s, t = (f"urn:uuid:{uuid.uuid4()}" for _ in range(3))
-    ident = {"system": "urn:test:referral", "value": ref}
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "fullUrl": p,
-                "resource": {
-                    "resourceType": "Patient",
-                    "identifier": [{"system": RID, "value": patient_id}],
-                },
-                "request": {
-                    "method": "POST",
-                    "url": "Patient",
-                    "ifNoneExist": f"identifier={RID}|{patient_id}",
-                },
-            },
-            {
-                "fullUrl": s,
-                "resource": {
-                    "resourceType": "ServiceRequest",
-                    "identifier": [ident],
-                    "status": "active",
-                    "intent": "order",
-                    "subject": {"reference": p},
-                },
-                "request": {
-                    "method": "POST",
-                    "url": "ServiceRequest",
-                    "ifNoneExist": f"identifier=urn:test:referral|{ref}",
-                },
-            },
-            {
-                "fullUrl": t,
-                "resource": {
-                    "resourceType": "Task",
-                    "identifier": [ident],
-                    "status": "requested",
-                    "intent": "order",
-                    "focus": {"reference": s},
-                    "for": {"reference": p},
-                    "requester": {"reference": "Organization/ours"},
-                },
-                "request": {
-                    "method": "POST",
-                    "url": "Task",
-                    "ifNoneExist": f"identifier=urn:test:referral|{ref}",
-                },
-            },
-        ],
-    }
+    data: dict[str, Any] = json.loads(transaction(ref, patient_id, system="urn:test:referral"))
+    return data
 
 
 def test_transaction_with_conditional_create_is_idempotent(fhir: Any) -> None:

@@ -1,42 +1,9 @@
-"""Helpers shared by the outbox and referral tests (loaded by their conftest files)."""
+"""Helpers shared by the outbox and referral tests (tests/ is on the pytest path)."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
-
-_pg: Any = None
-
-
-def _pg_module() -> Any:
-    import sys
-
-    return sys.modules["interop_tests_conftest_pg"]
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema (dropped afterwards); skipped only where unreachable outside CI."""
-    pg = _pg_module()
-    problem = pg.pg_unavailable()
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    schema = f"interop_test_{uuid.uuid4().hex[:12]}"
-    conn = pg._admin_connect()
-    try:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-        yield pg._schema_url(schema)
-    finally:
-        conn.execute("SET lock_timeout = '20s'")
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        conn.close()
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -47,13 +14,15 @@ RID = "urn:oid:2.16.156.10011.1.3"
 TEST_SYSTEM = "urn:test:delivery"
 
 
-def transaction(ref: str, patient_id: str = "36010220150101002X") -> bytes:
+def transaction(
+    ref: str, patient_id: str = "36010220150101002X", system: str = TEST_SYSTEM
+) -> bytes:
     """A referral-shaped transaction Bundle whose resend never duplicates (ifNoneExist)."""
     import json
 
     p, s, t = (f"urn:uuid:{uuid.uuid4()}" for _ in range(3))
-    ident = {"system": TEST_SYSTEM, "value": ref}
-    cond = f"identifier={TEST_SYSTEM}|{ref}"
+    ident = {"system": system, "value": ref}
+    cond = f"identifier={system}|{ref}"
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",

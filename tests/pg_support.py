@@ -44,12 +44,11 @@ def _schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty archive location: SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-        return
+def fresh_schema() -> Iterator[str]:
+    """A URL of a new, empty PostgreSQL schema, dropped afterwards.
+
+    Skips where PostgreSQL is unreachable — except under ``CI``, where it fails.
+    """
     problem = pg_unavailable()
     if problem:
         if os.environ.get("CI"):
@@ -64,3 +63,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         conn.execute("SET lock_timeout = '20s'")  # type: ignore[attr-defined]
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[attr-defined]
         conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive location: SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+        return
+    yield from fresh_schema()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema only (for tests of several workers on one archive)."""
+    yield from fresh_schema()
