@@ -143,6 +143,23 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def _audit_row(
+    conn: Any, d: Disclosure, *, stamp: str, action: str, event: dict[str, Any], actor: str | None
+) -> None:
+    """Append the AuditEvent of one step of disclosure ``d`` to the hash chain."""
+    audit.append(
+        conn,
+        recorded=stamp,
+        action=action,
+        event=event,
+        case_number=d.case_number,
+        disclosure_id=d.id,
+        purpose=d.purpose,
+        partner=d.partner,
+        actor=actor,
+    )
+
+
 class Discloser:
     """The disclosure workflow over an archive, an engine and the partners configuration."""
 
@@ -677,17 +694,7 @@ class Discloser:
             outcome_text=text,
         )
         with self.archive.transaction() as conn:
-            audit.append(
-                conn,
-                recorded=stamp,
-                action=action,
-                event=event,
-                case_number=d.case_number,
-                disclosure_id=d.id,
-                purpose=d.purpose,
-                partner=d.partner,
-                actor=actor,
-            )
+            _audit_row(conn, d, stamp=stamp, action=action, event=event, actor=actor)
 
     def _decide(
         self,
@@ -742,17 +749,7 @@ class Discloser:
                 raise DisclosureError(
                     f"disclosure {d.id} was decided by someone else meanwhile", code="E606"
                 )
-            audit.append(
-                conn,
-                recorded=stamp,
-                action=action,
-                event=event,
-                case_number=d.case_number,
-                disclosure_id=d.id,
-                purpose=d.purpose,
-                partner=d.partner,
-                actor=approver,
-            )
+            _audit_row(conn, d, stamp=stamp, action=action, event=event, actor=approver)
 
     def _review_break_glass(
         self, d: Disclosure, approver: str, outcome: str, reason: str
@@ -913,16 +910,6 @@ class Discloser:
             if problem is None:
                 values["delivered_at"] = stamp
             conn.execute(t.disclosures.update().where(t.disclosures.c.id == d.id).values(**values))
-            audit.append(
-                conn,
-                recorded=stamp,
-                action=action,
-                event=event,
-                case_number=d.case_number,
-                disclosure_id=d.id,
-                purpose=d.purpose,
-                partner=d.partner,
-                actor=None,
-            )
+            _audit_row(conn, d, stamp=stamp, action=action, event=event, actor=None)
         if problem is None:
             d.delivered_at = stamp
