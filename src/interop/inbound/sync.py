@@ -47,7 +47,6 @@ from interop.store.archive import (
     Archive,
     Batch,
     ChangedChild,
-    Guardian,
     Known,
     NewChild,
     QuarantinedRow,
@@ -168,6 +167,7 @@ class Scan:
     total: int = 0
     unchanged: int = 0
     work: bytearray = field(default_factory=bytearray)  # one bit per row number
+    fresh: bytearray = field(default_factory=bytearray)  # rows whose key the archive lacked
     kept: list[RawRow] | None = field(default_factory=list)  # the rows needing work, if few
     duplicates: dict[int, list[int]] = field(default_factory=dict)
 
@@ -186,6 +186,16 @@ class Scan:
                 self.kept = None  # read the file again in the second pass
             else:
                 self.kept.append(row)
+
+    def mark_fresh(self, number: int) -> None:
+        i = number >> 3
+        if i >= len(self.fresh):
+            self.fresh.extend(bytes(i + 1 - len(self.fresh) + (len(self.fresh) >> 1)))
+        self.fresh[i] |= 1 << (number & 7)
+
+    def is_fresh(self, number: int) -> bool:
+        i = number >> 3
+        return i < len(self.fresh) and bool(self.fresh[i] & (1 << (number & 7)))
 
     @property
     def pending(self) -> int:
@@ -273,13 +283,6 @@ def new_record(parts: dict[str, Any], options: SyncOptions) -> dict[str, Any]:
     }
 
 
-def _guardians(entry: dict[str, Any]) -> list[Guardian]:
-    name = entry.get("guardian_name")
-    if not name:
-        return []
-    return [(name, entry.get("guardian_relationship"), entry.get("guardian_phone"))]
-
-
 def _dl(d: Deadline | None) -> tuple[str, str, str, bool] | None:
     return None if d is None else (d.rule, d.start.isoformat(), d.due.isoformat(), d.provisional)
 
@@ -308,6 +311,8 @@ class Reconciler:
         self.reported_columns: set[str] = set()
         self.duplicates: dict[int, list[int]] = {}
         self.seen = SeenChildren(0)
+        #: Rows the first pass found with a key the archive lacks (no second look-up).
+        self.fresh: Callable[[int], bool] | None = None
         self.scanned_rows = 0
         self.scanned_unchanged = 0
         self.batches = 0
@@ -401,6 +406,7 @@ class Reconciler:
                         if k is None:
                             fresh.append((_key_hash(key), row.number))
                             scan.mark(row, keep)
+                            scan.mark_fresh(row.number)
                             continue
                         first = seen.get(k.child_id)
                         if first:
@@ -498,7 +504,10 @@ class Reconciler:
                 )
                 continue
             pending.append((row, key, rid, m.raw_digest(row.values)))
-        known = self.archive.lookup([k for _, k, _, _ in pending])
+        is_new = self.fresh
+        known = self.archive.lookup(
+            [k for r, k, _, _ in pending if is_new is None or not is_new(r.number)]
+        )
         compare: list[tuple[RawRow, Known, dict[str, Any], str]] = []
         received = self._received
         for row, key, _rid, raw_digest in pending:
@@ -521,7 +530,6 @@ class Reconciler:
                         resident_id=entry.get("resident_id"),
                         entry_text=dumps(entry),
                         raw_digest=raw_digest,
-                        guardians=_guardians(entry),
                         risk_level=risk,
                         received=received,
                         deadline=self._new_deadline(risk),
@@ -572,7 +580,6 @@ class Reconciler:
                         entry_text=dumps(entry),
                         raw_digest=raw_digest,
                         changed=changed,
-                        guardians=_guardians(entry),
                         risk_level=entry.get("risk_level"),
                         deadline=_dl(deadline),
                         merge=build_parts(entry, m, self.options, self.terms),
@@ -656,6 +663,7 @@ def sync_file_rows(
         scan = rec.scan(rows)
         rec.duplicates = scan.duplicates
         rec.seen = scan.seen
+        rec.fresh = scan.is_fresh
         rec.scanned_rows = scan.total
         rec.scanned_unchanged = scan.unchanged
         if progress is not None and scan.unchanged:

@@ -115,7 +115,6 @@ class NewChild:
     resident_id: str | None
     entry_text: str  # canonical JSON of the list entry (see :func:`dumps`)
     raw_digest: str
-    guardians: list[Guardian]
     risk_level: str | None
     received: str
     deadline: tuple[str, str, str, bool] | None  # rule, start, due, provisional
@@ -128,7 +127,6 @@ class ChangedChild:
     entry_text: str
     raw_digest: str
     changed: list[str]
-    guardians: list[Guardian]
     risk_level: str | None
     deadline: tuple[str, str, str, bool] | None
     merge: dict[str, Any]  # list-owned parts of the case record (see merge_list_fields)
@@ -182,6 +180,14 @@ def merge_list_fields(body: dict[str, Any], merge: dict[str, Any]) -> dict[str, 
         orgs[o["id"]] = o
     out["organisations"] = list(orgs.values())
     return out
+
+
+def entry_guardians(entry: dict[str, Any]) -> list[Guardian]:
+    """The guardians a list entry names (the list layout has one)."""
+    name = entry.get("guardian_name")
+    if not name:
+        return []
+    return [(name, entry.get("guardian_relationship"), entry.get("guardian_phone"))]
 
 
 class Archive:
@@ -510,7 +516,7 @@ class Archive:
     def _insert_new(
         self, conn: sa.Connection, run_id: str, new: list[NewChild], prefix: str, stamp: str
     ) -> None:
-        """Five plain inserts per batch (executemany), ids and case numbers reserved up front."""
+        """Four plain inserts per batch (executemany), ids and case numbers reserved up front."""
         by_year: dict[str, list[NewChild]] = {}
         for n in new:
             by_year.setdefault(n.received[:4], []).append(n)
@@ -519,7 +525,7 @@ class Archive:
             first = self._next_numbers(conn, f"case:{prefix}:{year}", len(items))
             numbered += [(f"{prefix}-{year}-{first + i:05d}", n) for i, n in enumerate(items)]
         first_id = self._next_numbers(conn, "child", len(numbered))
-        children, versions, guards, case_rows, records = [], [], [], [], []
+        children, versions, case_rows, records = [], [], [], []
         for cid, (number, n) in enumerate(numbered, start=first_id):
             children.append(
                 (
@@ -536,8 +542,6 @@ class Archive:
                 )
             )
             versions.append((cid, 1, run_id, "listed", n.entry_text, "[]", stamp))
-            for i, (name, rel, phone) in enumerate(n.guardians):
-                guards.append((cid, i, name, rel, phone))
             rule, start, due, prov = n.deadline or (None, None, None, False)
             case_rows.append(
                 (number, cid, "listed", n.risk_level, n.received, rule, start, due, prov, 1, stamp)
@@ -546,7 +550,6 @@ class Archive:
             records.append((number, 1, digest(body), body, "sync", run_id, stamp))
         _insert_rows(conn, t.children, _CHILD_COLUMNS, children)
         _insert_rows(conn, t.child_versions, _VERSION_COLUMNS, versions)
-        _insert_rows(conn, t.guardians, _GUARDIAN_COLUMNS, guards)
         _insert_rows(conn, t.cases, _CASE_COLUMNS, case_rows)
         _insert_rows(conn, t.case_records, _RECORD_COLUMNS, records)
 
@@ -590,21 +593,6 @@ class Archive:
                     stamp,
                 )
                 for ch in changes
-            ],
-        )
-        g = t.guardians.c
-        conn.execute(
-            t.guardians.delete().where(g.child_id == sa.bindparam("cid")),
-            [{"cid": ch.known.child_id} for ch in changes],
-        )
-        _insert_rows(
-            conn,
-            t.guardians,
-            _GUARDIAN_COLUMNS,
-            [
-                (ch.known.child_id, i, name, rel, phone)
-                for ch in changes
-                for i, (name, rel, phone) in enumerate(ch.guardians)
             ],
         )
         cr = t.case_records.c
@@ -845,14 +833,15 @@ class Archive:
                     )
                 )
             ]
-            g = t.guardians.c
+            # The current guardians are those named by the current entry.
             out["guardians"] = [
-                tuple(r)
-                for r in conn.execute(
-                    sa.select(ch.match_key, g.position, g.name, g.relationship, g.phone)
-                    .join(t.children, ch.id == g.child_id)
-                    .order_by(ch.match_key, g.position)
+                (key, i, name, rel, phone)
+                for key, entry in conn.execute(
+                    sa.select(ch.match_key, v.entry)
+                    .join(t.children, sa.and_(ch.id == v.child_id, ch.version == v.version))
+                    .order_by(ch.match_key)
                 )
+                for i, (name, rel, phone) in enumerate(entry_guardians(orjson.loads(entry)))
             ]
         return out
 
@@ -870,7 +859,6 @@ _CHILD_COLUMNS = (
     "changed_run",
 )
 _VERSION_COLUMNS = ("child_id", "version", "run_id", "status", "entry", "changed", "created_at")
-_GUARDIAN_COLUMNS = ("child_id", "position", "name", "relationship", "phone")
 _CASE_COLUMNS = (
     "case_number",
     "child_id",

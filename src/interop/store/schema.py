@@ -27,7 +27,8 @@ meta = sa.Table(
 )
 
 #: One row per child on a list: the match key and where its current list entry is
-#: (``child_versions`` at ``version``; the entry is stored once). Ids come from the
+#: (``child_versions`` at ``version``; the entry is stored once, guardians included:
+#: the current guardians are those of the current entry, no table of their own). Ids come from the
 #: ``child`` sequence, so a batch of new children is written without reading ids back.
 children = sa.Table(
     "children",
@@ -57,23 +58,12 @@ child_versions = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
-#: Current guardians of a listed child (the history is in ``child_versions``).
-guardians = sa.Table(
-    "guardians",
-    metadata,
-    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("relationship", sa.Text),
-    sa.Column("phone", sa.Text),
-)
-
 #: One row per case (个案): state, risk and the start deadline while waiting.
 cases = sa.Table(
     "cases",
     metadata,
     sa.Column("case_number", sa.String(40), primary_key=True),
-    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id"), index=True),
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("children.id")),
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("risk_level", sa.String(16)),
     sa.Column("received", sa.String(10)),
