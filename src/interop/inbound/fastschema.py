@@ -55,6 +55,8 @@ _TYPES = {
     "number": "(isinstance({v}, (int, float)) and not isinstance({v}, bool))",
 }
 
+_TYPE_OF = {"str": "string", "list": "array"}
+
 
 class Unsupported(Exception):
     """The schema uses a keyword the fast path does not implement."""
@@ -112,10 +114,14 @@ class _Generator:
             if not names or any(n not in _TYPES for n in names):
                 raise Unsupported(f"type {schema['type']!r}")
             parts.append("(" + " or ".join(_TYPES[n].format(v=v) for n in names) + ")")
+        # One "type" checked first makes the guards of the keywords of that type
+        # (``not isinstance(v, str) or …``) always true: they are left out.
+        only = schema.get("type") if isinstance(schema.get("type"), str) else None
         if "enum" in schema:
             options = list(schema["enum"])
             if all(isinstance(o, str) for o in options):
-                parts.append(f"(isinstance({v}, str) and {v} in {self.bind(frozenset(options))})")
+                member = f"{v} in {self.bind(frozenset(options))}"
+                parts.append(member if only == "string" else f"(isinstance({v}, str) and {member})")
             else:
                 parts.append(f"any(_json_equal({v}, _o) for _o in {self.bind(options)})")
         if "const" in schema:
@@ -124,16 +130,19 @@ class _Generator:
             ("str", "minLength", "maxLength"),
             ("list", "minItems", "maxItems"),
         ):
+            guard = "" if only == _TYPE_OF[kind] else f"not isinstance({v}, {kind}) or "
             if low in schema:
-                parts.append(f"(not isinstance({v}, {kind}) or len({v}) >= {_count(schema, low)})")
+                parts.append(f"({guard}len({v}) >= {_count(schema, low)})")
             if high in schema:
-                parts.append(f"(not isinstance({v}, {kind}) or len({v}) <= {_count(schema, high)})")
+                parts.append(f"({guard}len({v}) <= {_count(schema, high)})")
         if "pattern" in schema:
             search = self.bind(re.compile(schema["pattern"]).search)
-            parts.append(f"(not isinstance({v}, str) or {search}({v}) is not None)")
+            guard = "" if only == "string" else f"not isinstance({v}, str) or "
+            parts.append(f"({guard}{search}({v}) is not None)")
         if "items" in schema:
             fn = self.function(schema["items"])
-            parts.append(f"(not isinstance({v}, list) or all({fn}(_i) for _i in {v}))")
+            guard = "" if only == "array" else f"not isinstance({v}, list) or "
+            parts.append(f"({guard}all({fn}(_i) for _i in {v}))")
         if {"properties", "required", "additionalProperties"} & set(schema):
             parts.append(f"{self.object_function(schema)}({v})")
         return " and ".join(parts) or "True"

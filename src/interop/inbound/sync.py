@@ -399,7 +399,7 @@ class Reconciler:
                 pending: list[tuple[RawRow, str]] = []
 
                 def flush() -> None:
-                    known = archive.lookup([key for _, key in pending])
+                    known = archive.digests([key for _, key in pending])
                     fresh: list[tuple[int, int]] = []
                     for row, key in pending:
                         k = known.get(key)
@@ -408,15 +408,16 @@ class Reconciler:
                             scan.mark(row, keep)
                             scan.mark_fresh(row.number)
                             continue
-                        first = seen.get(k.child_id)
+                        child_id, status, raw = k
+                        first = seen.get(child_id)
                         if first:
-                            again.setdefault(k.child_id, [abs(first)]).append(row.number)
+                            again.setdefault(child_id, [abs(first)]).append(row.number)
                             scan.mark(row, keep)
-                        elif k.status == "listed" and k.raw_digest == m.raw_digest(row.values):
-                            seen.set(k.child_id, row.number)
+                        elif status == "listed" and raw == m.raw_digest(row.values):
+                            seen.set(child_id, row.number)
                             scan.unchanged += 1
                         else:
-                            seen.set(k.child_id, -row.number)
+                            seen.set(child_id, -row.number)
                             scan.mark(row, keep)
                     if fresh:
                         db.executemany("INSERT INTO k VALUES (?, ?)", fresh)
