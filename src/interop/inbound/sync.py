@@ -15,7 +15,9 @@ How the work is shaped (issue 3, Performance):
   file of key hashes (memory does not grow with the list);
 - the rows that need work (new, changed, bad, duplicated) then go in
   batches, each one transaction (crash safety): kept from the first pass
-  when they are few, read again from the file when they are many;
+  when they are few, read again from the file when they are many; a row
+  whose key the first pass did not find in the archive is not looked up
+  again (a second row of its key is a duplicate, quarantined);
 - the record schema is checked by a compiled predicate equivalent to
   jsonschema (:mod:`interop.inbound.fastschema`).
 """
