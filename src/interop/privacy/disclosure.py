@@ -677,11 +677,19 @@ class Discloser:
             raise DisclosureError(problem, code="E605")
         return record
 
-    def _audit_only(
-        self, d: Disclosure, action: str, actor: str, role: str | None, text: str | None
-    ) -> None:
-        stamp = _iso(self.now())
-        event = audit_event(
+    def _step_event(
+        self,
+        d: Disclosure,
+        action: str,
+        stamp: str,
+        *,
+        actor: str | None,
+        role: str | None,
+        text: str | None,
+        elements: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The AuditEvent of a step after the request (decision, refusal, delivery)."""
+        return audit_event(
             action,
             recorded=stamp,
             purpose=d.purpose,
@@ -691,8 +699,15 @@ class Discloser:
             actor_role=role,
             disclosure_id=d.id,
             sha256=d.sha256,
+            elements=elements,
             outcome_text=text,
         )
+
+    def _audit_only(
+        self, d: Disclosure, action: str, actor: str, role: str | None, text: str | None
+    ) -> None:
+        stamp = _iso(self.now())
+        event = self._step_event(d, action, stamp, actor=actor, role=role, text=text)
         with self.archive.transaction() as conn:
             _audit_row(conn, d, stamp=stamp, action=action, event=event, actor=actor)
 
@@ -708,18 +723,14 @@ class Discloser:
         review_outcome: str | None = None,
     ) -> None:
         stamp = _iso(self.now())
-        event = audit_event(
+        event = self._step_event(
+            d,
             action,
-            recorded=stamp,
-            purpose=d.purpose,
-            purpose_of_use=self.labeller.purpose_of_use(d.purpose),
-            partner=d.partner,
+            stamp,
             actor=approver,
-            actor_role=role,
-            disclosure_id=d.id,
-            sha256=d.sha256,
+            role=role,
+            text=reason,
             elements=d.elements if action == "approval" else None,
-            outcome_text=reason,
         )
         with self.archive.transaction() as conn:
             if review_outcome is not None:
@@ -890,17 +901,7 @@ class Discloser:
     ) -> None:
         stamp = _iso(self.now())
         action = "delivery" if problem is None else "delivery-failed"
-        event = audit_event(
-            action,
-            recorded=stamp,
-            purpose=d.purpose,
-            purpose_of_use=self.labeller.purpose_of_use(d.purpose),
-            partner=d.partner,
-            actor=None,
-            disclosure_id=d.id,
-            sha256=d.sha256,
-            outcome_text=problem,
-        )
+        event = self._step_event(d, action, stamp, actor=None, role=None, text=problem)
         with self.archive.transaction() as conn:
             values: dict[str, Any] = {
                 "delivery": orjson.dumps(
