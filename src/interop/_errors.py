@@ -34,6 +34,20 @@ class InteropError(Exception):
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # An error raised in a worker process reaches the parent whole (code included),
+        # whatever the subclass's constructor takes.
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+def _restore(
+    cls: type[InteropError], args: tuple[object, ...], state: dict[str, object]
+) -> InteropError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class InputError(InteropError):
     """The input cannot be read, parsed or used."""

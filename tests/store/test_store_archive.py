@@ -124,12 +124,12 @@ def test_import_versions_and_never_overwrites(db_url: str) -> None:
 
 
 def test_case_number_filled_into_record_text() -> None:
-    from interop.store.archive import dumps, with_case_number
+    from interop.store.archive import dumpb, with_case_number
 
     rec = _record(number="")
     rec["child"]["name"] = '"case_number":""'  # inside a string: escaped, never replaced
-    filled = with_case_number(dumps(rec), 'ORG-2025-"7"')
+    filled = with_case_number(dumpb(rec), 'ORG-2025-"7"')
     rec["case"]["case_number"] = 'ORG-2025-"7"'
-    assert filled == dumps(rec)
+    assert filled == dumpb(rec)
     with pytest.raises(ValueError):
-        with_case_number(dumps(rec), "X")
+        with_case_number(dumpb(rec), "X")

@@ -157,26 +157,10 @@ class FileSource:
                     if header is None:
                         header = [c.strip().lstrip("\ufeff") for c in cells]
                         self.columns = header
-                        width = len(header)
                         continue
-                    if len(cells) == width:
-                        yield RawRow(number, dict(zip(header, cells, strict=True)))
-                    elif not any(c.strip() for c in cells):
-                        continue  # blank line
-                    elif len(cells) < width:
-                        missing = header[len(cells) :]
-                        yield RawRow(
-                            number,
-                            dict(zip(header, cells, strict=False)),
-                            (
-                                "short-row",
-                                f"the row is cut short: {len(cells)} of {width} columns, "
-                                f"missing {', '.join(missing[:5])}"
-                                + ("…" if len(missing) > 5 else ""),
-                            ),
-                        )
-                    else:
-                        yield RawRow(number, dict(zip(header, cells, strict=False)))
+                    row = csv_row(number, header, cells)
+                    if row is not None:
+                        yield row
         except UnicodeDecodeError:
             raise InputError(
                 f"{self.path.name}: row {number + 1} is not valid {self.encoding} text; "
@@ -306,6 +290,27 @@ class FileSource:
             raise InputError(
                 f"{self.path}: cannot read the file ({exc.strerror})", code="E101"
             ) from None
+
+
+def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
+    """The row of a CSV record under ``header``: cut short, or None for a blank line."""
+    width = len(header)
+    if len(cells) == width:
+        return RawRow(number, dict(zip(header, cells, strict=True)))
+    if not any(c.strip() for c in cells):
+        return None  # blank line
+    if len(cells) < width:
+        missing = header[len(cells) :]
+        return RawRow(
+            number,
+            dict(zip(header, cells, strict=False)),
+            (
+                "short-row",
+                f"the row is cut short: {len(cells)} of {width} columns, "
+                f"missing {', '.join(missing[:5])}" + ("…" if len(missing) > 5 else ""),
+            ),
+        )
+    return RawRow(number, dict(zip(header, cells, strict=False)))
 
 
 def records_of(data: Any, key: str | None) -> list[Any] | None:

@@ -37,7 +37,9 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.masking import mask_id
@@ -52,7 +54,8 @@ from interop.store.archive import (
     Known,
     NewChild,
     QuarantinedRow,
-    dumps,
+    digest,
+    dumpb,
 )
 
 log = logging.getLogger(__name__)
@@ -121,7 +124,7 @@ class SyncReport:
         }
 
 
-def _key_hash(key: str) -> int:
+def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
@@ -177,6 +180,13 @@ class Scan:
         i = number >> 3
         return i < len(self.work) and bool(self.work[i] & (1 << (number & 7)))
 
+    def any_work(self, start: int, end: int) -> bool:
+        """Whether a row numbered ``start`` up to ``end`` (excluded) may need work.
+
+        Looks at whole bytes of the bitmap: a neighbour's row can answer yes.
+        """
+        return any(self.work[start >> 3 : (end >> 3) + 1])
+
     def mark(self, row: RawRow | int, keep_limit: int) -> None:
         number = row if isinstance(row, int) else row.number
         i = number >> 3
@@ -202,6 +212,171 @@ class Scan:
     @property
     def pending(self) -> int:
         return self.total - self.unchanged
+
+
+class Prepared(NamedTuple):
+    """A row after :meth:`Reconciler.prepare`: what the writer needs, and nothing else.
+
+    A quarantined row has no key and keeps its raw cells (stored, never
+    printed); a mapped row carries its canonical entry JSON and, when the
+    first pass found its key new, its whole case record JSON — as UTF-8
+    bytes, which cross from a worker process as they are. Workers send plain
+    tuples (``tuple(p)``; ``Prepared._make`` on arrival): a named tuple costs
+    several times more to pickle.
+    """
+
+    number: int
+    values: dict[str, str] | None  # the raw row, when quarantined
+    findings: list[Finding]  # why it is quarantined, or warnings
+    key: str | None = None
+    raw_digest: str = ""
+    entry_json: bytes = b""
+    entry_digest: str = ""
+    resident_id: str | None = None
+    risk: str | None = None
+    record: bytes | None = None  # the case record's JSON, when the key is new
+
+    @classmethod
+    def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:
+        return cls(row.number, dict(row.values), findings)
+
+
+class Triage:
+    """The first pass's decisions, a chunk of rows at a time (see :meth:`Reconciler.scan`).
+
+    Fed rows as they are read, it looks their keys up in the archive
+    (:meth:`lookup`), counts unchanged rows, marks the others as work and
+    finds the duplicates of a key. Workers of a parallel sync do the look-up
+    themselves and report each row's class (:meth:`fresh`, :meth:`known`).
+    """
+
+    def __init__(
+        self, archive: Archive, mapping: InboundMapping, *, keep: int, chunk: int = SCAN_CHUNK
+    ) -> None:
+        self.archive = archive
+        self.mapping = mapping
+        self.keep = keep
+        self.chunk = chunk
+        self.scan = Scan(seen=SeenChildren(archive.max_child_id()))
+        self.again: dict[int, list[int]] = {}  # known child → its rows, when named twice
+        self.pending: list[tuple[str, RawRow]] = []
+        self._fresh: list[tuple[int, int]] = []  # (key hash, row) of keys the archive lacks
+        self._tmp = tempfile.TemporaryDirectory(prefix="interop-dups-")
+        self.db = sqlite3.connect(os.path.join(self._tmp.name, "keys.sqlite3"))
+        self.db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
+
+    def __enter__(self) -> Triage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+        self._tmp.cleanup()
+
+    def work(self, row: RawRow | int) -> None:
+        """A row that needs work whatever the archive holds (unusable, or without a key)."""
+        self.scan.total += 1
+        self.scan.mark(row, self.keep)
+
+    def keyed(self, key: str, row: RawRow) -> None:
+        """A row with a key, to look up with the next chunk."""
+        self.pending.append((key, row))
+        if len(self.pending) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        raw_digest = self.mapping.raw_digest
+        pending = self.pending
+        known: list[tuple[int, int, bool, RawRow | int]] = []
+        for (_, row), found in zip(
+            pending, lookup(self.archive, [k for k, _ in pending]), strict=True
+        ):
+            if isinstance(found, int):
+                self.fresh(found, row.number, row)
+            else:
+                child_id, listed, raw = found
+                unchanged = listed and raw == raw_digest(row.values)
+                known.append((row.number, child_id, unchanged, row))
+        self.known(known)
+        pending.clear()
+
+    def fresh(self, hashed: int, number: int, row: RawRow | None = None) -> None:
+        """A row whose key the archive lacks: new, unless the list names the key twice."""
+        self.scan.total += 1
+        self._fresh.append((hashed, number))
+        if len(self._fresh) >= self.chunk:
+            self.db.executemany("INSERT INTO k VALUES (?, ?)", self._fresh)
+            self._fresh.clear()
+        self.scan.mark(number if row is None else row, self.keep)
+        self.scan.mark_fresh(number)
+
+    def known(self, rows: Iterable[tuple[int, int, bool, RawRow | int]]) -> None:
+        """Rows of known children, ``(row, child id, unchanged, row or its number)``:
+        unchanged, changed, or a second row of the same child."""
+        scan, keep, again = self.scan, self.keep, self.again
+        first_of, set_first, mark = scan.seen.get, scan.seen.set, scan.mark
+        total = unchanged_rows = 0
+        for number, child_id, unchanged, item in rows:
+            total += 1
+            first = first_of(child_id)
+            if first:
+                again.setdefault(child_id, [abs(first)]).append(number)
+                mark(item, keep)
+            elif unchanged:
+                set_first(child_id, number)
+                unchanged_rows += 1
+            else:
+                set_first(child_id, -number)
+                mark(item, keep)
+        scan.total += total
+        scan.unchanged += unchanged_rows
+
+    def finish(self) -> Scan:
+        self.flush()
+        if self._fresh:
+            self.db.executemany("INSERT INTO k VALUES (?, ?)", self._fresh)
+        scan, seen = self.scan, self.scan.seen
+        groups = [
+            [int(x) for x in str(g).split(",")]
+            for (g,) in self.db.execute(
+                "SELECT group_concat(row) FROM k GROUP BY h HAVING count(*) > 1"
+            )
+        ]
+        for child_id, numbers in self.again.items():
+            first = seen.get(child_id)
+            if first > 0:  # its first row was counted unchanged: it is a duplicate too
+                scan.unchanged -= 1
+                scan.mark(first, self.keep)
+            groups.append(numbers)
+        scan.duplicates = _groups(groups)
+        return scan
+
+
+Found = tuple[int, bool, str]  # child id, listed, raw digest
+
+
+def lookup(
+    archive: Archive, keys: list[str], loaded: dict[str, Found] | None = None
+) -> list[int | Found]:
+    """For each key: the hash of a key the archive lacks, or ``(child id, listed, raw digest)``.
+
+    ``loaded``: the archive's digests read at once (:func:`load_digests`), else a query.
+    """
+    if loaded is not None:
+        get = loaded.get
+        return [key_hash(key) if (k := get(key)) is None else k for key in keys]
+    known = archive.digests(keys)
+    out: list[int | Found] = []
+    for key in keys:
+        d = known.get(key)
+        out.append(key_hash(key) if d is None else (d[0], d[1] == "listed", d[2]))
+    return out
+
+
+def load_digests(archive: Archive) -> dict[str, Found]:
+    """What :func:`lookup` needs of every child, in one read."""
+    return {key: (cid, status == "listed", raw) for key, cid, status, raw in archive.all_digests()}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -334,13 +509,17 @@ class Reconciler:
             item["requirement"] = f.requirement
         self.report.issues.append(item)
 
-    def _quarantine(self, batch: Batch, row: RawRow, findings: list[Finding]) -> None:
+    def _quarantine(
+        self, batch: Batch, number: int, values: dict[str, str], findings: list[Finding]
+    ) -> None:
         for f in findings:
-            self._issue(row.number, f)
-            batch.quarantined.append(
-                QuarantinedRow(row.number, f.field, f.code, f.message, dict(row.values))
-            )
+            self._issue(number, f)
+            batch.quarantined.append(QuarantinedRow(number, f.field, f.code, f.message, values))
         self.report.quarantined += 1
+
+    def check_header(self, header: list[str]) -> None:
+        """:meth:`_check_columns` once for a file whose rows share ``header``."""
+        self._check_columns(dict.fromkeys(header, ""))
 
     def _check_columns(self, values: dict[str, str]) -> None:
         if values.keys() <= self.known_columns:
@@ -388,76 +567,65 @@ class Reconciler:
         most ``keep`` rows; the keys of new children go to a temporary file.
         """
         m = self.mapping
-        archive = self.archive
-        scan = Scan(seen=SeenChildren(archive.max_child_id()))
-        seen = scan.seen
-        again: dict[int, list[int]] = {}  # known child → its rows, when named more than once
-        with tempfile.TemporaryDirectory(prefix="interop-dups-") as tmp:
-            db = sqlite3.connect(os.path.join(tmp, "keys.sqlite3"))
-            try:
-                db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
-                db.execute("PRAGMA synchronous=OFF")
-                db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
-                pending: list[tuple[RawRow, str]] = []
-
-                def flush() -> None:
-                    known = archive.digests([key for _, key in pending])
-                    fresh: list[tuple[int, int]] = []
-                    for row, key in pending:
-                        k = known.get(key)
-                        if k is None:
-                            fresh.append((_key_hash(key), row.number))
-                            scan.mark(row, keep)
-                            scan.mark_fresh(row.number)
-                            continue
-                        child_id, status, raw = k
-                        first = seen.get(child_id)
-                        if first:
-                            again.setdefault(child_id, [abs(first)]).append(row.number)
-                            scan.mark(row, keep)
-                        elif status == "listed" and raw == m.raw_digest(row.values):
-                            seen.set(child_id, row.number)
-                            scan.unchanged += 1
-                        else:
-                            seen.set(child_id, -row.number)
-                            scan.mark(row, keep)
-                    if fresh:
-                        db.executemany("INSERT INTO k VALUES (?, ?)", fresh)
-                    pending.clear()
-
-                for row in rows:
-                    scan.total += 1
-                    if row.problem is not None:
-                        scan.mark(row, keep)
-                        continue
-                    values = row.values
-                    self._check_columns(values)
-                    key, _ = m.key_of(values)
-                    if key is None:
-                        scan.mark(row, keep)
-                        continue
-                    pending.append((row, key))
-                    if len(pending) >= chunk:
-                        flush()
-                flush()
-                groups = [
-                    [int(x) for x in str(g).split(",")]
-                    for (g,) in db.execute(
-                        "SELECT group_concat(row) FROM k GROUP BY h HAVING count(*) > 1"
-                    )
-                ]
-            finally:
-                db.close()
-        for child_id, numbers in again.items():
-            first = seen.get(child_id)
-            if first > 0:  # its first row was counted unchanged: it is a duplicate too
-                scan.unchanged -= 1
-                scan.mark(first, keep)
-            groups.append(numbers)
-        scan.duplicates = _groups(groups)
-        return scan
+        with Triage(self.archive, m, keep=keep, chunk=chunk) as triage:
+            for row in rows:
+                if row.problem is not None:
+                    triage.work(row)
+                    continue
+                values = row.values
+                self._check_columns(values)
+                key, _ = m.key_of(values)
+                if key is None:
+                    triage.work(row)
+                else:
+                    triage.keyed(key, row)
+            return triage.finish()
 
     # -- the work -----------------------------------------------------------
+
+    def prepare(self, row: RawRow) -> Prepared:
+        """The part of a row's work that needs no archive: mapped, or why it is quarantined.
+
+        Pure (no report, no database), so worker processes can run it: it
+        reads only the mapping, the terminology and what the first pass found.
+        """
+        m = self.mapping
+        if row.problem is not None:
+            code, msg = row.problem
+            return Prepared.quarantine(row, [Finding("(row)", code, msg)])
+        key, rid = m.key_of(row.values)
+        if key is None:
+            cols = "/".join(m.fields[k].column for k in m.key)
+            msg = f"{cols}: required to match the child, but empty"
+            return Prepared.quarantine(row, [Finding(cols, "missing-field", msg)])
+        others = self.duplicates.get(row.number)
+        if others:
+            col = m.fields[m.key[0]].column
+            where = ", ".join(str(n) for n in others[:10])
+            what = "resident ID " + mask_id(rid) if rid else "key"
+            msg = f"{col}: the same {what} is also on row {where}"
+            return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
+        entry, findings = m.map_row(row.values, self.terms, self.options.received)
+        if entry is None:
+            return Prepared.quarantine(row, findings)
+        fresh = self.fresh is not None and self.fresh(row.number)
+        entry_json = dumpb(entry)
+        return Prepared(
+            row.number,
+            None,
+            findings,
+            key,
+            m.raw_digest(row.values),
+            entry_json,
+            digest(entry_json),
+            entry.get("resident_id"),
+            entry.get("risk_level"),
+            self._record_json(entry) if fresh else None,
+        )
+
+    def _record_json(self, entry: dict[str, Any]) -> bytes:
+        parts = build_parts(entry, self.mapping, self.options, self.terms)
+        return dumpb(new_record(parts, self.options))
 
     def process(
         self, rows: list[RawRow], cursor: tuple[str, str] | None = None, *, count: bool = True
@@ -466,97 +634,68 @@ class Reconciler:
 
         ``count=False`` when the rows were counted by :meth:`scan` already.
         """
+        if count:
+            for row in rows:
+                if row.problem is None:
+                    self._check_columns(row.values)
+        self.commit([self.prepare(r) for r in rows], cursor, count=count)
+
+    def commit(
+        self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
+    ) -> None:
+        """Decide against the archive and write one batch of prepared rows (one transaction)."""
         m = self.mapping
-        batch = Batch(rows=len(rows) if count else 0, cursor=cursor)
-        pending: list[tuple[RawRow, str, str | None, str]] = []
-        for row in rows:
-            if row.problem is not None:
-                code, msg = row.problem
-                self._quarantine(batch, row, [Finding("(row)", code, msg)])
-                continue
-            if count:
-                self._check_columns(row.values)
-            key, rid = m.key_of(row.values)
-            if key is None:
-                cols = "/".join(m.fields[k].column for k in m.key)
-                self._quarantine(
-                    batch,
-                    row,
-                    [
-                        Finding(
-                            cols, "missing-field", f"{cols}: required to match the child, but empty"
-                        )
-                    ],
-                )
-                continue
-            others = self.duplicates.get(row.number)
-            if others:
-                col = m.fields[m.key[0]].column
-                where = ", ".join(str(n) for n in others[:10])
-                self._quarantine(
-                    batch,
-                    row,
-                    [
-                        Finding(
-                            col,
-                            "duplicate",
-                            f"{col}: the same {'resident ID ' + mask_id(rid) if rid else 'key'} "
-                            f"is also on row {where}",
-                        )
-                    ],
-                )
-                continue
-            pending.append((row, key, rid, m.raw_digest(row.values)))
+        batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         is_new = self.fresh
         known = self.archive.lookup(
-            [k for r, k, _, _ in pending if is_new is None or not is_new(r.number)]
+            [p.key for p in items if p.key is not None and (is_new is None or not is_new(p.number))]
         )
-        compare: list[tuple[RawRow, Known, dict[str, Any], str]] = []
+        compare: list[tuple[Prepared, Known]] = []
         received = self._received
-        for row, key, _rid, raw_digest in pending:
-            k = known.get(key)
-            if k is not None and k.raw_digest == raw_digest and k.status == "listed":
+        for p in items:
+            if p.key is None:  # quarantined
+                self._quarantine(batch, p.number, p.values or {}, p.findings)
+                continue
+            k = known.get(p.key)
+            if k is not None and k.raw_digest == p.raw_digest and k.status == "listed":
                 batch.unchanged += 1
                 continue
-            entry, findings = m.map_row(row.values, self.terms, self.options.received)
-            if entry is None:
-                self._quarantine(batch, row, findings)
-                continue
-            for f in findings:
-                self._issue(row.number, f)
+            for f in p.findings:
+                self._issue(p.number, f)
             if k is None:
-                parts = build_parts(entry, m, self.options, self.terms)
-                risk = entry.get("risk_level")
+                record = p.record or self._record_json(orjson.loads(p.entry_json))
                 batch.new.append(
                     NewChild(
-                        match_key=key,
-                        resident_id=entry.get("resident_id"),
-                        entry_text=dumps(entry),
-                        raw_digest=raw_digest,
-                        risk_level=risk,
+                        match_key=p.key,
+                        resident_id=p.resident_id,
+                        entry_json=p.entry_json,
+                        entry_digest=p.entry_digest,
+                        raw_digest=p.raw_digest,
+                        risk_level=p.risk,
                         received=received,
-                        deadline=self._new_deadline(risk),
-                        record_text=dumps(new_record(parts, self.options)),
+                        deadline=self._new_deadline(p.risk),
+                        record_json=record,
                     )
                 )
             else:
-                compare.append((row, k, entry, raw_digest))
+                compare.append((p, k))
         if compare:
-            stored = self.archive.entries(k for _, k, _, _ in compare)
-            decided: list[tuple[Known, dict[str, Any], str, list[str]]] = []
-            for _row, k, entry, raw_digest in compare:
+            stored = self.archive.entries(k for _, k in compare)
+            decided: list[tuple[Known, dict[str, Any], Prepared, list[str]]] = []
+            for p, k in compare:
+                entry = orjson.loads(p.entry_json)
                 old = stored.get(k.child_id, {})
                 changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
                 if k.status != "listed":
                     changed.append("status")
                 if not changed:
-                    batch.retouched.append((k.child_id, raw_digest))
+                    batch.retouched.append((k.child_id, p.raw_digest))
                     batch.unchanged += 1
                     continue
-                decided.append((k, entry, raw_digest, changed))
+                decided.append((k, entry, p, changed))
             risky = [k.case_number for k, _, _, changed in decided if "risk_level" in changed]
             old_deadlines = self.archive.case_deadlines(risky) if risky else {}
-            for k, entry, raw_digest, changed in decided:
+            for k, entry, p, changed in decided:
                 deadline = None
                 if "risk_level" in changed:
                     fresh = start_deadline(
@@ -580,8 +719,8 @@ class Reconciler:
                 batch.changed.append(
                     ChangedChild(
                         known=k,
-                        entry_text=dumps(entry),
-                        raw_digest=raw_digest,
+                        entry_json=p.entry_json,
+                        raw_digest=p.raw_digest,
                         changed=changed,
                         risk_level=entry.get("risk_level"),
                         deadline=_dl(deadline),
@@ -599,6 +738,14 @@ class Reconciler:
             log.error("test hook %s: killing the process after %d batches", CRASH_ENV, self.batches)
             sys.stderr.flush()
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def take(self, scan: Scan) -> None:
+        """What the first pass found, for the second."""
+        self.duplicates = scan.duplicates
+        self.seen = scan.seen
+        self.fresh = scan.is_fresh
+        self.scanned_rows = scan.total
+        self.scanned_unchanged = scan.unchanged
 
     def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
         full = self.options.full and status == "completed"
@@ -654,31 +801,27 @@ def sync_file_rows(
     """Sync a re-iterable source of rows (a list file) into the archive.
 
     First pass: :meth:`Reconciler.scan`. Second pass: the rows that need
-    work, in batches of one transaction each.
+    work, in batches of one transaction each. A large CSV file is read and
+    mapped by worker processes on both cores (:mod:`interop.inbound.parallel`);
+    the result is the same.
     """
+    from interop.inbound import csvparts, parallel, workers
+    from interop.inbound.readers import FileSource
+
+    plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
+    count = workers.worker_count(plan.rows) if plan is not None else 0
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
     threshold = gc.get_threshold()
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
-    # collector from walking it again and again while a large list streams through.
+    # collector from walking it again and again while a large list streams through
+    # (and forked workers from copying it when they touch it).
     gc.freeze()
     gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
     try:
-        scan = rec.scan(rows)
-        rec.duplicates = scan.duplicates
-        rec.seen = scan.seen
-        rec.fresh = scan.is_fresh
-        rec.scanned_rows = scan.total
-        rec.scanned_unchanged = scan.unchanged
-        if progress is not None and scan.unchanged:
-            progress(scan.unchanged, scan.total)
-        work: Iterable[RawRow] = (
-            scan.kept if scan.kept is not None else (r for r in rows if scan.needs_work(r.number))
-        )
-        if scan.pending:
-            for batch in batched(work, options.effective_batch_size()):
-                rec.process(batch, count=False)
-                if progress is not None:
-                    progress(len(batch), scan.total)
+        if plan is not None and count:
+            parallel.sync(rec, plan, count, progress)
+        else:
+            _sync_here(rec, rows, progress)
     except BaseException as exc:
         rec.finish(status="failed", message=type(exc).__name__)
         raise
@@ -686,3 +829,21 @@ def sync_file_rows(
         gc.set_threshold(*threshold)
         gc.unfreeze()
     return rec.finish()
+
+
+def _sync_here(
+    rec: Reconciler, rows: Iterable[RawRow], progress: Callable[[int, int], Any] | None
+) -> None:
+    """Both passes in this process."""
+    scan = rec.scan(rows)
+    rec.take(scan)
+    if progress is not None and scan.unchanged:
+        progress(scan.unchanged, scan.total)
+    work: Iterable[RawRow] = (
+        scan.kept if scan.kept is not None else (r for r in rows if scan.needs_work(r.number))
+    )
+    if scan.pending:
+        for batch in batched(work, rec.options.effective_batch_size()):
+            rec.process(batch, count=False)
+            if progress is not None:
+                progress(len(batch), scan.total)

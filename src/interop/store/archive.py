@@ -47,6 +47,12 @@ def dumps(obj: Any) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def dumpb(obj: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes: what the sync hands to the archive (no decoding, and
+    bytes cross a process boundary for free — see :func:`_insert_rows`)."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
 def digest(text: str | bytes) -> str:
     data = text.encode() if isinstance(text, str) else text
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -113,18 +119,19 @@ Guardian = tuple[str, str | None, str | None]
 class NewChild:
     match_key: str
     resident_id: str | None
-    entry_text: str  # canonical JSON of the list entry (see :func:`dumps`)
+    entry_json: bytes  # canonical JSON of the list entry (see :func:`dumpb`)
+    entry_digest: str
     raw_digest: str
     risk_level: str | None
     received: str
     deadline: tuple[str, str, str, bool] | None  # rule, start, due, provisional
-    record_text: str  # canonical JSON of the case record, its case number "" (filled in here)
+    record_json: bytes  # canonical JSON of the case record, its case number "" (filled in here)
 
 
 @dataclass(slots=True)
 class ChangedChild:
     known: Known
-    entry_text: str
+    entry_json: bytes
     raw_digest: str
     changed: list[str]
     risk_level: str | None
@@ -152,19 +159,19 @@ class Batch:
     cursor: tuple[str, str] | None = None  # (partner, cursor) advanced with this batch
 
 
-_NO_NUMBER = '"case_number":""'
+_NO_NUMBER = b'"case_number":""'
 
 
-def with_case_number(record_text: str, number: str) -> str:
-    """The canonical text of a case record whose ``case.case_number`` was "", with ``number``.
+def with_case_number(record: bytes, number: str) -> bytes:
+    """The canonical JSON of a case record whose ``case.case_number`` was "", with ``number``.
 
-    Equal to :func:`dumps` of the record with the number in it: keys are sorted by
+    Equal to :func:`dumpb` of the record with the number in it: keys are sorted by
     name, not value, and only JSON structure (never a string's inside, where
     quotes are escaped) can read ``"case_number":""``.
     """
-    if _NO_NUMBER not in record_text:
+    if _NO_NUMBER not in record:
         raise ValueError("the case record has no empty case number to fill in")
-    return record_text.replace(_NO_NUMBER, '"case_number":' + orjson.dumps(number).decode(), 1)
+    return record.replace(_NO_NUMBER, b'"case_number":' + orjson.dumps(number), 1)
 
 
 def merge_list_fields(body: dict[str, Any], merge: dict[str, Any]) -> dict[str, Any]:
@@ -438,6 +445,21 @@ class Archive:
                     out[row[0]] = Known(row[1], row[2], row[3], row[4], row[5], row[6])
         return out
 
+    def count_children(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(sa.func.count()).select_from(t.children)).scalar()
+        return int(value or 0)
+
+    def all_digests(self) -> list[tuple[str, int, str, str]]:
+        """``(match key, child id, status, raw digest)`` of every child, in one read."""
+        with self.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(_DIGESTS.compile(dialect=conn.dialect)))
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+
     def digests(self, keys: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         """``(child id, status, raw digest)`` of known children by match key: what the
         first pass of a sync needs, lighter than :meth:`lookup` (a re-sync asks for every key).
@@ -453,18 +475,16 @@ class Archive:
 
     def entries(self, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
         """The current list entry of known children, by child id."""
-        v = t.child_versions.c
-        pairs = [(k.child_id, k.version) for k in known]
+        current = {k.child_id: k.version for k in known}
+        ids = list(current)
         out: dict[int, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(pairs), 500):
-                chunk = pairs[i : i + 500]
-                for cid, entry in conn.execute(
-                    sa.select(v.child_id, v.entry).where(
-                        sa.tuple_(v.child_id, v.version).in_(chunk)
-                    )
+            for i in range(0, len(ids), 500):
+                for cid, version, entry in _select_in(
+                    conn, _ENTRIES, ids[i : i + 500], t.child_versions.c.child_id
                 ):
-                    out[cid] = orjson.loads(entry)
+                    if current[cid] == version:
+                        out[cid] = orjson.loads(entry)
         return out
 
     def apply_batch(self, run_id: str, batch: Batch, *, case_prefix: str) -> None:
@@ -549,17 +569,17 @@ class Archive:
                     "listed",
                     1,
                     n.raw_digest,
-                    digest(n.entry_text),
+                    n.entry_digest,
                     run_id,
                     run_id,
                 )
             )
-            versions.append((cid, 1, run_id, "listed", n.entry_text, "[]", stamp))
+            versions.append((cid, 1, run_id, "listed", n.entry_json, "[]", stamp))
             rule, start, due, prov = n.deadline or (None, None, None, False)
             case_rows.append(
                 (number, cid, "listed", n.risk_level, n.received, rule, start, due, prov, 1, stamp)
             )
-            body = with_case_number(n.record_text, number)
+            body = with_case_number(n.record_json, number)
             records.append((number, 1, digest(body), body, "sync", run_id, stamp))
         _insert_rows(conn, t.children, _CHILD_COLUMNS, children)
         _insert_rows(conn, t.child_versions, _VERSION_COLUMNS, versions)
@@ -586,7 +606,7 @@ class Archive:
                     "cid": ch.known.child_id,
                     "v": ch.known.version + 1,
                     "rd": ch.raw_digest,
-                    "ed": digest(ch.entry_text),
+                    "ed": digest(ch.entry_json),
                 }
                 for ch in changes
             ],
@@ -601,31 +621,21 @@ class Archive:
                     ch.known.version + 1,
                     run_id,
                     "listed",
-                    ch.entry_text,
+                    ch.entry_json,
                     dumps(ch.changed),
                     stamp,
                 )
                 for ch in changes
             ],
         )
-        cr = t.case_records.c
         numbers = [ch.known.case_number for ch in changes]
         latest: dict[str, tuple[int, str, str]] = {}
         for i in range(0, len(numbers), 500):
-            chunk = numbers[i : i + 500]
-            newest = (
-                sa.select(cr.case_number, sa.func.max(cr.version).label("v"))
-                .where(cr.case_number.in_(chunk))
-                .group_by(cr.case_number)
-                .subquery()
-            )
-            for number, version, body, d in conn.execute(
-                sa.select(cr.case_number, cr.version, cr.body, cr.digest).join(
-                    newest,
-                    sa.and_(cr.case_number == newest.c.case_number, cr.version == newest.c.v),
-                )
+            for number, version, body, d in _select_in(
+                conn, _RECORDS, numbers[i : i + 500], t.case_records.c.case_number
             ):
-                latest[number] = (version, body, d)
+                if number not in latest or latest[number][0] < version:
+                    latest[number] = (version, body, d)
         records = []
         for ch in changes:
             found = latest.get(ch.known.case_number)
@@ -890,6 +900,10 @@ _RECORD_COLUMNS = ("case_number", "version", "digest", "body", "source", "run_id
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
 
 
+#: Text columns that may be given UTF-8 bytes (the JSON of entries and case records).
+_UTF8_COLUMNS = frozenset({"entry", "body"})
+
+
 def _insert_rows(
     conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
@@ -897,19 +911,33 @@ def _insert_rows(
 
     The statement is compiled once per dialect, table and column list; the
     values are plain str/int/bool/None, which every supported driver takes as
-    they are (tuples for a positional paramstyle, dicts otherwise).
+    they are (tuples for a positional paramstyle, dicts otherwise). The JSON
+    columns (``_UTF8_COLUMNS``) also take UTF-8 bytes: SQLite reads them as
+    text with ``CAST(? AS TEXT)`` — no decoding into Python strings and
+    encoding back, which costs more than the write itself for a large list;
+    other databases get them decoded.
     """
     if not rows:
         return
+    sqlite = conn.dialect.name == "sqlite"
     key = (conn.dialect.name, table.name, columns)
     compiled = _INSERTS.get(key)
     if compiled is None:
-        stmt = table.insert().values({col: sa.bindparam(col) for col in columns})
+        stmt = table.insert().values(
+            {
+                col: sa.cast(sa.bindparam(col), sa.Text)
+                if sqlite and col in _UTF8_COLUMNS
+                else sa.bindparam(col)
+                for col in columns
+            }
+        )
         c = stmt.compile(dialect=conn.dialect)
         order = tuple(columns.index(name) for name in c.positiontup or ()) if c.positional else None
         compiled = (c.string, order)
         _INSERTS[key] = compiled
     sql, order = compiled
+    if not sqlite and not _UTF8_COLUMNS.isdisjoint(columns):
+        rows = [tuple(v.decode() if type(v) is bytes else v for v in r) for r in rows]
     params: list[Any]
     if order is None:
         params = [dict(zip(columns, r, strict=True)) for r in rows]
@@ -957,21 +985,35 @@ _LOOKUP = sa.select(
 _DIGESTS = sa.select(
     t.children.c.match_key, t.children.c.id, t.children.c.status, t.children.c.raw_digest
 )
+_ENTRIES = sa.select(
+    t.child_versions.c.child_id, t.child_versions.c.version, t.child_versions.c.entry
+)
+_RECORDS = sa.select(
+    t.case_records.c.case_number,
+    t.case_records.c.version,
+    t.case_records.c.body,
+    t.case_records.c.digest,
+)
 _SELECTS: dict[tuple[str, int, int], str] = {}
 
 
-def _select_in(conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[str]) -> list[Any]:
-    """``stmt WHERE match_key IN (keys)``: the SQL compiled once per size, run on the driver.
+def _select_in(
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    keys: Sequence[Any],
+    column: sa.ColumnElement[Any] = t.children.c.match_key,
+) -> list[Any]:
+    """``stmt WHERE column IN (keys)``: the SQL compiled once per size, run on the driver.
 
     The rows are the driver's own tuples (a re-sync looks up every key of the list).
     """
     cache_key = (conn.dialect.name, id(stmt), len(keys))
     sql = _SELECTS.get(cache_key)
     if sql is None:
-        params: list[sa.BindParameter[str]] = [
-            sa.bindparam(f"k{i}", type_=sa.String) for i in range(len(keys))
+        params: list[sa.BindParameter[Any]] = [
+            sa.bindparam(f"k{i}", type_=column.type) for i in range(len(keys))
         ]
-        sql = stmt.where(t.children.c.match_key.in_(params)).compile(dialect=conn.dialect).string
+        sql = stmt.where(column.in_(params)).compile(dialect=conn.dialect).string
         _SELECTS[cache_key] = sql
     cursor = conn.connection.cursor()
     try:

@@ -1,0 +1,147 @@
+"""Parts of a CSV list file that worker processes read on their own (issue 3, Performance).
+
+A large list is synced on both cores (:mod:`interop.inbound.workers`): each
+worker reads a byte range of the file itself, so the one process that
+writes the archive does not also parse and ship every row. That is only
+safe when a line is a record: no cell is quoted (no ``"`` anywhere in the
+file), lines end in ``\\n`` or ``\\r\\n``, and the encoding keeps byte
+``\\n`` for the line end only (UTF-8, GBK/GB18030, ASCII). Then a part cut
+at a line end holds whole records, and the row number of its first line is
+the count of line ends before it — the same numbers the one-process reader
+(:meth:`interop.inbound.readers.FileSource._csv`) gives. Any other file is
+read by that reader, which handles quoting.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from interop._errors import InputError
+from interop.inbound.readers import FileSource
+
+#: Bytes per part: about 4,000 rows of the default layout.
+PART_BYTES = 1 << 20
+_BLOCK = 8 << 20
+#: Encodings whose byte 0x0A is always a line end and 0x22 always a quote.
+_SPLITTABLE = {"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Bytes ``start:end`` of the file; its first line is row ``first``."""
+
+    index: int
+    start: int
+    end: int
+    first: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPlan:
+    """A quote-free CSV file cut into parts at line ends."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    header: list[str]
+    parts: list[Part]
+    rows: int  # lines after the header (blank ones included)
+
+
+def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
+    """Cut ``source`` into parts, or None when it must be read by one process."""
+    if source.format != "csv" or source.encoding is None:
+        return None
+    try:
+        codec = codecs.lookup(source.encoding).name
+    except LookupError:
+        return None
+    delimiter = str(source.options.get("delimiter", ","))
+    if codec not in _SPLITTABLE or len(delimiter) != 1 or delimiter in '\r\n"':
+        return None
+    try:
+        with source.path.open("rb") as fh:
+            head = fh.readline()
+            if _unsplittable(head):
+                return None
+            base = start = len(head)
+            bounds: list[tuple[int, int, int]] = []  # start, end, row number of its first line
+            first, newlines, last = 2, 0, head[-1:]
+            while block := fh.read(_BLOCK):
+                if _unsplittable(last + block):
+                    return None
+                last = block[-1:]
+                at = 0
+                while (cut := start + part_bytes - base) < len(block):
+                    nl = block.find(b"\n", max(cut, at))
+                    if nl < 0:
+                        break
+                    newlines += block.count(b"\n", at, nl + 1)
+                    bounds.append((start, base + nl + 1, first))
+                    start, at = base + nl + 1, nl + 1
+                    first, newlines = first + newlines, 0
+                newlines += block.count(b"\n", at)
+                base += len(block)
+    except OSError as exc:
+        raise InputError(
+            f"{source.path}: cannot read the file ({exc.strerror})", code="E101"
+        ) from None
+    if base > start:
+        bounds.append((start, base, first))
+    header = _decode(head, codec, source).rstrip("\r\n").split(delimiter)
+    header = [c.strip().lstrip("\ufeff") for c in header]
+    parts = [Part(i, s, e, n) for i, (s, e, n) in enumerate(bounds)]
+    rows = first + newlines - 2 + (1 if base > len(head) and last != b"\n" else 0)
+    body = "utf-8" if codec == "utf-8-sig" else codec  # the BOM is on the header line only
+    return CsvPlan(source.path, body, delimiter, header, parts, rows)
+
+
+def lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, str]]:
+    """``(row number, line)`` of each line of ``part``, line ends removed."""
+    with plan.path.open("rb") as fh:
+        fh.seek(part.start)
+        data = fh.read(part.end - part.start)
+    try:
+        text = data.decode(plan.encoding)
+    except UnicodeDecodeError:
+        _raise_bad_line(plan, part, data)
+    found = text.split("\n")
+    if found and found[-1] == "":
+        found.pop()  # the part ends with a line end
+    for number, line in enumerate(found, start=part.first):
+        yield number, line[:-1] if line.endswith("\r") else line
+
+
+def _decode(data: bytes, codec: str, source: FileSource) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{source.path.name}: row 1 is not valid {source.encoding} text; give --encoding",
+            code="E131",
+        ) from None
+
+
+def _raise_bad_line(plan: CsvPlan, part: Part, data: bytes) -> None:
+    number = part.first
+    for raw in data.split(b"\n"):
+        try:
+            raw.decode(plan.encoding)
+        except UnicodeDecodeError:
+            break
+        number += 1
+    raise InputError(
+        f"{plan.path.name}: row {number} is not valid {plan.encoding} text; give --encoding",
+        code="E131",
+    )
+
+
+def _unsplittable(data: bytes) -> bool:
+    """A quote, a NUL, or a carriage return that does not end a line: leave it to csv."""
+    if b'"' in data or b"\x00" in data:
+        return True
+    crs = data.count(b"\r")
+    return crs != 0 and crs != data.count(b"\r\n") + (1 if data.endswith(b"\r") else 0)

@@ -1,0 +1,117 @@
+"""Worker processes for a large list sync: both cores, one writer (issue 3, Performance).
+
+Mapping a row is pure Python and holds the GIL, so threads would not help;
+worker processes do. They are forked once the run's state is built (the
+mapping, terminology, and what the first pass found), so nothing but part
+numbers goes to them and only compact results come back. The process that
+started them stays the only writer of the archive, and it takes their
+results in the order of the file: batches, transactions and case numbers
+are the same as when one process does all the work.
+
+A worker dies with its parent (``PR_SET_PDEATHSIG``): a run killed midway
+leaves no orphan behind to hold the terminal or the file. Workers run at a
+lower priority (``nice``) than the writer, the stage every row waits for.
+
+``$INTEROP_SYNC_WORKERS`` sets the number of workers (0: none);
+``$INTEROP_SYNC_PARALLEL_MIN`` the rows a list needs before workers pay off.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+ENV_WORKERS = "INTEROP_SYNC_WORKERS"
+ENV_MIN_ROWS = "INTEROP_SYNC_PARALLEL_MIN"
+#: Below this many rows, forking costs more than it saves.
+MIN_ROWS = 20_000
+#: At most this many workers (the target machine has two cores).
+MAX_WORKERS = 2
+#: Workers run at a lower priority than the process that writes the archive.
+WORKER_NICENESS = 10
+_PR_SET_PDEATHSIG = 1
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def worker_count(rows: int) -> int:
+    """Workers for a list of ``rows`` rows; 0 means: do the work in this process."""
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    wanted = _env_int(ENV_WORKERS)
+    if wanted is None:
+        cores = len(os.sched_getaffinity(0))
+        wanted = min(MAX_WORKERS, cores) if cores > 1 else 0
+    min_rows = _env_int(ENV_MIN_ROWS)
+    return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux after all
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    # Ctrl-C reaches the whole process group: the parent stops the run, not each worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The one writer is the pipeline's narrow stage: it gets a core whenever it can use
+    # one, the workers what is left (they need only keep ahead of it).
+    os.nice(WORKER_NICENESS)
+
+
+@contextmanager
+def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Forked workers that see this process's state as it is now."""
+    ex = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        yield ex
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+class InOrder(Generic[T, R]):
+    """``fn(item)`` for each item, run by the workers, yielded in the order of ``items``.
+
+    The first ``window`` items are handed out at once (the workers start
+    while the caller does something else); after that one more each time a
+    result is taken, so results never pile up in memory when the consumer
+    (the writer) is slower than the workers.
+    """
+
+    def __init__(
+        self, ex: ProcessPoolExecutor, fn: Callable[[T], R], items: Iterable[T], *, window: int
+    ) -> None:
+        self._ex, self._fn, self._items = ex, fn, iter(items)
+        self._pending: deque[Future[R]] = deque()
+        for item in itertools.islice(self._items, window):
+            self._pending.append(ex.submit(fn, item))
+
+    def __iter__(self) -> Iterator[R]:
+        while self._pending:
+            result = self._pending.popleft().result()
+            for item in itertools.islice(self._items, 1):
+                self._pending.append(self._ex.submit(self._fn, item))
+            yield result
