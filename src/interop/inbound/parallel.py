@@ -21,6 +21,7 @@ return plain tuples.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,11 +54,13 @@ KEEP_PER_PART = 400
 #: … and of the whole list: beyond these, the second pass reads the file again.
 KEEP_ROWS = 20_000
 
+#: A part's rows that need work, prepared by the first pass: row → (line, prepared).
+Kept = dict[int, tuple[str, tuple[Any, ...]]]
 ScanPart = tuple[
     list[int],
     list[tuple[int, int]],
     list[tuple[int, int, bool, int]],
-    dict[int, str] | None,
+    Kept | None,
 ]
 
 
@@ -86,17 +89,17 @@ def sync(
     try:
         with pool_of.pool(workers) as ex:
             results = pool_of.InOrder(ex, _scan_part, range(len(plan.parts)), window=window)
-            kept: list[dict[int, str] | None] = []  # lines of rows likely to need work, by part
+            kept: list[Kept | None] = []  # what the workers kept of each part
             kept_rows = 0
             with Triage(rec.archive, rec.mapping, keep=0) as triage:
-                for work, fresh, known, lines_kept in results:
+                for work, fresh, known, part_kept in results:
                     for number in work:
                         triage.work(number)
                     for hashed, number in fresh:
                         triage.fresh(hashed, number)
                     triage.known(known)
-                    kept_rows += len(lines_kept or ())
-                    kept.append(lines_kept if kept_rows <= KEEP_ROWS else None)
+                    kept_rows += len(part_kept or ())
+                    kept.append(part_kept if kept_rows <= KEEP_ROWS else None)
                 scan = triage.finish()
         job.known = None
         rec.take(scan)
@@ -108,11 +111,19 @@ def sync(
             return
         job.scan = scan
         size = rec.options.effective_batch_size()
-        todo = [_work_of(scan, p, plan, kept[p.index]) for p in plan.parts]
-        with pool_of.pool(workers) as ex:
+        todo = [_work_of(rec, scan, p, plan, kept[p.index]) for p in plan.parts]
+        again = [w for w in todo if isinstance(w, int)]
+        with pool_of.pool(workers) if again else contextlib.nullcontext() as ex:
+            read = iter(pool_of.InOrder(ex, _prepare_part, again, window=window)) if ex else None
             batch: list[Prepared] = []
-            for items in pool_of.InOrder(ex, _prepare_part, filter(None, todo), window=window):
-                batch += map(Prepared._make, items)
+            for w in todo:
+                if w is None:
+                    continue
+                if isinstance(w, int):
+                    assert read is not None
+                    batch += map(Prepared._make, next(read))
+                else:
+                    batch += w
                 while len(batch) >= size:
                     rec.commit(batch[:size], count=False)
                     del batch[:size]
@@ -127,18 +138,27 @@ def sync(
 
 
 def _work_of(
-    scan: Scan, part: Part, plan: CsvPlan, kept: dict[int, str] | None
-) -> tuple[int, dict[int, str] | None] | None:
-    """What the second pass does with a part: nothing, its kept lines, or read it again."""
+    rec: Reconciler, scan: Scan, part: Part, plan: CsvPlan, kept: Kept | None
+) -> list[Prepared] | int | None:
+    """What the second pass does with a part: nothing, take the rows the first pass
+    prepared, or have a worker read the part again (its index)."""
     nxt = part.index + 1
     end = plan.parts[nxt].first if nxt < len(plan.parts) else plan.rows + 2
     if not scan.any_work(part.first, end):
         return None
-    if kept is not None:
-        needed = [n for n in range(part.first, end) if scan.needs_work(n)]
-        if all(n in kept for n in needed):
-            return part.index, {n: kept[n] for n in needed}
-    return part.index, None
+    needed = [n for n in range(part.first, end) if scan.needs_work(n)]
+    if kept is None or not all(n in kept for n in needed):
+        return part.index
+    out = []
+    for n in needed:
+        line, prepared = kept[n]
+        if n in rec.duplicates:  # found out only now, with the whole list read
+            row = csv_row(n, plan.header, line.split(plan.delimiter))
+            assert row is not None
+            out.append(rec.prepare(row))
+        else:
+            out.append(Prepared._make(prepared))
+    return out
 
 
 # -- in the workers ----------------------------------------------------------
@@ -162,6 +182,7 @@ def _scan_part(index: int) -> ScanPart:
     known: list[tuple[int, int, bool, int]] = []
     pending: list[tuple[int, str, list[str]]] = []
     kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
+    new_keys: set[int] = set()
 
     def flush() -> None:
         for (number, _, cells), found in zip(
@@ -195,6 +216,7 @@ def _scan_part(index: int) -> ScanPart:
             continue
         elif (found := get(k)) is None:
             fresh.append((key_hash(k), number))
+            new_keys.add(number)
         elif found[1] and found[2] == digest(cells):
             known.append((number, found[0], True, number))
             continue
@@ -205,9 +227,17 @@ def _scan_part(index: int) -> ScanPart:
             if len(kept) > KEEP_PER_PART:
                 kept = None
     flush()
-    if get is None:
-        kept = None  # (rows looked up by chunk are not sorted out here)
-    return work, fresh, known, kept
+    if get is None or kept is None:  # (rows looked up by chunk are not sorted out here)
+        return work, fresh, known, None
+    # Few rows of this part need work: prepare them now, while the part is at hand — the
+    # second pass then only commits them (unless the whole list shows one a duplicate).
+    rec, header = job.rec, plan.header
+    ready: Kept = {}
+    for number, line in kept.items():
+        row = csv_row(number, header, line.split(delimiter))
+        if row is not None:
+            ready[number] = (line, tuple(rec.prepare(row, fresh=number in new_keys)))
+    return work, fresh, known, ready
 
 
 _OWN: list[int] = []
@@ -220,19 +250,14 @@ def _own_connections(archive: Archive) -> None:
         _OWN.append(os.getpid())
 
 
-def _prepare_part(work: tuple[int, dict[int, str] | None]) -> list[tuple[Any, ...]]:
-    """The second pass over one part: each row needing work, prepared.
-
-    The lines come from the first pass when it kept them all, else from the file.
-    """
+def _prepare_part(index: int) -> list[tuple[Any, ...]]:
+    """The second pass over one part: each row needing work, prepared."""
     job = _job()
     plan, rec, scan = job.plan, job.rec, job.scan
     assert scan is not None
-    index, kept = work
     needs, header, delimiter = scan.needs_work, plan.header, plan.delimiter
-    found = kept.items() if kept is not None else lines(plan, plan.parts[index])
     out: list[tuple[Any, ...]] = []
-    for number, line in found:
+    for number, line in lines(plan, plan.parts[index]):
         if needs(number):
             row = csv_row(number, header, line.split(delimiter))
             if row is not None:

@@ -583,11 +583,13 @@ class Reconciler:
 
     # -- the work -----------------------------------------------------------
 
-    def prepare(self, row: RawRow) -> Prepared:
+    def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
         """The part of a row's work that needs no archive: mapped, or why it is quarantined.
 
         Pure (no report, no database), so worker processes can run it: it
-        reads only the mapping, the terminology and what the first pass found.
+        reads only the mapping, the terminology and what the first pass found
+        (``fresh``: whether the archive lacks the row's key; by default what
+        the first pass said).
         """
         m = self.mapping
         if row.problem is not None:
@@ -608,7 +610,8 @@ class Reconciler:
         entry, findings = m.map_row(row.values, self.terms, self.options.received)
         if entry is None:
             return Prepared.quarantine(row, findings)
-        fresh = self.fresh is not None and self.fresh(row.number)
+        if fresh is None:
+            fresh = self.fresh is not None and self.fresh(row.number)
         entry_json = dumpb(entry)
         return Prepared(
             row.number,
