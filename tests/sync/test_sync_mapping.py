@@ -69,6 +69,88 @@ def test_unsupported_keywords_fall_back() -> None:
     assert compile_schema(False)(1) is False and compile_schema(True)(1) is True
 
 
+# The mapping format itself is checked by the fast path (anyOf, minProperties,
+# additionalProperties as a schema): jsonschema is loaded only to explain a failure.
+MAPPING_FORMAT = json.loads(
+    (mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json").read_text("utf-8")
+)
+_fast_format = compile_schema(MAPPING_FORMAT)
+_slow_format = jsonschema.Draft202012Validator(MAPPING_FORMAT)
+_DEFAULT_MAPPING = json.loads(
+    (mappings_dir() / "inbound" / "civil-affairs-default.json").read_text("utf-8")
+)
+_field_specs = st.dictionaries(
+    st.sampled_from(["column", "required", "type", "system", "values", "past", "bogus"]),
+    st.one_of(
+        _values,
+        st.lists(st.sampled_from(["列", "", 1]), max_size=2),
+        st.dictionaries(st.sampled_from(["男", "女"]), st.sampled_from(["1", 2])),
+        st.sampled_from(["text", "date", "codes", "nope"]),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["name", "sex", "x"]), _field_specs, max_size=3),
+    st.sampled_from([None, "Bad Name", "county-y", 3]),
+    st.sampled_from([None, [], ["resident_id"], "resident_id"]),
+    st.sampled_from([None, {}, {"delimiter": ";"}, {"delimiter": ";;"}, {"x": 1}]),
+)
+def test_fast_mapping_format_agrees_with_jsonschema(
+    fields: dict[str, Any], name: Any, key: Any, csv_options: Any
+) -> None:
+    doc: dict[str, Any] = json.loads(json.dumps(_DEFAULT_MAPPING))
+    doc["fields"].update(fields)
+    for k, v in (("name", name), ("key", key), ("csv", csv_options)):
+        if v is not None:
+            doc[k] = v
+    assert _fast_format(doc) == _slow_format.is_valid(doc)
+    assert _fast_format({**doc, "fields": {}}) == _slow_format.is_valid({**doc, "fields": {}})
+
+
+_schemas = st.recursive(
+    st.one_of(
+        st.booleans(),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "type": st.one_of(
+                    st.sampled_from(["string", "object", "array", "nope"]),
+                    st.lists(st.sampled_from(["string", "null"]), max_size=3),
+                ),
+                "enum": st.one_of(st.lists(st.text(max_size=2), max_size=3), st.text(max_size=2)),
+                "pattern": st.sampled_from(["^a", "[", 3]),
+                "minLength": st.sampled_from([0, 2, -1, True]),
+                "title": st.sampled_from(["t", 4]),
+            },
+        ),
+    ),
+    lambda inner: st.fixed_dictionaries(
+        {},
+        optional={
+            "properties": st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2),
+            "required": st.lists(st.sampled_from(["a", "b", 1]), max_size=3),
+            "additionalProperties": inner,
+            "items": inner,
+            "anyOf": st.lists(inner, max_size=2),
+            "minProperties": st.sampled_from([1, -2]),
+        },
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_schemas)
+def test_a_schema_that_compiles_is_a_valid_schema(schema: Any) -> None:
+    from interop.inbound.fastschema import is_valid_schema
+
+    if is_valid_schema(schema):
+        jsonschema.Draft202012Validator.check_schema(schema)  # raises if not
+
+
 def _county_mapping(tmp_path: Path, **over: Any) -> Path:
     data: dict[str, Any] = {
         "name": "county-x",

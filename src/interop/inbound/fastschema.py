@@ -13,10 +13,16 @@ messages are the same as without the fast path; a schema using any other
 keyword is checked with ``jsonschema`` alone.
 
 Supported: ``type`` (one or a list), ``properties``, ``required``,
-``additionalProperties`` (boolean), ``items`` (a schema), ``minItems``,
-``maxItems``, ``minLength``, ``maxLength``, ``pattern``, ``enum``,
-``const``; annotations (``$schema``, ``$id``, ``title``, ``description``,
+``additionalProperties`` (boolean or a schema), ``minProperties``,
+``maxProperties``, ``items`` (a schema), ``minItems``, ``maxItems``,
+``minLength``, ``maxLength``, ``pattern``, ``enum``, ``const``, ``anyOf``;
+annotations (``$schema``, ``$id``, ``title``, ``description``,
 ``$comment``, ``examples``, ``default``) are ignored.
+
+A schema compiles only when each of these keywords has a value the Draft
+2020-12 meta-schema allows (an ``enum`` that is an array, ``required``
+unique strings, …): a schema that compiles is a valid schema, so a caller
+need not load ``jsonschema`` to check it (:func:`is_valid_schema`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ _SUPPORTED = _ANNOTATIONS | {
     "properties",
     "required",
     "additionalProperties",
+    "minProperties",
+    "maxProperties",
+    "anyOf",
     "items",
     "minItems",
     "maxItems",
@@ -108,16 +117,19 @@ class _Generator:
         unknown = set(schema) - _SUPPORTED
         if unknown:
             raise Unsupported(", ".join(sorted(unknown)))
+        _check_annotations(schema)
         parts: list[str] = []
         if "type" in schema:
             names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            if not names or any(n not in _TYPES for n in names):
+            if not names or any(n not in _TYPES for n in names) or len(set(names)) < len(names):
                 raise Unsupported(f"type {schema['type']!r}")
             parts.append("(" + " or ".join(_TYPES[n].format(v=v) for n in names) + ")")
         # One "type" checked first makes the guards of the keywords of that type
         # (``not isinstance(v, str) or …``) always true: they are left out.
         only = schema.get("type") if isinstance(schema.get("type"), str) else None
         if "enum" in schema:
+            if not isinstance(schema["enum"], list):
+                raise Unsupported("enum is not an array")
             options = list(schema["enum"])
             if all(isinstance(o, str) for o in options):
                 member = f"{v} in {self.bind(frozenset(options))}"
@@ -136,25 +148,40 @@ class _Generator:
             if high in schema:
                 parts.append(f"({guard}len({v}) <= {_count(schema, high)})")
         if "pattern" in schema:
-            search = self.bind(re.compile(schema["pattern"]).search)
+            if not isinstance(schema["pattern"], str):
+                raise Unsupported("pattern is not a string")
+            try:
+                search = self.bind(re.compile(schema["pattern"]).search)
+            except re.error:
+                raise Unsupported("pattern is not a regular expression") from None
             guard = "" if only == "string" else f"not isinstance({v}, str) or "
             parts.append(f"({guard}{search}({v}) is not None)")
         if "items" in schema:
             fn = self.function(schema["items"])
             guard = "" if only == "array" else f"not isinstance({v}, list) or "
             parts.append(f"({guard}all({fn}(_i) for _i in {v}))")
+        guard = "" if only == "object" else f"not isinstance({v}, dict) or "
+        if "minProperties" in schema:
+            parts.append(f"({guard}len({v}) >= {_count(schema, 'minProperties')})")
+        if "maxProperties" in schema:
+            parts.append(f"({guard}len({v}) <= {_count(schema, 'maxProperties')})")
+        if "anyOf" in schema:
+            options = schema["anyOf"]
+            if not isinstance(options, list) or not options:
+                raise Unsupported("anyOf is not a non-empty array")
+            parts.append("(" + " or ".join(f"({self.expr(o, v)})" for o in options) + ")")
         if {"properties", "required", "additionalProperties"} & set(schema):
             parts.append(f"{self.object_function(schema)}({v})")
         return " and ".join(parts) or "True"
 
     def object_function(self, schema: dict[str, Any]) -> str:
         extra = schema.get("additionalProperties", True)
-        if not isinstance(extra, bool):
-            raise Unsupported("additionalProperties as a schema")
         props = schema.get("properties", {})
         required = schema.get("required", [])
         if not isinstance(props, dict) or not isinstance(required, list):
             raise Unsupported("properties or required malformed")
+        if not all(isinstance(k, str) for k in required) or len(set(required)) < len(required):
+            raise Unsupported("required is not an array of unique strings")
         # Each property's check is inlined (no call per property): a record of
         # twenty fields is checked in a few microseconds.
         self.n += 1
@@ -163,9 +190,17 @@ class _Generator:
         if required:
             missing = " or ".join(f"{str(k)!r} not in v" for k in required)
             lines += [f"    if {missing}:", "        return False"]
-        if not extra:
+        if extra is False:
             known = self.bind(frozenset(str(k) for k in props))
             lines += [f"    if not v.keys() <= {known}:", "        return False"]
+        elif extra is not True:  # a schema for the other properties
+            known = self.bind(frozenset(str(k) for k in props))
+            other = self.function(extra)
+            lines += [
+                "    for k, x in v.items():",
+                f"        if k not in {known} and not {other}(x):",
+                "            return False",
+            ]
         for k, s in props.items():
             lines += [
                 f"    x = v.get({str(k)!r}, _missing)",
@@ -175,6 +210,26 @@ class _Generator:
         lines += ["    return True", ""]
         exec(compile("\n".join(lines), f"<schema {name}>", "exec"), self.ns)
         return name
+
+
+def _check_annotations(schema: dict[str, Any]) -> None:
+    for key in ("$schema", "$id", "title", "description", "$comment"):
+        if key in schema and not isinstance(schema[key], str):
+            raise Unsupported(f"{key} is not a string")
+    if "examples" in schema and not isinstance(schema["examples"], list):
+        raise Unsupported("examples is not an array")
+
+
+def is_valid_schema(schema: Any) -> bool:
+    """Whether ``schema`` compiles here — then it is a valid Draft 2020-12 schema.
+
+    False says only that this module cannot tell (``jsonschema`` can).
+    """
+    try:
+        compile_schema(schema)
+    except Unsupported:
+        return False
+    return True
 
 
 def compile_schema(schema: Any) -> Check:

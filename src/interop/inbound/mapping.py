@@ -23,14 +23,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import jsonschema  # type: ignore[import-untyped,unused-ignore]
+from typing import TYPE_CHECKING, Any, Protocol
 
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
 from interop.fhir.canonical import cs
-from interop.inbound.fastschema import Unsupported, compile_schema
+from interop.inbound.fastschema import Check, Unsupported, compile_schema, is_valid_schema
+
+if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 #: Bump when the mapping engine changes what it makes of the same row.
 ENGINE_VERSION = "1"
@@ -209,7 +210,8 @@ class InboundMapping:
             raise DataFileError(
                 name, f"line {line}" if line else "(file)", "not valid JSON"
             ) from None
-        for err in _meta_validator().iter_errors(data):
+        if not _mapping_format()(data):
+            err = next(iter(_meta_validator().iter_errors(data)))
             parts = [str(p) for p in err.absolute_path]
             entry = ".".join(parts) or "(top)"
             line = _line_of(text, parts[-1]) if parts else None
@@ -223,8 +225,14 @@ class InboundMapping:
         schema_path = path.parent / data["schema"]
         try:
             entry_schema = json.loads(schema_path.read_text("utf-8"))
-            jsonschema.Draft202012Validator.check_schema(entry_schema)
-        except (OSError, ValueError, jsonschema.SchemaError):
+            if not is_valid_schema(entry_schema):  # not one the fast check knows: ask jsonschema
+                import jsonschema
+
+                try:
+                    jsonschema.Draft202012Validator.check_schema(entry_schema)
+                except jsonschema.SchemaError:
+                    raise ValueError("not a JSON Schema") from None
+        except (OSError, ValueError):
             raise DataFileError(
                 name, where("schema", "schema"), f"cannot load the record schema {data['schema']}"
             ) from None
@@ -650,6 +658,8 @@ class InboundMapping:
 
     def validator(self) -> jsonschema.Draft202012Validator:
         if self._validator is None:
+            import jsonschema
+
             self._validator = jsonschema.Draft202012Validator(self.entry_schema)
         return self._validator
 
@@ -728,9 +738,22 @@ class RowShape:
         self.key: Callable[[list[str]], tuple[str | None, str | None]] = key
 
 
-@functools.cache
-def _meta_validator() -> jsonschema.Draft202012Validator:
+def _mapping_schema() -> Any:
     from interop.resources import mappings_dir
 
     path = mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json"
-    return jsonschema.Draft202012Validator(json.loads(path.read_text("utf-8")))
+    return json.loads(path.read_text("utf-8"))
+
+
+@functools.cache
+def _mapping_format() -> Check:
+    """The mapping format's check, compiled (:mod:`interop.inbound.fastschema`)."""
+    return compile_schema(_mapping_schema())
+
+
+@functools.cache
+def _meta_validator() -> jsonschema.Draft202012Validator:
+    """The same check by ``jsonschema``, for its messages when a mapping file breaks it."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(_mapping_schema())

@@ -494,7 +494,8 @@ class Reconciler:
         self.scanned_unchanged = 0
         self.batches = 0
         self._received = options.received.isoformat()
-        self._deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
+        self._deadlines: dict[str | None, Deadline | None] = {}
+        self._stored_deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
         run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
         crash = os.environ.get(CRASH_ENV, "")
@@ -538,20 +539,26 @@ class Reconciler:
                 )
             self.reported_columns |= extra
 
-    def _new_deadline(self, risk: str | None) -> tuple[str, str, str, bool] | None:
-        """The start deadline of a new child of this risk (the same for the whole run)."""
+    def _start_deadline(self, risk: str | None) -> Deadline | None:
+        """The start deadline this list sets for a child of this risk (the same all run)."""
         try:
             return self._deadlines[risk]
         except KeyError:
-            found = _dl(
-                start_deadline(
-                    risk,
-                    self.options.received,
-                    self.calendar,
-                    agreement_date=self.options.agreement_date,
-                )
+            found = start_deadline(
+                risk,
+                self.options.received,
+                self.calendar,
+                agreement_date=self.options.agreement_date,
             )
             self._deadlines[risk] = found
+            return found
+
+    def _new_deadline(self, risk: str | None) -> tuple[str, str, str, bool] | None:
+        """:meth:`_start_deadline` as the archive stores it (one tuple per risk, shared)."""
+        try:
+            return self._stored_deadlines[risk]
+        except KeyError:
+            found = self._stored_deadlines[risk] = _dl(self._start_deadline(risk))
             return found
 
     # -- the first pass (list files) ---------------------------------------
@@ -701,12 +708,7 @@ class Reconciler:
             for k, entry, p, changed in decided:
                 deadline = None
                 if "risk_level" in changed:
-                    fresh = start_deadline(
-                        entry.get("risk_level"),
-                        self.options.received,
-                        self.calendar,
-                        agreement_date=self.options.agreement_date,
-                    )
+                    fresh = self._start_deadline(entry.get("risk_level"))
                     old_dl = old_deadlines.get(k.case_number)
                     previous = (
                         Deadline(
