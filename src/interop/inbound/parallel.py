@@ -95,8 +95,7 @@ def sync(
                 for work, fresh, known, part_kept in results:
                     for number in work:
                         triage.work(number)
-                    for hashed, number in fresh:
-                        triage.fresh(hashed, number)
+                    triage.fresh(fresh)
                     triage.known(known)
                     kept_rows += len(part_kept or ())
                     kept.append(part_kept if kept_rows <= KEEP_ROWS else None)

@@ -260,7 +260,6 @@ class Triage:
         self.scan = Scan(seen=SeenChildren(archive.max_child_id()))
         self.again: dict[int, list[int]] = {}  # known child → its rows, when named twice
         self.pending: list[tuple[str, RawRow]] = []
-        self._fresh: list[tuple[int, int]] = []  # (key hash, row) of keys the archive lacks
         self._tmp = tempfile.TemporaryDirectory(prefix="interop-dups-")
         self.db = sqlite3.connect(os.path.join(self._tmp.name, "keys.sqlite3"))
         self.db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
@@ -289,27 +288,32 @@ class Triage:
         raw_digest = self.mapping.raw_digest
         pending = self.pending
         known: list[tuple[int, int, bool, RawRow | int]] = []
+        fresh: list[tuple[int, int]] = []
+        fresh_rows: list[RawRow] = []
         for (_, row), found in zip(
             pending, lookup(self.archive, [k for k, _ in pending]), strict=True
         ):
             if isinstance(found, int):
-                self.fresh(found, row.number, row)
+                fresh.append((found, row.number))
+                fresh_rows.append(row)
             else:
                 child_id, listed, raw = found
                 unchanged = listed and raw == raw_digest(row.values)
                 known.append((row.number, child_id, unchanged, row))
+        self.fresh(fresh, fresh_rows)
         self.known(known)
         pending.clear()
 
-    def fresh(self, hashed: int, number: int, row: RawRow | None = None) -> None:
-        """A row whose key the archive lacks: new, unless the list names the key twice."""
-        self.scan.total += 1
-        self._fresh.append((hashed, number))
-        if len(self._fresh) >= self.chunk:
-            self.db.executemany("INSERT INTO k VALUES (?, ?)", self._fresh)
-            self._fresh.clear()
-        self.scan.mark(number if row is None else row, self.keep)
-        self.scan.mark_fresh(number)
+    def fresh(self, rows: list[tuple[int, int]], kept: list[RawRow] | None = None) -> None:
+        """Rows whose key the archive lacks, ``(key hash, row)``: new, unless the list
+        names the key twice (``kept``: the same rows as read, to keep for the second pass)."""
+        scan, keep = self.scan, self.keep
+        scan.total += len(rows)
+        self.db.executemany("INSERT INTO k VALUES (?, ?)", rows)
+        mark, mark_fresh = scan.mark, scan.mark_fresh
+        for i, (_, number) in enumerate(rows):
+            mark(number if kept is None else kept[i], keep)
+            mark_fresh(number)
 
     def known(self, rows: Iterable[tuple[int, int, bool, RawRow | int]]) -> None:
         """Rows of known children, ``(row, child id, unchanged, row or its number)``:
@@ -334,8 +338,6 @@ class Triage:
 
     def finish(self) -> Scan:
         self.flush()
-        if self._fresh:
-            self.db.executemany("INSERT INTO k VALUES (?, ?)", self._fresh)
         scan, seen = self.scan, self.scan.seen
         groups = [
             [int(x) for x in str(g).split(",")]
