@@ -91,7 +91,7 @@ def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
         ) from None
     if base > start:
         bounds.append((start, base, first))
-    header = _decode(head, codec, source).rstrip("\r\n").split(delimiter)
+    header = cells_of(_decode(head, codec, source).rstrip("\r\n"), delimiter)
     header = [c.strip().lstrip("\ufeff") for c in header]
     parts = [Part(i, s, e, n) for i, (s, e, n) in enumerate(bounds)]
     rows = first + newlines - 2 + (1 if base > len(head) and last != b"\n" else 0)
@@ -113,6 +113,11 @@ def lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, str]]:
         found.pop()  # the part ends with a line end
     for number, line in enumerate(found, start=part.first):
         yield number, line[:-1] if line.endswith("\r") else line
+
+
+def cells_of(line: str, delimiter: str) -> list[str]:
+    """The cells of a line as the csv module reads it: an empty line has none."""
+    return line.split(delimiter) if line else []
 
 
 def _decode(data: bytes, codec: str, source: FileSource) -> str:

@@ -153,6 +153,7 @@ class InboundMapping:
     _columns_in_order: list[tuple[str, ...]] = field(default_factory=list)
     _cells: Callable[[dict[str, str]], Any] | None = None
     _rid_column: str | None = None
+    _mapper: Callable[..., Any] | None = None
     _plan: list[tuple[str, str, bool, int, bool, FieldSpec, dict[str, Any]]] = field(
         default_factory=list
     )
@@ -405,93 +406,118 @@ class InboundMapping:
         """The list entry of a row, or None with the findings that quarantine it.
 
         The same result as :meth:`map_row_reference` (a test holds them
-        together), with each field's converter chosen once and the results of
-        the converters cached by cell text (bounded): codes, dates and
+        together), by a function generated for this mapping (:meth:`_fields`):
+        one straight run of code per field, its findings built once, and the
+        converters' results cached by cell text (bounded) — codes, dates and
         multi-valued cells repeat a lot in a list.
         """
-        entry: dict[str, Any] = {}
-        findings: list[Finding] = []
-        rid: resident_id.ResidentId | None = None
-        dates: dict[str, dt.date] = {}
-        get = values.get
-        for name, column, single, kind, required, spec, cache in self._plan:
-            if single:
-                v = get(column)
-                text = v.strip() if v else ""
-            else:
-                text = self._raw(values, spec)
-            if not text:
-                if required:
-                    findings.append(
-                        Finding(column, "missing-field", f"{column}: required, but empty")
-                    )
-                continue
-            if kind == _TEXT:
-                entry[name] = text
-            elif kind == _CODE:
-                code = cache.get(text, _MISSING)
-                if code is _MISSING:
-                    code = self._code(terms, spec, text)
-                    _remember(cache, text, code)
-                if code is None:
-                    findings.append(
-                        Finding(
-                            column,
-                            "unknown-code",
-                            f"{column}: the value is not a known {spec.label}",
-                        )
-                    )
-                else:
-                    entry[name] = code
-            elif kind == _CODES:
-                known = cache.get(text)
-                if known is None:
-                    known = self._codes(terms, spec, text)
-                    _remember(cache, text, known)
-                found, unknown = known
-                for _ in range(unknown):
-                    findings.append(
-                        Finding(
-                            column,
-                            "unknown-code",
-                            f"{column}: a value is not a known {spec.label}",
-                        )
-                    )
-                if found:
-                    entry[name] = list(found)
-            elif kind == _DATE:
-                day = cache.get(text, _MISSING)
-                if day is _MISSING:
-                    day = self._date(text)
-                    _remember(cache, text, day)
-                if day is None:
-                    findings.append(
-                        Finding(
-                            column,
-                            "bad-date",
-                            f"{column}: not a date in a known format "
-                            "(YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)",
-                        )
-                    )
-                elif spec.past and day > received:
-                    findings.append(
-                        Finding(
-                            column,
-                            "future-date",
-                            f"{column}: the date lies after the list was received",
-                        )
-                    )
-                else:
-                    dates[name] = day
-                    entry[name] = day.isoformat()
-            elif kind == _RID:
-                try:
-                    rid = _fast_resident_id(text)
-                except ResidentIdError as exc:
-                    findings.append(Finding(column, "resident-id", f"{column}: {exc.message}"))
-                else:
-                    entry[name] = rid.value
+        if self._mapper is None:
+            self._mapper = self._fields()
+        entry, findings, rid, dates = self._mapper(values, terms, received)
         return self._finish_row(entry, findings, rid, dates)
+
+    def _fields(self) -> Callable[..., Any]:
+        """Generate the field-by-field part of :meth:`map_row` for this mapping.
+
+        Only column names, field names and numbers reach the source (as
+        ``repr`` literals); every other value is bound by name.
+        """
+        ns: dict[str, Any] = {
+            "_MISSING": _MISSING,
+            "_remember": _remember,
+            "_fast_resident_id": _fast_resident_id,
+            "ResidentIdError": ResidentIdError,
+            "Finding": Finding,
+            "m": self,
+        }
+        src = ["def _map(values, terms, received):", "    entry = {}", "    findings = []"]
+        src += ["    rid = None", "    dates = {}", "    get = values.get"]
+        for i, (name, column, single, kind, required, spec, cache) in enumerate(self._plan):
+            ns[f"spec{i}"], ns[f"cache{i}"] = spec, cache
+            ns[f"missing{i}"] = Finding(column, "missing-field", f"{column}: required, but empty")
+            ns[f"unknown{i}"] = Finding(
+                column, "unknown-code", f"{column}: the value is not a known {spec.label}"
+            )
+            ns[f"unknown_part{i}"] = Finding(
+                column, "unknown-code", f"{column}: a value is not a known {spec.label}"
+            )
+            ns[f"bad_date{i}"] = Finding(
+                column,
+                "bad-date",
+                f"{column}: not a date in a known format "
+                "(YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)",
+            )
+            ns[f"future{i}"] = Finding(
+                column, "future-date", f"{column}: the date lies after the list was received"
+            )
+            if single:
+                src += [f"    v = get({column!r})", '    text = v.strip() if v else ""']
+            else:
+                src += [f"    text = m._raw(values, spec{i})"]
+            src += ["    if not text:"]
+            src += [f"        findings.append(missing{i})" if required else "        pass"]
+            src += ["    else:"]
+            if kind == _TEXT:
+                body = [f"entry[{name!r}] = text"]
+            elif kind == _CODE:
+                body = [
+                    f"code = cache{i}.get(text, _MISSING)",
+                    "if code is _MISSING:",
+                    f"    code = m._code(terms, spec{i}, text)",
+                    f"    _remember(cache{i}, text, code)",
+                    "if code is None:",
+                    f"    findings.append(unknown{i})",
+                    "else:",
+                    f"    entry[{name!r}] = code",
+                ]
+            elif kind == _CODES:
+                body = [
+                    f"known = cache{i}.get(text)",
+                    "if known is None:",
+                    f"    known = m._codes(terms, spec{i}, text)",
+                    f"    _remember(cache{i}, text, known)",
+                    "found, unknown = known",
+                    "if unknown:",
+                    f"    findings.extend([unknown_part{i}] * unknown)",
+                    "if found:",
+                    f"    entry[{name!r}] = list(found)",
+                ]
+            elif kind == _DATE:
+                past = (
+                    ["elif day[0] > received:", f"    findings.append(future{i})"]
+                    if spec.past
+                    else []
+                )
+                body = [
+                    f"day = cache{i}.get(text, _MISSING)",
+                    "if day is _MISSING:",
+                    "    found = m._date(text)",
+                    "    day = None if found is None else (found, found.isoformat())",
+                    f"    _remember(cache{i}, text, day)",
+                    "if day is None:",
+                    f"    findings.append(bad_date{i})",
+                    *past,
+                    "else:",
+                    f"    dates[{name!r}] = day[0]",
+                    f"    entry[{name!r}] = day[1]",
+                ]
+            elif kind == _RID:
+                body = [
+                    "try:",
+                    "    rid = _fast_resident_id(text)",
+                    "except ResidentIdError as exc:",
+                    f"    findings.append(Finding({column!r}, 'resident-id', "
+                    f"{column!r} + ': ' + exc.message))",
+                    "else:",
+                    f"    entry[{name!r}] = rid.value",
+                ]
+            else:  # pragma: no cover - the mapping format allows no other type
+                raise AssertionError(spec.kind)
+            src += ["        " + line for line in body]
+        src += ["    return entry, findings, rid, dates", ""]
+        exec(compile("\n".join(src), f"<mapping {self.name}>", "exec"), ns)
+        mapper: Callable[..., Any] = ns["_map"]
+        return mapper
 
     def map_row_reference(
         self, values: dict[str, str], terms: CodeLookup, received: dt.date

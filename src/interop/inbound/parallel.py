@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interop.inbound import workers as pool_of
-from interop.inbound.csvparts import CsvPlan, Part, lines
+from interop.inbound.csvparts import CsvPlan, Part, cells_of, lines
 from interop.inbound.mapping import RowShape
 from interop.inbound.readers import csv_row
 from interop.inbound.sync import (
@@ -61,6 +61,7 @@ ScanPart = tuple[
     list[tuple[int, int]],
     list[tuple[int, int, bool, int]],
     Kept | None,
+    bool,
 ]
 
 
@@ -92,7 +93,9 @@ def sync(
             kept: list[Kept | None] = []  # what the workers kept of each part
             kept_rows = 0
             with Triage(rec.archive, rec.mapping, keep=0) as triage:
-                for work, fresh, known, part_kept in results:
+                whole_rows = False  # a row not cut short: the header's columns are used
+                for work, fresh, known, part_kept, whole in results:
+                    whole_rows = whole_rows or whole
                     for number in work:
                         triage.work(number)
                     triage.fresh(fresh)
@@ -102,7 +105,7 @@ def sync(
                 scan = triage.finish()
         job.known = None
         rec.take(scan)
-        if scan.total:
+        if whole_rows:  # (as the one-process scan, which checks the columns of such rows)
             rec.check_header(plan.header)
         if progress is not None and scan.unchanged:
             progress(scan.unchanged, scan.total)
@@ -152,7 +155,7 @@ def _work_of(
     for n in needed:
         line, prepared = kept[n]
         if n in rec.duplicates:  # found out only now, with the whole list read
-            row = csv_row(n, plan.header, line.split(plan.delimiter))
+            row = csv_row(n, plan.header, cells_of(line, plan.delimiter))
             assert row is not None
             out.append(rec.prepare(row))
         else:
@@ -182,6 +185,7 @@ def _scan_part(index: int) -> ScanPart:
     pending: list[tuple[int, str, list[str]]] = []
     kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
     new_keys: set[int] = set()
+    short = 0
 
     def flush() -> None:
         for (number, _, cells), found in zip(
@@ -196,12 +200,13 @@ def _scan_part(index: int) -> ScanPart:
 
     get = loaded.get if loaded is not None else None
     for number, line in lines(plan, plan.parts[index]):
-        cells = line.split(delimiter)
+        cells = cells_of(line, delimiter)
         if len(cells) != width:
             if not any(c.strip() for c in cells):
                 continue  # blank line
             if len(cells) < width:
                 work.append(number)  # cut short
+                short += 1
                 if kept is not None:
                     kept[number] = line
                 continue
@@ -226,17 +231,18 @@ def _scan_part(index: int) -> ScanPart:
             if len(kept) > KEEP_PER_PART:
                 kept = None
     flush()
+    whole = len(work) + len(fresh) + len(known) > short
     if get is None or kept is None:  # (rows looked up by chunk are not sorted out here)
-        return work, fresh, known, None
+        return work, fresh, known, None, whole
     # Few rows of this part need work: prepare them now, while the part is at hand — the
     # second pass then only commits them (unless the whole list shows one a duplicate).
     rec, header = job.rec, plan.header
     ready: Kept = {}
     for number, line in kept.items():
-        row = csv_row(number, header, line.split(delimiter))
+        row = csv_row(number, header, cells_of(line, delimiter))
         if row is not None:
             ready[number] = (line, tuple(rec.prepare(row, fresh=number in new_keys)))
-    return work, fresh, known, ready
+    return work, fresh, known, ready, whole
 
 
 _OWN: list[int] = []
@@ -258,7 +264,7 @@ def _prepare_part(index: int) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for number, line in lines(plan, plan.parts[index]):
         if needs(number):
-            row = csv_row(number, header, line.split(delimiter))
+            row = csv_row(number, header, cells_of(line, delimiter))
             if row is not None:
                 out.append(tuple(rec.prepare(row)))
     return out
