@@ -115,7 +115,7 @@ def sync(
         size = rec.options.effective_batch_size()
         todo = [_work_of(rec, scan, p, plan, kept[p.index]) for p in plan.parts]
         again = [w for w in todo if isinstance(w, int)]
-        with pool_of.pool(workers) if again else contextlib.nullcontext() as ex:
+        with pool_of.pool(workers, behind_writer=True) if again else contextlib.nullcontext() as ex:
             read = iter(pool_of.InOrder(ex, _prepare_part, again, window=window)) if ex else None
             batch: list[Prepared] = []
             for w in todo:
@@ -194,8 +194,8 @@ def _scan_part(index: int) -> ScanPart:
             if isinstance(found, int):
                 fresh.append((found, number))
             else:
-                child_id, listed, raw = found
-                known.append((number, child_id, listed and raw == digest(cells), number))
+                child_id, raw = found
+                known.append((number, child_id, raw is not None and raw == digest(cells), number))
         pending.clear()
 
     get = loaded.get if loaded is not None else None
@@ -221,7 +221,7 @@ def _scan_part(index: int) -> ScanPart:
         elif (found := get(k)) is None:
             fresh.append((key_hash(k), number))
             new_keys.add(number)
-        elif found[1] and found[2] == digest(cells):
+        elif found[1] is not None and found[1] == digest(cells):
             known.append((number, found[0], True, number))
             continue
         else:

@@ -297,8 +297,8 @@ class Triage:
                 fresh.append((found, row.number))
                 fresh_rows.append(row)
             else:
-                child_id, listed, raw = found
-                unchanged = listed and raw == raw_digest(row.values)
+                child_id, raw = found
+                unchanged = raw is not None and raw == raw_digest(row.values)
                 known.append((row.number, child_id, unchanged, row))
         self.fresh(fresh, fresh_rows)
         self.known(known)
@@ -319,19 +319,23 @@ class Triage:
         """Rows of known children, ``(row, child id, unchanged, row or its number)``:
         unchanged, changed, or a second row of the same child."""
         scan, keep, again = self.scan, self.keep, self.again
-        first_of, set_first, mark = scan.seen.get, scan.seen.set, scan.mark
+        first_of = scan.seen.first
+        mark = scan.mark
         total = unchanged_rows = 0
         for number, child_id, unchanged, item in rows:
             total += 1
-            first = first_of(child_id)
+            if child_id >= len(first_of):  # a child added since the scan began
+                scan.seen.set(child_id, 0)
+                first_of = scan.seen.first
+            first = first_of[child_id]
             if first:
                 again.setdefault(child_id, [abs(first)]).append(number)
                 mark(item, keep)
             elif unchanged:
-                set_first(child_id, number)
+                first_of[child_id] = number
                 unchanged_rows += 1
             else:
-                set_first(child_id, -number)
+                first_of[child_id] = -number
                 mark(item, keep)
         scan.total += total
         scan.unchanged += unchanged_rows
@@ -355,13 +359,14 @@ class Triage:
         return scan
 
 
-Found = tuple[int, bool, str]  # child id, listed, raw digest
+Found = tuple[int, str | None]  # child id, raw digest while listed (None once delisted)
 
 
 def lookup(
     archive: Archive, keys: list[str], loaded: dict[str, Found] | None = None
 ) -> list[int | Found]:
-    """For each key: the hash of a key the archive lacks, or ``(child id, listed, raw digest)``.
+    """For each key: the hash of a key the archive lacks, or ``(child id, raw digest)`` (the
+    digest None when the child is not listed: its row needs work whatever it holds).
 
     ``loaded``: the archive's digests read at once (:func:`load_digests`), else a query.
     """
@@ -372,13 +377,13 @@ def lookup(
     out: list[int | Found] = []
     for key in keys:
         d = known.get(key)
-        out.append(key_hash(key) if d is None else (d[0], d[1] == "listed", d[2]))
+        out.append(key_hash(key) if d is None else (d[0], d[2] if d[1] == "listed" else None))
     return out
 
 
 def load_digests(archive: Archive) -> dict[str, Found]:
     """What :func:`lookup` needs of every child, in one read."""
-    return {key: (cid, status == "listed", raw) for key, cid, status, raw in archive.all_digests()}
+    return {key: (cid, raw) for key, cid, raw in archive.listed_digests()}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,8 +9,8 @@ results in the order of the file: batches, transactions and case numbers
 are the same as when one process does all the work.
 
 A worker dies with its parent (``PR_SET_PDEATHSIG``): a run killed midway
-leaves no orphan behind to hold the terminal or the file. Workers run at a
-lower priority (``nice``) than the writer, the stage every row waits for.
+leaves no orphan behind to hold the terminal or the file. Workers that feed
+the writer run at a lower priority (``nice``): it is the stage every row waits for.
 
 ``$INTEROP_SYNC_WORKERS`` sets the number of workers (0: none);
 ``$INTEROP_SYNC_PARALLEL_MIN`` the rows a list needs before workers pay off.
@@ -18,6 +18,7 @@ lower priority (``nice``) than the writer, the stage every row waits for.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -35,7 +36,7 @@ ENV_MIN_ROWS = "INTEROP_SYNC_PARALLEL_MIN"
 MIN_ROWS = 20_000
 #: At most this many workers (the target machine has two cores).
 MAX_WORKERS = 2
-#: Workers run at a lower priority than the process that writes the archive.
+#: Workers that feed the writer run at this lower priority (see :func:`pool`).
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 
@@ -60,7 +61,7 @@ def worker_count(rows: int) -> int:
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 
-def _die_with_parent(parent: int) -> None:
+def _die_with_parent(parent: int, niceness: int) -> None:
     try:
         import ctypes
 
@@ -72,19 +73,27 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
     # Ctrl-C reaches the whole process group: the parent stops the run, not each worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The one writer is the pipeline's narrow stage: it gets a core whenever it can use
-    # one, the workers what is left (they need only keep ahead of it).
-    os.nice(WORKER_NICENESS)
+    if niceness:
+        os.nice(niceness)
 
 
 @contextmanager
-def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """Forked workers that see this process's state as it is now."""
+def pool(workers: int, *, behind_writer: bool = False) -> Iterator[ProcessPoolExecutor]:
+    """Forked workers that see this process's state as it is now.
+
+    ``behind_writer``: the workers feed this process's writes, the pipeline's
+    narrow stage — they run at a lower priority, so the writer gets a core
+    whenever it can use one and they take what is left (they need only keep
+    ahead of it).
+    """
+    # What this process holds now is the workers' shared input: out of the collector's
+    # reach (its walk would write to every object's header and copy every page).
+    gc.freeze()
     ex = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_die_with_parent,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), WORKER_NICENESS if behind_writer else 0),
     )
     try:
         yield ex

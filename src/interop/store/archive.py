@@ -450,12 +450,18 @@ class Archive:
             value = conn.execute(sa.select(sa.func.count()).select_from(t.children)).scalar()
         return int(value or 0)
 
-    def all_digests(self) -> list[tuple[str, int, str, str]]:
-        """``(match key, child id, status, raw digest)`` of every child, in one read."""
+    def listed_digests(self) -> list[tuple[str, int, str | None]]:
+        """``(match key, child id, raw digest)`` of every child, in one read; the digest
+        is None for a child no longer listed (half the objects of a status column)."""
+        c = t.children.c
+        stmt = sa.select(
+            c.match_key, c.id, sa.case((c.status == "listed", c.raw_digest), else_=None)
+        )
         with self.engine.connect() as conn:
             cursor = conn.connection.cursor()
             try:
-                cursor.execute(str(_DIGESTS.compile(dialect=conn.dialect)))
+                sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+                cursor.execute(str(sql))
                 return list(cursor.fetchall())
             finally:
                 cursor.close()
