@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -502,13 +502,16 @@ class Archive:
             if batch.changed:
                 self._apply_changes(conn, run_id, batch.changed, stamp)
             c = t.children.c
-            if batch.retouched:
-                conn.execute(
+            _run_many(
+                conn,
+                "children-retouched",
+                lambda: (
                     t.children.update()
                     .where(c.id == sa.bindparam("cid"))
-                    .values(raw_digest=sa.bindparam("rd")),
-                    [{"cid": cid, "rd": rd} for cid, rd in batch.retouched],
-                )
+                    .values(raw_digest=sa.bindparam("rd"))
+                ),
+                [{"cid": cid, "rd": rd} for cid, rd in batch.retouched],
+            )
             if batch.quarantined:
                 _insert_rows(
                     conn,
@@ -597,22 +600,28 @@ class Archive:
     ) -> None:
         """A new version of each changed child, set-based: a few statements per batch."""
         c = t.children.c
-        conn.execute(
-            t.children.update()
-            .where(c.id == sa.bindparam("cid"))
-            .values(
-                status="listed",
-                version=sa.bindparam("v"),
-                raw_digest=sa.bindparam("rd"),
-                entry_digest=sa.bindparam("ed"),
-                changed_run=run_id,
+        _run_many(
+            conn,
+            "children-changed",
+            lambda: (
+                t.children.update()
+                .where(c.id == sa.bindparam("cid"))
+                .values(
+                    status=sa.bindparam("st"),
+                    version=sa.bindparam("v"),
+                    raw_digest=sa.bindparam("rd"),
+                    entry_digest=sa.bindparam("ed"),
+                    changed_run=sa.bindparam("run"),
+                )
             ),
             [
                 {
+                    "st": "listed",
                     "cid": ch.known.child_id,
                     "v": ch.known.version + 1,
                     "rd": ch.raw_digest,
                     "ed": digest(ch.entry_json),
+                    "run": run_id,
                 }
                 for ch in changes
             ],
@@ -658,53 +667,57 @@ class Archive:
         k = t.cases.c
         plain = [ch for ch in changes if ch.deadline is None]
         timed = [ch for ch in changes if ch.deadline is not None]
-        if plain:
-            conn.execute(
+        _run_many(
+            conn,
+            "cases-risk",
+            lambda: (
                 t.cases.update()
-                .where(k.case_number == sa.bindparam("cn"), k.state == "listed")
-                .values(risk_level=sa.bindparam("rl"), updated_at=stamp),
-                [{"cn": ch.known.case_number, "rl": ch.risk_level} for ch in plain],
-            )
-        if timed:
-            conn.execute(
+                .where(k.case_number == sa.bindparam("cn"), k.state == sa.bindparam("st"))
+                .values(risk_level=sa.bindparam("rl"), updated_at=sa.bindparam("at"))
+            ),
+            [
+                {"cn": ch.known.case_number, "st": "listed", "rl": ch.risk_level, "at": stamp}
+                for ch in plain
+            ],
+        )
+        _run_many(
+            conn,
+            "cases-risk-deadline",
+            lambda: (
                 t.cases.update()
-                .where(k.case_number == sa.bindparam("cn"), k.state == "listed")
+                .where(k.case_number == sa.bindparam("cn"), k.state == sa.bindparam("st"))
                 .values(
                     risk_level=sa.bindparam("rl"),
-                    updated_at=stamp,
+                    updated_at=sa.bindparam("at"),
                     deadline_rule=sa.bindparam("dr"),
                     deadline_start=sa.bindparam("ds"),
                     deadline_due=sa.bindparam("dd"),
                     provisional=sa.bindparam("dp"),
-                ),
-                [
-                    {
-                        "cn": ch.known.case_number,
-                        "rl": ch.risk_level,
-                        "dr": ch.deadline[0],
-                        "ds": ch.deadline[1],
-                        "dd": ch.deadline[2],
-                        "dp": ch.deadline[3],
-                    }
-                    for ch in timed
-                    if ch.deadline is not None
-                ],
-            )
+                )
+            ),
+            [
+                {
+                    "cn": ch.known.case_number,
+                    "st": "listed",
+                    "rl": ch.risk_level,
+                    "at": stamp,
+                    "dr": ch.deadline[0],
+                    "ds": ch.deadline[1],
+                    "dd": ch.deadline[2],
+                    "dp": ch.deadline[3],
+                }
+                for ch in timed
+                if ch.deadline is not None
+            ],
+        )
 
     def case_deadlines(self, case_numbers: Sequence[str]) -> dict[str, tuple[str, str, str, bool]]:
         """The start deadline of each case that has one."""
-        c = t.cases.c
         out: dict[str, tuple[str, str, str, bool]] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(case_numbers), 500):
-                for number, rule, start, due, prov in conn.execute(
-                    sa.select(
-                        c.case_number,
-                        c.deadline_rule,
-                        c.deadline_start,
-                        c.deadline_due,
-                        c.provisional,
-                    ).where(c.case_number.in_(case_numbers[i : i + 500]))
+                for number, rule, start, due, prov in _select_in(
+                    conn, _DEADLINES, case_numbers[i : i + 500], t.cases.c.case_number
                 ):
                     if rule is not None:
                         out[number] = (rule, start, due, bool(prov))
@@ -954,6 +967,34 @@ def _insert_rows(
     conn.exec_driver_sql(sql, params)
 
 
+_STATEMENTS: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _run_many(
+    conn: sa.Connection,
+    name: str,
+    build: Callable[[], sa.Update],
+    params: list[dict[str, Any]],
+) -> None:
+    """executemany of a statement compiled once per dialect (``name`` keys the cache).
+
+    For the sync's per-batch updates: SQLAlchemy would compile the statement
+    again on each call of a new run and walk every parameter set; the
+    values are plain str/int/bool/None, which the drivers take as they are.
+    """
+    if not params:
+        return
+    key = (conn.dialect.name, name)
+    compiled = _STATEMENTS.get(key)
+    if compiled is None:
+        c = build().compile(dialect=conn.dialect)
+        compiled = (c.string, tuple(c.positiontup or ()) if c.positional else None)
+        _STATEMENTS[key] = compiled
+    sql, names = compiled
+    rows: list[Any] = params if names is None else [tuple(p[n] for n in names) for p in params]
+    conn.exec_driver_sql(sql, rows)
+
+
 def _copy_versions(
     conn: sa.Connection, run_id: str, stamp: str, moves: list[tuple[int, int, int]]
 ) -> None:
@@ -999,6 +1040,13 @@ _RECORDS = sa.select(
     t.case_records.c.version,
     t.case_records.c.body,
     t.case_records.c.digest,
+)
+_DEADLINES = sa.select(
+    t.cases.c.case_number,
+    t.cases.c.deadline_rule,
+    t.cases.c.deadline_start,
+    t.cases.c.deadline_due,
+    t.cases.c.provisional,
 )
 _SELECTS: dict[tuple[str, int, int], str] = {}
 
