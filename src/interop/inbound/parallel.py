@@ -4,15 +4,18 @@ The two passes of :func:`interop.inbound.sync.sync_file_rows`, with the
 reading, keying and mapping of rows done by worker processes, each reading
 its own parts of the file (:mod:`interop.inbound.csvparts`):
 
-1. workers read their parts, look the keys up in the archive (each with
-   its own connection) and report each row's class: needing work anyway,
-   new key, known child (unchanged or not); this process keeps the run's
-   tally (:class:`~interop.inbound.sync.Triage`): duplicates, the children
-   the list names;
-2. workers read their parts again and :meth:`~interop.inbound.sync.Reconciler.prepare`
-   the rows that need work (map, check, build the case record text); this
-   process commits them in file order, in the same batches as a one-process
-   run (:meth:`~interop.inbound.sync.Reconciler.commit`).
+1. workers read their parts, look the keys up — in the archive's digests
+   read once before they were forked, when the list names a fair share of
+   the archive, else each with its own connection — and report each row's
+   class: needing work anyway, new key, known child (unchanged or not);
+   this process keeps the run's tally (:class:`~interop.inbound.sync.Triage`):
+   duplicates, the children the list names. When few rows of a part need
+   work, the worker prepares them there and then;
+2. the rows that need work are prepared
+   (:meth:`~interop.inbound.sync.Reconciler.prepare`: mapped, checked, case
+   record built) — already, or by workers reading their parts again — and
+   this process commits them in file order, in the
+   same batches as a one-process run (:meth:`~interop.inbound.sync.Reconciler.commit`).
 
 What the workers need — the run, the plan, what the first pass found — is
 in this module's ``_JOB`` when they are forked; they get part numbers and
@@ -32,6 +35,7 @@ from interop.inbound.csvparts import CsvPlan, Part, cells_of, lines
 from interop.inbound.mapping import RowShape
 from interop.inbound.readers import csv_row
 from interop.inbound.sync import (
+    KEEP_ROWS,
     SCAN_CHUNK,
     Found,
     Prepared,
@@ -49,10 +53,9 @@ LOAD_ALL_MAX = 250_000
 #: … when the list is at least this share of the archive (else each worker queries by chunk).
 LOAD_ALL_SHARE = 0.25
 
-#: Lines a worker keeps of one part for the second pass (rows new, changed or bad) …
+#: Lines a worker keeps of one part for the second pass (rows new, changed or bad);
+#: beyond these, or beyond ``KEEP_ROWS`` of the whole list, the part is read again.
 KEEP_PER_PART = 400
-#: … and of the whole list: beyond these, the second pass reads the file again.
-KEEP_ROWS = 20_000
 
 #: A part's rows that need work, prepared by the first pass: row → (line, prepared).
 Kept = dict[int, tuple[str, tuple[Any, ...]]]
