@@ -552,3 +552,39 @@ def test_an_error_in_a_worker_reaches_the_caller_with_its_code() -> None:
 
 def _raise(code: str) -> None:
     raise DataFileError("file", "entry", "problem", code=code)
+
+
+# -- a worker that dies ----------------------------------------------------------------
+
+
+def _die(index: int) -> None:
+    os._exit(3)  # as the kernel's out-of-memory killer would end it: no exception, no goodbye
+
+
+def test_a_worker_that_dies_ends_the_run_plainly(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dead worker is a run that could not complete (exit 1, E170), not a traceback;
+    what was committed stays and the next run goes on from there."""
+    path = tmp_path / "list.csv"
+    gen_child_list.write(path, 3000, bad=0.0, seed=5, change=0.0, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    with monkeypatch.context() as m:
+        for name, value in WORKERS.items():
+            m.setenv(name, value)
+        m.setattr(parallel, "_prepare_part", _die)  # the forked workers run this one
+        code, _ = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--json")
+    err = capsys.readouterr().err
+    assert spy.parallel == 1
+    assert code == 1, err
+    assert err.startswith("interop: [E170] a worker process stopped unexpectedly"), err
+    assert "Traceback" not in err
+    with Archive.open(db) as a, a.engine.connect() as conn:
+        runs = conn.execute(sa.select(sync_runs.c.status, sync_runs.c.message)).all()
+    assert [tuple(r) for r in runs] == [("failed", "WorkerError")]
+
+    with monkeypatch.context() as m:
+        for name, value in WORKERS.items():
+            m.setenv(name, value)
+        code, report = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--json")
+    assert code == 0 and report["new"] + report["quarantined"] == 3000

@@ -27,8 +27,11 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Generic, TypeVar
+
+from interop._errors import InteropError
 
 ENV_WORKERS = "INTEROP_SYNC_WORKERS"
 ENV_MIN_ROWS = "INTEROP_SYNC_PARALLEL_MIN"
@@ -39,6 +42,14 @@ MAX_WORKERS = 2
 #: Workers that feed the writer run at this lower priority (see :func:`pool`).
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
+
+
+class WorkerError(InteropError):
+    """A worker process died (killed, out of memory): the run could not complete (exit 1)."""
+
+    code = "E170"
+    exit_code = 1
+
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -97,6 +108,12 @@ def pool(workers: int, *, behind_writer: bool = False) -> Iterator[ProcessPoolEx
     )
     try:
         yield ex
+    except BrokenProcessPool:
+        raise WorkerError(
+            f"a worker process stopped unexpectedly (killed, or out of memory?); what was "
+            f"committed stays, and the next run goes on from there — with ${ENV_WORKERS}=0 "
+            "it runs in one process"
+        ) from None
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
 
