@@ -19,8 +19,9 @@ from interop._errors import InputError
 from interop.config import Config, load_config
 from interop.core.workdays import WorkCalendar, today
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
+from interop.inbound.prepare import SyncOptions
 from interop.inbound.readers import FORMATS, FileSource
-from interop.inbound.sync import SyncOptions, SyncReport, sync_file_rows
+from interop.inbound.sync import SyncReport, sync_file_rows
 from interop.store import Archive
 
 NAME = "sync"

@@ -16,8 +16,9 @@ from interop._errors import InputError, InteropError
 from interop.config import Config
 from interop.core.workdays import WorkCalendar
 from interop.inbound.mapping import CodeLookup, InboundMapping
+from interop.inbound.prepare import SyncOptions
 from interop.inbound.readers import object_row
-from interop.inbound.sync import Reconciler, SyncOptions, SyncReport, duplicates_in
+from interop.inbound.sync import Reconciler, SyncReport, duplicates_in
 from interop.store.archive import Archive
 
 log = logging.getLogger(__name__)

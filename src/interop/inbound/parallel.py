@@ -33,16 +33,15 @@ from typing import Any
 from interop.inbound import workers as pool_of
 from interop.inbound.csvparts import CsvPlan, Part, cells_of, lines
 from interop.inbound.mapping import RowShape
+from interop.inbound.prepare import Prepared, key_hash
 from interop.inbound.readers import csv_row
 from interop.inbound.sync import (
     KEEP_ROWS,
     SCAN_CHUNK,
     Found,
-    Prepared,
     Reconciler,
     Scan,
     Triage,
-    key_hash,
     load_digests,
     lookup,
 )

@@ -8,10 +8,7 @@ committed batch whole and nothing of the batch in flight.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import os
-import sys
 import uuid
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,10 +22,14 @@ from sqlalchemy.engine import make_url
 
 from interop._errors import InteropError
 from interop.store import schema as t
+from interop.store.jsontext import digest as digest
+from interop.store.jsontext import dumpb as dumpb
+from interop.store.jsontext import dumps as dumps
+from interop.store.location import ENV_DB as ENV_DB
+from interop.store.location import default_data_dir as default_data_dir
+from interop.store.location import resolve_url
 
 log = logging.getLogger(__name__)
-
-ENV_DB = "INTEROP_DB"
 
 
 class StoreError(InteropError):
@@ -40,50 +41,6 @@ class StoreError(InteropError):
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def dumps(obj: Any) -> str:
-    """Canonical JSON text (sorted keys) — equal data gives equal text and digest."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def dumpb(obj: Any) -> bytes:
-    """:func:`dumps` as UTF-8 bytes: what the sync hands to the archive (no decoding, and
-    bytes cross a process boundary for free — see :func:`_insert_rows`)."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-
-
-def digest(text: str | bytes) -> str:
-    data = text.encode() if isinstance(text, str) else text
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def default_data_dir() -> Path:
-    """A per-user data folder: ``$XDG_DATA_HOME/interop`` or the platform's equivalent."""
-    if sys.platform == "win32":  # pragma: no cover
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":  # pragma: no cover
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "interop"
-
-
-def resolve_url(url: str | None = None) -> str:
-    """``--db``, else ``$INTEROP_DB``, else the SQLite file in the user data folder.
-
-    ``postgresql://`` is driven by psycopg 3; a bare path means a SQLite file.
-    """
-    url = url or os.environ.get(ENV_DB) or ""
-    if not url:
-        folder = default_data_dir()
-        return f"sqlite:///{folder / 'archive.sqlite3'}"
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def describe_url(url: str) -> str:

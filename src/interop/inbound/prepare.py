@@ -1,0 +1,217 @@
+"""The part of a list row's work that needs no archive (issue 3).
+
+:class:`Preparer` maps a row, checks it, and — when its key is new — builds
+its whole case record; the result is a :class:`Prepared` row that only
+needs deciding against the archive and writing. Nothing here loads the
+database library: a large sync's worker processes run it
+(:mod:`interop.inbound.firstpass`, :mod:`interop.inbound.parallel`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from interop.core.masking import mask_id
+from interop.fhir.canonical import cs
+from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
+from interop.inbound.readers import RawRow
+from interop.store.jsontext import digest, dumpb
+
+#: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
+BATCH_SIZE = 5000
+_RELATIONSHIP = cs("family-relationship")
+
+
+@dataclass(slots=True)
+class SyncOptions:
+    received: dt.date
+    full: bool = False
+    agreement_date: dt.date | None = None
+    case_prefix: str = "ORG"
+    contractor_id: str = "contractor"
+    contractor_name: str = "承接机构"
+    batch_size: int = 0
+
+    def effective_batch_size(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        env = os.environ.get("INTEROP_SYNC_BATCH_SIZE", "")
+        return int(env) if env.isdigit() and int(env) > 0 else BATCH_SIZE
+
+
+def key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class Prepared(NamedTuple):
+    """A row after :meth:`Reconciler.prepare`: what the writer needs, and nothing else.
+
+    A quarantined row has no key and keeps its raw cells (stored, never
+    printed); a mapped row carries its canonical entry JSON and, when the
+    first pass found its key new, its whole case record JSON — as UTF-8
+    bytes, which cross from a worker process as they are. Workers send plain
+    tuples (``tuple(p)``; ``Prepared._make`` on arrival): a named tuple costs
+    several times more to pickle.
+    """
+
+    number: int
+    values: dict[str, str] | None  # the raw row, when quarantined
+    findings: list[Finding]  # why it is quarantined, or warnings
+    key: str | None = None
+    raw_digest: str = ""
+    entry_json: bytes = b""
+    entry_digest: str = ""
+    resident_id: str | None = None
+    risk: str | None = None
+    record: bytes | None = None  # the case record's JSON, when the key is new
+
+    @classmethod
+    def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:
+        return cls(row.number, dict(row.values), findings)
+
+
+@functools.lru_cache(maxsize=4096)
+def _org_id(prefix: str, name: str) -> str:
+    """A stable id for a named school or office (lists repeat the same few names)."""
+    return prefix + hashlib.blake2b(name.encode(), digest_size=5).hexdigest()
+
+
+def build_parts(
+    entry: dict[str, Any],
+    mapping: InboundMapping,
+    options: SyncOptions,
+    terms: CodeLookup,
+) -> dict[str, Any]:
+    """The list-owned parts of a case record (child, case, guardian, organisations)."""
+    child: dict[str, Any] = {
+        "name": entry["name"],
+        "sex": entry["sex"],
+        "ethnicity": entry["ethnicity"],
+        "birth_date": entry["birth_date"],
+        "home_address": {"text": entry["home_address"]},
+        "household_registration": {"text": entry["household_registration"]},
+    }
+    if "resident_id" in entry:
+        child["resident_id"] = entry["resident_id"]
+    if entry.get("difficulty_categories"):
+        child["difficulty_categories"] = entry["difficulty_categories"]
+    orgs = [{"id": options.contractor_id, "kind": "contractor", "name": options.contractor_name}]
+    stage = entry.get("school_stage")
+    if entry.get("school") or stage:
+        school: dict[str, Any] = {"enrolled": stage != "not-applicable"}
+        if stage:
+            school["stage"] = stage
+        if entry.get("school"):
+            sid = _org_id("school-", entry["school"])
+            orgs.append({"id": sid, "kind": "school", "name": entry["school"]})
+            school["school"] = sid
+        child["school"] = school
+    case: dict[str, Any] = {
+        "risk_level": entry["risk_level"],
+        "designation_date": entry["designation_date"],
+    }
+    if mapping.inclusion_basis:
+        case["inclusion_basis"] = mapping.inclusion_basis
+    if entry.get("designating_org"):
+        oid = _org_id("ca-", entry["designating_org"])
+        orgs.append({"id": oid, "kind": "civil-affairs", "name": entry["designating_org"]})
+        case["designating_org"] = oid
+    adults = []
+    if entry.get("guardian_name"):
+        adult: dict[str, Any] = {
+            "id": "guardian-list",
+            "name": entry["guardian_name"],
+            "roles": ["guardian"],
+        }
+        rel = entry.get("guardian_relationship")
+        code = terms.code_for_text(_RELATIONSHIP, rel) if rel else None
+        if code:
+            adult["relationship"] = code
+        if entry.get("guardian_phone"):
+            adult["phone"] = entry["guardian_phone"]
+        adults.append(adult)
+    return {"child": child, "case": case, "adults": adults, "organisations": orgs}
+
+
+def new_record(parts: dict[str, Any], options: SyncOptions) -> dict[str, Any]:
+    """A complete case record (LISTED, T-01) from the list-owned parts."""
+    case = {
+        "case_number": "",
+        "state": "listed",
+        **parts["case"],
+        "list_received_date": options.received.isoformat(),
+        "contractor": options.contractor_id,
+    }
+    return {
+        "format_version": "1.0",
+        "case": case,
+        "child": parts["child"],
+        "adults": parts["adults"],
+        "organisations": parts["organisations"],
+    }
+
+
+class Preparer:
+    """Maps and checks rows of one list (see :meth:`prepare`)."""
+
+    def __init__(self, mapping: InboundMapping, terms: CodeLookup, options: SyncOptions) -> None:
+        self.mapping = mapping
+        self.terms = terms
+        self.options = options
+        #: Row → the other rows with its key (found by the first pass).
+        self.duplicates: dict[int, list[int]] = {}
+        #: Rows the first pass found with a key the archive lacks.
+        self.fresh: Callable[[int], bool] | None = None
+
+    def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
+        """The part of a row's work that needs no archive: mapped, or why it is quarantined.
+
+        Pure (no report, no database), so worker processes can run it: it
+        reads only the mapping, the terminology and what the first pass found
+        (``fresh``: whether the archive lacks the row's key; by default what
+        the first pass said).
+        """
+        m = self.mapping
+        if row.problem is not None:
+            code, msg = row.problem
+            return Prepared.quarantine(row, [Finding("(row)", code, msg)])
+        key, rid = m.key_of(row.values)
+        if key is None:
+            cols = "/".join(m.fields[k].column for k in m.key)
+            msg = f"{cols}: required to match the child, but empty"
+            return Prepared.quarantine(row, [Finding(cols, "missing-field", msg)])
+        others = self.duplicates.get(row.number)
+        if others:
+            col = m.fields[m.key[0]].column
+            where = ", ".join(str(n) for n in others[:10])
+            what = "resident ID " + mask_id(rid) if rid else "key"
+            msg = f"{col}: the same {what} is also on row {where}"
+            return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
+        entry, findings = m.map_row(row.values, self.terms, self.options.received)
+        if entry is None:
+            return Prepared.quarantine(row, findings)
+        if fresh is None:
+            fresh = self.fresh is not None and self.fresh(row.number)
+        entry_json = dumpb(entry)
+        return Prepared(
+            row.number,
+            None,
+            findings,
+            key,
+            m.raw_digest(row.values),
+            entry_json,
+            digest(entry_json),
+            entry.get("resident_id"),
+            entry.get("risk_level"),
+            self._record_json(entry) if fresh else None,
+        )
+
+    def _record_json(self, entry: dict[str, Any]) -> bytes:
+        parts = build_parts(entry, self.mapping, self.options, self.terms)
+        return dumpb(new_record(parts, self.options))
