@@ -35,7 +35,7 @@ from interop._errors import (
     ResidentIdError,
     RuleViolation,
 )
-from interop.inbound import csvparts, parallel
+from interop.inbound import csvparts, firstpass, parallel
 from interop.inbound import sync as inbound_sync
 from interop.inbound.readers import FileSource
 from interop.resources import mappings_dir
@@ -52,9 +52,19 @@ class Spy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.parallel = 0
-        self.loaded = 0  # digests read at once, before the workers start
+        self.loaded = 0  # digests of a non-empty archive read at once
+        self.early = 0  # first passes started before the archive was opened (SQLite)
         self.part_bytes = csvparts.PART_BYTES
         real_sync, real_load, real_plan = parallel.sync, inbound_sync.load_digests, csvparts.plan
+        real_start = firstpass.start
+
+        def start(source: FileSource, mapping: Any, terms: Any, options: Any, db: Any) -> Any:
+            first = real_start(source, mapping, terms, options, db)
+            if first is not None:
+                self.early += 1
+                if first.job.known:
+                    self.loaded += 1  # read with the standard library, before the workers
+            return first
 
         def sync(*args: Any, **kw: Any) -> None:
             self.parallel += 1
@@ -67,6 +77,7 @@ class Spy:
         def plan(source: FileSource, part_bytes: int | None = None) -> csvparts.CsvPlan | None:
             return real_plan(source, part_bytes=part_bytes or self.part_bytes)
 
+        monkeypatch.setattr(firstpass, "start", start)
         monkeypatch.setattr(parallel, "sync", sync)
         monkeypatch.setattr(parallel, "load_digests", load)
         monkeypatch.setattr(csvparts, "plan", plan)
@@ -216,6 +227,7 @@ def test_generated_list_resync_and_full_list(
     assert second["changed"] > 50 and second["new"] == 0
     assert second["unchanged"] > 2500
     assert spy.loaded == 1
+    assert spy.early == (2 if db_url.startswith("sqlite") else 0)  # started before opening
 
     # 3. the whole list, less every 9th row: delisted; three known children named twice
     #    (once more unchanged, with a change, unchanged), far apart; few lines kept
@@ -245,6 +257,30 @@ def test_generated_list_resync_and_full_list(
     assert spy.loaded == 2
     assert fourth["delisted"] > 2000 and fourth["changed"] > 0
     assert fourth["unchanged"] > 0 and fourth["quarantined"] > 0
+
+
+def test_an_early_first_pass_of_another_archive_state_is_done_again(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the workers started early read another state of the archive than the one
+    opened (another schema version), their pass is dropped and done the ordinary way."""
+    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
+    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
+    gen_child_list.write(path, 1500, bad=0.05, seed=13, change=0.0, encoding="utf-8")
+    gen_child_list.write(changed, 1500, bad=0.05, seed=13, change=0.05, encoding="utf-8")
+    spy.part_bytes = 20_000
+    pair.sync(path, batch=97)
+    dropped: list[bool] = []
+
+    def same(rec: Any, version: int | None) -> bool:
+        dropped.append(True)
+        return False
+
+    with monkeypatch.context() as m:
+        m.setattr(parallel, "_same_archive", same)
+        report = pair.sync(changed, batch=97)
+    assert dropped == [True] and spy.early == 2
+    assert report["changed"] > 20 and report["new"] == 0
 
 
 def test_generated_gb18030_list_with_crlf(

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
 from interop.config import Config, load_config
@@ -21,8 +21,9 @@ from interop.core.workdays import WorkCalendar, today
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
 from interop.inbound.prepare import SyncOptions
 from interop.inbound.readers import FORMATS, FileSource
-from interop.inbound.sync import SyncReport, sync_file_rows
-from interop.store import Archive
+
+if TYPE_CHECKING:
+    from interop.inbound.sync import SyncReport
 
 NAME = "sync"
 HELP = "sync a civil-affairs child list (file or partner feed) into the archive"
@@ -138,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     terms = Terminology.load()
     if args.partner:
         from interop.inbound.feed import sync_partner
+        from interop.store import Archive
 
         with Archive.open(args.db) as archive:
             report = sync_partner(
@@ -148,9 +150,18 @@ def run(args: argparse.Namespace) -> int:
     mapping = InboundMapping.load(args.mapping)
     source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
     source.options = mapping.reader_options(source.format)
+    # A large list's first pass starts now, in worker processes reading the file and the
+    # archive's digests, while this process loads the database library and opens the
+    # archive (issue 3: both cores from the start).
+    from interop.inbound import firstpass
+
+    early = firstpass.start(source, mapping, terms, options, args.db)
     progress = Progress()
-    with Archive.open(args.db) as archive:
-        try:
+    try:
+        from interop.inbound.sync import sync_file_rows
+        from interop.store import Archive
+
+        with Archive.open(args.db) as archive:
             report = sync_file_rows(
                 archive,
                 source,
@@ -160,8 +171,11 @@ def run(args: argparse.Namespace) -> int:
                 options,
                 source=str(args.file),
                 progress=progress,
+                early=early,
             )
-        finally:
-            progress.close()
+    finally:
+        progress.close()
+        if early is not None:
+            early.close()
     print_report(report, args.json)
     return 0

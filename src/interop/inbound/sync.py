@@ -35,7 +35,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -52,6 +52,11 @@ from interop.store.archive import (
     NewChild,
     QuarantinedRow,
 )
+from interop.store.peek import Found
+
+if TYPE_CHECKING:
+    from interop.inbound.csvparts import CsvPlan
+    from interop.inbound.firstpass import FirstPass
 
 log = logging.getLogger(__name__)
 
@@ -299,9 +304,6 @@ class Triage:
             groups.append(numbers)
         scan.duplicates = _groups(groups)
         return scan
-
-
-Found = tuple[int, str | None]  # child id, raw digest while listed (None once delisted)
 
 
 def lookup(
@@ -618,19 +620,25 @@ def sync_file_rows(
     *,
     source: str,
     progress: Callable[[int, int], Any] | None = None,
+    early: FirstPass | None = None,
 ) -> SyncReport:
     """Sync a re-iterable source of rows (a list file) into the archive.
 
     First pass: :meth:`Reconciler.scan`. Second pass: the rows that need
     work, in batches of one transaction each. A large CSV file is read and
     mapped by worker processes on both cores (:mod:`interop.inbound.parallel`);
-    the result is the same.
+    the result is the same. ``early``: the first pass of ``rows``, started
+    before the archive was opened (:func:`interop.inbound.firstpass.start`).
     """
     from interop.inbound import csvparts, parallel, workers
     from interop.inbound.readers import FileSource
 
-    plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
-    count = workers.worker_count(plan.rows) if plan is not None else 0
+    plan: CsvPlan | None
+    if early is not None:
+        plan, count = early.plan, early.workers
+    else:
+        plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
+        count = workers.worker_count(plan.rows) if plan is not None else 0
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
     threshold = gc.get_threshold()
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
@@ -640,7 +648,7 @@ def sync_file_rows(
     gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
     try:
         if plan is not None and count:
-            parallel.sync(rec, plan, count, progress)
+            parallel.sync(rec, plan, count, progress, early=early)
         else:
             _sync_here(rec, rows, progress)
     except BaseException as exc:

@@ -86,6 +86,9 @@ def _die_with_parent(parent: int, niceness: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if niceness:
         os.nice(niceness)
+    # a worker makes many short-lived objects and keeps few: collect young ones seldom
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
 
 
 @contextmanager

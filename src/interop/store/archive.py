@@ -28,6 +28,7 @@ from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
 from interop.store.location import default_data_dir as default_data_dir
 from interop.store.location import resolve_url
+from interop.store.peek import LISTED_DIGESTS_SQL
 
 log = logging.getLogger(__name__)
 
@@ -410,15 +411,10 @@ class Archive:
     def listed_digests(self) -> list[tuple[str, int, str | None]]:
         """``(match key, child id, raw digest)`` of every child, in one read; the digest
         is None for a child no longer listed (half the objects of a status column)."""
-        c = t.children.c
-        stmt = sa.select(
-            c.match_key, c.id, sa.case((c.status == "listed", c.raw_digest), else_=None)
-        )
         with self.engine.connect() as conn:
             cursor = conn.connection.cursor()
             try:
-                sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-                cursor.execute(str(sql))
+                cursor.execute(LISTED_DIGESTS_SQL)  # plain SQL: workers run it on their own
                 return list(cursor.fetchall())
             finally:
                 cursor.close()

@@ -1,0 +1,246 @@
+"""The first pass of a large CSV sync, in worker processes (issue 3, Performance).
+
+Each worker reads its parts of the file (:mod:`interop.inbound.csvparts`),
+keys every row, looks the key up among the archive's children and reports
+the row's class: needing work anyway (cut short, no key), new key, or known
+child — unchanged (same raw digest, still listed) or not. When few rows of
+a part need work, the worker prepares them there and then
+(:meth:`interop.inbound.prepare.Preparer.prepare`), while the part is at hand.
+
+Where the children's digests come from:
+
+- *early* (a SQLite archive): :func:`start`, called by ``interop sync``
+  first thing, reads them with the standard library
+  (:func:`interop.store.peek.read_digests`) and forks the workers, which
+  then read the list while the main process loads the database library
+  and opens the archive; it checks afterwards that the archive it opened is
+  the one that was read (same schema version) and otherwise runs the pass
+  again the ordinary way;
+- otherwise the main process reads them at once, with the archive open,
+  before forking the workers (a list that names a fair share of the
+  archive), or each worker asks the archive for its keys by chunk.
+
+Nothing here loads the database library; the chunked look-up imports it
+when it is used, in a process that has it loaded already.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from interop.inbound import csvparts
+from interop.inbound import workers as pool_of
+from interop.inbound.csvparts import CsvPlan, cells_of, lines
+from interop.inbound.mapping import CodeLookup, InboundMapping, RowShape
+from interop.inbound.prepare import Preparer, SyncOptions, key_hash
+from interop.inbound.readers import FileSource, csv_row
+from interop.store.location import sqlite_path
+from interop.store.peek import Found, children_bound, read_digests
+
+#: Lines a worker keeps of one part for the second pass (rows new, changed or bad);
+#: beyond these the part is read again.
+KEEP_PER_PART = 400
+#: Keys per look-up in the archive, when the digests are not read at once.
+LOOKUP_CHUNK = 2000
+#: Read the archive's digests at once, up to this many children …
+LOAD_ALL_MAX = 250_000
+#: … when the list is at least this share of the archive (else look keys up by chunk).
+LOAD_ALL_SHARE = 0.25
+
+
+def read_at_once(rows: int, children: int) -> bool:
+    """Whether a list of ``rows`` rows reads the digests of ``children`` children at once."""
+    return children <= LOAD_ALL_MAX and rows >= LOAD_ALL_SHARE * children
+
+
+#: A part's rows that need work, prepared by the first pass: row → (line, prepared).
+Kept = dict[int, tuple[str, tuple[Any, ...]]]
+
+
+@dataclass(slots=True)
+class PartScan:
+    """What a worker found in one part."""
+
+    work: list[int]  # rows needing work whatever the archive holds (cut short, no key)
+    fresh: list[tuple[int, int]]  # (key hash, row) of keys the archive lacks
+    known: list[tuple[int, int, bool, int]]  # (row, child id, unchanged, row)
+    kept: Kept | None  # the part's rows that need work, prepared — when few
+    whole: bool  # a row not cut short (its columns are the header's)
+
+
+@dataclass(slots=True)
+class Job:
+    """What the workers of a first pass see (set before they are forked)."""
+
+    plan: CsvPlan
+    shape: RowShape
+    preparer: Preparer
+    known: dict[str, Found] | None = None  # the archive's digests, read at once …
+    archive: Any = None  # … else: the archive to ask by chunk
+
+
+_JOB: Job | None = None
+
+
+class FirstPass:
+    """A first pass under way: its workers, and their reports in file order.
+
+    ``version``: for an early pass, the schema version of the archive whose
+    digests were read (None: no archive yet).
+    """
+
+    def __init__(self, job: Job, workers: int, *, version: int | None = None) -> None:
+        global _JOB
+        self.job = job
+        self.workers = workers
+        self.version = version
+        _JOB = job
+        self._pool: AbstractContextManager[Any] | None = pool_of.pool(workers)
+        ex = self._pool.__enter__()
+        self._results = iter(
+            pool_of.InOrder(ex, _scan_part, range(len(job.plan.parts)), window=2 * workers + 2)
+        )
+
+    @property
+    def plan(self) -> CsvPlan:
+        return self.job.plan
+
+    def results(self) -> Iterator[PartScan]:
+        return self._results
+
+    def close(self) -> None:
+        """Stop the workers (once; a second call does nothing)."""
+        global _JOB
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            pool.__exit__(None, None, None)
+        finally:
+            _JOB = None
+
+
+def start(
+    source: FileSource,
+    mapping: InboundMapping,
+    terms: CodeLookup,
+    options: SyncOptions,
+    db: str | None,
+) -> FirstPass | None:
+    """The early first pass of ``source`` into the SQLite archive ``db``, or None when the
+    list is not one for workers (small, quoted, not CSV) or the archive is not SQLite."""
+    path = sqlite_path(db)
+    found = csvparts.plan(source) if path is not None else None
+    if found is None or path is None:
+        return None
+    workers = pool_of.worker_count(found.rows)
+    if not workers:
+        return None
+    try:
+        if not read_at_once(found.rows, children_bound(path)):
+            return None  # (the ordinary pass asks the archive by chunk)
+        version, known = read_digests(path)
+    except sqlite3.Error:  # not an archive one can read: opening it will say why
+        return None
+    job = Job(found, mapping.shape(found.header), Preparer(mapping, terms, options), known)
+    return FirstPass(job, workers, version=version)
+
+
+# -- in the workers ----------------------------------------------------------
+
+
+def _job() -> Job:
+    assert _JOB is not None, "a worker of a parallel sync runs only with its job"
+    return _JOB
+
+
+def _scan_part(index: int) -> PartScan:
+    """The first pass over one part: rows needing work anyway, new keys, known children."""
+    job = _job()
+    plan, shape, loaded = job.plan, job.shape, job.known
+    width, delimiter = len(plan.header), plan.delimiter
+    key, digest = shape.key, shape.digest
+    work: list[int] = []
+    fresh: list[tuple[int, int]] = []
+    known: list[tuple[int, int, bool, int]] = []
+    pending: list[tuple[int, str, list[str]]] = []
+    kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
+    new_keys: set[int] = set()
+    short = 0
+
+    def flush() -> None:
+        if not pending:
+            return
+        from interop.inbound.sync import lookup  # (the archive is open in this process)
+
+        _own_connections(job.archive)
+        for (number, _, cells), found in zip(
+            pending, lookup(job.archive, [k for _, k, _ in pending]), strict=True
+        ):
+            if isinstance(found, int):
+                fresh.append((found, number))
+            else:
+                child_id, raw = found
+                known.append((number, child_id, raw is not None and raw == digest(cells), number))
+        pending.clear()
+
+    get = loaded.get if loaded is not None else None
+    for number, line in lines(plan, plan.parts[index]):
+        cells = cells_of(line, delimiter)
+        if len(cells) != width:
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if len(cells) < width:
+                work.append(number)  # cut short
+                short += 1
+                if kept is not None:
+                    kept[number] = line
+                continue
+        k = key(cells)[0]
+        if k is None:
+            work.append(number)
+        elif get is None:
+            pending.append((number, k, cells))
+            if len(pending) >= LOOKUP_CHUNK:
+                flush()
+            continue
+        elif (found := get(k)) is None:
+            fresh.append((key_hash(k), number))
+            new_keys.add(number)
+        elif found[1] is not None and found[1] == digest(cells):
+            known.append((number, found[0], True, number))
+            continue
+        else:
+            known.append((number, found[0], False, number))
+        if kept is not None:
+            kept[number] = line
+            if len(kept) > KEEP_PER_PART:
+                kept = None
+    flush()
+    whole = len(work) + len(fresh) + len(known) > short
+    if get is None or kept is None:  # (rows looked up by chunk are not sorted out here)
+        return PartScan(work, fresh, known, None, whole)
+    # Few rows of this part need work: prepare them now, while the part is at hand — the
+    # second pass then only commits them (unless the whole list shows one a duplicate).
+    preparer, header = job.preparer, plan.header
+    ready: Kept = {}
+    for number, line in kept.items():
+        row = csv_row(number, header, cells_of(line, delimiter))
+        if row is not None:
+            ready[number] = (line, tuple(preparer.prepare(row, fresh=number in new_keys)))
+    return PartScan(work, fresh, known, ready, whole)
+
+
+_OWN: list[int] = []
+
+
+def _own_connections(archive: Any) -> None:
+    """A forked worker opens its own database connections (never its parent's)."""
+    if os.getpid() not in _OWN:
+        archive.engine.dispose(close=False)
+        _OWN.append(os.getpid())

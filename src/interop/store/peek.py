@@ -1,0 +1,61 @@
+"""A SQLite archive read without the database library: what a sync's first pass needs.
+
+A large sync's worker processes start reading the list before the main
+process has loaded SQLAlchemy and opened the archive (:mod:`interop.inbound.firstpass`);
+they read the children's digests with the standard library. The archive
+itself runs the same statement (:meth:`interop.store.archive.Archive.listed_digests`),
+so there is one definition of what is read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+#: ``(match key, child id, raw digest while listed, else NULL)`` of every child.
+LISTED_DIGESTS_SQL = (
+    "SELECT match_key, id, CASE WHEN status = 'listed' THEN raw_digest END FROM children"
+)
+SCHEMA_VERSION_SQL = "SELECT value FROM interop_meta WHERE key = 'schema_version'"
+
+#: child id, raw digest while listed (None once delisted)
+Found = tuple[int, str | None]
+
+
+def children_bound(path: Path) -> int:
+    """The highest child id (ids are never reused): how many children, at most — 0 for an
+    archive that does not exist or has no tables yet. One index probe."""
+    if not path.is_file():
+        return 0
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA query_only = 1")
+        try:
+            row = con.execute("SELECT max(id) FROM children").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+    finally:
+        con.close()
+    return int(row[0] or 0)
+
+
+def read_digests(path: Path) -> tuple[int | None, dict[str, Found]]:
+    """The archive's schema version and its children's digests by match key.
+
+    An archive that does not exist yet, or has no tables yet, has version
+    None and no children. Nothing is written (``query_only``).
+    """
+    if not path.is_file():
+        return None, {}
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA query_only = 1")
+        try:
+            row = con.execute(SCHEMA_VERSION_SQL).fetchone()
+        except sqlite3.OperationalError:  # no tables yet: a new archive
+            return None, {}
+        version = int(row[0]) if row and str(row[0]).isdigit() else None
+        rows = con.execute(LISTED_DIGESTS_SQL).fetchall()
+    finally:
+        con.close()
+    return version, {key: (cid, raw) for key, cid, raw in rows}
