@@ -18,6 +18,12 @@ How the work is shaped (issue 3, Performance):
   when they are few, read again from the file when they are many; a row
   whose key the first pass did not find in the archive is not looked up
   again (a second row of its key is a duplicate, quarantined);
+- each row needing work is first prepared — mapped, checked, its case
+  record built (:mod:`interop.inbound.prepare`, no archive needed) — then
+  decided against the archive and written (:meth:`Reconciler.commit`);
+- a large CSV list does both passes with worker processes on all cores
+  (:mod:`interop.inbound.firstpass`, :mod:`interop.inbound.parallel`), the
+  result the same as in one process;
 - the record schema is checked by a compiled predicate equivalent to
   jsonschema (:mod:`interop.inbound.fastschema`).
 """
@@ -192,7 +198,7 @@ class Triage:
     """The first pass's decisions, a chunk of rows at a time (see :meth:`Reconciler.scan`).
 
     Fed rows as they are read, it looks their keys up in the archive
-    (:meth:`lookup`), counts unchanged rows, marks the others as work and
+    (:func:`lookup`), counts unchanged rows, marks the others as work and
     finds the duplicates of a key. Workers of a parallel sync do the look-up
     themselves and report each row's class (:meth:`fresh`, :meth:`known`).
     """
