@@ -618,7 +618,9 @@ class Archive:
                 )
         _insert_rows(conn, t.case_records, _RECORD_COLUMNS, records)
         k = t.cases.c
-        plain = [ch for ch in changes if ch.deadline is None]
+        # the case row holds the risk (and the deadline it sets): touched only when the
+        # risk changed — a new address or phone number leaves it as it is
+        plain = [ch for ch in changes if ch.deadline is None and "risk_level" in ch.changed]
         timed = [ch for ch in changes if ch.deadline is not None]
         _run_many(
             conn,
