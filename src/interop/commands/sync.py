@@ -150,9 +150,9 @@ def run(args: argparse.Namespace) -> int:
     mapping = InboundMapping.load(args.mapping)
     source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
     source.options = mapping.reader_options(source.format)
-    # A large list's first pass starts now, in worker processes reading the file and the
-    # archive's digests, while this process loads the database library and opens the
-    # archive (issue 3: both cores from the start).
+    # A large list's first pass starts now: the archive's digests are read, and worker
+    # processes read the file while this process loads the database library and opens
+    # the archive (issue 3: both cores from the start).
     from interop.inbound import firstpass
 
     early = firstpass.start(source, mapping, terms, options, args.db)

@@ -102,9 +102,13 @@ class FirstPass:
         _JOB = job
         self._pool: AbstractContextManager[Any] | None = pool_of.pool(workers)
         ex = self._pool.__enter__()
-        self._results = iter(
-            pool_of.InOrder(ex, _scan_part, range(len(job.plan.parts)), window=2 * workers + 2)
-        )
+        try:
+            self._results = iter(
+                pool_of.InOrder(ex, _scan_part, range(len(job.plan.parts)), window=2 * workers + 2)
+            )
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def plan(self) -> CsvPlan:
