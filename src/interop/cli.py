@@ -77,9 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         code: int = args._run(args)
-        # The process ends now: spare it the collector's last walk over everything it
-        # loaded (a tenth of a second after a large sync). Finalizers still run.
-        gc.freeze()
     except InteropError as exc:
         print(f"interop: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -91,5 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def console() -> None:
+    """The ``interop`` command: :func:`main`, then the process ends."""
+    code = main()
+    # Spare the ending process the collector's last walk over everything it loaded
+    # (a tenth of a second after a large sync); finalizers still run.
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()
