@@ -127,6 +127,7 @@ class FirstPass:
             pool.__exit__(None, None, None)
         finally:
             _JOB = None
+            self.job.known = None  # (the workers are gone: the second pass needs no digests)
 
 
 def start(
