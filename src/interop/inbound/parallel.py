@@ -161,8 +161,10 @@ def _work_of(
     end = plan.parts[nxt].first if nxt < len(plan.parts) else plan.rows + 2
     if not scan.any_work(part.first, end):
         return None
+    if kept is None:
+        return part.index
     needed = [n for n in range(part.first, end) if scan.needs_work(n)]
-    if kept is None or not all(n in kept for n in needed):
+    if not all(n in kept for n in needed):
         return part.index
     out = []
     for n in needed:
