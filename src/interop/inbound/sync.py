@@ -312,23 +312,11 @@ class Triage:
         return scan
 
 
-def lookup(
-    archive: Archive, keys: list[str], loaded: dict[str, Found] | None = None
-) -> list[int | Found]:
+def lookup(archive: Archive, keys: list[str]) -> list[int | Found]:
     """For each key: the hash of a key the archive lacks, or ``(child id, raw digest)`` (the
-    digest None when the child is not listed: its row needs work whatever it holds).
-
-    ``loaded``: the archive's digests read at once (:func:`load_digests`), else a query.
-    """
-    if loaded is not None:
-        get = loaded.get
-        return [key_hash(key) if (k := get(key)) is None else k for key in keys]
+    digest None when the child is not listed: its row needs work whatever it holds)."""
     known = archive.digests(keys)
-    out: list[int | Found] = []
-    for key in keys:
-        d = known.get(key)
-        out.append(key_hash(key) if d is None else (d[0], d[2] if d[1] == "listed" else None))
-    return out
+    return [key_hash(key) if (found := known.get(key)) is None else found for key in keys]
 
 
 def load_digests(archive: Archive) -> dict[str, Found]:

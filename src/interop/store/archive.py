@@ -419,17 +419,17 @@ class Archive:
             finally:
                 cursor.close()
 
-    def digests(self, keys: Sequence[str]) -> dict[str, tuple[int, str, str]]:
-        """``(child id, status, raw digest)`` of known children by match key: what the
+    def digests(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """:meth:`listed_digests` of the children with these match keys, by key: what the
         first pass of a sync needs, lighter than :meth:`lookup` (a re-sync asks for every key).
         """
-        out: dict[str, tuple[int, str, str]] = {}
+        out: dict[str, tuple[int, str | None]] = {}
         if not keys:
             return out
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                for key, cid, status, raw in _select_in(conn, _DIGESTS, keys[i : i + 500]):
-                    out[key] = (cid, status, raw)
+                for key, cid, raw in _select_in(conn, _DIGESTS, keys[i : i + 500]):
+                    out[key] = (cid, raw)
         return out
 
     def entries(self, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
@@ -984,8 +984,14 @@ _LOOKUP = sa.select(
     t.children.c.raw_digest,
     t.children.c.entry_digest,
 )
+# the columns of LISTED_DIGESTS_SQL (the status test as a literal: no bound parameter)
 _DIGESTS = sa.select(
-    t.children.c.match_key, t.children.c.id, t.children.c.status, t.children.c.raw_digest
+    t.children.c.match_key,
+    t.children.c.id,
+    sa.case(
+        (t.children.c.status == sa.literal_column("'listed'"), t.children.c.raw_digest),
+        else_=None,
+    ),
 )
 _ENTRIES = sa.select(
     t.child_versions.c.child_id, t.child_versions.c.version, t.child_versions.c.entry
