@@ -68,7 +68,7 @@ class PartScan:
 
     work: list[int]  # rows needing work whatever the archive holds (cut short, no key)
     fresh: list[tuple[int, int]]  # (key hash, row) of keys the archive lacks
-    known: list[tuple[int, int, bool, int]]  # (row, child id, unchanged, row)
+    known: list[tuple[int, int, bool]]  # (row, child id, unchanged)
     kept: Kept | None  # the part's rows that need work, prepared — when few
     whole: bool  # a row not cut short (its columns are the header's)
 
@@ -172,26 +172,29 @@ def _scan_part(index: int) -> PartScan:
     key, digest = shape.key, shape.digest
     work: list[int] = []
     fresh: list[tuple[int, int]] = []
-    known: list[tuple[int, int, bool, int]] = []
+    known: list[tuple[int, int, bool]] = []
     pending: list[tuple[int, str, list[str]]] = []
     kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
     new_keys: set[int] = set()
     short = 0
 
+    def classify(number: int, k: str, cells: list[str], found: Found | None) -> bool:
+        """Record a keyed row's class; whether it may need work (not known unchanged)."""
+        if found is None:
+            fresh.append((key_hash(k), number))
+            new_keys.add(number)
+            return True
+        unchanged = found[1] is not None and found[1] == digest(cells)
+        known.append((number, found[0], unchanged))
+        return not unchanged
+
     def flush() -> None:
         if not pending:
             return
-        from interop.inbound.sync import lookup  # (the archive is open in this process)
-
         _own_connections(job.archive)
-        for (number, _, cells), found in zip(
-            pending, lookup(job.archive, [k for _, k, _ in pending]), strict=True
-        ):
-            if isinstance(found, int):
-                fresh.append((found, number))
-            else:
-                child_id, raw = found
-                known.append((number, child_id, raw is not None and raw == digest(cells), number))
+        found = job.archive.digests([k for _, k, _ in pending])
+        for number, k, cells in pending:
+            classify(number, k, cells, found.get(k))
         pending.clear()
 
     get = loaded.get if loaded is not None else None
@@ -214,14 +217,8 @@ def _scan_part(index: int) -> PartScan:
             if len(pending) >= LOOKUP_CHUNK:
                 flush()
             continue
-        elif (found := get(k)) is None:
-            fresh.append((key_hash(k), number))
-            new_keys.add(number)
-        elif found[1] is not None and found[1] == digest(cells):
-            known.append((number, found[0], True, number))
+        elif not classify(number, k, cells, get(k)):
             continue
-        else:
-            known.append((number, found[0], False, number))
         if kept is not None:
             kept[number] = line
             if len(kept) > KEEP_PER_PART:

@@ -198,9 +198,10 @@ class Triage:
     """The first pass's decisions, a chunk of rows at a time (see :meth:`Reconciler.scan`).
 
     Fed rows as they are read, it looks their keys up in the archive
-    (:func:`lookup`), counts unchanged rows, marks the others as work and
-    finds the duplicates of a key. Workers of a parallel sync do the look-up
-    themselves and report each row's class (:meth:`fresh`, :meth:`known`).
+    (:meth:`~interop.store.archive.Archive.digests`), counts unchanged rows,
+    marks the others as work and finds the duplicates of a key. Workers of a
+    parallel sync do the look-up themselves and report each row's class
+    (:meth:`fresh`, :meth:`known`).
     """
 
     def __init__(
@@ -238,23 +239,25 @@ class Triage:
             self.flush()
 
     def flush(self) -> None:
-        raw_digest = self.mapping.raw_digest
-        pending = self.pending
-        known: list[tuple[int, int, bool, RawRow | int]] = []
+        raw_digest, pending = self.mapping.raw_digest, self.pending
+        found = self.archive.digests([k for k, _ in pending])
         fresh: list[tuple[int, int]] = []
         fresh_rows: list[RawRow] = []
-        for (_, row), found in zip(
-            pending, lookup(self.archive, [k for k, _ in pending]), strict=True
-        ):
-            if isinstance(found, int):
-                fresh.append((found, row.number))
+        known: list[tuple[int, int, bool]] = []
+        known_rows: list[RawRow] = []
+        for key, row in pending:
+            f = found.get(key)
+            if f is None:
+                fresh.append((key_hash(key), row.number))
                 fresh_rows.append(row)
             else:
-                child_id, raw = found
-                unchanged = raw is not None and raw == raw_digest(row.values)
-                known.append((row.number, child_id, unchanged, row))
+                child_id, raw = f
+                known.append(
+                    (row.number, child_id, raw is not None and raw == raw_digest(row.values))
+                )
+                known_rows.append(row)
         self.fresh(fresh, fresh_rows)
-        self.known(known)
+        self.known(known, known_rows)
         pending.clear()
 
     def fresh(self, rows: list[tuple[int, int]], kept: list[RawRow] | None = None) -> None:
@@ -268,29 +271,28 @@ class Triage:
             mark(number if kept is None else kept[i], keep)
             mark_fresh(number)
 
-    def known(self, rows: Iterable[tuple[int, int, bool, RawRow | int]]) -> None:
-        """Rows of known children, ``(row, child id, unchanged, row or its number)``:
-        unchanged, changed, or a second row of the same child."""
+    def known(self, rows: list[tuple[int, int, bool]], kept: list[RawRow] | None = None) -> None:
+        """Rows of known children, ``(row, child id, unchanged)``: unchanged, changed, or a
+        second row of the same child (``kept``: as for :meth:`fresh`)."""
         scan, keep, again = self.scan, self.keep, self.again
         first_of = scan.seen.first
         mark = scan.mark
-        total = unchanged_rows = 0
-        for number, child_id, unchanged, item in rows:
-            total += 1
+        unchanged_rows = 0
+        for i, (number, child_id, unchanged) in enumerate(rows):
             if child_id >= len(first_of):  # a child added since the scan began
                 scan.seen.set(child_id, 0)
                 first_of = scan.seen.first
             first = first_of[child_id]
             if first:
                 again.setdefault(child_id, [abs(first)]).append(number)
-                mark(item, keep)
+                mark(number if kept is None else kept[i], keep)
             elif unchanged:
                 first_of[child_id] = number
                 unchanged_rows += 1
             else:
                 first_of[child_id] = -number
-                mark(item, keep)
-        scan.total += total
+                mark(number if kept is None else kept[i], keep)
+        scan.total += len(rows)
         scan.unchanged += unchanged_rows
 
     def finish(self) -> Scan:
@@ -312,15 +314,8 @@ class Triage:
         return scan
 
 
-def lookup(archive: Archive, keys: list[str]) -> list[int | Found]:
-    """For each key: the hash of a key the archive lacks, or ``(child id, raw digest)`` (the
-    digest None when the child is not listed: its row needs work whatever it holds)."""
-    known = archive.digests(keys)
-    return [key_hash(key) if (found := known.get(key)) is None else found for key in keys]
-
-
 def load_digests(archive: Archive) -> dict[str, Found]:
-    """What :func:`lookup` needs of every child, in one read."""
+    """:meth:`~interop.store.archive.Archive.digests` of every child, in one read."""
     return {key: (cid, raw) for key, cid, raw in archive.listed_digests()}
 
 
