@@ -871,7 +871,20 @@ _CASE_COLUMNS = (
 )
 _RECORD_COLUMNS = ("case_number", "version", "digest", "body", "source", "run_id", "created_at")
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[int, ...] | None]] = {}
+#: Statements of the sync's hot path, compiled once per dialect: SQL text and, for a
+#: positional paramstyle, the parameter names in order.
+_COMPILED: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _compiled(
+    conn: sa.Connection, key: tuple[Any, ...], build: Callable[[], sa.Insert | sa.Update]
+) -> tuple[str, tuple[str, ...] | None]:
+    found = _COMPILED.get((conn.dialect.name, *key))
+    if found is None:
+        c = build().compile(dialect=conn.dialect)
+        found = (c.string, tuple(c.positiontup or ()) if c.positional else None)
+        _COMPILED[(conn.dialect.name, *key)] = found
+    return found
 
 
 #: Text columns that may be given UTF-8 bytes (the JSON of entries and case records).
@@ -894,22 +907,19 @@ def _insert_rows(
     if not rows:
         return
     sqlite = conn.dialect.name == "sqlite"
-    key = (conn.dialect.name, table.name, columns)
-    compiled = _INSERTS.get(key)
-    if compiled is None:
-        stmt = table.insert().values(
+    sql, names = _compiled(
+        conn,
+        ("insert", table.name, columns),
+        lambda: table.insert().values(
             {
                 col: sa.cast(sa.bindparam(col), sa.Text)
                 if sqlite and col in _UTF8_COLUMNS
                 else sa.bindparam(col)
                 for col in columns
             }
-        )
-        c = stmt.compile(dialect=conn.dialect)
-        order = tuple(columns.index(name) for name in c.positiontup or ()) if c.positional else None
-        compiled = (c.string, order)
-        _INSERTS[key] = compiled
-    sql, order = compiled
+        ),
+    )
+    order = None if names is None else tuple(columns.index(name) for name in names)
     if not sqlite and not _UTF8_COLUMNS.isdisjoint(columns):
         rows = [tuple(v.decode() if type(v) is bytes else v for v in r) for r in rows]
     params: list[Any]
@@ -920,9 +930,6 @@ def _insert_rows(
     else:
         params = [tuple(r[i] for i in order) for r in rows]
     conn.exec_driver_sql(sql, params)
-
-
-_STATEMENTS: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
 
 
 def _run_many(
@@ -939,13 +946,7 @@ def _run_many(
     """
     if not params:
         return
-    key = (conn.dialect.name, name)
-    compiled = _STATEMENTS.get(key)
-    if compiled is None:
-        c = build().compile(dialect=conn.dialect)
-        compiled = (c.string, tuple(c.positiontup or ()) if c.positional else None)
-        _STATEMENTS[key] = compiled
-    sql, names = compiled
+    sql, names = _compiled(conn, (name,), build)
     rows: list[Any] = params if names is None else [tuple(p[n] for n in names) for p in params]
     conn.exec_driver_sql(sql, rows)
 
