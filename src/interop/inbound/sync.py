@@ -629,12 +629,11 @@ def sync_file_rows(
         plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
         count = workers.worker_count(plan.rows) if plan is not None else 0
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
-    threshold = gc.get_threshold()
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
     # collector from walking it again and again while a large list streams through
     # (and forked workers from copying it when they touch it).
     gc.freeze()
-    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    threshold = workers.fewer_collections()
     try:
         if plan is not None and count:
             parallel.sync(rec, plan, count, progress, early=early)

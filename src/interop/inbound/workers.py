@@ -72,6 +72,14 @@ def worker_count(rows: int) -> int:
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 
+def fewer_collections() -> tuple[int, int, int]:
+    """Collect young objects seldom (a list streams through many, short-lived, and
+    keeps few); returns the thresholds it replaced."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    return threshold
+
+
 def _die_with_parent(parent: int, niceness: int) -> None:
     try:
         import ctypes
@@ -86,9 +94,7 @@ def _die_with_parent(parent: int, niceness: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if niceness:
         os.nice(niceness)
-    # a worker makes many short-lived objects and keeps few: collect young ones seldom
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    fewer_collections()
 
 
 @contextmanager
