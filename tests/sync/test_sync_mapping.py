@@ -151,6 +151,27 @@ def test_a_schema_that_compiles_is_a_valid_schema(schema: Any) -> None:
         jsonschema.Draft202012Validator.check_schema(schema)  # raises if not
 
 
+def test_the_shipped_schemas_compile_and_ill_typed_keywords_do_not() -> None:
+    """The property above would hold vacuously if nothing compiled: the shipped schemas
+    do, and keyword values the meta-schema forbids do not."""
+    from interop.inbound.fastschema import is_valid_schema
+
+    assert is_valid_schema(ENTRY_SCHEMA) and is_valid_schema(MAPPING_FORMAT)
+    for bad in (
+        {"enum": "abc"},
+        {"required": ["a", "a"]},
+        {"required": [1]},
+        {"type": ["string", "string"]},
+        {"pattern": "["},
+        {"anyOf": []},
+        {"title": 4},
+        {"minProperties": -1},
+    ):
+        assert not is_valid_schema(bad), bad
+        with pytest.raises(jsonschema.SchemaError):
+            jsonschema.Draft202012Validator.check_schema(bad)
+
+
 def _county_mapping(tmp_path: Path, **over: Any) -> Path:
     data: dict[str, Any] = {
         "name": "county-x",
