@@ -467,6 +467,43 @@ def _assert_shape_agrees(mapping: InboundMapping, header: list[str], rows: list[
         values = dict(zip(header, cells, strict=False))
         assert shape.key(cells) == mapping.key_of(values)
         assert shape.digest(cells) == mapping.raw_digest(values)
+        for delimiter in (",", "\t"):
+            by_line = shape.lines(delimiter)
+            if by_line is None or len(cells) != len(header) or any(delimiter in c for c in cells):
+                continue
+            line_key, line_digest = by_line
+            line = delimiter.join(cells)
+            assert line_key(line) == mapping.key_of(values)[0]
+            assert line_digest(line) == mapping.raw_digest(values)
+
+
+def _own_layout(mapping: InboundMapping) -> list[str]:
+    """The header of a list in the mapping's own layout: its columns in its order."""
+    return [columns[0] for columns in mapping._columns_in_order]
+
+
+def test_whole_lines_are_read_as_they_are_only_in_the_mappings_own_layout(
+    county: InboundMapping,
+) -> None:
+    for mapping in (_MAPPING, county):
+        own = _own_layout(mapping)
+        assert mapping.shape(own).lines(",") is not None
+        for header in (own[::-1], [*own, "额外"], own[1:], [*own, own[0]]):
+            assert mapping.shape(header).lines(",") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_whole_lines_key_and_digest_as_their_cells(
+    county: InboundMapping, data: st.DataObject
+) -> None:
+    """A line read as it is gives its cells' key and digest (RowShape.lines)."""
+    mapping = data.draw(st.sampled_from([_MAPPING, county]))
+    header = _own_layout(mapping)
+    rows = data.draw(
+        st.lists(st.lists(_shape_cells, min_size=len(header), max_size=len(header)), max_size=5)
+    )
+    _assert_shape_agrees(mapping, header, rows)
 
 
 _DEFAULT_COLUMNS = sorted(_MAPPING.columns)

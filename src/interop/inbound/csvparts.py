@@ -108,11 +108,14 @@ def lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, str]]:
         text = data.decode(plan.encoding)
     except UnicodeDecodeError:
         _raise_bad_line(plan, part, data)
+    if "\r" in text:  # only before a line end, or as the file's last character (plan)
+        text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):
+            text = text[:-1] + "\n"
     found = text.split("\n")
     if found and found[-1] == "":
         found.pop()  # the part ends with a line end
-    for number, line in enumerate(found, start=part.first):
-        yield number, line[:-1] if line.endswith("\r") else line
+    return enumerate(found, start=part.first)
 
 
 def cells_of(line: str, delimiter: str) -> list[str]:

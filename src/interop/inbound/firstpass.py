@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -178,15 +178,24 @@ def _scan_part(index: int) -> PartScan:
     new_keys: set[int] = set()
     short = 0
 
-    def classify(number: int, k: str, cells: list[str], found: Found | None) -> bool:
-        """Record a keyed row's class; whether it may need work (not known unchanged)."""
+    def classify(
+        number: int, k: str, found: Found | None, row: Any, hashed: Callable[[Any], str]
+    ) -> bool:
+        """Record a keyed row's class; whether it may need work (not known unchanged).
+        ``hashed(row)``: the row's raw digest (of its cells, or of its line)."""
         if found is None:
             fresh.append((key_hash(k), number))
             new_keys.add(number)
             return True
-        unchanged = found[1] is not None and found[1] == digest(cells)
+        unchanged = found[1] is not None and found[1] == hashed(row)
         known.append((number, found[0], unchanged))
         return not unchanged
+
+    # A whole line in the mapping's own layout is keyed and hashed as it is, not split
+    # into cells (RowShape.line_key): most rows of a re-sync need nothing more.
+    by_line = shape.lines(delimiter) if loaded is not None else None
+    line_key, line_digest = by_line if by_line is not None else (None, digest)
+    cuts = width - 1
 
     def flush() -> None:
         if not pending:
@@ -194,31 +203,40 @@ def _scan_part(index: int) -> PartScan:
         _own_connections(job.archive)
         found = job.archive.digests([k for _, k, _ in pending])
         for number, k, cells in pending:
-            classify(number, k, cells, found.get(k))
+            classify(number, k, found.get(k), cells, digest)
         pending.clear()
 
     get = loaded.get if loaded is not None else None
     for number, line in lines(plan, plan.parts[index]):
-        cells = cells_of(line, delimiter)
-        if len(cells) != width:
-            if not any(c.strip() for c in cells):
-                continue  # blank line
-            if len(cells) < width:
-                work.append(number)  # cut short
-                short += 1
-                if kept is not None:
-                    kept[number] = line
+        if (
+            line_key is not None
+            and line.count(delimiter) == cuts
+            and (k := line_key(line)) is not None
+        ):
+            assert get is not None
+            if not classify(number, k, get(k), line, line_digest):
                 continue
-        k = key(cells)[0]
-        if k is None:
-            work.append(number)
-        elif get is None:
-            pending.append((number, k, cells))
-            if len(pending) >= LOOKUP_CHUNK:
-                flush()
-            continue
-        elif not classify(number, k, cells, get(k)):
-            continue
+        else:
+            cells = cells_of(line, delimiter)
+            if len(cells) != width:
+                if not any(c.strip() for c in cells):
+                    continue  # blank line
+                if len(cells) < width:
+                    work.append(number)  # cut short
+                    short += 1
+                    if kept is not None:
+                        kept[number] = line
+                    continue
+            k = key(cells)[0]
+            if k is None:
+                work.append(number)
+            elif get is None:
+                pending.append((number, k, cells))
+                if len(pending) >= LOOKUP_CHUNK:
+                    flush()
+                continue
+            elif not classify(number, k, get(k), cells, digest):
+                continue
         if kept is not None:
             kept[number] = line
             if len(kept) > KEEP_PER_PART:

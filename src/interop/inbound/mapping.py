@@ -762,6 +762,38 @@ class RowShape:
 
         self.digest: Callable[[list[str]], str] = digest
         self.key: Callable[[list[str]], tuple[str | None, str | None]] = key
+        # the header is the mapping's columns in the mapping's order (its own layout)
+        self._own_layout = picks == list(range(len(header)))
+        self._start, self._at = start, at
+
+    def lines(
+        self, delimiter: str
+    ) -> tuple[Callable[[str], str | None], Callable[[str], str]] | None:
+        """The key and raw digest of a whole line, read without splitting it into cells,
+        for a header in the mapping's own layout (else None).
+
+        For a line with exactly the header's number of cells they equal :attr:`key`
+        and :attr:`digest` of its cells: the digest joins the cells with U+001F,
+        which is the line with each delimiter replaced by it.
+        """
+        if not self._own_layout:
+            return None
+        start, at, key = self._start, self._at, self.key
+
+        def line_digest(line: str) -> str:
+            h = start.copy()
+            h.update(line.replace(delimiter, "\x1f").encode())
+            return str(h.hexdigest())
+
+        def line_key(line: str) -> str | None:
+            if at is not None:
+                v = line.split(delimiter, at + 1)[at]
+                rid = v.strip().upper() if v else ""
+                if rid and len(rid) <= 60:
+                    return "k:" + rid
+            return key(line.split(delimiter))[0]
+
+        return line_key, line_digest
 
 
 def _mapping_schema() -> Any:
