@@ -133,11 +133,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give either a FILE or --partner NAME", code="E107")
     config = load_config(args.config)
     options = options_from(args, config)
-    calendar = WorkCalendar.load()
     from interop.fhir.terminology import Terminology
 
     terms = Terminology.load()
     if args.partner:
+        calendar = WorkCalendar.load()
         from interop.inbound.feed import sync_partner
         from interop.store import Archive
 
@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from interop.inbound import firstpass
 
     early = firstpass.start(source, mapping, terms, options, args.db)
+    calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
     progress = Progress()
     try:
         from interop.inbound.sync import sync_file_rows
