@@ -133,3 +133,35 @@ def test_case_number_filled_into_record_text() -> None:
     assert filled == dumpb(rec)
     with pytest.raises(ValueError):
         with_case_number(dumpb(rec), "X")
+
+
+def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
+    """One read of every child's (id, raw digest while listed), by match key — the JSON
+    arrays read on SQLite give what the plain rows give, whatever a key holds."""
+    keys = ["k:360502201105200491", 'a:张三|"引号"\\', "a:line\nbreak", "a:\u0001\u001f", "k:"]
+    rows = [
+        {
+            "id": i + 1,
+            "match_key": key,
+            "resident_id": None,
+            "case_number": f"ORG-2025-{i + 1:05d}",
+            "status": "delisted" if i % 2 else "listed",
+            "version": 1,
+            "raw_digest": f"{i:032x}",
+            "entry_digest": "0" * 32,
+            "first_run": "r",
+            "changed_run": "r",
+        }
+        for i, key in enumerate(keys)
+    ]
+    expected = {key: (i + 1, None if i % 2 else f"{i:032x}") for i, key in enumerate(keys)}
+    with Archive.open(db_url) as a:
+        assert a.listed_digests() == {}
+        with a.engine.begin() as conn:
+            conn.execute(t.children.insert(), rows)
+        assert a.listed_digests() == expected
+    if db_url.startswith("sqlite"):
+        from interop.store.peek import read_digests
+
+        version, found = read_digests(Path(db_url.removeprefix("sqlite:///")))
+        assert (version, found) == (t.SCHEMA_VERSION, expected)

@@ -316,7 +316,7 @@ class Triage:
 
 def load_digests(archive: Archive) -> dict[str, Found]:
     """:meth:`~interop.store.archive.Archive.digests` of every child, in one read."""
-    return {key: (cid, raw) for key, cid, raw in archive.listed_digests()}
+    return archive.listed_digests()
 
 
 def _dl(d: Deadline | None) -> tuple[str, str, str, bool] | None:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from interop._errors import InteropError
+from interop.store import peek
 from interop.store import schema as t
 from interop.store.jsontext import digest as digest
 from interop.store.jsontext import dumpb as dumpb
@@ -28,7 +29,7 @@ from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
 from interop.store.location import default_data_dir as default_data_dir
 from interop.store.location import resolve_url
-from interop.store.peek import LISTED_DIGESTS_SQL
+from interop.store.peek import LISTED_DIGESTS_SQL, Found
 
 log = logging.getLogger(__name__)
 
@@ -408,14 +409,17 @@ class Archive:
             value = conn.execute(sa.select(sa.func.count()).select_from(t.children)).scalar()
         return int(value or 0)
 
-    def listed_digests(self) -> list[tuple[str, int, str | None]]:
-        """``(match key, child id, raw digest)`` of every child, in one read; the digest
+    def listed_digests(self) -> dict[str, Found]:
+        """Every child's ``(child id, raw digest)`` by match key, in one read; the digest
         is None for a child no longer listed (half the objects of a status column)."""
         with self.engine.connect() as conn:
-            cursor = conn.connection.cursor()
+            dbapi: Any = conn.connection.dbapi_connection
+            if conn.dialect.name == "sqlite":
+                return peek.listed_digests(dbapi)  # (as a first pass started early reads them)
+            cursor = dbapi.cursor()
             try:
                 cursor.execute(LISTED_DIGESTS_SQL)  # plain SQL: workers run it on their own
-                return list(cursor.fetchall())
+                return {key: (cid, raw) for key, cid, raw in cursor.fetchall()}
             finally:
                 cursor.close()
 
