@@ -165,3 +165,65 @@ def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
 
         version, found = read_digests(Path(db_url.removeprefix("sqlite:///")))
         assert (version, found) == (t.SCHEMA_VERSION, expected)
+
+
+def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:
+    """Schema 4: children are found by resident ID through their match key where it says
+    the ID; only the others are in the resident-ID index (a first sync keeps one fewer)."""
+    with Archive.open(db_url) as a, a.engine.begin() as conn:  # as version 3 left it
+        conn.execute(sa.text("DROP INDEX ix_children_resident_id_off_key"))
+        conn.execute(sa.text("CREATE INDEX ix_children_resident_id ON children (resident_id)"))
+        conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="3"))
+    with Archive.open(db_url) as a:
+        names = {ix["name"] for ix in sa.inspect(a.engine).get_indexes("children")}
+        assert "ix_children_resident_id_off_key" in names
+        assert "ix_children_resident_id" not in names
+        rid, other = "360502201105200491", "360502201105200505"
+        base = {"status": "listed", "version": 1, "raw_digest": "0" * 32}
+        base |= {"entry_digest": "0" * 32, "first_run": "r", "changed_run": "r"}
+        with a.engine.begin() as conn:
+            conn.execute(
+                t.children.insert(),
+                [
+                    {
+                        "id": 1,
+                        "match_key": f"k:{rid}",
+                        "resident_id": rid,
+                        "case_number": "ORG-2025-00001",
+                        **base,
+                    },
+                    {
+                        "id": 2,
+                        "match_key": "a:张三|2011-05-20",
+                        "resident_id": other,
+                        "case_number": "ORG-2025-00002",
+                        **base,
+                    },
+                ],
+            )
+        kw: dict[str, Any] = {"state": "listed", "risk_level": "high", "deadline": None}
+        for number, resident in (("ORG-2025-00003", rid), ("ORG-2025-00004", other)):
+            a.import_record(number, _record(number), resident_id=resident, received=None, **kw)
+        with a.engine.connect() as conn:
+            linked = dict(conn.execute(sa.select(t.cases.c.case_number, t.cases.c.child_id)).all())
+            assert linked == {"ORG-2025-00003": 1, "ORG-2025-00004": 2}
+            nobody = "110101201001010013"
+            a.import_record(
+                "ORG-2025-00005", _record("ORG-2025-00005"), resident_id=nobody, received=None, **kw
+            )
+            assert (
+                conn.execute(
+                    sa.select(t.cases.c.child_id).where(t.cases.c.case_number == "ORG-2025-00005")
+                ).scalar_one()
+                is None
+            )
+            if db_url.startswith("sqlite"):
+                plan = " ".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN SELECT id FROM children WHERE resident_id = ? "
+                        "AND match_key != ('k:' || resident_id)",
+                        (other,),
+                    )
+                )
+                assert "ix_children_resident_id_off_key" in plan

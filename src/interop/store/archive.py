@@ -757,11 +757,7 @@ class Archive:
                     }
                 ],
             )
-            child_id = None
-            if resident_id:
-                child_id = conn.execute(
-                    sa.select(t.children.c.id).where(t.children.c.resident_id == resident_id)
-                ).scalar_one_or_none()
+            child_id = _child_by_resident_id(conn, resident_id) if resident_id else None
             rule, start, due, prov = deadline or (None, None, None, False)
             values = {
                 "state": state,
@@ -1015,6 +1011,20 @@ _DEADLINES = sa.select(
     t.cases.c.provisional,
 )
 _SELECTS: dict[tuple[str, int, int], str] = {}
+
+
+def _child_by_resident_id(conn: sa.Connection, resident_id: str) -> int | None:
+    """The child with this resident ID: by its match key where the key says the ID (the
+    unique index), else by the index of the others (schema v4)."""
+    c = t.children.c
+    for found in (
+        sa.select(c.id).where(c.match_key == "k:" + resident_id, c.resident_id == resident_id),
+        sa.select(c.id).where(c.resident_id == resident_id, t.ID_NOT_IN_KEY),
+    ):
+        child_id: int | None = conn.execute(found).scalar_one_or_none()
+        if child_id is not None:
+            return child_id
+    return None
 
 
 def _select_in(
