@@ -163,7 +163,7 @@ def _work_of(
         return None
     if kept is None:
         return part.index
-    needed = [n for n in range(part.first, end) if scan.needs_work(n)]
+    needed = scan.rows_needing_work(part.first, end)
     if not all(n in kept for n in needed):
         return part.index
     out = []

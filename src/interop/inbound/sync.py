@@ -160,6 +160,16 @@ class Scan:
         i = number >> 3
         return i < len(self.work) and bool(self.work[i] & (1 << (number & 7)))
 
+    def rows_needing_work(self, start: int, end: int) -> list[int]:
+        """The rows numbered ``start`` up to ``end`` (excluded) that need work, in order;
+        reads the bitmap a byte at a time (most bytes of a re-sync's are 0)."""
+        work, out = self.work, []
+        for i in range(start >> 3, min((end - 1 >> 3) + 1, len(work))):
+            if byte := work[i]:
+                base = i << 3
+                out += [base + b for b in range(8) if byte >> b & 1 and start <= base + b < end]
+        return out
+
     def any_work(self, start: int, end: int) -> bool:
         """Whether a row numbered ``start`` up to ``end`` (excluded) may need work.
 
