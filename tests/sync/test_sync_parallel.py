@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +41,8 @@ from interop.inbound import sync as inbound_sync
 from interop.inbound.readers import FileSource
 from interop.resources import mappings_dir
 from interop.store import Archive
+from interop.store.location import sqlite_path
+from interop.store.peek import children_bound
 from interop.store.schema import sync_runs
 
 WORKERS = {"INTEROP_SYNC_WORKERS": "2", "INTEROP_SYNC_PARALLEL_MIN": "0"}
@@ -62,8 +65,9 @@ class Spy:
             first = real_start(source, mapping, terms, options, db)
             if first is not None:
                 self.early += 1
-                if first.job.known:
-                    self.loaded += 1  # read with the standard library, before the workers
+                path = sqlite_path(db)
+                if path is not None and children_bound(path):
+                    self.loaded += 1  # read by the first worker, with the standard library
             return first
 
         def sync(*args: Any, **kw: Any) -> None:
@@ -280,6 +284,36 @@ def test_an_early_first_pass_of_another_archive_state_is_done_again(
         m.setattr(parallel, "_same_archive", same)
         report = pair.sync(changed, batch=97)
     assert dropped == [True] and spy.early == 2
+    assert report["changed"] > 20 and report["new"] == 0
+
+
+def test_an_early_first_pass_that_cannot_read_the_digests_is_done_again(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the first worker of an early pass cannot read the archive's digests, the pass is
+    dropped before any report is taken, and done the ordinary way."""
+    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
+    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
+    gen_child_list.write(path, 1500, bad=0.05, seed=17, change=0.0, encoding="utf-8")
+    gen_child_list.write(changed, 1500, bad=0.05, seed=17, change=0.05, encoding="utf-8")
+    spy.part_bytes = 20_000
+    pair.sync(path, batch=97)
+
+    def unreadable(path: Path) -> Any:
+        raise sqlite3.DatabaseError("file is not a database")
+
+    tallied: list[bool] = []
+    real_tally = parallel._tally
+
+    def tally(rec: Any, first: Any) -> Any:
+        tallied.append(first.version == -1)
+        return real_tally(rec, first)
+
+    with monkeypatch.context() as m:
+        m.setattr(firstpass, "read_digests", unreadable)  # (in the forked first worker)
+        m.setattr(parallel, "_tally", tally)
+        report = pair.sync(changed, batch=97)
+    assert spy.early == 2 and tallied == [False]  # only the ordinary pass was tallied
     assert report["changed"] > 20 and report["new"] == 0
 
 

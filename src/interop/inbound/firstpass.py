@@ -10,12 +10,12 @@ a part need work, the worker prepares them there and then
 Where the children's digests come from:
 
 - *early* (a SQLite archive): :func:`start`, called by ``interop sync``
-  first thing, reads them with the standard library
-  (:func:`interop.store.peek.read_digests`) and forks the workers, which
-  then read the list while the main process loads the database library
-  and opens the archive; it checks afterwards that the archive it opened is
-  the one that was read (same schema version) and otherwise runs the pass
-  again the ordinary way;
+  first thing, forks the first worker, which reads them with the standard
+  library (:func:`interop.store.peek.read_digests`) and forks the others:
+  the workers read the list while the main process loads the database
+  library and opens the archive, which checks then that the archive it
+  opened is the one that was read (same schema version) and otherwise runs
+  the pass again the ordinary way;
 - otherwise the main process reads them at once, with the archive open,
   before forking the workers (a list that names a fair share of the
   archive), or each worker asks the archive for its keys by chunk.
@@ -26,11 +26,17 @@ when it is used, in a process that has it loaded already.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import gc
+import multiprocessing
 import os
+import signal
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from interop.inbound import csvparts
@@ -88,46 +94,146 @@ _JOB: Job | None = None
 
 
 class FirstPass:
-    """A first pass under way: its workers, and their reports in file order.
+    """A first pass under way: worker processes that each read every n-th part of the
+    list, and their reports, taken in file order.
+
+    The first worker is forked from this process, and forks the others once it
+    holds what they share: with ``digests`` (an early pass), the children's
+    digests, which it reads from that SQLite archive first — this process never
+    reads or holds them, and loads the database library meanwhile. Each worker
+    writes its reports to its own pipe, made large so that it can run a few parts
+    ahead while this process is busy elsewhere.
 
     ``version``: for an early pass, the schema version of the archive whose
-    digests were read (None: no archive yet).
+    digests were read (None: no archive yet; -1: they could not be read).
     """
 
-    def __init__(self, job: Job, workers: int, *, version: int | None = None) -> None:
+    def __init__(self, job: Job, workers: int, *, digests: Path | None = None) -> None:
         global _JOB
         self.job = job
         self.workers = workers
-        self.version = version
+        self._version: int | None = None
+        self._version_due = digests is not None
+        self._conns: list[Connection] = []
+        self._pid: int | None = None
         _JOB = job
-        self._pool: AbstractContextManager[Any] | None = pool_of.pool(workers)
-        ex = self._pool.__enter__()
-        try:
-            self._results = iter(
-                pool_of.InOrder(ex, _scan_part, range(len(job.plan.parts)), window=2 * workers + 2)
-            )
-        except BaseException:
-            self.close()
-            raise
+        pipes = [multiprocessing.Pipe(duplex=False) for _ in range(workers)]
+        for _, sender in pipes:
+            _widen(sender)
+        # what this process holds now is the workers' shared input: out of the collector's
+        # reach (its walk would write to every object's header and copy every page)
+        gc.freeze()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - (the first worker; coverage does not follow forks)
+            _first_worker(parent, [sender for _, sender in pipes], digests)
+        self._pid = pid
+        for reader, sender in pipes:
+            sender.close()
+            self._conns.append(reader)
 
     @property
     def plan(self) -> CsvPlan:
         return self.job.plan
 
+    @property
+    def version(self) -> int | None:
+        if self._version_due:  # the first message of the first worker
+            self._version = self._receive(0)
+            self._version_due = False
+        return self._version
+
     def results(self) -> Iterator[PartScan]:
-        return self._results
+        """Each part's report, in file order (a worker's error is raised here)."""
+        if self.version == -1:
+            raise RuntimeError("a first pass whose digests could not be read has no results")
+        for index in range(len(self.plan.parts)):
+            yield self._receive(index % self.workers)
+
+    def _receive(self, worker: int) -> Any:
+        try:
+            message = self._conns[worker].recv()
+        except (EOFError, OSError):
+            raise pool_of.worker_died() from None
+        if isinstance(message, _Failed):
+            raise message.error
+        return message
 
     def close(self) -> None:
         """Stop the workers (once; a second call does nothing)."""
         global _JOB
-        pool, self._pool = self._pool, None
-        if pool is None:
+        pid, self._pid = self._pid, None
+        if pid is None:
             return
         try:
-            pool.__exit__(None, None, None)
+            for conn in self._conns:
+                conn.close()
+            # the first worker's own workers die with it (PR_SET_PDEATHSIG)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         finally:
             _JOB = None
-            self.job.known = None  # (the workers are gone: the second pass needs no digests)
+            self.job.known = None  # (the second pass needs no digests)
+
+
+@dataclass(slots=True)
+class _Failed:
+    """What a worker sends instead of a report when reading its part failed."""
+
+    error: BaseException
+
+
+def _widen(conn: Connection) -> None:
+    """A pipe of 1 MiB (Linux), so that a worker runs parts ahead of the reader."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+
+
+def _first_worker(parent: int, senders: list[Connection], digests: Path | None) -> None:
+    """The first worker: reads the digests (early pass), forks the others, reads its parts,
+    then waits for the others (which die with it) and ends."""
+    try:
+        pool_of.die_with_parent(parent, 0)
+        job = _job()
+        if digests is not None:
+            try:
+                version, job.known = read_digests(digests)
+            except Exception:  # not an archive one can read: opening it will say why
+                senders[0].send(-1)
+                return
+            senders[0].send(version)
+        me, others = os.getpid(), []
+        for k in range(1, len(senders)):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    pool_of.die_with_parent(me, 0)
+                    _scan_parts(k, senders)
+                finally:
+                    os._exit(0)
+            others.append(pid)
+        _scan_parts(0, senders)
+        for pid in others:
+            os.waitpid(pid, 0)
+    finally:
+        os._exit(0)
+
+
+def _scan_parts(k: int, senders: list[Connection]) -> None:
+    """Worker ``k`` of n: the first pass over parts k, k + n, …, each report sent in turn."""
+    conn, n = senders[k], len(senders)
+    for i, other in enumerate(senders):
+        if i != k:
+            other.close()
+    try:
+        for index in range(k, len(_job().plan.parts), n):
+            conn.send(_scan_part(index))
+    except BaseException as exc:
+        try:
+            conn.send(_Failed(exc))
+        except Exception:
+            conn.send(_Failed(RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
 def start(
@@ -149,11 +255,10 @@ def start(
     try:
         if not read_at_once(found.rows, children_bound(path)):
             return None  # (the ordinary pass asks the archive by chunk)
-        version, known = read_digests(path)
     except sqlite3.Error:  # not an archive one can read: opening it will say why
         return None
-    job = Job(found, mapping.shape(found.header), Preparer(mapping, terms, options), known)
-    return FirstPass(job, workers, version=version)
+    job = Job(found, mapping.shape(found.header), Preparer(mapping, terms, options))
+    return FirstPass(job, workers, digests=path)
 
 
 # -- in the workers ----------------------------------------------------------

@@ -59,11 +59,11 @@ def sync(
     found = None
     if early is not None:
         try:
-            found = _tally(rec, early)
+            # (if the pass read another state of the archive, it is done again)
+            if _same_archive(rec, early.version):
+                found = _tally(rec, early)
         finally:
             early.close()
-        if found is not None and not _same_archive(rec, early.version):
-            found = None  # the pass read another state of the archive: read it again
     if found is None:
         job = firstpass.Job(plan, rec.mapping.shape(plan.header), rec, archive=rec.archive)
         children = rec.archive.count_children()

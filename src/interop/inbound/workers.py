@@ -8,6 +8,9 @@ started them stays the only writer of the archive, and it takes their
 results in the order of the file: batches, transactions and case numbers
 are the same as when one process does all the work.
 
+The second pass's workers form a pool (:func:`pool`); the first pass forks
+its own, each reading every n-th part (:class:`interop.inbound.firstpass.FirstPass`).
+
 A worker dies with its parent (``PR_SET_PDEATHSIG``): a run killed midway
 leaves no orphan behind to hold the terminal or the file. Workers that feed
 the writer run at a lower priority (``nice``): it is the stage every row waits for.
@@ -80,7 +83,17 @@ def fewer_collections() -> tuple[int, int, int]:
     return threshold
 
 
-def _die_with_parent(parent: int, niceness: int) -> None:
+def worker_died() -> WorkerError:
+    return WorkerError(
+        f"a worker process stopped unexpectedly (killed, or out of memory?); what was "
+        f"committed stays, and the next run goes on from there — with ${ENV_WORKERS}=0 "
+        "it runs in one process"
+    )
+
+
+def die_with_parent(parent: int, niceness: int) -> None:
+    """In a worker: killed when ``parent`` ends, deaf to Ctrl-C (the parent stops the run),
+    at ``niceness``, collecting young objects seldom."""
     try:
         import ctypes
 
@@ -112,17 +125,13 @@ def pool(workers: int, *, behind_writer: bool = False) -> Iterator[ProcessPoolEx
     ex = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=_die_with_parent,
+        initializer=die_with_parent,
         initargs=(os.getpid(), WORKER_NICENESS if behind_writer else 0),
     )
     try:
         yield ex
     except BrokenProcessPool:
-        raise WorkerError(
-            f"a worker process stopped unexpectedly (killed, or out of memory?); what was "
-            f"committed stays, and the next run goes on from there — with ${ENV_WORKERS}=0 "
-            "it runs in one process"
-        ) from None
+        raise worker_died() from None
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
 
