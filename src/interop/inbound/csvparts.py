@@ -71,7 +71,8 @@ def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
             bounds: list[tuple[int, int, int]] = []  # start, end, row number of its first line
             first, newlines, last = 2, 0, head[-1:]
             while block := fh.read(_BLOCK):
-                if _unsplittable(last + block):
+                # (a carriage return that ended the last block must start this one's line end)
+                if _unsplittable(block) or (last == b"\r" and block[:1] != b"\n"):
                     return None
                 last = block[-1:]
                 at = 0
@@ -151,5 +152,7 @@ def _unsplittable(data: bytes) -> bool:
     """A quote, a NUL, or a carriage return that does not end a line: leave it to csv."""
     if b'"' in data or b"\x00" in data:
         return True
+    if b"\r" not in data:  # (most files: no need to count)
+        return False
     crs = data.count(b"\r")
     return crs != 0 and crs != data.count(b"\r\n") + (1 if data.endswith(b"\r") else 0)
