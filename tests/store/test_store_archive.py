@@ -227,3 +227,26 @@ def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:
                     )
                 )
                 assert "ix_children_resident_id_off_key" in plan
+
+
+def test_merging_list_fields_leaves_the_stored_record_as_it_was() -> None:
+    from interop.store.archive import merge_list_fields
+
+    body = _record()
+    body["adults"] = [
+        {"id": "guardian-list", "name": "旧", "roles": ["guardian"]},
+        {"id": "a2", "name": "社工记录的成人", "roles": ["carer"]},
+    ]
+    before = copy.deepcopy(body)
+    merge = {
+        "child": {"name": "新名"},
+        "case": {"risk_level": "low"},
+        "adults": [{"id": "guardian-list", "name": "新", "roles": ["guardian"]}],
+        "organisations": [{"id": "contractor", "kind": "contractor", "name": "新机构"}],
+    }
+    out = merge_list_fields(body, merge)
+    assert body == before
+    assert out["child"] == {**before["child"], "name": "新名"}
+    assert out["case"] == {**before["case"], "risk_level": "low"}
+    assert [a["name"] for a in out["adults"]] == ["社工记录的成人", "新"]
+    assert out["organisations"] == merge["organisations"]

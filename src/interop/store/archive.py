@@ -134,11 +134,13 @@ def with_case_number(record: bytes, number: str) -> bytes:
 
 
 def merge_list_fields(body: dict[str, Any], merge: dict[str, Any]) -> dict[str, Any]:
-    """The case record with the list-owned parts replaced (the rest is kept as is)."""
-    out: dict[str, Any] = orjson.loads(orjson.dumps(body))
+    """The case record with the list-owned parts replaced (the rest is kept as is).
+
+    ``body`` is left as it was: the parts replaced are new objects, the others shared.
+    """
+    out: dict[str, Any] = dict(body)
     out["child"] = {**out.get("child", {}), **merge["child"]}
-    for k, v in merge["case"].items():
-        out["case"][k] = v
+    out["case"] = {**out["case"], **merge["case"]}
     adults = [a for a in out.get("adults", []) if a.get("id") != "guardian-list"]
     out["adults"] = adults + merge["adults"]
     orgs = {o["id"]: o for o in out.get("organisations", [])}
