@@ -43,10 +43,10 @@ from interop.inbound import csvparts
 from interop.inbound import workers as pool_of
 from interop.inbound.csvparts import CsvPlan, cells_of, lines
 from interop.inbound.mapping import CodeLookup, InboundMapping, RowShape
-from interop.inbound.prepare import Preparer, SyncOptions, key_hash
+from interop.inbound.prepare import Prepared, Preparer, SyncOptions, key_hash
 from interop.inbound.readers import FileSource, csv_row
 from interop.store.location import sqlite_path
-from interop.store.peek import Found, children_bound, read_digests
+from interop.store.peek import Found, change_states, children_bound, read_digests
 
 #: Lines a worker keeps of one part for the second pass (rows new, changed or bad);
 #: beyond these the part is read again.
@@ -88,6 +88,9 @@ class Job:
     preparer: Preparer
     known: dict[str, Found] | None = None  # the archive's digests, read at once …
     archive: Any = None  # … else: the archive to ask by chunk
+    #: a SQLite archive from which the workers read ahead what a changed child's change
+    #: reads (Prepared.stored), while the part is at hand
+    read_ahead: Path | None = None
 
 
 _JOB: Job | None = None
@@ -257,7 +260,9 @@ def start(
             return None  # (the ordinary pass asks the archive by chunk)
     except sqlite3.Error:  # not an archive one can read: opening it will say why
         return None
-    job = Job(found, mapping.shape(found.header), Preparer(mapping, terms, options))
+    job = Job(
+        found, mapping.shape(found.header), Preparer(mapping, terms, options), read_ahead=path
+    )
     return FirstPass(job, workers, digests=path)
 
 
@@ -358,7 +363,31 @@ def _scan_part(index: int) -> PartScan:
         row = csv_row(number, header, cells_of(line, delimiter))
         if row is not None:
             ready[number] = (line, tuple(preparer.prepare(row, fresh=number in new_keys)))
+    if job.read_ahead is not None:
+        _read_ahead(job.read_ahead, ready, known)
     return PartScan(work, fresh, known, ready, whole)
+
+
+_AHEAD: list[sqlite3.Connection] = []  # this worker's own connection, once opened
+
+
+def _read_ahead(path: Path, ready: Kept, known: list[tuple[int, int, bool]]) -> None:
+    """Attach to each prepared row of a known child that changed what its change will read
+    from the archive (one query per part, here in the worker, not in the writer)."""
+    changed = {n: cid for n, cid, unchanged in known if not unchanged and n in ready}
+    if not changed:
+        return
+    if not _AHEAD:
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA query_only = 1")
+        _AHEAD.append(con)
+    states = change_states(_AHEAD[0], sorted(set(changed.values())))
+    for number, child_id in changed.items():
+        state = states.get(child_id)
+        line, row = ready[number]
+        prepared = Prepared._make(row)
+        if state is not None and prepared.key is not None:  # (not quarantined)
+            ready[number] = (line, tuple(prepared._replace(stored=state)))
 
 
 _OWN: list[int] = []

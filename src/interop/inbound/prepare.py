@@ -70,6 +70,9 @@ class Prepared(NamedTuple):
     resident_id: str | None = None
     risk: str | None = None
     record: bytes | None = None  # the case record's JSON, when the key is new
+    #: what the archive holds of a known child whose row changed, read ahead by a worker
+    #: (a row of :data:`interop.store.peek.CHANGE_STATES_SQL`)
+    stored: tuple[Any, ...] | None = None
 
     @classmethod
     def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:

@@ -57,6 +57,7 @@ from interop.store.archive import (
     Known,
     NewChild,
     QuarantinedRow,
+    Stored,
 )
 from interop.store.peek import Found
 
@@ -474,8 +475,19 @@ class Reconciler(Preparer):
         m = self.mapping
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         is_new = self.fresh
+        # what the workers read ahead of a changed child is not read again (see Prepared.stored)
+        ahead = {p.number: Stored.of(p.stored) for p in items if p.stored is not None}
         known = self.archive.lookup(
-            [p.key for p in items if p.key is not None and (is_new is None or not is_new(p.number))]
+            [
+                p.key
+                for p in items
+                if p.key is not None
+                and p.number not in ahead
+                and (is_new is None or not is_new(p.number))
+            ]
+        )
+        known.update(
+            (p.key, ahead[p.number].known) for p in items if p.key is not None and p.number in ahead
         )
         compare: list[tuple[Prepared, Known]] = []
         received = self._received
@@ -507,7 +519,10 @@ class Reconciler(Preparer):
             else:
                 compare.append((p, k))
         if compare:
-            stored = self.archive.entries(k for _, k in compare)
+            stored = self.archive.entries(k for p, k in compare if p.number not in ahead)
+            stored.update(
+                (k.child_id, ahead[p.number].entry) for p, k in compare if p.number in ahead
+            )
             decided: list[tuple[Known, dict[str, Any], Prepared, list[str]]] = []
             for p, k in compare:
                 entry = orjson.loads(p.entry_json)
@@ -520,8 +535,16 @@ class Reconciler(Preparer):
                     batch.unchanged += 1
                     continue
                 decided.append((k, entry, p, changed))
-            risky = [k.case_number for k, _, _, changed in decided if "risk_level" in changed]
+            risky = [
+                k.case_number
+                for k, _, p, changed in decided
+                if "risk_level" in changed and p.number not in ahead
+            ]
             old_deadlines = self.archive.case_deadlines(risky) if risky else {}
+            for k, _, p, _ in decided:
+                dl = ahead[p.number].deadline if p.number in ahead else None
+                if dl is not None:
+                    old_deadlines[k.case_number] = dl
             for k, entry, p, changed in decided:
                 deadline = None
                 if "risk_level" in changed:
@@ -547,6 +570,7 @@ class Reconciler(Preparer):
                         risk_level=entry.get("risk_level"),
                         deadline=_dl(deadline),
                         merge=build_parts(entry, m, self.options, self.terms),
+                        latest=ahead[p.number].latest if p.number in ahead else None,
                     )
                 )
                 self.report.changes[k.case_number] = changed

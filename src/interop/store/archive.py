@@ -29,7 +29,7 @@ from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
 from interop.store.location import default_data_dir as default_data_dir
 from interop.store.location import resolve_url
-from interop.store.peek import LISTED_DIGESTS_SQL, Found
+from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,27 @@ class Known:
     entry_digest: str
 
 
+@dataclass(slots=True)
+class Stored:
+    """What a change of a known child reads from the archive (:data:`peek.CHANGE_STATES_SQL`):
+    a large sync's workers read it ahead, with the rows they found changed."""
+
+    known: Known
+    entry: dict[str, Any]  # the current list entry
+    deadline: tuple[str, str, str, bool] | None  # the case's start deadline, if any
+    latest: tuple[int, str, str] | None  # the latest case record: version, body, digest
+
+    @classmethod
+    def of(cls, row: StoredRow) -> Stored:
+        rule, start, due, prov, version, body, digest_ = row[7:14]
+        return cls(
+            Known(*row[:6]),
+            orjson.loads(row[6]),
+            None if rule is None else (rule, start, due, bool(prov)),
+            None if version is None else (version, body, digest_),
+        )
+
+
 #: A guardian as the list names them: (name, relationship, phone).
 Guardian = tuple[str, str | None, str | None]
 
@@ -96,6 +117,7 @@ class ChangedChild:
     risk_level: str | None
     deadline: tuple[str, str, str, bool] | None
     merge: dict[str, Any]  # list-owned parts of the case record (see merge_list_fields)
+    latest: tuple[int, str, str] | None = None  # the latest case record, if read ahead
 
 
 @dataclass(slots=True)
@@ -602,8 +624,8 @@ class Archive:
                 for ch in changes
             ],
         )
-        numbers = [ch.known.case_number for ch in changes]
-        latest: dict[str, tuple[int, str, str]] = {}
+        numbers = [ch.known.case_number for ch in changes if ch.latest is None]
+        latest = {ch.known.case_number: ch.latest for ch in changes if ch.latest is not None}
         for i in range(0, len(numbers), 500):
             for number, version, body, d in _select_in(
                 conn, _RECORDS, numbers[i : i + 500], t.case_records.c.case_number

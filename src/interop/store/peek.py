@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -74,3 +75,32 @@ def read_digests(path: Path) -> tuple[int | None, dict[str, Found]]:
         return version, listed_digests(con)
     finally:
         con.close()
+
+
+#: What a change of known children reads, by child id: the child's row, its current list
+#: entry, its case's start deadline and its latest case record. A sync's first pass reads it
+#: for the rows it found changed, in the workers (a cold read: pages, not rows, cost).
+CHANGE_STATES_SQL = (
+    "SELECT c.id, c.case_number, c.status, c.version, c.raw_digest, c.entry_digest, v.entry,"
+    " k.deadline_rule, k.deadline_start, k.deadline_due, k.provisional,"
+    " r.version, r.body, r.digest"
+    " FROM children c"
+    " JOIN child_versions v ON v.child_id = c.id AND v.version = c.version"
+    " LEFT JOIN cases k ON k.case_number = c.case_number"
+    " LEFT JOIN case_records r ON r.case_number = c.case_number AND r.version ="
+    " (SELECT max(version) FROM case_records WHERE case_number = c.case_number)"
+    " WHERE c.id IN ({})"
+)
+
+#: A row of :data:`CHANGE_STATES_SQL` (see :class:`interop.store.archive.Stored`).
+StoredRow = tuple[Any, ...]
+
+
+def change_states(con: sqlite3.Connection, child_ids: list[int]) -> dict[int, StoredRow]:
+    """:data:`CHANGE_STATES_SQL` of these children, by child id."""
+    out: dict[int, StoredRow] = {}
+    for i in range(0, len(child_ids), 500):
+        chunk = child_ids[i : i + 500]
+        sql = CHANGE_STATES_SQL.format(",".join("?" * len(chunk)))
+        out.update((row[0], tuple(row)) for row in con.execute(sql, chunk))
+    return out
