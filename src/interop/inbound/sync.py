@@ -190,6 +190,21 @@ class Scan:
             else:
                 self.kept.append(row)
 
+    def mark_fresh_rows(self, numbers: list[int]) -> None:
+        """:meth:`mark` (by number: nothing kept) and :meth:`mark_fresh` of many rows."""
+        if not numbers:
+            return
+        self.kept = None
+        size = (max(numbers) >> 3) + 1
+        work, fresh = self.work, self.fresh
+        for bitmap in (work, fresh):
+            if size > len(bitmap):
+                bitmap.extend(bytes(size - len(bitmap) + (len(bitmap) >> 1)))
+        for number in numbers:
+            i, bit = number >> 3, 1 << (number & 7)
+            work[i] |= bit
+            fresh[i] |= bit
+
     def mark_fresh(self, number: int) -> None:
         i = number >> 3
         if i >= len(self.fresh):
@@ -277,9 +292,12 @@ class Triage:
         scan, keep = self.scan, self.keep
         scan.total += len(rows)
         self.db.executemany("INSERT INTO k VALUES (?, ?)", rows)
+        if kept is None:  # (a parallel sync's tally: rows by number only)
+            scan.mark_fresh_rows([number for _, number in rows])
+            return
         mark, mark_fresh = scan.mark, scan.mark_fresh
         for i, (_, number) in enumerate(rows):
-            mark(number if kept is None else kept[i], keep)
+            mark(kept[i], keep)
             mark_fresh(number)
 
     def known(self, rows: list[tuple[int, int, bool]], kept: list[RawRow] | None = None) -> None:
