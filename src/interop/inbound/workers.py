@@ -84,6 +84,7 @@ def fewer_collections() -> tuple[int, int, int]:
 
 
 def worker_died() -> WorkerError:
+    """The error of a run whose worker process ended without a word (E170, exit 1)."""
     return WorkerError(
         f"a worker process stopped unexpectedly (killed, or out of memory?); what was "
         f"committed stays, and the next run goes on from there — with ${ENV_WORKERS}=0 "
