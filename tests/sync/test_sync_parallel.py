@@ -264,17 +264,26 @@ def test_generated_list_resync_and_full_list(
     assert fourth["unchanged"] > 0 and fourth["quarantined"] > 0
 
 
+def _synced_then_changed(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> tuple[Pair, Path]:
+    """A pair of archives (SQLite, early passes) that synced a 1,500-row list, and a
+    variant of that list with 5 % of the rows changed, to sync next."""
+    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
+    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
+    gen_child_list.write(path, 1500, bad=0.05, seed=seed, change=0.0, encoding="utf-8")
+    gen_child_list.write(changed, 1500, bad=0.05, seed=seed, change=0.05, encoding="utf-8")
+    spy.part_bytes = 20_000
+    pair.sync(path, batch=97)
+    return pair, changed
+
+
 def test_an_early_first_pass_of_another_archive_state_is_done_again(
     tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the workers started early read another state of the archive than the one
     opened (another schema version), their pass is dropped and done the ordinary way."""
-    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
-    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
-    gen_child_list.write(path, 1500, bad=0.05, seed=13, change=0.0, encoding="utf-8")
-    gen_child_list.write(changed, 1500, bad=0.05, seed=13, change=0.05, encoding="utf-8")
-    spy.part_bytes = 20_000
-    pair.sync(path, batch=97)
+    pair, changed = _synced_then_changed(tmp_path, spy, monkeypatch, seed=13)
     dropped: list[bool] = []
 
     def same(rec: Any, version: int | None) -> bool:
@@ -293,12 +302,7 @@ def test_an_early_first_pass_that_cannot_read_the_digests_is_done_again(
 ) -> None:
     """If the first worker of an early pass cannot read the archive's digests, the pass is
     dropped before any report is taken, and done the ordinary way."""
-    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
-    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
-    gen_child_list.write(path, 1500, bad=0.05, seed=17, change=0.0, encoding="utf-8")
-    gen_child_list.write(changed, 1500, bad=0.05, seed=17, change=0.05, encoding="utf-8")
-    spy.part_bytes = 20_000
-    pair.sync(path, batch=97)
+    pair, changed = _synced_then_changed(tmp_path, spy, monkeypatch, seed=17)
 
     def unreadable(path: Path) -> Any:
         raise sqlite3.DatabaseError("file is not a database")
