@@ -145,6 +145,11 @@ class SeenChildren:
         self.first[child_id] = row
 
 
+def _grow(bitmap: bytearray, index: int) -> None:
+    """Room in a row bitmap for byte ``index``, and half as much again (rows come in order)."""
+    bitmap.extend(bytes(index + 1 - len(bitmap) + (len(bitmap) >> 1)))
+
+
 @dataclass(slots=True)
 class Scan:
     """What the first pass found: counts, duplicates, and which rows need work."""
@@ -182,7 +187,7 @@ class Scan:
         number = row if isinstance(row, int) else row.number
         i = number >> 3
         if i >= len(self.work):
-            self.work.extend(bytes(i + 1 - len(self.work) + (len(self.work) >> 1)))
+            _grow(self.work, i)
         self.work[i] |= 1 << (number & 7)
         if self.kept is not None:
             if isinstance(row, int) or len(self.kept) >= keep_limit:
@@ -195,11 +200,11 @@ class Scan:
         if not numbers:
             return
         self.kept = None
-        size = (max(numbers) >> 3) + 1
+        top = max(numbers) >> 3
         work, fresh = self.work, self.fresh
         for bitmap in (work, fresh):
-            if size > len(bitmap):
-                bitmap.extend(bytes(size - len(bitmap) + (len(bitmap) >> 1)))
+            if top >= len(bitmap):
+                _grow(bitmap, top)
         for number in numbers:
             i, bit = number >> 3, 1 << (number & 7)
             work[i] |= bit
@@ -208,7 +213,7 @@ class Scan:
     def mark_fresh(self, number: int) -> None:
         i = number >> 3
         if i >= len(self.fresh):
-            self.fresh.extend(bytes(i + 1 - len(self.fresh) + (len(self.fresh) >> 1)))
+            _grow(self.fresh, i)
         self.fresh[i] |= 1 << (number & 7)
 
     def is_fresh(self, number: int) -> bool:
