@@ -153,8 +153,9 @@ def run(args: argparse.Namespace) -> int:
     # A large list's first pass starts now: the archive's digests are read, and worker
     # processes read the file while this process loads the database library and opens
     # the archive (issue 3: both cores from the start).
-    from interop.inbound import firstpass
+    from interop.inbound import firstpass, workers
 
+    workers.reuse_freed_memory()
     early = firstpass.start(source, mapping, terms, options, args.db)
     calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
     progress = Progress()

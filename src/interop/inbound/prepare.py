@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import marshal
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,39 @@ class Prepared(NamedTuple):
     @classmethod
     def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:
         return cls(row.number, dict(row.values), findings)
+
+
+def pack(rows: list[Prepared]) -> bytes:
+    """Prepared rows as one ``marshal`` blob: how a worker process sends them.
+
+    Every field is a plain value (str, bytes, int, None, a list, a dict of
+    str, a tuple read from the database) but the findings, which go as
+    tuples. ``marshal`` writes such values several times faster than the
+    pickling a process pool does by default — a tenth of a worker's time in
+    the first sync of a large list. (It is safe here: the blob comes from
+    our own worker, through a pipe, never from a file or the network.)
+    """
+    return marshal.dumps(
+        [
+            tuple(p)
+            if not p.findings
+            else (p[0], p[1], [_finding_fields(f) for f in p.findings], *p[3:])
+            for p in rows
+        ]
+    )
+
+
+def unpack(blob: bytes) -> list[Prepared]:
+    """The rows of :func:`pack`."""
+    make = Prepared._make
+    return [
+        make(t) if not t[2] else make(t)._replace(findings=[Finding(*f) for f in t[2]])
+        for t in marshal.loads(blob)
+    ]
+
+
+def _finding_fields(f: Finding) -> tuple[str, str, str, str, str | None]:
+    return (f.field, f.code, f.message, f.severity, f.requirement)
 
 
 @functools.lru_cache(maxsize=4096)

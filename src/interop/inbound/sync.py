@@ -692,10 +692,11 @@ def sync_file_rows(
     gc.freeze()
     threshold = workers.fewer_collections()
     try:
-        if plan is not None and count:
-            parallel.sync(rec, plan, count, progress, early=early)
-        else:
-            _sync_here(rec, rows, progress)
+        with archive.checkpoints_behind():
+            if plan is not None and count:
+                parallel.sync(rec, plan, count, progress, early=early)
+            else:
+                _sync_here(rec, rows, progress)
     except BaseException as exc:
         rec.finish(status="failed", message=type(exc).__name__)
         raise

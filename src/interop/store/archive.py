@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from interop._errors import InteropError
 from interop.store import peek
 from interop.store import schema as t
+from interop.store.checkpoints import Checkpoints
 from interop.store.jsontext import digest as digest
 from interop.store.jsontext import dumpb as dumpb
 from interop.store.jsontext import dumps as dumps
@@ -185,6 +186,7 @@ class Archive:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._checkpoints: Checkpoints | None = None
 
     # -- opening ------------------------------------------------------------
 
@@ -287,6 +289,26 @@ class Archive:
                 .where(t.meta.c.key == "schema_version")
                 .values(value=str(t.SCHEMA_VERSION))
             )
+
+    @contextmanager
+    def checkpoints_behind(self) -> Iterator[None]:
+        """While a long sync writes: its commits reach the archive file in a thread of
+        their own (:mod:`interop.store.checkpoints`). SQLite files only."""
+        path = self.engine.url.database
+        if (
+            self.engine.dialect.name != "sqlite"
+            or not path
+            or path == ":memory:"
+            or self._checkpoints is not None
+        ):
+            yield
+            return
+        self._checkpoints = Checkpoints(path)
+        try:
+            yield
+        finally:
+            checkpoints, self._checkpoints = self._checkpoints, None
+            checkpoints.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
@@ -523,6 +545,8 @@ class Archive:
                 )
                 if done.rowcount == 0:
                     conn.execute(t.cursors.insert(), [{"partner": partner, **values}])
+        if self._checkpoints is not None:
+            self._checkpoints.nudge()
 
     def _next_numbers(self, conn: sa.Connection, name: str, n: int) -> int:
         """Reserve ``n`` numbers of sequence ``name``; returns the first."""
