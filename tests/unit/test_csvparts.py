@@ -76,10 +76,16 @@ def check_plan(plan: CsvPlan, part_bytes: int) -> None:
         assert parts == []
         return
     assert parts[0].start == head and parts[-1].end == len(data)
+    tail_from = len(data) - csvparts.TAIL_PARTS * part_bytes
     for before, after in itertools.pairwise(parts):
         assert before.end == after.start
         assert data[before.end - 1 : before.end] == b"\n"  # cut at a line end …
-        assert before.end - before.start >= part_bytes  # … once the part is big enough
+        # … at the first line end once the part is big enough (less so in the last bytes)
+        size = (
+            part_bytes if before.start < tail_from else max(1, part_bytes // csvparts.TAIL_DIVISOR)
+        )
+        assert before.end - before.start >= size
+        assert b"\n" not in data[before.start + size : before.end - 1]
     for p in parts:
         assert p.start < p.end
         assert p.first == 2 + data.count(b"\n", head, p.start)
