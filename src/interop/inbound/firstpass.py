@@ -43,7 +43,7 @@ from interop.inbound import csvparts
 from interop.inbound import workers as pool_of
 from interop.inbound.csvparts import CsvPlan, cells_of, lines
 from interop.inbound.mapping import CodeLookup, InboundMapping, RowShape
-from interop.inbound.prepare import Prepared, Preparer, SyncOptions, key_hash
+from interop.inbound.prepare import FreshKeys, Prepared, Preparer, SyncOptions, key_hash
 from interop.inbound.readers import FileSource, csv_row
 from interop.store.location import sqlite_path
 from interop.store.peek import Found, change_states, children_bound, read_digests
@@ -73,7 +73,7 @@ class PartScan:
     """What a worker found in one part."""
 
     work: list[int]  # rows needing work whatever the archive holds (cut short, no key)
-    fresh: list[tuple[int, int]]  # (key hash, row) of keys the archive lacks
+    fresh: FreshKeys  # the rows whose key the archive lacks, and their key hashes
     known: list[tuple[int, int, bool]]  # (row, child id, unchanged)
     kept: Kept | None  # the part's rows that need work, prepared — when few
     whole: bool  # a row not cut short (its columns are the header's)
@@ -281,7 +281,8 @@ def _scan_part(index: int) -> PartScan:
     width, delimiter = len(plan.header), plan.delimiter
     key, digest = shape.key, shape.digest
     work: list[int] = []
-    fresh: list[tuple[int, int]] = []
+    fresh_hashes: list[int] = []
+    fresh_rows: list[int] = []
     known: list[tuple[int, int, bool]] = []
     pending: list[tuple[int, str, list[str]]] = []
     kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
@@ -294,7 +295,8 @@ def _scan_part(index: int) -> PartScan:
         """Record a keyed row's class; whether it may need work (not known unchanged).
         ``hashed(row)``: the row's raw digest (of its cells, or of its line)."""
         if found is None:
-            fresh.append((key_hash(k), number))
+            fresh_hashes.append(key_hash(k))
+            fresh_rows.append(number)
             new_keys.add(number)
             return True
         unchanged = found[1] is not None and found[1] == hashed(row)
@@ -352,7 +354,8 @@ def _scan_part(index: int) -> PartScan:
             if len(kept) > KEEP_PER_PART:
                 kept = None
     flush()
-    whole = len(work) + len(fresh) + len(known) > short
+    fresh = FreshKeys.of(fresh_hashes, fresh_rows)
+    whole = len(work) + len(fresh_rows) + len(known) > short
     if get is None or kept is None:  # (rows looked up by chunk are not sorted out here)
         return PartScan(work, fresh, known, None, whole)
     # Few rows of this part need work: prepare them now, while the part is at hand — the

@@ -48,7 +48,14 @@ import orjson
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
-from interop.inbound.prepare import Prepared, Preparer, SyncOptions, build_parts, key_hash
+from interop.inbound.prepare import (
+    FreshKeys,
+    Prepared,
+    Preparer,
+    SyncOptions,
+    build_parts,
+    key_hash,
+)
 from interop.inbound.readers import RawRow
 from interop.store.archive import (
     Archive,
@@ -249,7 +256,9 @@ class Triage:
         self.db = sqlite3.connect(os.path.join(self._tmp.name, "keys.sqlite3"))
         self.db.execute("PRAGMA journal_mode=OFF")  # a scratch file, not the archive
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE k (h INTEGER NOT NULL, row INTEGER NOT NULL)")
+        # the hashes of new keys, in the order read (rowid n: the n-th of fresh_rows)
+        self.db.execute("CREATE TABLE k (h INTEGER NOT NULL)")
+        self.fresh_rows = array("i")
 
     def __enter__(self) -> Triage:
         return self
@@ -272,14 +281,16 @@ class Triage:
     def flush(self) -> None:
         raw_digest, pending = self.mapping.raw_digest, self.pending
         found = self.archive.digests([k for k, _ in pending])
-        fresh: list[tuple[int, int]] = []
+        hashes: list[int] = []
+        numbers: list[int] = []
         fresh_rows: list[RawRow] = []
         known: list[tuple[int, int, bool]] = []
         known_rows: list[RawRow] = []
         for key, row in pending:
             f = found.get(key)
             if f is None:
-                fresh.append((key_hash(key), row.number))
+                hashes.append(key_hash(key))
+                numbers.append(row.number)
                 fresh_rows.append(row)
             else:
                 child_id, raw = f
@@ -287,21 +298,27 @@ class Triage:
                     (row.number, child_id, raw is not None and raw == raw_digest(row.values))
                 )
                 known_rows.append(row)
-        self.fresh(fresh, fresh_rows)
+        self.fresh(FreshKeys.of(hashes, numbers), fresh_rows)
         self.known(known, known_rows)
         pending.clear()
 
-    def fresh(self, rows: list[tuple[int, int]], kept: list[RawRow] | None = None) -> None:
-        """Rows whose key the archive lacks, ``(key hash, row)``: new, unless the list
-        names the key twice (``kept``: the same rows as read, to keep for the second pass)."""
-        scan, keep = self.scan, self.keep
+    def fresh(self, found: FreshKeys, kept: list[RawRow] | None = None) -> None:
+        """Rows whose key the archive lacks: new, unless the list names the key twice
+        (``kept``: the same rows as read, to keep for the second pass)."""
+        scan, keep, rows = self.scan, self.keep, found.rows
+        if not rows:
+            return
         scan.total += len(rows)
-        self.db.executemany("INSERT INTO k VALUES (?, ?)", rows)
+        self.db.execute(
+            "INSERT INTO k (rowid, h) SELECT ? + key, value FROM json_each(?)",
+            (len(self.fresh_rows) + 1, found.hashes),
+        )
+        self.fresh_rows.extend(rows)
         if kept is None:  # (a parallel sync's tally: rows by number only)
-            scan.mark_fresh_rows([number for _, number in rows])
+            scan.mark_fresh_rows(rows)
             return
         mark, mark_fresh = scan.mark, scan.mark_fresh
-        for i, (_, number) in enumerate(rows):
+        for i, number in enumerate(rows):
             mark(kept[i], keep)
             mark_fresh(number)
 
@@ -332,10 +349,11 @@ class Triage:
     def finish(self) -> Scan:
         self.flush()
         scan, seen = self.scan, self.scan.seen
+        fresh_rows = self.fresh_rows
         groups = [
-            [int(x) for x in str(g).split(",")]
+            [fresh_rows[int(x) - 1] for x in str(g).split(",")]
             for (g,) in self.db.execute(
-                "SELECT group_concat(row) FROM k GROUP BY h HAVING count(*) > 1"
+                "SELECT group_concat(rowid) FROM k GROUP BY h HAVING count(*) > 1"
             )
         ]
         for child_id, numbers in self.again.items():
