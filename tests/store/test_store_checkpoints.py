@@ -78,3 +78,12 @@ def test_a_sync_s_batches_are_checkpointed_behind_the_writer(tmp_path: Path) -> 
         assert checkpoints.done >= 1
     finally:
         archive.close()
+
+
+def test_a_path_that_is_no_archive_file_gets_no_new_file(tmp_path: Path) -> None:
+    odd = tmp_path / "file:odd.db?mode=ro"
+    checkpoints = Checkpoints(str(odd))
+    checkpoints.nudge()
+    checkpoints.close()
+    assert list(tmp_path.iterdir()) == []
+    assert checkpoints.done == 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class Checkpoints:
 
     def _run(self) -> None:
         try:
-            con = sqlite3.connect(self._path, timeout=10, check_same_thread=False)
-        except sqlite3.Error as exc:  # the writer's own checkpoints still work
+            # the writer's file, never a new one (mode=rw: an odd path opens nothing)
+            uri = Path(self._path).resolve().as_uri() + "?mode=rw"
+            con = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+        except (sqlite3.Error, ValueError) as exc:  # the writer's own checkpoints still work
             log.debug("no background checkpoints: %s", exc)
             return
         try:
