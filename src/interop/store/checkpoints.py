@@ -91,7 +91,7 @@ class Checkpoints:
                         self.done += 1
                     except sqlite3.Error as exc:  # busy or gone: the next nudge tries again
                         log.debug("background checkpoint skipped: %s", exc)
-                if self._stop:
+                if self._stop and not self._pending:  # (a nudge during the last: once more)
                     return
         finally:
             con.close()
