@@ -33,7 +33,7 @@ def test_nudged_checkpoints_copy_commits_into_the_file_while_the_writer_goes_on(
     path = tmp_path / "a.db"
     con = _writer(path)
     before = path.stat().st_size
-    with Checkpoints(str(path)) as checkpoints:
+    with Checkpoints(path) as checkpoints:
         _commits(con, 5, after=checkpoints)
     assert checkpoints.done >= 1
     # what the thread checkpointed is in the file itself, the writer still open
@@ -53,7 +53,7 @@ def test_without_nudges_the_file_waits_for_the_log(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_thread_never_started_closes_at_once(tmp_path: Path) -> None:
-    checkpoints = Checkpoints(str(tmp_path / "none.db"))
+    checkpoints = Checkpoints(tmp_path / "none.db")
     checkpoints.close()
     assert checkpoints.done == 0
 
@@ -82,7 +82,7 @@ def test_a_sync_s_batches_are_checkpointed_behind_the_writer(tmp_path: Path) -> 
 
 def test_a_path_that_is_no_archive_file_gets_no_new_file(tmp_path: Path) -> None:
     odd = tmp_path / "file:odd.db?mode=ro"
-    checkpoints = Checkpoints(str(odd))
+    checkpoints = Checkpoints(odd)
     checkpoints.nudge()
     checkpoints.close()
     assert list(tmp_path.iterdir()) == []

@@ -29,7 +29,7 @@ from interop.store.jsontext import dumpb as dumpb
 from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
 from interop.store.location import default_data_dir as default_data_dir
-from interop.store.location import resolve_url
+from interop.store.location import resolve_url, sqlite_path
 from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
 
 log = logging.getLogger(__name__)
@@ -294,13 +294,8 @@ class Archive:
     def checkpoints_behind(self) -> Iterator[None]:
         """While a long sync writes: its commits reach the archive file in a thread of
         their own (:mod:`interop.store.checkpoints`). SQLite files only."""
-        path = self.engine.url.database
-        if (
-            self.engine.dialect.name != "sqlite"
-            or not path
-            or path == ":memory:"
-            or self._checkpoints is not None
-        ):
+        path = sqlite_path(self.engine.url.render_as_string(hide_password=False))
+        if path is None or self._checkpoints is not None:
             yield
             return
         self._checkpoints = Checkpoints(path)

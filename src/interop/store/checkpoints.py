@@ -40,7 +40,7 @@ class Checkpoints:
     last nudge, then stops it.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: Path) -> None:
         self._path = path
         self._wake = threading.Event()
         self._pending = False
@@ -75,7 +75,7 @@ class Checkpoints:
     def _run(self) -> None:
         try:
             # the writer's file, never a new one (mode=rw: an odd path opens nothing)
-            uri = Path(self._path).resolve().as_uri() + "?mode=rw"
+            uri = self._path.resolve().as_uri() + "?mode=rw"
             con = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
         except (sqlite3.Error, ValueError) as exc:  # the writer's own checkpoints still work
             log.debug("no background checkpoints: %s", exc)
