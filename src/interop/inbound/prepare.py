@@ -10,7 +10,6 @@ database library: a large sync's worker processes run it
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import marshal
 import os
@@ -22,7 +21,7 @@ import orjson
 
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
-from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
+from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.readers import RawRow
 from interop.store.jsontext import digest, dumpb
 
@@ -132,85 +131,119 @@ def _finding_fields(f: Finding) -> tuple[str, str, str, str, str | None]:
     return (f.field, f.code, f.message, f.severity, f.requirement)
 
 
-@functools.lru_cache(maxsize=4096)
 def _org_id(prefix: str, name: str) -> str:
-    """A stable id for a named school or office (lists repeat the same few names)."""
+    """A stable id for a named school or office."""
     return prefix + hashlib.blake2b(name.encode(), digest_size=5).hexdigest()
 
 
-def build_parts(
-    entry: dict[str, Any],
-    mapping: InboundMapping,
-    options: SyncOptions,
-    terms: CodeLookup,
-) -> dict[str, Any]:
-    """The list-owned parts of a case record (child, case, guardian, organisations)."""
-    child: dict[str, Any] = {
-        "name": entry["name"],
-        "sex": entry["sex"],
-        "ethnicity": entry["ethnicity"],
-        "birth_date": entry["birth_date"],
-        "home_address": {"text": entry["home_address"]},
-        "household_registration": {"text": entry["household_registration"]},
-    }
-    if "resident_id" in entry:
-        child["resident_id"] = entry["resident_id"]
-    if entry.get("difficulty_categories"):
-        child["difficulty_categories"] = entry["difficulty_categories"]
-    orgs = [{"id": options.contractor_id, "kind": "contractor", "name": options.contractor_name}]
-    stage = entry.get("school_stage")
-    if entry.get("school") or stage:
-        school: dict[str, Any] = {"enrolled": stage != "not-applicable"}
-        if stage:
-            school["stage"] = stage
-        if entry.get("school"):
-            sid = _org_id("school-", entry["school"])
-            orgs.append({"id": sid, "kind": "school", "name": entry["school"]})
-            school["school"] = sid
-        child["school"] = school
-    case: dict[str, Any] = {
-        "risk_level": entry["risk_level"],
-        "designation_date": entry["designation_date"],
-    }
-    if mapping.inclusion_basis:
-        case["inclusion_basis"] = mapping.inclusion_basis
-    if entry.get("designating_org"):
-        oid = _org_id("ca-", entry["designating_org"])
-        orgs.append({"id": oid, "kind": "civil-affairs", "name": entry["designating_org"]})
-        case["designating_org"] = oid
-    adults = []
-    if entry.get("guardian_name"):
-        adult: dict[str, Any] = {
-            "id": "guardian-list",
-            "name": entry["guardian_name"],
-            "roles": ["guardian"],
+class ListParts:
+    """The list-owned parts of a case record (child, case, guardian, organisations), and the
+    whole record of a newly listed child (LISTED, T-01).
+
+    Built once per row that needs it, so the things a list repeats are
+    worked out once per run: each named school and civil-affairs office (its
+    id and its organisation entry) and each guardian relationship's code. The
+    organisation entries are shared between records: nothing changes them
+    after they are built (they are written out, or copied into a merged
+    record by :func:`interop.store.archive.merge_list_fields`). Bounded, like
+    the mapping's converter caches: a list names few schools and offices.
+    """
+
+    def __init__(self, mapping: InboundMapping, options: SyncOptions, terms: CodeLookup) -> None:
+        self.inclusion_basis = mapping.inclusion_basis
+        self.options = options
+        self.terms = terms
+        self.received = options.received.isoformat()
+        self.contractor = {
+            "id": options.contractor_id,
+            "kind": "contractor",
+            "name": options.contractor_name,
         }
-        rel = entry.get("guardian_relationship")
-        code = terms.code_for_text(_RELATIONSHIP, rel) if rel else None
-        if code:
-            adult["relationship"] = code
-        if entry.get("guardian_phone"):
-            adult["phone"] = entry["guardian_phone"]
-        adults.append(adult)
-    return {"child": child, "case": case, "adults": adults, "organisations": orgs}
+        self._orgs: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+        self._relationships: dict[str, str | None] = {}
 
+    def _org(self, prefix: str, kind: str, name: str) -> tuple[str, dict[str, str]]:
+        try:
+            return self._orgs[(kind, name)]
+        except KeyError:
+            if len(self._orgs) >= CACHE_LIMIT:
+                self._orgs.clear()
+            oid = _org_id(prefix, name)
+            found = self._orgs[(kind, name)] = (oid, {"id": oid, "kind": kind, "name": name})
+            return found
 
-def new_record(parts: dict[str, Any], options: SyncOptions) -> dict[str, Any]:
-    """A complete case record (LISTED, T-01) from the list-owned parts."""
-    case = {
-        "case_number": "",
-        "state": "listed",
-        **parts["case"],
-        "list_received_date": options.received.isoformat(),
-        "contractor": options.contractor_id,
-    }
-    return {
-        "format_version": "1.0",
-        "case": case,
-        "child": parts["child"],
-        "adults": parts["adults"],
-        "organisations": parts["organisations"],
-    }
+    def _relationship(self, text: str) -> str | None:
+        try:
+            return self._relationships[text]
+        except KeyError:
+            if len(self._relationships) >= CACHE_LIMIT:
+                self._relationships.clear()
+            code = self._relationships[text] = self.terms.code_for_text(_RELATIONSHIP, text)
+            return code
+
+    def of(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """The list-owned parts of a case record, from a list entry."""
+        get = entry.get
+        child: dict[str, Any] = {
+            "name": entry["name"],
+            "sex": entry["sex"],
+            "ethnicity": entry["ethnicity"],
+            "birth_date": entry["birth_date"],
+            "home_address": {"text": entry["home_address"]},
+            "household_registration": {"text": entry["household_registration"]},
+        }
+        if "resident_id" in entry:
+            child["resident_id"] = entry["resident_id"]
+        categories = get("difficulty_categories")
+        if categories:
+            child["difficulty_categories"] = categories
+        orgs = [self.contractor]
+        stage, name = get("school_stage"), get("school")
+        if name or stage:
+            school: dict[str, Any] = {"enrolled": stage != "not-applicable"}
+            if stage:
+                school["stage"] = stage
+            if name:
+                sid, org = self._org("school-", "school", name)
+                orgs.append(org)
+                school["school"] = sid
+            child["school"] = school
+        case: dict[str, Any] = {
+            "risk_level": entry["risk_level"],
+            "designation_date": entry["designation_date"],
+        }
+        if self.inclusion_basis:
+            case["inclusion_basis"] = self.inclusion_basis
+        name = get("designating_org")
+        if name:
+            oid, org = self._org("ca-", "civil-affairs", name)
+            orgs.append(org)
+            case["designating_org"] = oid
+        adults = []
+        name = get("guardian_name")
+        if name:
+            adult: dict[str, Any] = {"id": "guardian-list", "name": name, "roles": ["guardian"]}
+            rel = get("guardian_relationship")
+            code = self._relationship(rel) if rel else None
+            if code:
+                adult["relationship"] = code
+            phone = get("guardian_phone")
+            if phone:
+                adult["phone"] = phone
+            adults.append(adult)
+        return {"child": child, "case": case, "adults": adults, "organisations": orgs}
+
+    def new_record(self, entry: dict[str, Any]) -> bytes:
+        """The canonical JSON of the complete case record of a newly listed child (LISTED,
+        T-01), its case number "" (the writer fills it in)."""
+        parts = self.of(entry)
+        case = parts["case"]  # (built here, for this record alone)
+        case["case_number"] = ""
+        case["state"] = "listed"
+        case["list_received_date"] = self.received
+        case["contractor"] = self.options.contractor_id
+        parts["format_version"] = "1.0"
+        return dumpb(parts)
 
 
 class Preparer:
@@ -224,6 +257,7 @@ class Preparer:
         self.duplicates: dict[int, list[int]] = {}
         #: Rows the first pass found with a key the archive lacks.
         self.fresh: Callable[[int], bool] | None = None
+        self.parts = ListParts(mapping, options, terms)
 
     def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
         """The part of a row's work that needs no archive: mapped, or why it is quarantined.
@@ -265,9 +299,5 @@ class Preparer:
             digest(entry_json),
             entry.get("resident_id"),
             entry.get("risk_level"),
-            self._record_json(entry) if fresh else None,
+            self.parts.new_record(entry) if fresh else None,
         )
-
-    def _record_json(self, entry: dict[str, Any]) -> bytes:
-        parts = build_parts(entry, self.mapping, self.options, self.terms)
-        return dumpb(new_record(parts, self.options))

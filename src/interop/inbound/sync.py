@@ -53,7 +53,6 @@ from interop.inbound.prepare import (
     Prepared,
     Preparer,
     SyncOptions,
-    build_parts,
     key_hash,
 )
 from interop.inbound.readers import RawRow
@@ -513,7 +512,6 @@ class Reconciler(Preparer):
         self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
     ) -> None:
         """Decide against the archive and write one batch of prepared rows (one transaction)."""
-        m = self.mapping
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         is_new = self.fresh
         # what the workers read ahead of a changed child is not read again (see Prepared.stored)
@@ -543,7 +541,7 @@ class Reconciler(Preparer):
             for f in p.findings:
                 self._issue(p.number, f)
             if k is None:
-                record = p.record or self._record_json(orjson.loads(p.entry_json))
+                record = p.record or self.parts.new_record(orjson.loads(p.entry_json))
                 batch.new.append(
                     NewChild(
                         match_key=p.key,
@@ -610,7 +608,7 @@ class Reconciler(Preparer):
                         changed=changed,
                         risk_level=entry.get("risk_level"),
                         deadline=_dl(deadline),
-                        merge=build_parts(entry, m, self.options, self.terms),
+                        merge=self.parts.of(entry),
                         latest=ahead[p.number].latest if p.number in ahead else None,
                     )
                 )

@@ -142,6 +142,7 @@ class Batch:
 
 
 _NO_NUMBER = b'"case_number":""'
+_NO_DEADLINE = (None, None, None, False)
 
 
 def with_case_number(record: bytes, number: str) -> bytes:
@@ -558,23 +559,32 @@ class Archive:
     def _insert_new(
         self, conn: sa.Connection, run_id: str, new: list[NewChild], prefix: str, stamp: str
     ) -> None:
-        """Four plain inserts per batch (executemany), ids and case numbers reserved up front."""
+        """Four plain inserts per batch (executemany), ids and case numbers reserved up front.
+
+        Each table's rows are built by one comprehension over the batch (no
+        per-row appends to four lists: this is the writer's hot path).
+        """
         by_year: dict[str, list[NewChild]] = {}
         for n in new:
             by_year.setdefault(n.received[:4], []).append(n)
-        numbered: list[tuple[str, NewChild]] = []
-        for year, items in by_year.items():
-            first = self._next_numbers(conn, f"case:{prefix}:{year}", len(items))
-            numbered += [(f"{prefix}-{year}-{first + i:05d}", n) for i, n in enumerate(items)]
-        first_id = self._next_numbers(conn, "child", len(numbered))
-        children, versions, case_rows, records = [], [], [], []
-        for cid, (number, n) in enumerate(numbered, start=first_id):
-            children.append(
+        items: list[NewChild] = []
+        numbers: list[str] = []
+        for year, group in by_year.items():
+            first = self._next_numbers(conn, f"case:{prefix}:{year}", len(group))
+            items += group
+            numbers += [f"{prefix}-{year}-{i:05d}" for i in range(first, first + len(group))]
+        first_id = self._next_numbers(conn, "child", len(items))
+        rows = list(zip(range(first_id, first_id + len(items)), numbers, items, strict=True))
+        _insert_rows(
+            conn,
+            t.children,
+            _CHILD_COLUMNS,
+            [
                 (
                     cid,
                     n.match_key,
                     n.resident_id,
-                    number,
+                    num,
                     "listed",
                     1,
                     n.raw_digest,
@@ -582,18 +592,43 @@ class Archive:
                     run_id,
                     run_id,
                 )
-            )
-            versions.append((cid, 1, run_id, "listed", n.entry_json, "[]", stamp))
-            rule, start, due, prov = n.deadline or (None, None, None, False)
-            case_rows.append(
-                (number, cid, "listed", n.risk_level, n.received, rule, start, due, prov, 1, stamp)
-            )
-            body = with_case_number(n.record_json, number)
-            records.append((number, 1, digest(body), body, "sync", run_id, stamp))
-        _insert_rows(conn, t.children, _CHILD_COLUMNS, children)
-        _insert_rows(conn, t.child_versions, _VERSION_COLUMNS, versions)
-        _insert_rows(conn, t.cases, _CASE_COLUMNS, case_rows)
-        _insert_rows(conn, t.case_records, _RECORD_COLUMNS, records)
+                for cid, num, n in rows
+            ],
+        )
+        _insert_rows(
+            conn,
+            t.child_versions,
+            _VERSION_COLUMNS,
+            [(cid, 1, run_id, "listed", n.entry_json, "[]", stamp) for cid, _, n in rows],
+        )
+        _insert_rows(
+            conn,
+            t.cases,
+            _CASE_COLUMNS,
+            [
+                (
+                    num,
+                    cid,
+                    "listed",
+                    n.risk_level,
+                    n.received,
+                    *(n.deadline or _NO_DEADLINE),
+                    1,
+                    stamp,
+                )
+                for cid, num, n in rows
+            ],
+        )
+        bodies = [with_case_number(n.record_json, num) for _, num, n in rows]
+        _insert_rows(
+            conn,
+            t.case_records,
+            _RECORD_COLUMNS,
+            [
+                (num, 1, digest(body), body, "sync", run_id, stamp)
+                for (_, num, _), body in zip(rows, bodies, strict=True)
+            ],
+        )
 
     def _apply_changes(
         self, conn: sa.Connection, run_id: str, changes: list[ChangedChild], stamp: str
