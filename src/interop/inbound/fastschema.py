@@ -23,12 +23,15 @@ A schema compiles only when each of these keywords has a value the Draft
 2020-12 meta-schema allows (an ``enum`` that is an array, ``required``
 unique strings, …): a schema that compiles is a valid schema, so a caller
 need not load ``jsonschema`` to check it (:func:`is_valid_schema`).
+
+:func:`compile_split` takes an object schema's checks of some properties
+apart, for a caller that can check each distinct value once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -202,9 +205,12 @@ class _Generator:
                 "            return False",
             ]
         for k, s in props.items():
+            check = self.expr(s, "x")
+            if check == "True":  # (a property any value of which is valid)
+                continue
             lines += [
                 f"    x = v.get({str(k)!r}, _missing)",
-                f"    if x is not _missing and not ({self.expr(s, 'x')}):",
+                f"    if x is not _missing and not ({check}):",
                 "        return False",
             ]
         lines += ["    return True", ""]
@@ -240,3 +246,41 @@ def compile_schema(schema: Any) -> Check:
     gen = _Generator()
     check: Check = gen.ns[gen.function(schema)]
     return check
+
+
+#: The keywords of an object schema that :func:`compile_split` can take apart (all of them
+#: look at one property at a time, or at none).
+_SPLITTABLE = _ANNOTATIONS | {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "minProperties",
+    "maxProperties",
+}
+
+
+def compile_split(schema: Any, names: Iterable[str]) -> tuple[Check, dict[str, Check]] | None:
+    """:func:`compile_schema` of an object schema, with the checks of some properties apart.
+
+    Returns ``(rest, apart)``: ``apart[name]`` checks the value of property
+    ``name`` alone, and ``rest`` the object without those checks, so that
+    an object is valid exactly when ``rest`` accepts it and each of its
+    properties in ``apart`` passes its check. A caller that sees the same
+    values again and again (a mapping's coded cells) can check each value
+    once. None when the schema is not a plain object schema (``anyOf`` or
+    any other keyword that looks at the whole object) or names none of the
+    properties. Raises :class:`Unsupported` as :func:`compile_schema` does.
+    """
+    if not isinstance(schema, dict) or set(schema) - _SPLITTABLE:
+        return None
+    if schema.get("type", "object") != "object":
+        return None
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return None
+    apart = {n: compile_schema(props[n]) for n in names if n in props}
+    if not apart:
+        return None
+    rest = {**schema, "properties": {k: True if k in apart else s for k, s in props.items()}}
+    return compile_schema(rest), apart

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
 from interop.fhir.canonical import cs
-from interop.inbound.fastschema import Check, Unsupported, compile_schema, is_valid_schema
+from interop.inbound.fastschema import (
+    Check,
+    Unsupported,
+    compile_schema,
+    compile_split,
+    is_valid_schema,
+)
 
 if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -154,6 +160,7 @@ class InboundMapping:
     _cells: Callable[[dict[str, str]], Any] | None = None
     _rid_column: str | None = None
     _mapper: Callable[..., Any] | None = None
+    _rest: Callable[[Any], bool] | None = None  # see _split_schema
     _plan: list[tuple[str, str, bool, int, bool, FieldSpec, dict[str, Any]]] = field(
         default_factory=list
     )
@@ -413,15 +420,21 @@ class InboundMapping:
         """
         if self._mapper is None:
             self._mapper = self._fields()
-        entry, findings, rid, dates = self._mapper(values, terms, received)
-        return self._finish_row(entry, findings, rid, dates)
+        entry, findings, rid, dates, checked = self._mapper(values, terms, received)
+        return self._finish_row(entry, findings, rid, dates, checked)
 
     def _fields(self) -> Callable[..., Any]:
         """Generate the field-by-field part of :meth:`map_row` for this mapping.
 
         Only column names, field names and numbers reach the source (as
         ``repr`` literals); every other value is bound by name.
+
+        The record schema's check of a coded or date field's value is made
+        when the converter's result is cached, once per distinct cell text,
+        not once per row (:meth:`_split_schema`): the function returns
+        whether those values passed, and :meth:`_finish_row` checks the rest.
         """
+        apart = self._split_schema()
         ns: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_remember": _remember,
@@ -431,9 +444,16 @@ class InboundMapping:
             "m": self,
         }
         src = ["def _map(values, terms, received):", "    entry = {}", "    findings = []"]
-        src += ["    rid = None", "    dates = {}", "    get = values.get"]
+        src += ["    rid = None", "    dates = {}", "    get = values.get", "    checked = True"]
         for i, (name, column, single, kind, required, spec, cache) in enumerate(self._plan):
             ns[f"spec{i}"], ns[f"cache{i}"] = spec, cache
+            check = apart.get(name)
+            if check is not None and kind in (_CODE, _CODES, _DATE):
+                # cached: (converter result, whether the value passes the schema)
+                ns[f"check{i}"] = check
+                ok = f"check{i}"
+            else:
+                ok = None
             ns[f"missing{i}"] = Finding(column, "missing-field", f"{column}: required, but empty")
             ns[f"unknown{i}"] = Finding(
                 column, "unknown-code", f"{column}: the value is not a known {spec.label}"
@@ -459,6 +479,21 @@ class InboundMapping:
             src += ["    else:"]
             if kind == _TEXT:
                 body = [f"entry[{name!r}] = text"]
+            elif kind == _CODE and ok is not None:
+                body = [
+                    f"hit = cache{i}.get(text)",
+                    "if hit is None:",
+                    f"    code = m._code(terms, spec{i}, text)",
+                    f"    hit = (code, code is None or {ok}(code))",
+                    f"    _remember(cache{i}, text, hit)",
+                    "code = hit[0]",
+                    "if code is None:",
+                    f"    findings.append(unknown{i})",
+                    "else:",
+                    f"    entry[{name!r}] = code",
+                    "    if not hit[1]:",
+                    "        checked = False",
+                ]
             elif kind == _CODE:
                 body = [
                     f"code = cache{i}.get(text, _MISSING)",
@@ -471,16 +506,26 @@ class InboundMapping:
                     f"    entry[{name!r}] = code",
                 ]
             elif kind == _CODES:
+                fill = (
+                    [
+                        "    found, unknown = known",
+                        f"    known = (found, unknown, not found or {ok}(list(found)))",
+                    ]
+                    if ok is not None
+                    else []
+                )
                 body = [
                     f"known = cache{i}.get(text)",
                     "if known is None:",
                     f"    known = m._codes(terms, spec{i}, text)",
+                    *fill,
                     f"    _remember(cache{i}, text, known)",
-                    "found, unknown = known",
+                    "found, unknown = known[0], known[1]",
                     "if unknown:",
                     f"    findings.extend([unknown_part{i}] * unknown)",
                     "if found:",
                     f"    entry[{name!r}] = list(found)",
+                    *(["    if not known[2]:", "        checked = False"] if ok else []),
                 ]
             elif kind == _DATE:
                 past = (
@@ -488,11 +533,16 @@ class InboundMapping:
                     if spec.past
                     else []
                 )
+                iso = "found.isoformat()"
                 body = [
                     f"day = cache{i}.get(text, _MISSING)",
                     "if day is _MISSING:",
                     "    found = m._date(text)",
-                    "    day = None if found is None else (found, found.isoformat())",
+                    (
+                        f"    day = None if found is None else (found, {iso}, {ok}({iso}))"
+                        if ok is not None
+                        else f"    day = None if found is None else (found, {iso})"
+                    ),
                     f"    _remember(cache{i}, text, day)",
                     "if day is None:",
                     f"    findings.append(bad_date{i})",
@@ -500,6 +550,7 @@ class InboundMapping:
                     "else:",
                     f"    dates[{name!r}] = day[0]",
                     f"    entry[{name!r}] = day[1]",
+                    *(["    if not day[2]:", "        checked = False"] if ok is not None else []),
                 ]
             elif kind == _RID:
                 body = [
@@ -514,7 +565,7 @@ class InboundMapping:
             else:  # pragma: no cover - the mapping format allows no other type
                 raise AssertionError(spec.kind)
             src += ["        " + line for line in body]
-        src += ["    return entry, findings, rid, dates", ""]
+        src += ["    return entry, findings, rid, dates, checked", ""]
         exec(compile("\n".join(src), f"<mapping {self.name}>", "exec"), ns)
         mapper: Callable[..., Any] = ns["_map"]
         return mapper
@@ -600,7 +651,7 @@ class InboundMapping:
                     )
                 else:
                     entry[spec.name] = rid.value
-        return self._finish_row(entry, findings, rid, dates)
+        return self._finish_row(entry, findings, rid, dates, None)
 
     def _finish_row(
         self,
@@ -608,8 +659,14 @@ class InboundMapping:
         findings: list[Finding],
         rid: resident_id.ResidentId | None,
         dates: dict[str, dt.date],
+        checked: bool | None,
     ) -> tuple[dict[str, Any] | None, list[Finding]]:
-        """The checks across fields (ID, age, schema, province) of a mapped row."""
+        """The checks across fields (ID, age, schema, province) of a mapped row.
+
+        ``checked``: whether the values the generated mapper checked already
+        passed (:meth:`_fields`; the rest of the record schema is checked
+        here); None: check the whole record here.
+        """
         if rid is not None:
             for fname, _msg in resident_id.mismatches(
                 rid, birth_date=entry.get("birth_date"), sex=entry.get("sex")
@@ -645,7 +702,11 @@ class InboundMapping:
                 )
         if any(f.severity == "error" for f in findings):
             return None, findings
-        if not self._fast_valid(entry):
+        if checked is None or self._rest is None:
+            valid = self._fast_valid(entry)
+        else:
+            valid = checked and self._rest(entry)
+        if not valid:
             findings += self._schema_findings(entry)
             if findings:
                 return None, findings
@@ -672,6 +733,21 @@ class InboundMapping:
     def _column(self, fname: str) -> str:
         spec = self.fields.get(fname)
         return spec.column if spec else fname
+
+    def _split_schema(self) -> dict[str, Check]:
+        """The record schema's checks of the coded and date fields' values, each alone, and
+        (as :attr:`_rest`) the check of the rest (:func:`compile_split`); none when the schema
+        cannot be split."""
+        names = [n for n, spec in self.fields.items() if spec.kind in ("code", "codes", "date")]
+        try:
+            split = compile_split(self.entry_schema, names)
+        except Unsupported:
+            split = None
+        if split is None:
+            self._rest = self._fast_valid
+            return {}
+        self._rest, apart = split
+        return apart
 
     def _fast_valid(self, entry: dict[str, Any]) -> bool:
         if self._fast is None:
