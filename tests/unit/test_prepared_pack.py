@@ -48,3 +48,18 @@ def test_a_quarantined_row_keeps_its_cells_and_reasons() -> None:
     assert back.values == {"身份证号": "x"}
     assert back.findings == row.findings
     assert back.key is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(_prepared, max_size=200))
+def test_a_packer_packs_a_few_dozen_rows_a_blob_and_keeps_their_order(
+    rows: list[Prepared],
+) -> None:
+    from interop.inbound.prepare import PACK_ROWS, Packer, unpack_all
+
+    packer = Packer()
+    for row in rows:
+        packer.add(row)
+    blobs = packer.done()
+    assert len(blobs) == -(-len(rows) // PACK_ROWS)  # (none when there are no rows)
+    assert unpack_all(blobs) == rows

@@ -31,7 +31,7 @@ from interop.inbound import firstpass
 from interop.inbound import workers as pool_of
 from interop.inbound.csvparts import CsvPlan, Part, cells_of, lines
 from interop.inbound.firstpass import FirstPass, Kept
-from interop.inbound.prepare import Prepared, pack, unpack
+from interop.inbound.prepare import Packer, Prepared, unpack_all
 from interop.inbound.readers import csv_row
 from interop.inbound.sync import KEEP_ROWS, Reconciler, Scan, Triage, load_digests
 
@@ -138,7 +138,7 @@ def _second_pass(
                 continue
             if isinstance(w, int):
                 assert read is not None
-                batch += unpack(next(read))
+                batch += unpack_all(next(read))
             else:
                 batch += w
             while len(batch) >= size:
@@ -186,15 +186,15 @@ def _job() -> _Job:
     return _JOB
 
 
-def _prepare_part(index: int) -> bytes:
-    """The second pass over one part: each row needing work, prepared (:func:`pack`)."""
+def _prepare_part(index: int) -> list[bytes]:
+    """The second pass over one part: each row needing work, prepared (:class:`Packer`)."""
     job = _job()
     plan, rec, scan = job.plan, job.rec, job.scan
     needs, header, delimiter = scan.needs_work, plan.header, plan.delimiter
-    out: list[Prepared] = []
+    out = Packer()
     for number, line in lines(plan, plan.parts[index]):
         if needs(number):
             row = csv_row(number, header, cells_of(line, delimiter))
             if row is not None:
-                out.append(rec.prepare(row))
-    return pack(out)
+                out.add(rec.prepare(row))
+    return out.done()

