@@ -107,3 +107,22 @@ def test_deadline_expires_at_end_of_day_in_china() -> None:
     assert not d.overdue(dt.datetime(2025, 12, 29, 23, 59, 0, tzinfo=CHINA_TZ))
     # 16:00 UTC on the 29th is already 00:00 on the 30th in China
     assert d.overdue(dt.datetime(2025, 12, 29, 16, 0, 1, tzinfo=dt.UTC))
+
+
+def test_the_package_years_are_read_as_its_own_functions_give_them() -> None:
+    """The arrangement is read from chinese_calendar's tables; its functions agree."""
+    import chinese_calendar
+
+    from interop.core.workdays import _package_year
+
+    years = sorted({d.year for d in chinese_calendar.holidays})
+    assert 2025 in years and 2026 in years
+    for year in years:
+        start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        arr = _package_year(year)
+        assert arr is not None
+        assert arr.holidays == set(chinese_calendar.get_holidays(start, end, False))
+        assert arr.workdays == {
+            d for d in chinese_calendar.get_workdays(start, end, True) if d.weekday() >= 5
+        }
+    assert _package_year(years[0] - 1) is None and _package_year(years[-1] + 1) is None
