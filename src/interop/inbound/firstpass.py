@@ -43,7 +43,14 @@ from interop.inbound import csvparts
 from interop.inbound import workers as pool_of
 from interop.inbound.csvparts import CsvPlan, cells_of, lines
 from interop.inbound.mapping import CodeLookup, InboundMapping, RowShape
-from interop.inbound.prepare import FreshKeys, Prepared, Preparer, SyncOptions, key_hash
+from interop.inbound.prepare import (
+    FreshKeys,
+    KnownRows,
+    Prepared,
+    Preparer,
+    SyncOptions,
+    key_hash,
+)
 from interop.inbound.readers import FileSource, csv_row
 from interop.store.location import sqlite_path
 from interop.store.peek import Found, change_states, children_bound, read_digests
@@ -74,7 +81,7 @@ class PartScan:
 
     work: list[int]  # rows needing work whatever the archive holds (cut short, no key)
     fresh: FreshKeys  # the rows whose key the archive lacks, and their key hashes
-    known: list[tuple[int, int, bool]]  # (row, child id, unchanged)
+    known: KnownRows
     kept: Kept | None  # the part's rows that need work, prepared — when few
     whole: bool  # a row not cut short (its columns are the header's)
 
@@ -283,7 +290,7 @@ def _scan_part(index: int) -> PartScan:
     work: list[int] = []
     fresh_hashes: list[int] = []
     fresh_rows: list[int] = []
-    known: list[tuple[int, int, bool]] = []
+    known = KnownRows()
     pending: list[tuple[int, str, list[str]]] = []
     kept: dict[int, str] | None = {}  # the lines of rows likely to need work, while few
     new_keys: set[int] = set()
@@ -300,7 +307,7 @@ def _scan_part(index: int) -> PartScan:
             new_keys.add(number)
             return True
         unchanged = found[1] is not None and found[1] == hashed(row)
-        known.append((number, found[0], unchanged))
+        known.add(number, found[0], unchanged)
         return not unchanged
 
     # A whole line in the mapping's own layout is keyed and hashed as it is, not split
@@ -374,10 +381,10 @@ def _scan_part(index: int) -> PartScan:
 _AHEAD: list[sqlite3.Connection] = []  # this worker's own connection, once opened
 
 
-def _read_ahead(path: Path, ready: Kept, known: list[tuple[int, int, bool]]) -> None:
+def _read_ahead(path: Path, ready: Kept, known: KnownRows) -> None:
     """Attach to each prepared row of a known child that changed what its change will read
     from the archive (one query per part, here in the worker, not in the writer)."""
-    changed = {n: cid for n, cid, unchanged in known if not unchanged and n in ready}
+    changed = {n: cid for n, cid, unchanged in known.rows() if not unchanged and n in ready}
     if not changed:
         return
     if not _AHEAD:

@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 import marshal
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
@@ -66,6 +67,33 @@ class FreshKeys(NamedTuple):
     @classmethod
     def of(cls, hashes: list[int], rows: list[int]) -> FreshKeys:
         return cls(orjson.dumps(hashes), rows)
+
+
+@dataclass(slots=True)
+class KnownRows:
+    """Rows of known children as the first pass found them: row numbers, child ids and
+    whether each row is unchanged, as three arrays.
+
+    A worker sends them to the tally as they are: for a re-sync of a large
+    list that is nearly every row, and a tuple per row cost more to build,
+    pickle and unpickle than the rest of the report.
+    """
+
+    numbers: array[int] = field(default_factory=lambda: array("i"))
+    child_ids: array[int] = field(default_factory=lambda: array("i"))
+    unchanged: bytearray = field(default_factory=bytearray)
+
+    def add(self, number: int, child_id: int, unchanged: bool) -> None:
+        self.numbers.append(number)
+        self.child_ids.append(child_id)
+        self.unchanged.append(unchanged)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def rows(self) -> Iterator[tuple[int, int, int]]:
+        """``(row, child id, unchanged)`` of each row, in order."""
+        return zip(self.numbers, self.child_ids, self.unchanged, strict=True)
 
 
 class Prepared(NamedTuple):

@@ -50,6 +50,7 @@ from interop.core.workdays import WorkCalendar
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
 from interop.inbound.prepare import (
     FreshKeys,
+    KnownRows,
     Prepared,
     Preparer,
     SyncOptions,
@@ -283,7 +284,7 @@ class Triage:
         hashes: list[int] = []
         numbers: list[int] = []
         fresh_rows: list[RawRow] = []
-        known: list[tuple[int, int, bool]] = []
+        known = KnownRows()
         known_rows: list[RawRow] = []
         for key, row in pending:
             f = found.get(key)
@@ -293,9 +294,7 @@ class Triage:
                 fresh_rows.append(row)
             else:
                 child_id, raw = f
-                known.append(
-                    (row.number, child_id, raw is not None and raw == raw_digest(row.values))
-                )
+                known.add(row.number, child_id, raw is not None and raw == raw_digest(row.values))
                 known_rows.append(row)
         self.fresh(FreshKeys.of(hashes, numbers), fresh_rows)
         self.known(known, known_rows)
@@ -321,14 +320,14 @@ class Triage:
             mark(kept[i], keep)
             mark_fresh(number)
 
-    def known(self, rows: list[tuple[int, int, bool]], kept: list[RawRow] | None = None) -> None:
-        """Rows of known children, ``(row, child id, unchanged)``: unchanged, changed, or a
-        second row of the same child (``kept``: as for :meth:`fresh`)."""
+    def known(self, rows: KnownRows, kept: list[RawRow] | None = None) -> None:
+        """Rows of known children: unchanged, changed, or a second row of the same child
+        (``kept``: as for :meth:`fresh`)."""
         scan, keep, again = self.scan, self.keep, self.again
         first_of = scan.seen.first
         mark = scan.mark
         unchanged_rows = 0
-        for i, (number, child_id, unchanged) in enumerate(rows):
+        for i, (number, child_id, unchanged) in enumerate(rows.rows()):
             if child_id >= len(first_of):  # a child added since the scan began
                 scan.seen.set(child_id, 0)
                 first_of = scan.seen.first
