@@ -54,9 +54,16 @@ def reference(source: FileSource) -> list[Row]:
 
 
 def by_parts(plan: CsvPlan) -> list[Row]:
-    """The rows of ``csvparts.lines`` and ``csv_row`` over every part, in order."""
+    """The rows of ``csvparts.lines`` and ``csv_row`` over every part, in order (and
+    ``csvparts.byte_lines`` gives the same lines, as bytes, where it reads a part)."""
     out: list[Row] = []
     for part in plan.parts:
+        raw = csvparts.byte_lines(plan, part)
+        if raw is None:
+            assert plan.encoding != "utf-8" or not plan.delimiter.isascii()
+        else:
+            text = [(n, line.decode(plan.encoding)) for n, line in raw]
+            assert text == list(csvparts.lines(plan, part))
         for number, line in csvparts.lines(plan, part):
             row = csv_row(number, plan.header, csvparts.cells_of(line, plan.delimiter))
             if row is not None:
@@ -438,13 +445,13 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> InboundMapping:
 
 
 _ids = st.builds(
-    lambda i, low, pad: (f" {_rid(i)} " if pad else _rid(i)).lower() if low else _rid(i),
+    lambda i, low, pad: (f" {_rid(i)}\u3000" if pad else _rid(i)).lower() if low else _rid(i),
     st.integers(0, 4000),
     st.booleans(),
     st.booleans(),
 )
 _shape_cells = st.one_of(
-    st.sampled_from(["", " ", "x" * 61, "张三", "2012-01-01"]),
+    st.sampled_from(["", " ", "x" * 61, "张三", "2012-01-01", "\u3000", "ß"]),
     _ids,
     st.text(max_size=5),
 )
@@ -481,6 +488,11 @@ def _assert_shape_agrees(mapping: InboundMapping, header: list[str], rows: list[
             line = delimiter.join(cells)
             assert line_key(line) == mapping.key_of(values)[0]
             assert line_digest(line) == mapping.raw_digest(values)
+            by_bytes = shape.byte_lines(delimiter)
+            assert by_bytes is not None
+            bytes_key, bytes_digest = by_bytes
+            assert bytes_key(line.encode()) == mapping.key_of(values)[0]
+            assert bytes_digest(line.encode()) == mapping.raw_digest(values)
 
 
 def _own_layout(mapping: InboundMapping) -> list[str]:

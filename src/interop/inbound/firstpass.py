@@ -311,10 +311,17 @@ def _scan_part(index: int) -> PartScan:
         return not unchanged
 
     # A whole line in the mapping's own layout is keyed and hashed as it is, not split
-    # into cells (RowShape.line_key): most rows of a re-sync need nothing more.
-    by_line = shape.lines(delimiter) if loaded is not None else None
+    # into cells (RowShape.line_key) — as the bytes it is in the file, where it can be
+    # (csvparts.byte_lines): most rows of a re-sync need nothing more.
+    raw = csvparts.byte_lines(plan, plan.parts[index]) if loaded is not None else None
+    if raw is not None:
+        by_line: Any = shape.byte_lines(delimiter)
+    else:
+        by_line = shape.lines(delimiter) if loaded is not None else None
     line_key, line_digest = by_line if by_line is not None else (None, digest)
     cuts = width - 1
+    sep: Any = delimiter.encode() if raw is not None else delimiter
+    encoding = plan.encoding
 
     def flush() -> None:
         if not pending:
@@ -326,16 +333,17 @@ def _scan_part(index: int) -> PartScan:
         pending.clear()
 
     get = loaded.get if loaded is not None else None
-    for number, line in lines(plan, plan.parts[index]):
-        if (
-            line_key is not None
-            and line.count(delimiter) == cuts
-            and (k := line_key(line)) is not None
-        ):
+    each: Any = raw if raw is not None else lines(plan, plan.parts[index])
+    for number, line in each:
+        if line_key is not None and line.count(sep) == cuts and (k := line_key(line)) is not None:
             assert get is not None
             if not classify(number, k, get(k), line, line_digest):
                 continue
+            if raw is not None:
+                line = line.decode(encoding)
         else:
+            if raw is not None:
+                line = line.decode(encoding)
             cells = cells_of(line, delimiter)
             if len(cells) != width:
                 if not any(c.strip() for c in cells):

@@ -882,6 +882,32 @@ class RowShape:
 
         return line_key, line_digest
 
+    def byte_lines(
+        self, delimiter: str
+    ) -> tuple[Callable[[bytes], str | None], Callable[[bytes], str]] | None:
+        """:meth:`lines` of a line as UTF-8 bytes (an ASCII ``delimiter``): the same key and
+        digest. Only the key's cell is decoded (its spaces and case are Unicode's)."""
+        found = self.lines(delimiter)
+        if found is None or not delimiter.isascii():
+            return None
+        line_key = found[0]
+        start, at, sep = self._start, self._at, delimiter.encode()
+
+        def digest(line: bytes) -> str:
+            h = start.copy()
+            h.update(line.replace(sep, b"\x1f"))
+            return str(h.hexdigest())
+
+        def key(line: bytes) -> str | None:
+            if at is not None:
+                v = line.split(sep, at + 1)[at].decode()
+                rid = v.strip().upper() if v else ""
+                if rid and len(rid) <= 60:
+                    return "k:" + rid
+            return line_key(line.decode())
+
+        return key, digest
+
 
 def _mapping_schema() -> Any:
     from interop.resources import mappings_dir
