@@ -43,7 +43,7 @@ from interop.resources import mappings_dir
 from interop.store import Archive
 from interop.store import schema as t
 from interop.store.location import sqlite_path
-from interop.store.peek import children_bound
+from interop.store.peek import DigestsAhead, children_bound
 from interop.store.schema import sync_runs
 
 WORKERS = {"INTEROP_SYNC_WORKERS": "2", "INTEROP_SYNC_PARALLEL_MIN": "0"}
@@ -58,12 +58,17 @@ class Spy:
         self.parallel = 0
         self.loaded = 0  # digests of a non-empty archive read at once
         self.early = 0  # first passes started before the archive was opened (SQLite)
+        self.ahead = 0  # digests read in a thread from the start (small lists count here)
         self.part_bytes = csvparts.PART_BYTES
         real_sync, real_load, real_plan = parallel.sync, inbound_sync.load_digests, csvparts.plan
         real_start = firstpass.start
 
-        def start(source: FileSource, mapping: Any, terms: Any, options: Any, db: Any) -> Any:
-            first = real_start(source, mapping, terms, options, db)
+        def start(
+            source: FileSource, mapping: Any, terms: Any, options: Any, db: Any, digests: Any
+        ) -> Any:
+            first = real_start(source, mapping, terms, options, db, digests)
+            if digests is not None:
+                self.ahead += 1  # (AHEAD_BYTES is 1 here: every list with an archive file)
             if first is not None:
                 self.early += 1
                 path = sqlite_path(db)
@@ -83,6 +88,7 @@ class Spy:
             return real_plan(source, part_bytes=part_bytes or self.part_bytes)
 
         monkeypatch.setattr(firstpass, "start", start)
+        monkeypatch.setattr(firstpass, "AHEAD_BYTES", 1)
         monkeypatch.setattr(parallel, "sync", sync)
         monkeypatch.setattr(parallel, "load_digests", load)
         monkeypatch.setattr(csvparts, "plan", plan)
@@ -304,7 +310,7 @@ def test_an_early_first_pass_that_cannot_read_the_digests_is_done_again(
     dropped before any report is taken, and done the ordinary way."""
     pair, changed = _synced_then_changed(tmp_path, spy, monkeypatch, seed=17)
 
-    def unreadable(path: Path) -> Any:
+    def unreadable(ahead: DigestsAhead) -> Any:
         raise sqlite3.DatabaseError("file is not a database")
 
     tallied: list[bool] = []
@@ -315,7 +321,7 @@ def test_an_early_first_pass_that_cannot_read_the_digests_is_done_again(
         return real_tally(rec, first)
 
     with monkeypatch.context() as m:
-        m.setattr(firstpass, "read_digests", unreadable)  # (in the forked first worker)
+        m.setattr(DigestsAhead, "result", unreadable)  # (in the forked first worker)
         m.setattr(parallel, "_tally", tally)
         report = pair.sync(changed, batch=97)
     assert spy.early == 2 and tallied == [False]  # only the ordinary pass was tallied

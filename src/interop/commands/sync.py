@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
@@ -131,6 +132,11 @@ def print_report(report: SyncReport, as_json: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.partner):
         raise InputError("give either a FILE or --partner NAME", code="E107")
+    # A large list's sync reads the archive's digests in a thread from the start
+    # (issue 3: the read costs the start-up below nothing).
+    from interop.inbound import firstpass, workers
+
+    digests = firstpass.digests_ahead(Path(args.file), args.db) if args.file else None
     config = load_config(args.config)
     options = options_from(args, config)
     from interop.fhir.terminology import Terminology
@@ -150,13 +156,11 @@ def run(args: argparse.Namespace) -> int:
     mapping = InboundMapping.load(args.mapping)
     source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
     source.options = mapping.reader_options(source.format)
-    # A large list's first pass starts now: the archive's digests are read, and worker
-    # processes read the file while this process loads the database library and opens
-    # the archive (issue 3: both cores from the start).
-    from interop.inbound import firstpass, workers
-
+    # A large list's first pass starts now: worker processes read the file while this
+    # process loads the database library and opens the archive (issue 3: both cores
+    # from the start).
     workers.reuse_freed_memory()
-    early = firstpass.start(source, mapping, terms, options, args.db)
+    early = firstpass.start(source, mapping, terms, options, args.db, digests)
     calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
     progress = Progress()
     try:

@@ -53,7 +53,7 @@ from interop.inbound.prepare import (
 )
 from interop.inbound.readers import FileSource, csv_row
 from interop.store.location import sqlite_path
-from interop.store.peek import Found, change_states, children_bound, read_digests
+from interop.store.peek import DigestsAhead, Found, change_states, children_bound
 
 #: Lines a worker keeps of one part for the second pass (rows new, changed or bad);
 #: beyond these the part is read again.
@@ -118,7 +118,7 @@ class FirstPass:
     digests were read (None: no archive yet; -1: they could not be read).
     """
 
-    def __init__(self, job: Job, workers: int, *, digests: Path | None = None) -> None:
+    def __init__(self, job: Job, workers: int, *, digests: DigestsAhead | None = None) -> None:
         global _JOB
         self.job = job
         self.workers = workers
@@ -133,6 +133,8 @@ class FirstPass:
         # what this process holds now is the workers' shared input: out of the collector's
         # reach (its walk would write to every object's header and copy every page)
         gc.freeze()
+        if digests is not None:
+            digests.join()  # (no thread inside SQLite at the fork)
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - (the first worker; coverage does not follow forks)
@@ -200,7 +202,7 @@ def _widen(conn: Connection) -> None:
         fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
-def _first_worker(parent: int, senders: list[Connection], digests: Path | None) -> None:
+def _first_worker(parent: int, senders: list[Connection], digests: DigestsAhead | None) -> None:
     """The first worker: reads the digests (early pass), forks the others, reads its parts,
     then waits for the others (which die with it) and ends."""
     try:
@@ -208,7 +210,7 @@ def _first_worker(parent: int, senders: list[Connection], digests: Path | None) 
         job = _job()
         if digests is not None:
             try:
-                version, job.known = read_digests(digests)
+                version, job.known = digests.result()
             except Exception:  # not an archive one can read: opening it will say why
                 senders[0].send(-1)
                 return
@@ -246,15 +248,50 @@ def _scan_parts(k: int, senders: list[Connection]) -> None:
             conn.send(_Failed(RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
+#: A list file this large may be synced by workers: its sync reads the archive's digests
+#: ahead (:func:`digests_ahead`). (A list of 20,000 rows is about 5 MB.)
+AHEAD_BYTES = 1 << 20
+
+
+def digests_ahead(file: Path, db: str | None) -> DigestsAhead | None:
+    """The digests of the SQLite archive ``db``, read in a thread from now on, when the list
+    ``file`` is large enough for workers — first thing, while ``interop sync`` starts up."""
+    path = sqlite_path(db)
+    try:
+        large = file.stat().st_size >= AHEAD_BYTES
+    except OSError:  # (reading the list will say why)
+        return None
+    if path is None or not large or not path.is_file():
+        return None
+    return DigestsAhead(path)
+
+
 def start(
     source: FileSource,
     mapping: InboundMapping,
     terms: CodeLookup,
     options: SyncOptions,
     db: str | None,
+    digests: DigestsAhead | None = None,
 ) -> FirstPass | None:
     """The early first pass of ``source`` into the SQLite archive ``db``, or None when the
-    list is not one for workers (small, quoted, not CSV) or the archive is not SQLite."""
+    list is not one for workers (small, quoted, not CSV) or the archive is not SQLite.
+    ``digests``: the archive's, read ahead (:func:`digests_ahead`)."""
+    try:
+        return _start(source, mapping, terms, options, db, digests)
+    finally:
+        if digests is not None:
+            digests.join()  # (whatever happens next, no thread is inside SQLite at a fork)
+
+
+def _start(
+    source: FileSource,
+    mapping: InboundMapping,
+    terms: CodeLookup,
+    options: SyncOptions,
+    db: str | None,
+    digests: DigestsAhead | None,
+) -> FirstPass | None:
     path = sqlite_path(db)
     found = csvparts.plan(source) if path is not None else None
     if found is None or path is None:
@@ -270,7 +307,9 @@ def start(
     job = Job(
         found, mapping.shape(found.header), Preparer(mapping, terms, options), read_ahead=path
     )
-    return FirstPass(job, workers, digests=path)
+    if digests is None or digests.path != path:
+        digests = DigestsAhead(path)
+    return FirstPass(job, workers, digests=digests)
 
 
 # -- in the workers ----------------------------------------------------------

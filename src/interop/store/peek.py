@@ -10,6 +10,7 @@ so there is one definition of what is read.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,7 @@ Found = tuple[int, str | None]
 def listed_digests(con: sqlite3.Connection) -> dict[str, Found]:
     """Every child's :data:`Found` by match key, read from a SQLite archive."""
     keys, ids, raws = con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()
-    pairs = zip(orjson.loads(ids), orjson.loads(raws), strict=True)
-    return dict(zip(orjson.loads(keys), pairs, strict=True))
+    return _parsed((None, (keys, ids, raws)))[1]
 
 
 def children_bound(path: Path) -> int:
@@ -62,19 +62,73 @@ def read_digests(path: Path) -> tuple[int | None, dict[str, Found]]:
     An archive that does not exist yet, or has no tables yet, has version
     None and no children. Nothing is written (``query_only``).
     """
+    return _parsed(_read_raw(path))
+
+
+#: What :func:`_read_raw` reads: the schema version and :data:`LISTED_DIGESTS_JSON_SQL`.
+_Raw = tuple[int | None, tuple[str, str, str] | None]
+
+
+def _read_raw(path: Path) -> _Raw:
     if not path.is_file():
-        return None, {}
+        return None, None
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA query_only = 1")
         try:
             row = con.execute(SCHEMA_VERSION_SQL).fetchone()
         except sqlite3.OperationalError:  # no tables yet: a new archive
-            return None, {}
+            return None, None
         version = int(row[0]) if row and str(row[0]).isdigit() else None
-        return version, listed_digests(con)
+        keys, ids, raws = con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()
+        return version, (keys, ids, raws)
     finally:
         con.close()
+
+
+def _parsed(raw: _Raw) -> tuple[int | None, dict[str, Found]]:
+    version, arrays = raw
+    if arrays is None:
+        return version, {}
+    keys, ids, raws = arrays
+    pairs = zip(orjson.loads(ids), orjson.loads(raws), strict=True)
+    return version, dict(zip(orjson.loads(keys), pairs, strict=True))
+
+
+class DigestsAhead:
+    """:func:`read_digests` begun in a thread of its own, while the caller goes on.
+
+    SQLite reads with the interpreter lock released: a large sync starts
+    the read first thing, and it costs the start-up nothing (about 30 ms of
+    100,000 children, on a core that is idle then). :meth:`join` waits for
+    the read — call it before forking, so that no thread is inside SQLite
+    at a fork; :meth:`result` makes the digests of what was read, in
+    whichever process calls it (a large sync's first worker). An error of
+    the read is raised there.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw: _Raw = (None, None)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="interop-digests", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._raw = _read_raw(self.path)
+        except BaseException as exc:  # (raised where the result is taken)
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> tuple[int | None, dict[str, Found]]:
+        """The schema version and the children's digests by match key (:func:`read_digests`)."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return _parsed(self._raw)
 
 
 #: What a change of known children reads, by child id: the child's row, its current list
