@@ -373,11 +373,25 @@ def _scan_part(index: int) -> PartScan:
 
     get = loaded.get if loaded is not None else None
     each: Any = raw if raw is not None else lines(plan, plan.parts[index])
+    # (a known child's row, classified here without a call: nearly every row of a re-sync)
+    add_number, add_child, add_unchanged = (
+        known.numbers.append,
+        known.child_ids.append,
+        known.unchanged.append,
+    )
     for number, line in each:
         if line_key is not None and line.count(sep) == cuts and (k := line_key(line)) is not None:
             assert get is not None
-            if not classify(number, k, get(k), line, line_digest):
-                continue
+            found = get(k)
+            if found is None:
+                classify(number, k, found, line, line_digest)
+            else:
+                unchanged = found[1] is not None and found[1] == line_digest(line)
+                add_number(number)
+                add_child(found[0])
+                add_unchanged(unchanged)
+                if unchanged:
+                    continue
             if raw is not None:
                 line = line.decode(encoding)
         else:
