@@ -49,6 +49,7 @@ from interop.inbound.prepare import (
     Prepared,
     Preparer,
     SyncOptions,
+    decide_change,
     key_hash,
 )
 from interop.inbound.readers import FileSource, csv_row
@@ -444,7 +445,8 @@ _AHEAD: list[sqlite3.Connection] = []  # this worker's own connection, once open
 
 def _read_ahead(path: Path, ready: Kept, known: KnownRows) -> None:
     """Attach to each prepared row of a known child that changed what its change will read
-    from the archive (one query per part, here in the worker, not in the writer)."""
+    from the archive (one query per part, here in the worker, not in the writer), and
+    what the writer would decide of it (:func:`decide_change`)."""
     changed = {n: cid for n, cid, unchanged in known.rows() if not unchanged and n in ready}
     if not changed:
         return
@@ -453,12 +455,14 @@ def _read_ahead(path: Path, ready: Kept, known: KnownRows) -> None:
         con.execute("PRAGMA query_only = 1")
         _AHEAD.append(con)
     states = change_states(_AHEAD[0], sorted(set(changed.values())))
+    parts = _job().preparer.parts
     for number, child_id in changed.items():
         state = states.get(child_id)
         line, row = ready[number]
         prepared = Prepared._make(row)
         if state is not None and prepared.key is not None:  # (not quarantined)
-            ready[number] = (line, tuple(prepared._replace(stored=state)))
+            decided = decide_change(prepared, state, parts)
+            ready[number] = (line, tuple(prepared._replace(stored=state, decided=decided)))
 
 
 _OWN: list[int] = []

@@ -24,7 +24,8 @@ from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.readers import RawRow
-from interop.store.jsontext import digest, dumpb
+from interop.store.jsontext import digest, dumpb, dumps
+from interop.store.records import merge_list_fields
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
 BATCH_SIZE = 5000
@@ -120,10 +121,39 @@ class Prepared(NamedTuple):
     #: what the archive holds of a known child whose row changed, read ahead by a worker
     #: (a row of :data:`interop.store.peek.CHANGE_STATES_SQL`)
     stored: tuple[Any, ...] | None = None
+    #: with ``stored``: the fields that changed, and the new case record merged from the
+    #: latest one (body, digest) or None — decided by the worker (:func:`decide_change`)
+    decided: tuple[list[str], tuple[str, str] | None] | None = None
 
     @classmethod
     def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:
         return cls(row.number, dict(row.values), findings)
+
+
+def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> list[str]:
+    """The fields of a list entry that differ from the stored one's, by name; and
+    ``status`` when the child is no longer listed (a delisted child named again)."""
+    changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
+    if status != "listed":
+        changed.append("status")
+    return changed
+
+
+def decide_change(
+    prepared: Prepared, stored: tuple[Any, ...], parts: ListParts
+) -> tuple[list[str], tuple[str, str] | None]:
+    """What the writer decides of a known child's changed row, from what a worker read
+    ahead (a row of :data:`interop.store.peek.CHANGE_STATES_SQL`): the fields that
+    changed, and — when they did and the case has a record — the new record, the
+    list-owned parts merged into the latest one, with its digest. A worker decides it
+    while the other rows of the list are still read; the writer only writes it."""
+    entry = orjson.loads(prepared.entry_json)
+    changed = changed_fields(entry, orjson.loads(stored[6]), stored[2])
+    body = stored[12]
+    if not changed or body is None:
+        return changed, None
+    merged = dumps(merge_list_fields(orjson.loads(body), parts.of(entry)))
+    return changed, (merged, digest(merged))
 
 
 def pack(rows: list[Prepared]) -> bytes:

@@ -54,6 +54,7 @@ from interop.inbound.prepare import (
     Prepared,
     Preparer,
     SyncOptions,
+    changed_fields,
     key_hash,
 )
 from interop.inbound.readers import RawRow
@@ -514,7 +515,11 @@ class Reconciler(Preparer):
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         is_new = self.fresh
         # what the workers read ahead of a changed child is not read again (see Prepared.stored)
-        ahead = {p.number: Stored.of(p.stored) for p in items if p.stored is not None}
+        ahead = {
+            p.number: Stored.of(p.stored, entry=p.decided is None)
+            for p in items
+            if p.stored is not None
+        }
         known = self.archive.lookup(
             [
                 p.key
@@ -561,32 +566,33 @@ class Reconciler(Preparer):
             stored.update(
                 (k.child_id, ahead[p.number].entry) for p, k in compare if p.number in ahead
             )
-            decided: list[tuple[Known, dict[str, Any], Prepared, list[str]]] = []
+            decided: list[tuple[Known, Prepared, list[str], dict[str, Any] | None]] = []
             for p, k in compare:
-                entry = orjson.loads(p.entry_json)
-                old = stored.get(k.child_id, {})
-                changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
-                if k.status != "listed":
-                    changed.append("status")
+                entry: dict[str, Any] | None = None
+                if p.decided is not None:  # (by the worker that read the child ahead)
+                    changed = list(p.decided[0])
+                else:
+                    entry = orjson.loads(p.entry_json)
+                    changed = changed_fields(entry, stored.get(k.child_id, {}), k.status)
                 if not changed:
                     batch.retouched.append((k.child_id, p.raw_digest))
                     batch.unchanged += 1
                     continue
-                decided.append((k, entry, p, changed))
+                decided.append((k, p, changed, entry))
             risky = [
                 k.case_number
-                for k, _, p, changed in decided
+                for k, p, changed, _ in decided
                 if "risk_level" in changed and p.number not in ahead
             ]
             old_deadlines = self.archive.case_deadlines(risky) if risky else {}
-            for k, _, p, _ in decided:
+            for k, p, _, _ in decided:
                 dl = ahead[p.number].deadline if p.number in ahead else None
                 if dl is not None:
                     old_deadlines[k.case_number] = dl
-            for k, entry, p, changed in decided:
+            for k, p, changed, entry in decided:
                 deadline = None
                 if "risk_level" in changed:
-                    fresh = self._start_deadline(entry.get("risk_level"))
+                    fresh = self._start_deadline(p.risk)
                     old_dl = old_deadlines.get(k.case_number)
                     previous = (
                         Deadline(
@@ -599,16 +605,20 @@ class Reconciler(Preparer):
                         else None
                     )
                     deadline = earliest(previous, fresh)  # G-06
+                merged = p.decided[1] if p.decided is not None else None
+                if merged is None and entry is None:
+                    entry = orjson.loads(p.entry_json)
                 batch.changed.append(
                     ChangedChild(
                         known=k,
                         entry_json=p.entry_json,
                         raw_digest=p.raw_digest,
                         changed=changed,
-                        risk_level=entry.get("risk_level"),
+                        risk_level=p.risk,
                         deadline=_dl(deadline),
-                        merge=self.parts.of(entry),
+                        merge=None if entry is None else self.parts.of(entry),
                         latest=ahead[p.number].latest if p.number in ahead else None,
+                        record=merged,
                     )
                 )
                 self.report.changes[k.case_number] = changed

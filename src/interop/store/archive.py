@@ -31,6 +31,7 @@ from interop.store.location import ENV_DB as ENV_DB
 from interop.store.location import default_data_dir as default_data_dir
 from interop.store.location import resolve_url, sqlite_path
 from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
+from interop.store.records import merge_list_fields as merge_list_fields
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,12 @@ class Stored:
     latest: tuple[int, str, str] | None  # the latest case record: version, body, digest
 
     @classmethod
-    def of(cls, row: StoredRow) -> Stored:
+    def of(cls, row: StoredRow, *, entry: bool = True) -> Stored:
+        """``entry=False``: leave the entry out (``{}``), for a change decided already."""
         rule, start, due, prov, version, body, digest_ = row[7:14]
         return cls(
             Known(*row[:6]),
-            orjson.loads(row[6]),
+            orjson.loads(row[6]) if entry else {},
             None if rule is None else (rule, start, due, bool(prov)),
             None if version is None else (version, body, digest_),
         )
@@ -117,8 +119,10 @@ class ChangedChild:
     changed: list[str]
     risk_level: str | None
     deadline: tuple[str, str, str, bool] | None
-    merge: dict[str, Any]  # list-owned parts of the case record (see merge_list_fields)
+    merge: dict[str, Any] | None  # list-owned parts of the case record (merge_list_fields)
     latest: tuple[int, str, str] | None = None  # the latest case record, if read ahead
+    #: the new case record merged from ``latest`` already (body, digest), by a worker
+    record: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -155,23 +159,6 @@ def with_case_number(record: bytes, number: str) -> bytes:
     if _NO_NUMBER not in record:
         raise ValueError("the case record has no empty case number to fill in")
     return record.replace(_NO_NUMBER, b'"case_number":' + orjson.dumps(number), 1)
-
-
-def merge_list_fields(body: dict[str, Any], merge: dict[str, Any]) -> dict[str, Any]:
-    """The case record with the list-owned parts replaced (the rest is kept as is).
-
-    ``body`` is left as it was: the parts replaced are new objects, the others shared.
-    """
-    out: dict[str, Any] = dict(body)
-    out["child"] = {**out.get("child", {}), **merge["child"]}
-    out["case"] = {**out["case"], **merge["case"]}
-    adults = [a for a in out.get("adults", []) if a.get("id") != "guardian-list"]
-    out["adults"] = adults + merge["adults"]
-    orgs = {o["id"]: o for o in out.get("organisations", [])}
-    for o in merge["organisations"]:
-        orgs[o["id"]] = o
-    out["organisations"] = list(orgs.values())
-    return out
 
 
 def entry_guardians(entry: dict[str, Any]) -> list[Guardian]:
@@ -692,8 +679,12 @@ class Archive:
             if found is None:
                 continue
             version, old_body, old_digest = found
-            body = dumps(merge_list_fields(orjson.loads(old_body), ch.merge))
-            new_digest = digest(body)
+            if ch.record is not None and found is ch.latest:  # (merged from this very record)
+                body, new_digest = ch.record
+            else:
+                assert ch.merge is not None, "a change without its record merges its parts"
+                body = dumps(merge_list_fields(orjson.loads(old_body), ch.merge))
+                new_digest = digest(body)
             if new_digest != old_digest:
                 records.append(
                     (ch.known.case_number, version + 1, new_digest, body, "sync", run_id, stamp)
