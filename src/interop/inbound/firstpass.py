@@ -9,13 +9,14 @@ a part need work, the worker prepares them there and then
 
 Where the children's digests come from:
 
-- *early* (a SQLite archive): :func:`start`, called by ``interop sync``
-  first thing, forks the first worker, which reads them with the standard
-  library (:func:`interop.store.peek.read_digests`) and forks the others:
-  the workers read the list while the main process loads the database
-  library and opens the archive, which checks then that the archive it
-  opened is the one that was read (same schema version) and otherwise runs
-  the pass again the ordinary way;
+- *early* (a SQLite archive): a thread reads them with the standard library
+  from the moment ``interop sync`` starts (:func:`digests_ahead`,
+  :class:`interop.store.peek.DigestsAhead`); :func:`start` then forks the
+  first worker, which makes the digests of what the thread read and forks
+  the others: the workers read the list while the main process loads the
+  database library and opens the archive, which checks then that the
+  archive it opened is the one that was read (same schema version) and
+  otherwise runs the pass again the ordinary way;
 - otherwise the main process reads them at once, with the archive open,
   before forking the workers (a list that names a fair share of the
   archive), or each worker asks the archive for its keys by chunk.
@@ -110,8 +111,9 @@ class FirstPass:
 
     The first worker is forked from this process, and forks the others once it
     holds what they share: with ``digests`` (an early pass), the children's
-    digests, which it reads from that SQLite archive first — this process never
-    reads or holds them, and loads the database library meanwhile. Each worker
+    digests, which it makes of what a thread of this process read from that
+    SQLite archive — this process never holds them, and loads the database
+    library meanwhile. Each worker
     writes its reports to its own pipe, made large so that it can run a few parts
     ahead while this process is busy elsewhere.
 
