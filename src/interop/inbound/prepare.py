@@ -242,7 +242,7 @@ class ListParts:
     id and its organisation entry) and each guardian relationship's code. The
     organisation entries are shared between records: nothing changes them
     after they are built (they are written out, or copied into a merged
-    record by :func:`interop.store.archive.merge_list_fields`). Bounded, like
+    record by :func:`interop.store.records.merge_list_fields`). Bounded, like
     the mapping's converter caches: a list names few schools and offices.
     """
 
