@@ -242,7 +242,7 @@ class Archive:
                     )
                 if not create:
                     raise StoreError("the archive does not exist yet", code="E504")
-                t.metadata.create_all(conn)
+                t.create(conn)
                 conn.execute(
                     t.meta.insert(), [{"key": "schema_version", "value": str(t.SCHEMA_VERSION)}]
                 )

@@ -11,7 +11,6 @@ step to :data:`MIGRATIONS` that brings the previous version forward.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -405,8 +404,10 @@ CHILDREN_BY_ID_OFF_KEY = (
 )
 
 
-@sa.event.listens_for(children, "after_create")
-def _create_children_by_id_off_key(target: sa.Table, conn: sa.Connection, **kw: Any) -> None:
+def create(conn: sa.Connection) -> None:
+    """The whole schema of a new archive: the tables of :data:`metadata`, and the index
+    that is DDL (:data:`CHILDREN_BY_ID_OFF_KEY`)."""
+    metadata.create_all(conn)
     conn.execute(sa.text(CHILDREN_BY_ID_OFF_KEY))
 
 
