@@ -39,13 +39,17 @@ Check = Callable[[Any], bool]
 _ANNOTATIONS = frozenset(
     {"$schema", "$id", "title", "description", "$comment", "examples", "default"}
 )
-_SUPPORTED = _ANNOTATIONS | {
+#: The keywords of an object schema that :func:`compile_split` can take apart (all of them
+#: look at one property at a time, or at none).
+_SPLITTABLE = _ANNOTATIONS | {
     "type",
     "properties",
     "required",
     "additionalProperties",
     "minProperties",
     "maxProperties",
+}
+_SUPPORTED = _SPLITTABLE | {
     "anyOf",
     "items",
     "minItems",
@@ -246,18 +250,6 @@ def compile_schema(schema: Any) -> Check:
     gen = _Generator()
     check: Check = gen.ns[gen.function(schema)]
     return check
-
-
-#: The keywords of an object schema that :func:`compile_split` can take apart (all of them
-#: look at one property at a time, or at none).
-_SPLITTABLE = _ANNOTATIONS | {
-    "type",
-    "properties",
-    "required",
-    "additionalProperties",
-    "minProperties",
-    "maxProperties",
-}
 
 
 def compile_split(schema: Any, names: Iterable[str]) -> tuple[Check, dict[str, Check]] | None:
