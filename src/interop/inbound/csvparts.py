@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AnyStr, NoReturn
 
 from interop._errors import InputError
 from interop.inbound.readers import FileSource
@@ -114,21 +115,8 @@ def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
 
 def lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, str]]:
     """``(row number, line)`` of each line of ``part``, line ends removed."""
-    with plan.path.open("rb") as fh:
-        fh.seek(part.start)
-        data = fh.read(part.end - part.start)
-    try:
-        text = data.decode(plan.encoding)
-    except UnicodeDecodeError:
-        _raise_bad_line(plan, part, data)
-    if "\r" in text:  # only before a line end, or as the file's last character (plan)
-        text = text.replace("\r\n", "\n")
-        if text.endswith("\r"):
-            text = text[:-1] + "\n"
-    found = text.split("\n")
-    if found and found[-1] == "":
-        found.pop()  # the part ends with a line end
-    return enumerate(found, start=part.first)
+    _, text = _read_part(plan, part)
+    return enumerate(_split_lines(text), start=part.first)
 
 
 def byte_lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, bytes]] | None:
@@ -141,21 +129,33 @@ def byte_lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, bytes]] | None:
     """
     if plan.encoding != "utf-8" or not plan.delimiter.isascii():
         return None
+    data, _ = _read_part(plan, part)
+    return enumerate(_split_lines(data), start=part.first)
+
+
+def _read_part(plan: CsvPlan, part: Part) -> tuple[bytes, str]:
+    """A part's bytes and its text (a byte the encoding does not allow: E131, its row)."""
     with plan.path.open("rb") as fh:
         fh.seek(part.start)
         data = fh.read(part.end - part.start)
     try:
-        data.decode(plan.encoding)
+        return data, data.decode(plan.encoding)
     except UnicodeDecodeError:
         _raise_bad_line(plan, part, data)
-    if b"\r" in data:  # (as in lines)
-        data = data.replace(b"\r\n", b"\n")
-        if data.endswith(b"\r"):
-            data = data[:-1] + b"\n"
-    found = data.split(b"\n")
-    if found and found[-1] == b"":
-        found.pop()
-    return enumerate(found, start=part.first)
+
+
+def _split_lines(data: AnyStr) -> list[AnyStr]:
+    """The lines of a part's text or bytes, line ends removed. A carriage return comes
+    only before a line end, or as the file's last character (:func:`plan`)."""
+    nl, cr = ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
+    if cr in data:
+        data = data.replace(cr + nl, nl)
+        if data.endswith(cr):
+            data = data[:-1] + nl
+    found = data.split(nl)
+    if found and not found[-1]:
+        found.pop()  # the part ends with a line end
+    return found
 
 
 def cells_of(line: str, delimiter: str) -> list[str]:
@@ -173,7 +173,7 @@ def _decode(data: bytes, codec: str, source: FileSource) -> str:
         ) from None
 
 
-def _raise_bad_line(plan: CsvPlan, part: Part, data: bytes) -> None:
+def _raise_bad_line(plan: CsvPlan, part: Part, data: bytes) -> NoReturn:
     number = part.first
     for raw in data.split(b"\n"):
         try:
