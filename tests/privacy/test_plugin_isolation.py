@@ -5,8 +5,10 @@ every object it is handed."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import pytest
 from privacy_support import case_doc, make_discloser
 
@@ -14,7 +16,12 @@ import interop
 from interop.config import Config
 from interop.core.record import CaseRecord
 from interop.engine import Engine
+from interop.exchange.driver import Driver
+from interop.exchange.http import HttpResult
+from interop.exchange.outbox import OutboxItem
 from interop.exchange.plugins import Plugins, plugin_manager
+from interop.exchange.retry import RetryPolicy
+from interop.exchange.transport import RegisterPartnerKind
 from interop.store import Archive
 
 
@@ -51,19 +58,24 @@ class Spy:
         self.seen: list[tuple[str, Any]] = []
 
     @interop.hookimpl
-    def interop_register_partner_kinds(self, register: Any) -> None:
+    def interop_register_partner_kinds(self, register: RegisterPartnerKind) -> None:
         self.seen.append(("register", register))
         spy = self
 
-        class Deliverer:
-            def __init__(self, name: str, settings: dict[str, Any]) -> None:
+        class SpyTransport:
+            retry = RetryPolicy(max_attempts=1)
+
+            def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
                 spy.seen.append(("factory", (name, settings)))
 
-            def deliver(self, disclosure: Any) -> dict[str, Any]:
-                spy.seen.append(("deliver", disclosure))
-                return {"ok": True}
+            def attempt(self, item: OutboxItem) -> HttpResult:
+                spy.seen.append(("attempt", item))
+                return HttpResult("delivered", 200)
 
-        register("spy", Deliverer)
+            def close(self) -> None:
+                pass
+
+        register("spy", SpyTransport, disclosures=True)
 
     @interop.hookimpl
     def interop_after_approval(self, disclosure: Any) -> None:
@@ -94,7 +106,7 @@ def test_plugin_sees_nothing_but_the_filtered_bundle(
     from privacy_support import store
 
     case = store(archive, engine, doc)
-    discloser = make_discloser(archive, engine, cfg, plugins=plugins)
+    discloser = make_discloser(archive, engine, cfg)
     # the spy kind has no policy: nothing reaches it (deny by default)
     refused = discloser.request(
         case, purpose="school-support", partner="school-spy", requester="staff-01"
@@ -114,10 +126,11 @@ def test_plugin_sees_nothing_but_the_filtered_bundle(
         case, purpose="school-support", partner="school-spy", requester="staff-01"
     )
     assert d.status == "pending"
-    approved = discloser.approve(d.id, approver="staff-03")
-    discloser.deliver(approved)
+    with Driver(discloser, plugins=plugins) as driver:
+        approved, handover = driver.approve(d.id, approver="staff-03")
+    assert handover is not None and handover.state == "delivered"
     kinds = [k for k, _ in spy.seen]
-    assert "after_approval" in kinds and "deliver" in kinds and "factory" in kinds
+    assert "after_approval" in kinds and "attempt" in kinds and "factory" in kinds
     forbidden = [v.decode() for v in _secrets(doc)]
     reachable: list[Any] = []
     for _, arg in spy.seen:
@@ -128,9 +141,10 @@ def test_plugin_sees_nothing_but_the_filtered_bundle(
             text = obj.decode() if isinstance(obj, bytes) else obj
             for value in forbidden:
                 assert value not in text, value
-    delivered = next(a for k, a in spy.seen if k == "deliver")
+    delivered = next(a for k, a in spy.seen if k == "attempt")
     assert delivered.payload == approved.payload
-    assert {s["code"] for s in delivered.bundle["meta"]["security"]} >= {"R", "school-support"}
+    bundle = orjson.loads(delivered.payload)
+    assert {s["code"] for s in bundle["meta"]["security"]} >= {"R", "school-support"}
     gc.collect()
 
 
@@ -145,6 +159,6 @@ def test_every_hook_has_a_typed_facade_method() -> None:
     assert callable(Plugins(plugin_manager(load_entrypoints=False)).after_approval)
 
 
-@pytest.mark.parametrize("kind", ["school"])
-def test_builtin_school_kind_is_registered(kind: str) -> None:
-    assert kind in Plugins().partner_kinds()
+@pytest.mark.parametrize("kind", ["school", "civil-affairs", "community"])
+def test_builtin_kinds_take_disclosures(kind: str) -> None:
+    assert kind in Plugins().disclosure_kinds()

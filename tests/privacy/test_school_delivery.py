@@ -142,9 +142,9 @@ def test_out_dir_partner_gets_a_file_with_the_exact_bytes(
     d = json.loads(capsys.readouterr().out)
     assert main([*base, "approve", d["id"], "--json", *AT]) == 0
     receipt = json.loads(capsys.readouterr().out)["receipt"]
-    written = Path(receipt["file"]).read_bytes()
+    written = Path(receipt["location"]).read_bytes()
     assert written == discloser.get(d["id"]).payload
-    assert Path(receipt["file"]).parent == config_file.parent / "outbox" / "school"
+    assert Path(receipt["location"]).parent == config_file.parent / "outbox" / "school"
 
 
 def test_school_that_fails_is_retried_then_reported(
@@ -320,7 +320,7 @@ def test_break_glass_from_the_command_line_leaves_at_once(
     )
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "approved" and out["break_glass"] and out["review_due"]
-    assert Path(out["receipt"]["file"]).read_bytes().count(b'"resourceType": "Flag"') >= 1
+    assert Path(out["receipt"]["location"]).read_bytes().count(b'"resourceType": "Flag"') >= 1
     assert (
         main(
             [

@@ -168,4 +168,4 @@ def test_connection_refused_is_a_clean_failure(tmp_path: Path) -> None:
         port = s.getsockname()[1]  # closed again: nothing listens there
     db = f"sqlite:///{tmp_path / 'a.db'}"
     rc, rep = _sync(db, _config(tmp_path, f"http://127.0.0.1:{port}/children"))
-    assert rc == 1 and "connection failed" in rep["message"]
+    assert rc == 1 and "could not connect" in rep["message"]

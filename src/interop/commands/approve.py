@@ -2,8 +2,9 @@
 
 The approver is a supervisor or org-lead of the case and not the requester
 (four-eyes). What is approved is exactly the stored payload (its SHA-256 is
-shown). Consent is checked again; then the disclosure is delivered by its
-partner's plugin (``--no-send`` leaves delivery for later). For a
+shown). Consent is checked again; then the disclosure is queued in the outbox and
+sent to its partner (``--no-send`` only queues it: ``interop outbox run``
+sends it). For a
 break-glass disclosure this records the post-hoc review as *justified* (4.7).
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.privacy.session import add_now_option, open_discloser
+from interop.exchange.session import open_driver
+from interop.privacy.session import add_now_option
 
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
@@ -32,34 +34,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    receipt = None
-    with open_discloser(args) as discloser:
-        before = discloser.get(args.id)
+    with open_driver(args) as driver:
+        before = driver.discloser.get(args.id)
         approver = args.as_staff
         if not approver:
-            _, record = discloser.latest_record(before.case_number)
+            _, record = driver.discloser.latest_record(before.case_number)
             approver = record.case.supervisor or ""
-        d = discloser.approve(args.id, approver=approver)
-        if (
-            d.may_leave
-            and not d.break_glass
-            and not d.delivered_at
-            and not args.no_send
-            and discloser.takes_delivery(d.partner)
-        ):
-            receipt = discloser.deliver(d)
+        d, handover = driver.approve(args.id, approver=approver, send=not args.no_send)
     if args.json:
         out = d.summary()
-        if receipt is not None:
-            out["receipt"] = receipt
+        out.update(handover.as_json() if handover else {})
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         state = d.status if not d.break_glass else f"review {d.review_outcome}"
         print(f"disclosure {d.id}: {state} by {approver} (sha256 {d.sha256})")
-        if receipt is not None:
-            print(
-                f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
-            )
-        elif d.status == "refused":
+        for line in handover.lines(d.partner, d.partner_kind) if handover else []:
+            print(f"  {line}")
+        if d.status == "refused":
             print(f"  {d.reasons[-1]}")
     return 1 if d.status == "refused" else 0

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from interop._errors import InputError
-from interop.exchange.outbox import STATUSES, Deliverer, Outbox, OutboxError, iso
+from interop.exchange.driver import Driver
+from interop.exchange.outbox import STATUSES, Outbox, iso
 
 NAME = "outbox"
 HELP = "list, run, retry, pause and resume outbound deliveries"
@@ -48,33 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rn.add_argument("--batch", type=int, default=20, help=argparse.SUPPRESS)
     rn.add_argument("--worker", help=argparse.SUPPRESS)
     rn.add_argument("--json", action="store_true")
-
-
-def _resolver(refs: Any) -> Any:
-    """Hospitals through the referral module; other kinds through their plugin."""
-    from interop.plugins.hospital_fhir import KIND
-
-    cache: dict[str, Deliverer] = {}
-
-    def resolve(name: str) -> Deliverer:
-        if name in cache:
-            return cache[name]
-        partner = refs.config.partner(name)
-        if partner.kind == KIND:
-            found: Deliverer = refs.partner(name)
-        else:
-            factory = refs.plugins.partner_kinds().get(partner.kind)
-            made = factory(name, dict(partner.settings)) if factory else None
-            if made is None or not callable(getattr(made, "attempt", None)):
-                raise OutboxError(
-                    f"partner {name}: kind '{partner.kind}' takes no outbox deliveries",
-                    code="E604",
-                )
-            found = made
-        cache[name] = found
-        return found
-
-    return resolve
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"deliveries to {args.partner} resumed")
             return 0
         refs.sweep_reviews()
-        summary = box.run(
-            _resolver(refs), partner=args.partner, wait=args.wait, batch=args.batch,
-            worker=args.worker,
-        )  # fmt: skip
+        with Driver(refs.discloser, outbox=box, plugins=refs.plugins) as driver:
+            summary = driver.run(
+                partner=args.partner, wait=args.wait, batch=args.batch, worker=args.worker
+            )
         refs.absorb_deliveries()
         if args.json:
             print(json.dumps(summary.as_dict()))

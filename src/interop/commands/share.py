@@ -17,7 +17,8 @@ import argparse
 import json
 import sys
 
-from interop.privacy.session import add_now_option, open_discloser
+from interop.exchange.session import open_driver
+from interop.privacy.session import add_now_option
 
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
@@ -47,19 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the exact Bundle that would be sent; disclose nothing",
     )
     parser.add_argument(
-        "--no-send", action="store_true", help="record the disclosure but leave delivery for later"
+        "--no-send", action="store_true", help="queue the delivery in the outbox; send it later"
     )
     parser.add_argument("--json", action="store_true", help="script-readable output")
     add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_discloser(args) as discloser:
+    with open_driver(args) as driver:
         requester = args.as_staff
         if not requester:
-            _, record = discloser.latest_record(args.case)
+            _, record = driver.discloser.latest_record(args.case)
             requester = record.case.care_manager or ""
-        d = discloser.request(
+        d, handover = driver.share(
             args.case,
             purpose=args.purpose,
             partner=args.partner,
@@ -67,20 +68,13 @@ def run(args: argparse.Namespace) -> int:
             reason_code=args.reason_code,
             reason_text=args.reason_text,
             dry_run=args.dry_run,
+            send=not args.no_send,
         )
-        receipt = None
-        handed_over = False
-        if not args.dry_run and d.may_leave and not args.no_send:
-            if discloser.takes_delivery(d.partner):
-                receipt = discloser.deliver(d)
-            else:
-                handed_over = True
     if args.json:
         out = d.summary()
         if args.dry_run:
             out["bundle"] = d.bundle
-        if receipt is not None:
-            out["receipt"] = receipt
+        out.update(handover.as_json() if handover else {})
         print(json.dumps(out, ensure_ascii=False, indent=2))
     elif args.dry_run:
         if d.payload is not None:
@@ -92,12 +86,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"disclosure {d.id}: {d.status}" + (f" (sha256 {d.sha256})" if d.sha256 else ""))
         for r in d.reasons:
             print(f"  {r}")
-        if receipt is not None:
-            print(
-                f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
-            )
-        if handed_over:
-            print(f"  delivery is left to the plugin of partner kind '{d.partner_kind}'")
+        for line in handover.lines(d.partner, d.partner_kind) if handover else []:
+            print(f"  {line}")
         if d.status == "pending":
             print(f"  a supervisor approves it with: interop approve {d.id}")
     return 1 if d.status in ("refused", "rejected") else 0

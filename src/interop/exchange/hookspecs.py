@@ -8,10 +8,13 @@ the host decides what to keep.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from interop.exchange.transport import RegisterFeed, RegisterFormat, RegisterPartnerKind
+    from interop.privacy.disclosure_model import Disclosure
 
 hookspec = pluggy.HookspecMarker("interop")
 hookimpl = pluggy.HookimplMarker("interop")
@@ -22,7 +25,7 @@ hookimpl = pluggy.HookimplMarker("interop")
 
 
 @hookspec
-def interop_register_formats(register: Callable[..., None]) -> None:
+def interop_register_formats(register: RegisterFormat) -> None:
     """Register serialisations of FHIR resources for ``interop map --format``.
 
     Called once when the plugin manager is built. Call
@@ -37,15 +40,28 @@ def interop_register_formats(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def interop_register_partner_kinds(register: Callable[..., None]) -> None:
+def interop_register_partner_kinds(register: RegisterPartnerKind) -> None:
     """Register partner kinds (``kind = "…"`` in the partners configuration).
 
-    Call ``register(kind, factory)`` where ``factory(name: str, settings: dict)``
-    returns an object that delivers already filtered, labelled Bundles to that
-    partner. Added by the partner issues (school, hospital, civil affairs).
-    An object that takes disclosures has ``deliver(disclosure) -> dict``
-    (returns a receipt; raises an ``InteropError`` when the partner did not
-    take it) and optionally ``close()``.
+    Call ``register(kind, factory, disclosures=…)`` where
+    ``factory(name: str, settings: Mapping) -> Transport`` builds the
+    :class:`~interop.exchange.transport.Transport` of one configured partner:
+    ``attempt(item) -> HttpResult`` makes one attempt to deliver an outbox
+    item (never raising for network trouble), ``retry`` is the partner's
+    :class:`~interop.exchange.retry.RetryPolicy`, ``close()`` frees it.
+    ``disclosures=True``: approved disclosures to this kind are queued for it
+    as they are (the filtered Bundle's exact bytes).
+    """
+
+
+@hookspec
+def interop_register_feeds(register: RegisterFeed) -> None:
+    """Register inbound list feeds (``interop sync --partner NAME``).
+
+    Call ``register(kind, factory)`` where ``factory(name, settings) -> Feed``
+    gives a :class:`~interop.exchange.transport.Feed`: ``pages(cursor)``
+    yields :class:`~interop.exchange.transport.Page` objects, ``mapping`` names
+    the inbound mapping, ``close()`` frees it.
     """
 
 
@@ -55,10 +71,10 @@ def interop_register_partner_kinds(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def interop_after_approval(disclosure: Any) -> None:
+def interop_after_approval(disclosure: Disclosure) -> None:
     """Called after a supervisor approved a pending disclosure (``interop approve``).
 
-    ``disclosure`` is an :class:`interop.privacy.disclosure.Disclosure`: the
+    ``disclosure`` is an :class:`interop.privacy.disclosure_model.Disclosure`: the
     purpose-filtered, labelled Bundle (``bundle``), its exact bytes
     (``payload``) and ``sha256``, the partner's name and kind, the purpose and
     the element paths disclosed — never the case record. A partner plugin may

@@ -21,10 +21,13 @@ import email.utils
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import requests
+
+from interop.config import Partner
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def bearer_token(name: str, kind: str, settings: Mapping[str, Any]) -> str | None:
+    """The partner's bearer token, from the environment variable its ``auth.token_env`` names."""
+    return Partner(name, kind, dict(settings)).bearer_token()
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """An endpoint URL as (base URL, path): ``https://h/a/inbox`` → ``https://h/a``, ``inbox``."""
+    head, _, tail = url.rstrip("/").rpartition("/")
+    return (head, tail) if "://" in head else (url, "")
+
+
 class HttpTransport:
     """A partner's base URL, credentials and timeouts over one ``requests.Session``."""
 
@@ -131,6 +145,7 @@ class HttpTransport:
         body: bytes | None = None,
         content_type: str = FHIR_JSON,
         headers: dict[str, str] | None = None,
+        params: dict[str, str | int] | None = None,
     ) -> HttpResult:
         """One HTTP call, classified (never raises for network trouble)."""
         hdrs = dict(headers or {})
@@ -139,7 +154,12 @@ class HttpTransport:
         t0 = time.monotonic()
         try:
             resp = self.session.request(
-                method, self.url(path), data=body, headers=hdrs, timeout=self.timeout
+                method,
+                self.url(path),
+                data=body,
+                headers=hdrs,
+                params=params,
+                timeout=self.timeout,
             )
         except requests.Timeout:
             return HttpResult(

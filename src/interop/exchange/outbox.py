@@ -45,13 +45,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from interop._errors import InputError, InteropError
 from interop.exchange.http import HttpResult, HttpTransport
+from interop.exchange.retry import DEFAULT_MAX_ATTEMPTS
+from interop.exchange.retry import RetryPolicy as RetryPolicy  # re-exported
+from interop.exchange.transport import Transport
 from interop.store import schema as tables
 from interop.store.archive import Archive, now_iso
 
@@ -61,8 +64,6 @@ log = logging.getLogger(__name__)
 #: written (before any network call); ``after-send`` right after the partner
 #: answered (before the answer is recorded).
 CRASH_ENV = "INTEROP_OUTBOX_CRASH"
-
-DEFAULT_MAX_ATTEMPTS = 8
 
 STATUSES = ("pending", "sending", "delivered", "dead", "cancelled", "refused")
 
@@ -80,52 +81,9 @@ class OutboxItemNotFound(InputError):
     code = "E601"
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded attempts with exponential backoff and jitter.
-
-    The n-th failed attempt waits a random time between half and all of
-    ``min(cap, base * factor ** (n - 1))`` seconds ("equal jitter": delays keep
-    growing, yet workers that failed together do not retry together). A
-    partner's ``Retry-After`` is honoured when it asks for longer.
-    """
-
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    base: float = 2.0
-    factor: float = 2.0
-    cap: float = 3600.0
-
-    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
-        ceiling = min(self.cap, self.base * self.factor ** max(0, attempt - 1))
-        wait = rng.uniform(ceiling / 2, ceiling)
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.cap))
-        return wait
-
-    @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> RetryPolicy:
-        """``max_attempts``, ``retry_base``, ``retry_cap`` of a partner's configuration."""
-        d = cls()
-        try:
-            return cls(
-                max_attempts=int(settings.get("max_attempts", d.max_attempts)),
-                base=float(settings.get("retry_base", d.base)),
-                cap=float(settings.get("retry_cap", d.cap)),
-            )
-        except (TypeError, ValueError):
-            raise InputError(
-                "max_attempts, retry_base and retry_cap must be numbers", code="E165"
-            ) from None
-
-
-class Deliverer(Protocol):
-    """What the outbox needs of a partner: one attempt, and how to retry."""
-
-    retry: RetryPolicy
-
-    def attempt(self, item: OutboxItem) -> HttpResult:
-        """Make one attempt to deliver ``item``; never raise for network trouble."""
-        ...
+#: What the outbox needs of a partner: one attempt, its retry policy, close
+#: (the plugin contract :class:`interop.exchange.transport.Transport`).
+Deliverer = Transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -693,9 +651,7 @@ class Outbox:
                         summary.retrying += 1
         finally:
             for d in deliverers.values():
-                close = getattr(d, "close", None)
-                if callable(close):
-                    close()
+                d.close()
         return summary
 
     def _next_due(

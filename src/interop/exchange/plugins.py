@@ -13,12 +13,16 @@ import importlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from interop._errors import PluginError
 from interop.exchange import hookspecs
+from interop.exchange.transport import FeedFactory, TransportFactory
+
+if TYPE_CHECKING:
+    from interop.privacy.disclosure_model import Disclosure
 
 GROUP = "interop"
 #: Built-in plugin modules (also declared as entry points in pyproject.toml).
@@ -26,6 +30,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "interop.plugins.fhir_files",
     "interop.plugins.civil_affairs",
     "interop.plugins.school",
+    "interop.plugins.community",
     "interop.plugins.hospital_fhir",
 )
 #: Comma-separated plugin names to skip (like tox's TOX_DISABLED_EXTERNAL_PLUGINS).
@@ -88,16 +93,34 @@ class Plugins:
             impl.function(register=register)
         return found
 
-    def partner_kinds(self) -> dict[str, Callable[..., Any]]:
-        found: dict[str, Callable[..., Any]] = {}
+    def partner_kinds(self) -> dict[str, TransportFactory]:
+        """The transport factory of every registered partner kind (first one wins)."""
+        return {kind: factory for kind, (factory, _) in self._kinds().items()}
 
-        def register(kind: str, factory: Callable[..., Any]) -> None:
-            found.setdefault(kind, factory)
+    def disclosure_kinds(self) -> frozenset[str]:
+        """Kinds that take approved disclosures as they are (queued by exchange)."""
+        return frozenset(kind for kind, (_, takes) in self._kinds().items() if takes)
+
+    def _kinds(self) -> dict[str, tuple[TransportFactory, bool]]:
+        found: dict[str, tuple[TransportFactory, bool]] = {}
+
+        def register(kind: str, factory: TransportFactory, *, disclosures: bool = False) -> None:
+            found.setdefault(kind, (factory, disclosures))
 
         self.pm.hook.interop_register_partner_kinds(register=register)
         return found
 
-    def after_approval(self, disclosure: Any) -> None:
+    def feeds(self) -> dict[str, FeedFactory]:
+        """The feed factory of every registered inbound list feed (first one wins)."""
+        found: dict[str, FeedFactory] = {}
+
+        def register(kind: str, factory: FeedFactory) -> None:
+            found.setdefault(kind, factory)
+
+        self.pm.hook.interop_register_feeds(register=register)
+        return found
+
+    def after_approval(self, disclosure: Disclosure) -> None:
         """Tell every plugin that a pending disclosure was approved."""
         self.pm.hook.interop_after_approval(disclosure=disclosure)
 

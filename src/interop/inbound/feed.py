@@ -10,7 +10,7 @@ from the last good cursor. Duplicates are looked for within each page.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from interop._errors import InputError, InteropError
 from interop.config import Config
@@ -21,27 +21,31 @@ from interop.inbound.readers import object_row
 from interop.inbound.sync import Reconciler, SyncReport, duplicates_in
 from interop.store.archive import Archive
 
+if TYPE_CHECKING:
+    from interop.exchange.transport import Feed
+
 log = logging.getLogger(__name__)
 
 
-def partner_feed(name: str, config: Config) -> Any:
+def partner_feed(name: str, config: Config) -> Feed:
     """Build the feed object of partner ``name`` through the plugin manager."""
     partner = config.partner(name)
-    settings = {"kind": partner.kind, **partner.settings}
     from interop.exchange.plugins import Plugins
 
-    kinds = Plugins().partner_kinds()
-    kind = settings.get("kind")
-    factory = kinds.get(str(kind))
-    if factory is None:
+    plugins = Plugins()
+    feeds = plugins.feeds()
+    factory = feeds.get(partner.kind)
+    if factory is not None:
+        return factory(name, {"kind": partner.kind, **partner.settings})
+    if partner.kind in plugins.partner_kinds():
         raise InputError(
-            f"partner {name}: unknown kind '{kind}' (known: {', '.join(sorted(kinds)) or 'none'})",
-            code="E152",
+            f"partner {name}: kind '{partner.kind}' provides no list feed", code="E153"
         )
-    feed = factory(name, settings)
-    if not callable(getattr(feed, "pages", None)):
-        raise InputError(f"partner {name}: kind '{kind}' provides no list feed", code="E153")
-    return feed
+    raise InputError(
+        f"partner {name}: unknown kind '{partner.kind}' "
+        f"(kinds with a feed: {', '.join(sorted(feeds)) or 'none'})",
+        code="E152",
+    )
 
 
 def sync_partner(
@@ -57,7 +61,7 @@ def sync_partner(
     if options.full:
         raise InputError("--full applies to list files, not to incremental feeds", code="E154")
     feed = partner_feed(name, config)
-    mapping = InboundMapping.load(mapping_name or getattr(feed, "mapping", None))
+    mapping = InboundMapping.load(mapping_name or feed.mapping)
     cursor = archive.cursor(name)
     rec = Reconciler(
         archive, mapping, terms, calendar, options, source=f"partner:{name}", partner=name
@@ -80,7 +84,5 @@ def sync_partner(
         rec.finish(status="failed", message=type(exc).__name__)
         raise
     finally:
-        close = getattr(feed, "close", None)
-        if callable(close):
-            close()
+        feed.close()
     return rec.finish()

@@ -24,7 +24,6 @@ from interop.store.archive import Archive
 
 if TYPE_CHECKING:
     from interop.engine import Engine
-    from interop.exchange.plugins import Plugins
 
 
 def audit_row(
@@ -52,7 +51,6 @@ class DiscloserBase:
         archive: Archive,
         engine: Engine,
         config: Config,
-        plugins: Plugins | None = None,
         *,
         policies: PolicySet | None = None,
         now: Callable[[], dt.datetime] | None = None,
@@ -61,7 +59,6 @@ class DiscloserBase:
         self.archive = archive
         self.engine = engine
         self.config = config
-        self._plugins = plugins
         self.policies = (
             policies if policies is not None else load_policies(terminology=engine.terminology)
         )
@@ -70,14 +67,6 @@ class DiscloserBase:
         self.labeller = Labeller(engine.terminology)
 
     # -- helpers ------------------------------------------------------------
-
-    @property
-    def plugins(self) -> Plugins:
-        if self._plugins is None:
-            from interop.exchange.plugins import Plugins
-
-            self._plugins = Plugins()
-        return self._plugins
 
     @property
     def calendar(self) -> WorkCalendar:

@@ -135,9 +135,7 @@ class DisclosureReviews(DisclosureRecords):
         self._decide(
             d, status="approved", action="approval", approver=approver, role=role, reason=None
         )
-        approved = self.get(disclosure_id)
-        self.plugins.after_approval(approved)
-        return approved
+        return self.get(disclosure_id)
 
     def reject(self, disclosure_id: str, *, approver: str, reason: str) -> Disclosure:
         """Reject a pending disclosure (or review a break-glass one as not justified)."""

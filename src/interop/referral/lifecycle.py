@@ -174,7 +174,7 @@ class Referrals:
         if self._discloser is None:
             from interop.privacy.disclosure import Discloser
 
-            self._discloser = Discloser(self.archive, self.engine, self.config, self.plugins)
+            self._discloser = Discloser(self.archive, self.engine, self.config)
         return self._discloser
 
     @property
@@ -188,7 +188,7 @@ class Referrals:
         found = self._partners.get(name)
         if found is not None:
             return found
-        from interop.plugins.hospital_fhir import KIND
+        from interop.plugins.hospital_fhir import KIND, HospitalFhir
 
         partner = self.config.partner(name)
         if partner.kind != KIND:
@@ -199,7 +199,9 @@ class Referrals:
         factory = self.plugins.partner_kinds().get(KIND)
         if factory is None:
             raise ReferralError(f"no plugin handles partner kind '{KIND}'", code="E702")
-        made: HospitalFhir = factory(name, dict(partner.settings))
+        made = factory(name, dict(partner.settings))
+        if not isinstance(made, HospitalFhir):  # a third party registered the kind first
+            raise ReferralError(f"the plugin of kind '{KIND}' is not the hospital's", code="E702")
         self._partners[name] = made
         return made
 
