@@ -209,6 +209,9 @@ def test_pause_while_a_worker_holds_claimed_rows(fhir: Any, archive: Any) -> Non
             Outbox(archive).pause("test-hospital", "operator")  # another process, meanwhile
             return result
 
+        def close(self) -> None:
+            pass  # the real transport is used again below
+
     summary = box.run(lambda _p: PausesAfterFirst(), batch=4)
     assert (summary.delivered, summary.released) == (1, 3)
     assert fhir.counters()["requests"] == 1
