@@ -79,9 +79,24 @@ out_dir = "outbox/school"
 kind = "community"
 url = "{url}/village"
 
+[partners.village-by-hand]
+kind = "community"
+out_dir = "outbox/village"
+
 [partners.ca-qingshanhu]
 kind = "civil-affairs"
 url = "{url}/ca"
+share_url = "{url}/ca-inbox"
+
+[partners.ca-by-hand]
+kind = "civil-affairs"
+out_dir = "outbox/ca"
+
+[partners.ca-flaky]
+kind = "civil-affairs"
+share_url = "{url}/ca-inbox"
+max_attempts = 2
+retry_base = 0
 
 [partners.hospital-psy]
 kind = "hospital-fhir"
