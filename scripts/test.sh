@@ -13,4 +13,6 @@ fi
 .venv/bin/ruff check src tests bench tools
 .venv/bin/ruff format --check src tests bench tools
 .venv/bin/mypy
+# The layering contract (.importlinter): commands → exchange → privacy → fhir → core, store below.
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest "$@"
