@@ -286,3 +286,21 @@ def test_unknown_purpose_and_case_are_input_errors(discloser: Discloser, school_
         discloser.request(
             school_case, purpose="school-support", partner="nobody", requester="staff-01"
         )
+
+
+def test_the_disclosure_privacy_returns_is_immutable(
+    discloser: Discloser, school_case: str
+) -> None:
+    import dataclasses
+
+    d = discloser.request(
+        school_case, purpose="school-support", partner="school-mingde", requester="staff-01"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.status = "approved"  # type: ignore[misc]
+    bundle = d.bundle
+    assert bundle is not None
+    bundle["entry"].clear()  # a holder may change its copy, never what leaves
+    again = d.bundle
+    assert again is not None and again["entry"]
+    assert hashlib.sha256(d.payload or b"").hexdigest() == d.sha256

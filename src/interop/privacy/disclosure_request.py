@@ -18,7 +18,7 @@ from interop.fhir import canonical
 from interop.privacy import audit
 from interop.privacy.consent import check_consent
 from interop.privacy.disclosure_base import DiscloserBase
-from interop.privacy.disclosure_model import Disclosure, iso
+from interop.privacy.disclosure_model import Disclosure, DisclosureDraft, iso
 from interop.privacy.events import audit_event
 from interop.privacy.filter import apply_policy
 from interop.privacy.policy import Policy
@@ -55,7 +55,7 @@ class DisclosureRequests(DiscloserBase):
         moment = self.now()
         stamp = iso(moment)
         today = moment.date()
-        d = Disclosure(
+        d = DisclosureDraft(
             id="preview" if dry_run else "D-" + uuid.uuid4().hex[:16],
             case_number=case_number,
             purpose=purpose,
@@ -257,7 +257,7 @@ class DisclosureRequests(DiscloserBase):
 
     def _finish(
         self,
-        d: Disclosure,
+        d: DisclosureDraft,
         version: int,
         record: CaseRecord,
         policy: Policy | None,
@@ -307,7 +307,7 @@ class DisclosureRequests(DiscloserBase):
                 actor=d.requester,
             )
             if dry_run:
-                return d
+                return d.freeze()
             conn.execute(
                 t.disclosures.insert(),
                 [
@@ -358,4 +358,4 @@ class DisclosureRequests(DiscloserBase):
             d.partner,
             d.status,
         )
-        return d
+        return d.freeze()

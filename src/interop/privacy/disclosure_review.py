@@ -52,7 +52,7 @@ class DisclosureReviews(DisclosureRecords):
             actor=approver,
             role=role,
             text=reason,
-            elements=d.elements if action == "approval" else None,
+            elements=list(d.elements) if action == "approval" else None,
         )
         with self.archive.transaction() as conn:
             if review_outcome is not None:
@@ -126,12 +126,12 @@ class DisclosureReviews(DisclosureRecords):
             )
             if check is None or not check.ok:
                 why = check.reason if check is not None else "its purpose policy is gone"
-                d.reasons.append(f"refused at approval: {why}")
+                d = d.with_reason(f"refused at approval: {why}")
                 self._decide(
                     d, status="refused", action="refusal", approver=approver, role=role, reason=why
                 )
                 return self.get(disclosure_id)
-        d.reasons.append(f"approved by {approver} (9.3)")
+        d = d.with_reason(f"approved by {approver} (9.3)")
         self._decide(
             d, status="approved", action="approval", approver=approver, role=role, reason=None
         )
@@ -151,7 +151,7 @@ class DisclosureReviews(DisclosureRecords):
                 f"disclosure {d.id} is {d.status}, not pending: nothing to reject", code="E607"
             )
         record = self._decider(d, approver, "reject")
-        d.reasons.append(f"rejected by {approver}")
+        d = d.with_reason(f"rejected by {approver}")
         self._decide(
             d,
             status="rejected",
