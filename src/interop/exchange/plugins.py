@@ -126,6 +126,10 @@ class Plugins:
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per registered plugin: name, hooks it implements, info."""
+        infos: dict[str, dict[str, Any]] = {
+            impl.plugin_name: dict(impl.function() or {})
+            for impl in self.pm.hook.interop_plugin_info.get_hookimpls()
+        }
         rows = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda x: str(x[0])):
             hooks = sorted(
@@ -133,10 +137,7 @@ class Plugins:
                 for h in self.pm.get_hookcallers(plugin) or []
                 if h.name != "interop_plugin_info"
             )
-            info: dict[str, Any] = {}
-            fn = getattr(plugin, "interop_plugin_info", None)
-            if callable(fn):
-                info = fn() or {}
+            info = infos.get(str(name), {})
             rows.append(
                 {
                     "name": info.get("name", name),
