@@ -126,10 +126,10 @@ class Plugins:
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per registered plugin: name, hooks it implements, info."""
-        infos: dict[str, dict[str, Any]] = {
-            impl.plugin_name: dict(impl.function() or {})
-            for impl in self.pm.hook.interop_plugin_info.get_hookimpls()
-        }
+        infos: dict[str, dict[str, Any]] = {}
+        for impl in self.pm.hook.interop_plugin_info.get_hookimpls():
+            said = impl.function()
+            infos[impl.plugin_name] = said if isinstance(said, dict) else {}
         rows = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda x: str(x[0])):
             hooks = sorted(
