@@ -167,7 +167,38 @@ def test_refused_by_the_partner_is_dead_lettered_then_retried(
     assert code == 0
     code, ran = _cli(capsys, *base, "outbox", "run", "--json")
     assert ran["delivered"] == 1 and received.bodies()[2] == received.bodies()[0]
-    assert _audit(capsys, base, school_case) == ["request", "delivery-failed", "delivery"]
+    story = ["request", "delivery-failed", "preview", "delivery"]  # re-checked, then sent
+    assert _audit(capsys, base, school_case) == story
     # a later run records nothing twice
     assert _cli(capsys, *base, "outbox", "run", "--json")[1]["delivered"] == 0
-    assert _audit(capsys, base, school_case) == ["request", "delivery-failed", "delivery"]
+    assert _audit(capsys, base, school_case) == story
+
+
+def test_a_dead_disclosure_is_not_sent_again_once_the_policy_refuses_it(
+    school_case: str,
+    db_url: str,
+    config_file: Path,
+    school_server: tuple[str, Received],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "t")
+    _, received = school_server
+    received.status.extend([503, 503])  # retries = 1: two attempts
+    base = ["--db", db_url, "--config", str(config_file)]
+    share = [*base, "share", school_case, "--purpose", "school-support", "--to", "school-mingde"]
+    code, d = _cli(capsys, *share, "--json", *AT)
+    assert code == 0 and d["status"] == "pending"
+    assert main([*base, "approve", d["id"], *AT]) == 1  # dead-lettered after two attempts
+    capsys.readouterr()
+    (item,) = _outbox(capsys, base)["items"]
+    assert item["status"] == "dead"
+    # the guardian withdraws the school-contact consent meanwhile
+    withdraw = [*base, "consent", "withdraw", school_case, "consent-school"]
+    assert main([*withdraw, "--date", "2026-11-29"]) == 0
+    capsys.readouterr()
+    code, done = _cli(capsys, *base, "outbox", "retry", item["id"], "--json")
+    assert code == 1 and done[0]["status"] == "refused"
+    assert "current purpose policy refuses it" in done[0]["last_error"]
+    code, ran = _cli(capsys, *base, "outbox", "run", "--json")
+    assert ran["delivered"] == 0 and len(received.requests) == 2

@@ -2,7 +2,7 @@
 
 ``run`` delivers what is due (retries with backoff and jitter; several
 ``run`` at once are safe on PostgreSQL). ``retry`` queues a dead letter
-again — a referral under the current purpose policy. ``pause`` is a kill
+again — a referral or a disclosure under the current purpose policy. ``pause`` is a kill
 switch: no attempt is made to that partner until ``resume``.
 
 Exit codes: 0 done; 1 could not complete (e.g. dead letters left by ``run``
@@ -15,7 +15,7 @@ import argparse
 import json
 
 from interop._errors import InputError
-from interop.exchange.driver import Driver
+from interop.exchange.driver import DISCLOSURE_KIND, Driver
 from interop.exchange.outbox import STATUSES, Outbox, iso
 
 NAME = "outbox"
@@ -80,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
             ids = [args.id] if args.id else [
                 i.id for i in box.items(status="dead", partner=args.partner)
             ]  # fmt: skip
-            done = [refs.replay(i) for i in ids]
+            with Driver(refs.discloser, outbox=box, plugins=refs.plugins) as driver:
+                done = [
+                    driver.replay(i) if box.get(i).kind == DISCLOSURE_KIND else refs.replay(i)
+                    for i in ids
+                ]
             if args.json:
                 print(json.dumps([d.summary() for d in done], ensure_ascii=False, indent=2))
             for d in done if not args.json else []:

@@ -44,6 +44,14 @@ log = logging.getLogger(__name__)
 MSG_NO_PLUGIN = "partner {name}: no plugin handles kind '{kind}'"
 MSG_FAILED = "disclosure {id} to {partner} failed: {problem}"
 MSG_MAY_NOT_LEAVE = "disclosure {id} is {status}: it may not leave"
+MSG_NO_BREAK_GLASS_REPLAY = (
+    "a break-glass disclosure is not sent again later; share it again with its reason"
+)
+MSG_REPLAY_REFUSED = "the current purpose policy refuses it: {why}"
+MSG_REPLAY_NARROWER = (
+    "the current purpose policy no longer lets out everything that was approved; "
+    "share it again for a fresh decision"
+)
 MSG_BY_PLUGIN = "delivery is left to the plugin of partner kind '{kind}'"
 MSG_DELIVERED = "delivered to {partner}: {said}"
 MSG_QUEUED = "queued for {partner} as outbox delivery {item}; interop outbox run sends it"
@@ -207,6 +215,39 @@ class Driver:
             ref=d.id,
             max_attempts=transport.retry.max_attempts,
         )
+
+    def replay(self, item_id: str) -> OutboxItem:
+        """Queue a dead (or refused) delivery again, a disclosure under the CURRENT policy.
+
+        Privacy previews the disclosure again (audited as a preview; nothing
+        new is disclosed). When the purpose policy and consent still let out
+        every element that was approved, the approved bytes go again; else the
+        delivery is marked ``refused`` with the reason, and a new share gets a
+        fresh decision. Items of other kinds are queued again as they are.
+        """
+        item = self.outbox.get(item_id)
+        if item.kind != DISCLOSURE_KIND or not item.ref:
+            return self.outbox.retry(item_id)
+        approved = self.discloser.get(item.ref)
+        problem = None
+        if approved.break_glass:
+            problem = MSG_NO_BREAK_GLASS_REPLAY
+        else:
+            now = self.discloser.request(
+                approved.case_number,
+                purpose=approved.purpose,
+                partner=approved.partner,
+                requester=approved.requester,
+                dry_run=True,
+            )
+            if now.status in ("refused", "rejected"):
+                problem = MSG_REPLAY_REFUSED.format(why="; ".join(now.reasons))
+            elif not set(approved.elements) <= set(now.elements):
+                problem = MSG_REPLAY_NARROWER
+        if problem is not None:
+            self.outbox.mark(item_id, "refused", problem)
+            return self.outbox.get(item_id)
+        return self.outbox.retry(item_id)
 
     def run(
         self,
