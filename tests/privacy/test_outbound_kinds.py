@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ KINDS = [
     ("ca-oversight", "ca-qingshanhu", "/ca-inbox", "ca-by-hand", "outbox/ca"),
     ("community-linkage", "village-shangwan", "/village", "village-by-hand", "outbox/village"),
 ]
+
+
+@dataclass(frozen=True)
+class Road:
+    """A case with school-contact consent, the partners' file and the loopback server."""
+
+    base: list[str]
+    case: str
+    received: Received
+
+
+@pytest.fixture
+def road(
+    school_case: str, db_url: str, config_file: Path, school_server: tuple[str, Received]
+) -> Road:
+    return Road(["--db", db_url, "--config", str(config_file)], school_case, school_server[1])
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -46,10 +63,7 @@ def _audit(capsys: pytest.CaptureFixture[str], base: list[str], case: str) -> li
 
 @pytest.mark.parametrize(("purpose", "partner", "path", "_by_hand", "_folder"), KINDS)
 def test_share_goes_through_the_outbox_over_http(
-    school_case: str,
-    db_url: str,
-    config_file: Path,
-    school_server: tuple[str, Received],
+    road: Road,
     capsys: pytest.CaptureFixture[str],
     purpose: str,
     partner: str,
@@ -57,8 +71,7 @@ def test_share_goes_through_the_outbox_over_http(
     _by_hand: str,
     _folder: str,
 ) -> None:
-    _, received = school_server
-    base = ["--db", db_url, "--config", str(config_file)]
+    base, school_case, received = road.base, road.case, road.received
     code, d = _cli(
         capsys, *base, "share", school_case, "--purpose", purpose, "--to", partner, "--json", *AT
     )
@@ -80,8 +93,7 @@ def test_share_goes_through_the_outbox_over_http(
 
 @pytest.mark.parametrize(("purpose", "_partner", "_path", "by_hand", "folder"), KINDS)
 def test_file_drop_gets_the_exact_bytes(
-    school_case: str,
-    db_url: str,
+    road: Road,
     config_file: Path,
     capsys: pytest.CaptureFixture[str],
     purpose: str,
@@ -90,7 +102,7 @@ def test_file_drop_gets_the_exact_bytes(
     by_hand: str,
     folder: str,
 ) -> None:
-    base = ["--db", db_url, "--config", str(config_file)]
+    base, school_case = road.base, road.case
     code, d = _cli(
         capsys, *base, "share", school_case, "--purpose", purpose, "--to", by_hand, "--json", *AT
     )
@@ -102,14 +114,9 @@ def test_file_drop_gets_the_exact_bytes(
 
 
 def test_queued_before_any_network_call_then_run(
-    school_case: str,
-    db_url: str,
-    config_file: Path,
-    school_server: tuple[str, Received],
-    capsys: pytest.CaptureFixture[str],
+    road: Road, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, received = school_server
-    base = ["--db", db_url, "--config", str(config_file)]
+    base, school_case, received = road.base, road.case, road.received
     share = [*base, "share", school_case, "--purpose", "ca-oversight", "--to", "ca-qingshanhu"]
     code, d = _cli(capsys, *share, "--no-send", "--json", *AT)
     assert code == 0 and d["delivery"] == "queued" and not received.requests
@@ -121,14 +128,9 @@ def test_queued_before_any_network_call_then_run(
 
 
 def test_paused_partner_gets_nothing_until_resumed(
-    school_case: str,
-    db_url: str,
-    config_file: Path,
-    school_server: tuple[str, Received],
-    capsys: pytest.CaptureFixture[str],
+    road: Road, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, received = school_server
-    base = ["--db", db_url, "--config", str(config_file)]
+    base, school_case, received = road.base, road.case, road.received
     assert main([*base, "outbox", "pause", "village-shangwan", "--reason", "drill"]) == 0
     capsys.readouterr()
     share = [*base, "share", school_case, "--purpose", "community-linkage"]
@@ -145,15 +147,10 @@ def test_paused_partner_gets_nothing_until_resumed(
 
 
 def test_refused_by_the_partner_is_dead_lettered_then_retried(
-    school_case: str,
-    db_url: str,
-    config_file: Path,
-    school_server: tuple[str, Received],
-    capsys: pytest.CaptureFixture[str],
+    road: Road, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, received = school_server
+    base, school_case, received = road.base, road.case, road.received
     received.status.extend([503, 503])  # both attempts of max_attempts = 2
-    base = ["--db", db_url, "--config", str(config_file)]
     share = [*base, "share", school_case, "--purpose", "ca-oversight", "--to", "ca-flaky", *AT]
     assert main(share) == 1
     err = capsys.readouterr().err
@@ -175,17 +172,11 @@ def test_refused_by_the_partner_is_dead_lettered_then_retried(
 
 
 def test_a_dead_disclosure_is_not_sent_again_once_the_policy_refuses_it(
-    school_case: str,
-    db_url: str,
-    config_file: Path,
-    school_server: tuple[str, Received],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    road: Road, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "t")
-    _, received = school_server
+    base, school_case, received = road.base, road.case, road.received
     received.status.extend([503, 503])  # retries = 1: two attempts
-    base = ["--db", db_url, "--config", str(config_file)]
     share = [*base, "share", school_case, "--purpose", "school-support", "--to", "school-mingde"]
     code, d = _cli(capsys, *share, "--json", *AT)
     assert code == 0 and d["status"] == "pending"

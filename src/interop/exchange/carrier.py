@@ -34,8 +34,9 @@ from interop.exchange.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from interop.exchange.outbox import OutboxItem
+    from interop.exchange.transport import TransportFactory
 
-__all__ = ["BundleCarrier", "Endpoints"]
+__all__ = ["BundleCarrier", "Endpoints", "carrier_factory"]
 
 #: Keys every carrier understands besides its endpoint keys.
 COMMON_KEYS = frozenset(
@@ -150,3 +151,13 @@ class BundleCarrier:
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def carrier_factory(kind: str, endpoints: Endpoints = Endpoints()) -> TransportFactory:
+    """The :class:`TransportFactory` of a kind whose partners get a :class:`BundleCarrier`."""
+
+    def factory(name: str, settings: Mapping[str, Any]) -> BundleCarrier:
+        return BundleCarrier(name, kind, settings, endpoints)
+
+    factory.__name__ = factory.__qualname__ = f"{kind.replace('-', '_')}_carrier"
+    return factory

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from interop._errors import InputError, InteropError
-from interop.exchange.carrier import BundleCarrier, Endpoints
+from interop.exchange.carrier import Endpoints, carrier_factory
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, bearer_token, split_url
 from interop.exchange.retry import RetryPolicy, with_retries
@@ -150,14 +150,9 @@ def _parse(result: HttpResult) -> Page | None:
     return Page(data["records"], None if nxt is None else str(nxt), more)
 
 
-def civil_affairs(name: str, settings: Mapping[str, Any]) -> BundleCarrier:
-    """The carrier of ca-oversight shares to one civil-affairs partner."""
-    return BundleCarrier(name, KIND, settings, SHARE_ENDPOINTS)
-
-
 @hookimpl
 def interop_register_partner_kinds(register: RegisterPartnerKind) -> None:
-    register(KIND, civil_affairs, disclosures=True)
+    register(KIND, carrier_factory(KIND, SHARE_ENDPOINTS), disclosures=True)
 
 
 @hookimpl

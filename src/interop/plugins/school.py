@@ -15,24 +15,18 @@ has the configuration keys)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from interop.exchange.carrier import BundleCarrier
+from interop.exchange.carrier import carrier_factory
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.transport import RegisterPartnerKind
 
 KIND = "school"
 
 
-def school(name: str, settings: Mapping[str, Any]) -> BundleCarrier:
-    """The carrier of one school partner."""
-    return BundleCarrier(name, KIND, settings)
-
-
 @hookimpl
 def interop_register_partner_kinds(register: RegisterPartnerKind) -> None:
-    register(KIND, school, disclosures=True)
+    register(KIND, carrier_factory(KIND), disclosures=True)
 
 
 @hookimpl
