@@ -15,6 +15,7 @@ import json
 
 from interop.exchange.session import open_driver
 from interop.privacy.session import add_now_option
+from interop.referral.lifecycle import Referrals
 
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
@@ -34,7 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_driver(args) as driver:
+    with (
+        open_driver(args) as driver,
+        Referrals(driver.discloser.archive, driver.config, discloser=driver.discloser) as refs,
+    ):
+        # A referral waiting on this disclosure is queued in this archive (--db), at once.
+        driver.approval_listeners.append(refs.on_approved)
         before = driver.discloser.get(args.id)
         approver = args.as_staff
         if not approver:
