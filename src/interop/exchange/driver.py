@@ -113,11 +113,18 @@ class Driver:
         self.discloser = discloser
         self.config = discloser.config
         self.outbox = outbox if outbox is not None else Outbox(discloser.archive)
-        self.plugins = plugins if plugins is not None else Plugins()
+        self._plugins = plugins
         #: Called with each disclosure a supervisor approved, before it is handed over
         #: (the referral engine queues the referral waiting on it).
         self.approval_listeners: list[Callable[[Disclosure], object]] = []
         self._transports: dict[str, Transport] = {}
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugin manager's facade, built on first use (a preview needs none)."""
+        if self._plugins is None:
+            self._plugins = Plugins()
+        return self._plugins
 
     def close(self) -> None:
         for transport in self._transports.values():
