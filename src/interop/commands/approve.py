@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.referral.lifecycle import following_approvals
+
     receipt = None
-    with open_discloser(args) as discloser:
+    with open_discloser(args) as opened, following_approvals(opened) as discloser:
         before = discloser.get(args.id)
         approver = args.as_staff
         if not approver:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, cast
 
 from interop._errors import InputError
-from interop.exchange.outbox import STATUSES, Deliverer, Outbox, OutboxError, iso
+from interop.exchange.outbox import DEFAULT_LEASE, STATUSES, Deliverer, Outbox, OutboxError, iso
 
 NAME = "outbox"
 HELP = "list, run, retry, pause and resume outbound deliveries"
@@ -45,34 +45,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rn.add_argument("--partner", help="only this partner")
     rn.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="keep going for what falls due within SECONDS")  # fmt: skip
-    rn.add_argument("--batch", type=int, default=20, help=argparse.SUPPRESS)
+    rn.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help="rows a worker claims at a time (default 1: workers share the queue)",
+    )
+    rn.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE,
+        metavar="SECONDS",
+        help=f"how long a claim holds a row unless renewed (default {DEFAULT_LEASE:g})",
+    )
     rn.add_argument("--worker", help=argparse.SUPPRESS)
     rn.add_argument("--json", action="store_true")
 
 
 def _resolver(refs: Any) -> Any:
-    """Hospitals through the referral module; other kinds through their plugin."""
-    from interop.plugins.hospital_fhir import KIND
-
+    """Every partner kind through its plugin's factory (hospitals included)."""
     cache: dict[str, Deliverer] = {}
 
     def resolve(name: str) -> Deliverer:
         if name in cache:
             return cache[name]
         partner = refs.config.partner(name)
-        if partner.kind == KIND:
-            found: Deliverer = refs.partner(name)
-        else:
-            factory = refs.plugins.partner_kinds().get(partner.kind)
-            made = factory(name, dict(partner.settings)) if factory else None
-            if made is None or not callable(getattr(made, "attempt", None)):
-                raise OutboxError(
-                    f"partner {name}: kind '{partner.kind}' takes no outbox deliveries",
-                    code="E604",
-                )
-            found = made
-        cache[name] = found
-        return found
+        factory = refs.plugins.partner_kinds().get(partner.kind)
+        made = factory(name, dict(partner.settings)) if factory else None
+        if made is None or not callable(getattr(made, "attempt", None)):
+            raise OutboxError(
+                f"partner {name}: kind '{partner.kind}' takes no outbox deliveries",
+                code="E604",
+            )
+        cache[name] = made
+        return cast(Deliverer, made)
 
     return resolve
 
@@ -123,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
             box.resume(args.partner)
             print(f"deliveries to {args.partner} resumed")
             return 0
+        if args.batch < 1 or args.lease <= 0:
+            raise InputError("--batch and --lease must be positive", code="E722")
+        box.lease_seconds = args.lease
         refs.sweep_reviews()
         summary = box.run(
             _resolver(refs), partner=args.partner, wait=args.wait, batch=args.batch,
@@ -133,7 +143,14 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(summary.as_dict()))
         else:
             print(f"delivered {summary.delivered}, retrying {summary.retrying}, "
-                  f"dead {summary.dead}, held back {summary.released}")  # fmt: skip
+                  f"uncertain {summary.uncertain}, dead {summary.dead}, "
+                  f"held back {summary.released}")  # fmt: skip
+            if summary.reconciled:
+                print(f"  {summary.reconciled} found at the partner by our identifiers "
+                      "(not sent again)")  # fmt: skip
+            if summary.held:
+                print(f"  {summary.held} delivery(ies) held by another worker's live lease "
+                      f"(until {summary.held_until}); they come back if it stops")  # fmt: skip
             for p in summary.skipped_partners:
                 print(f"  skipped partner {p} (see the log)")
         return 0
