@@ -21,6 +21,8 @@ NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CHINA_TZ)
 CASE_FILE = "01-medium-in-service.json"  # staff-01 worker (care manager), staff-03 supervisor
 CRISIS_FILE = "02-high-risk-crisis.json"  # an active crisis
 HOSPITAL = "jx-childrens-hospital"
+#: The hospital's identifier (Task.owner names it by identifier, not by an id at its server).
+HOSPITAL_ID = "https://hospital.example/sid/org|JXCH"
 
 
 def case_doc(name: str, *, referral_consent: bool = True) -> dict[str, Any]:
@@ -42,16 +44,18 @@ def case_doc(name: str, *, referral_consent: bool = True) -> dict[str, Any]:
 
 
 def write_config(path: Path, base_url: str, **extra: Any) -> Path:
+    """The hospital partner at ``base_url``; ``extra`` keys replace or add settings."""
     lines = [
         f"[partners.{HOSPITAL}]",
         'kind = "hospital-fhir"',
         f'base_url = "{base_url}"',
-        'owner = "Organization/jxch"',
+        f'owner_identifier = "{HOSPITAL_ID}"',
         "poll_minutes = 15",
         "retry_base = 0.05",
         "retry_cap = 0.2",
         "timeout = 5",
     ]
+    lines = [x for x in lines if x.split(" = ")[0] not in extra]
     lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ from referral_support import (
     CASE_FILE,
     CRISIS_FILE,
     HOSPITAL,
+    HOSPITAL_ID,
     case_doc,
     config_at,
     referrals,
@@ -106,7 +107,8 @@ def test_full_loop_requested_accepted_in_progress_completed_with_output(
     task = task_of(fhir, rid)
     assert task["intent"] == "order"
     assert task["code"]["coding"][0]["code"] == "fulfill"
-    assert task["owner"] == {"reference": "Organization/jxch"}
+    system, value = HOSPITAL_ID.split("|")
+    assert task["owner"]["identifier"] == {"system": system, "value": value}  # by identifier
     assert task["requester"]["reference"].startswith("Organization/")
     assert task["authoredOn"]
     sr = fhir.get(task["focus"]["reference"])
