@@ -144,6 +144,11 @@ class FaultProxy:
         with self.state.lock:
             self.state.faults.append(Fault(kind, method, path, count, hold))
 
+    def clear(self) -> None:
+        with self.state.lock:
+            self.state.faults.clear()
+        self.state.slow = 0.0
+
     def slow(self, seconds: float) -> None:
         self.state.slow = seconds
 
