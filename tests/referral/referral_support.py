@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from interop.config import Config, load_config
 from interop.core.workdays import CHINA_TZ
 from interop.engine import Engine
 from interop.privacy.disclosure import Discloser
+from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.referral.lifecycle import Referrals
 from interop.store import Archive
 
@@ -68,3 +70,18 @@ def referrals(archive: Archive, engine: Engine, config: Config) -> Referrals:
 
 def config_at(path: Path) -> Config:
     return load_config(path)
+
+
+def task_of(fhir: Any, referral_id: str) -> dict[str, Any]:
+    """The referral's Task at the hospital (found by our identifier)."""
+    (task,) = fhir.search(f"Task?identifier={REFERRAL_SYSTEM}|{referral_id}")
+    return dict(task)
+
+
+def hospital_sets(fhir: Any, referral_id: str, status: str, **more: Any) -> dict[str, Any]:
+    """The test acting as the hospital: move the referral's Task (and change ``more``)."""
+    time.sleep(0.005)  # distinct meta.lastUpdated
+    task = task_of(fhir, referral_id)
+    task.update(status=status, **more)
+    task.pop("meta", None)
+    return dict(fhir.put(task))

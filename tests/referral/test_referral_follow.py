@@ -7,7 +7,6 @@ DL-10 (not accepted), DL-17 (follow-up); the test acts as the hospital.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ from referral_support import (
     HOSPITAL,
     case_doc,
     config_at,
+    hospital_sets,
     referrals,
     store,
+    task_of,
     write_config,
 )
 
 from interop.engine import Engine
-from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.referral.lifecycle import Referrals, referral_due_items
 from interop.store import Archive
 
@@ -44,19 +44,6 @@ def refs(archive: Archive, engine: Engine, tmp_path: Path, fhir: Any) -> Iterato
     r = referrals(archive, engine, config)
     yield r
     r.close()
-
-
-def task_of(fhir: Any, referral_id: str) -> dict[str, Any]:
-    (task,) = fhir.search(f"Task?identifier={REFERRAL_SYSTEM}|{referral_id}")
-    return dict(task)
-
-
-def hospital_sets(fhir: Any, referral_id: str, status: str, **more: Any) -> dict[str, Any]:
-    time.sleep(0.005)  # distinct meta.lastUpdated
-    task = task_of(fhir, referral_id)
-    task.update(status=status, **more)
-    task.pop("meta", None)
-    return dict(fhir.put(task))
 
 
 def routine(refs: Referrals, engine: Engine, archive: Archive, trigger: str = "RT-02") -> str:

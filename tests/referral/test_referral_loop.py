@@ -8,7 +8,6 @@ modes, G-16 four-eyes, 4.3/7.6.1 break-glass, DL-10 "not accepted", DL-17 follow
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,10 @@ from referral_support import (
     HOSPITAL_ID,
     case_doc,
     config_at,
+    hospital_sets,
     referrals,
     store,
+    task_of,
     write_config,
 )
 
@@ -59,19 +60,6 @@ def _unref(value: Any) -> Any:
     if isinstance(value, list):
         return [_unref(v) for v in value]
     return value
-
-
-def task_of(fhir: Any, referral_id: str) -> dict[str, Any]:
-    (task,) = fhir.search(f"Task?identifier={REFERRAL_SYSTEM}|{referral_id}")
-    return dict(task)
-
-
-def hospital_sets(fhir: Any, referral_id: str, status: str, **more: Any) -> dict[str, Any]:
-    time.sleep(0.005)  # distinct meta.lastUpdated
-    task = task_of(fhir, referral_id)
-    task.update(status=status, **more)
-    task.pop("meta", None)
-    return dict(fhir.put(task))
 
 
 def sent_and_approved(refs: Referrals, engine: Engine, archive: Archive, **kw: Any) -> str:

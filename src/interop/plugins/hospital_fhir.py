@@ -91,8 +91,6 @@ class HospitalFhir:
                     f"(the partner's floor, poll_floor_minutes: never poll it more often)",
                     code="E166",
                 )
-        #: Deliveries in flight at once to this hospital (rows a worker claims together).
-        self.concurrency = int(_number(name, settings, "concurrency", 1))
         within = _number(name, settings, "accept_within_days", DEFAULT_ACCEPT_WITHIN)
         self.accept_within_days = int(within)
         self.owner = self._owner(settings.get("owner"), settings.get("owner_identifier"))

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MSG_UNCERTAIN = (
+    "referral {ref} may already be at the hospital (its delivery is uncertain); run "
+    "`interop outbox run` to reconcile it, then cancel it"
+)
 MSG_NOTHING_TO_RETRY = (
     "referral {ref} has no dead or refused delivery to send again (its deliveries: {found})"
 )
@@ -250,6 +254,8 @@ class Requests(Delivery):
                         f"referral {ref.id} is being sent right now; try again in a moment",
                         code="E708",
                     )
+                if item.status == "uncertain":
+                    raise ReferralError(MSG_UNCERTAIN.format(ref=ref.id), code="E723")
                 if item.status in ("pending", "dead"):
                     self.outbox.mark(item.id, "cancelled", f"referral cancelled by {requester}")
             with self.archive.transaction() as conn:
