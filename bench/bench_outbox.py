@@ -1,4 +1,4 @@
-"""Benchmark of the durable outbox and referral polling (issue 5, Performance). Not a timed test.
+"""Benchmark of the durable outbox and referral polling. Not a timed test.
 
     .venv/bin/python bench/bench_outbox.py             # 200 deliveries, 1,000 referrals
     .venv/bin/python bench/bench_outbox.py --n 1000
@@ -16,10 +16,18 @@ default the local server, database ``test``; a fresh schema, dropped after):
 - **outbox 1 / 4 workers**: N deliveries queued, then 1 or 4 worker
   processes (``Outbox.run``, SKIP LOCKED claims) deliver them all:
   deliveries per second;
+- **slow partner**: the same, through a proxy that answers each request
+  after 1 s (tests/fhirserver/proxy.py): 1 and 4 workers (target 4 ≥ 3.5 × 1);
 - **latency**: a referral-shaped delivery written and delivered at once,
   one after another: create → delivered, p50 / p95;
+- **crisis referral**: ``Referrals.create`` of an RT-01 referral (purpose
+  engine, break-glass, filter, transaction Bundle, outbox) and its delivery,
+  one after another: create → handed over, p50 / p95;
+- **killed worker**: a worker SIGKILLed while its request is in flight; the
+  time until another worker (default lease) has the row delivered;
 - **poll 1,000**: 1,000 open referrals at the hospital (10 % changed) read
-  back by ``Task?_id=…`` pages and by ``Task?requester=…&_lastUpdated=gt…``.
+  back by ``Task?_id=…`` pages and by ``Task?requester=…&_lastUpdated=gt…``
+  (checked by a count first).
 
 Each delivery is a transaction of three conditional entries (Patient,
 ServiceRequest, Task), the shape of a referral without its supporting
@@ -114,18 +122,21 @@ def _worker(url: str, base: str, name: str) -> None:
     from interop.store import Archive
 
     with Archive.open(url) as a:
-        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name, batch=10)
+        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
 
 
-def outbox_rate(url: str, base: str, n: int, workers: int) -> tuple[float, dict[str, int]]:
+def outbox_rate(
+    url: str, base: str, n: int, workers: int, tag: str = ""
+) -> tuple[float, dict[str, int]]:
     from interop.exchange.outbox import Outbox
     from interop.store import Archive
 
     with Archive.open(url) as a:
         box = Outbox(a)
         for i in range(n):
-            box.enqueue(partner="bench", kind="referral", payload=transaction(f"W{workers}-{i}"),
-                        idempotency_key=f"bench:{workers}:{i}")  # fmt: skip
+            box.enqueue(partner="bench", kind="referral",
+                        payload=transaction(f"W{tag}{workers}-{i}"),
+                        idempotency_key=f"bench:{tag}{workers}:{i}")  # fmt: skip
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}")) for i in range(workers)]
     t0 = time.perf_counter()
@@ -159,6 +170,85 @@ def latency(url: str, base: str, n: int) -> tuple[float, float]:
     return statistics.median(times) * 1000, q[18] * 1000
 
 
+def crisis_latency(base: str, n: int, workdir: Path) -> tuple[float, float]:
+    """``referral create`` (RT-01, break-glass) → handed over, one referral after another."""
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "referral")]
+    from referral_support import (  # type: ignore[import-not-found]
+        CRISIS_FILE,
+        HOSPITAL,
+        case_doc,
+        config_at,
+        referrals,
+        store,
+        write_config,
+    )
+
+    from interop.engine import Engine
+    from interop.store import Archive
+
+    engine = Engine()
+    times = []
+    with Archive.open(f"sqlite:///{workdir / 'crisis.sqlite3'}") as a:
+        refs = referrals(a, engine, config_at(write_config(workdir / "p.toml", base)))
+        case = store(a, engine, case_doc(CRISIS_FILE, referral_consent=False))
+        refs.create(case, partner=HOSPITAL, trigger="RT-01", reason="warm-up",
+                    requester="staff-01")  # fmt: skip
+        refs.deliver()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            ref = refs.create(case, partner=HOSPITAL, trigger="RT-01", reason="自杀计划",
+                              requester="staff-01")  # fmt: skip
+            refs.deliver(ref.id)
+            times.append(time.perf_counter() - t0)
+            assert refs.get(ref.id).state == "handed-over"
+        refs.close()
+    q = statistics.quantiles(times, n=20)
+    return statistics.median(times) * 1000, q[18] * 1000
+
+
+def _held_worker(url: str, base: str) -> None:
+    from interop.exchange.http import HttpTransport
+    from interop.exchange.outbox import HttpDeliverer, Outbox
+    from interop.store import Archive
+
+    with Archive.open(url) as a:
+        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base, timeout=120)))
+
+
+def killed_worker(url: str, base: str) -> float:
+    """Seconds from SIGKILL of a worker with a request in flight to the row delivered."""
+    sys.path.insert(0, str(SERVER))
+    from proxy import FaultProxy  # type: ignore[import-not-found]
+
+    from interop.exchange.http import HttpTransport
+    from interop.exchange.outbox import HttpDeliverer, Outbox
+    from interop.store import Archive
+
+    proxy = FaultProxy(base)
+    try:
+        with Archive.open(url) as a:
+            item = Outbox(a).enqueue(partner="bench", kind="referral", payload=transaction("K1"),
+                                     idempotency_key="bench:killed")  # fmt: skip
+        proxy.arm("timeout", hold=120)
+        ctx = mp.get_context("spawn")
+        victim = ctx.Process(target=_held_worker, args=(url, proxy.base_url))
+        victim.start()
+        while not proxy.seen("POST"):
+            time.sleep(0.01)
+        victim.kill()
+        killed = time.perf_counter()
+        victim.join()
+        with Archive.open(url) as a:
+            box = Outbox(a)  # the default lease
+            d = HttpDeliverer(HttpTransport("bench", proxy.base_url))
+            while box.get(item.id).status != "delivered":
+                box.run(lambda _p: d, wait=1.0)
+            d.close()
+        return time.perf_counter() - killed
+    finally:
+        proxy.close()
+
+
 def polling(url: str, base: str, n: int, workdir: Path) -> dict[str, float]:
     from interop.config import load_config
     from interop.referral.lifecycle import Referrals
@@ -174,6 +264,7 @@ def polling(url: str, base: str, n: int, workdir: Path) -> dict[str, float]:
             "status": "requested",
             "intent": "order",
             "requester": {"reference": "Organization/bench-org"},
+            "owner": {"reference": "Organization/jxch"},
         }
         r = s.post(base + "Task", json=body)
         r.raise_for_status()
@@ -231,6 +322,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="deliveries per outbox run")
     ap.add_argument("--poll", type=int, default=1000, help="open referrals to poll")
     ap.add_argument("--latency", type=int, default=300, help="deliveries for the latency run")
+    ap.add_argument("--slow", type=int, default=12, help="deliveries to the slow partner")
+    ap.add_argument("--crisis", type=int, default=20, help="crisis referrals for their latency")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import psycopg
@@ -260,8 +353,22 @@ def main() -> None:
         rate1, counts1 = outbox_rate(url, fresh(), args.n, 1)
         say("outbox, 4 workers")
         rate4, counts4 = outbox_rate(url, fresh(), args.n, 4)
+        say("slow partner (1 s per request), 1 and 4 workers")
+        sys.path.insert(0, str(SERVER))
+        from proxy import FaultProxy
+
+        slow_proxy = FaultProxy(fresh())
+        slow_proxy.slow(1.0)
+        slow1, _ = outbox_rate(url, slow_proxy.base_url, args.slow, 1, "slow")
+        slow4, _ = outbox_rate(url, slow_proxy.base_url, args.slow, 4, "slow")
+        slow_proxy.close()
         say("latency")
         p50, p95 = latency(url, fresh(), args.latency)
+        say("crisis referral create -> handed over")
+        with tempfile.TemporaryDirectory() as tmp:
+            c50, c95 = crisis_latency(fresh(), args.crisis, Path(tmp))
+        say("killed worker (default lease)")
+        recovered = killed_worker(url, fresh())
         say("polling")
         with tempfile.TemporaryDirectory() as tmp:
             poll = polling(url, fresh(), args.poll, Path(tmp))
@@ -276,7 +383,12 @@ def main() -> None:
     print(f"server create rate (transactions/s): 1 client {server1:.0f}, 4 clients {server4:.0f}")
     print(f"outbox delivered/s, PostgreSQL: 1 worker {rate1:.0f} {counts1}, "
           f"4 workers {rate4:.0f} {counts4}")  # fmt: skip
+    print(f"slow partner (1 s/request), delivered/s: 1 worker {slow1:.2f}, 4 workers "
+          f"{slow4:.2f} ({slow4 / slow1:.1f}x)")  # fmt: skip
     print(f"create -> delivered latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({args.latency} runs)")
+    print(f"crisis referral create -> handed over: p50 {c50:.0f} ms, p95 {c95:.0f} ms "
+          f"({args.crisis} referrals)")  # fmt: skip
+    print(f"killed worker -> its row delivered by another (default lease): {recovered:.1f} s")
     print(f"poll {args.poll} open referrals: since {poll['since_s']:.2f} s "
           f"({poll['since_requests']:.0f} request(s), {poll['since_changed']:.0f} changed); "
           f"ids {poll['ids_s']:.2f} s ({poll['ids_requests']:.0f} requests, "

@@ -61,10 +61,10 @@ def test_create_approve_killed_then_outbox_run_delivers_once(cli: Cli, fhir: Any
     (ref,) = cli.json("referral", "list")
     assert ref["state"] == "under-review"
 
-    # The supervisor approves; the hospital plugin's hook queues the referral, and the
-    # process is killed right after the outbox row is written, before any network call.
+    # The supervisor approves; the approval event queues the referral in the archive of
+    # --db (no environment), and the process is killed right after the outbox row is
+    # written, before any network call.
     approved = cli("approve", ref["disclosure_id"], "--as", "staff-03",
-                   INTEROP_DB=cli.db, INTEROP_CONFIG=str(cli.config),
                    INTEROP_OUTBOX_CRASH="after-enqueue")  # fmt: skip
     assert approved.returncode == -signal.SIGKILL, approved.stderr
     box = cli.json("outbox", "list")
@@ -109,8 +109,6 @@ def test_pause_resume_and_not_accepted_in_cases_due(cli: Cli, fhir: Any) -> None
         "--reason", REASON, "--as", "staff-01")  # fmt: skip
     (ref,) = cli.json("referral", "list")
     assert cli("outbox", "pause", HOSPITAL, "--reason", "hospital maintenance").returncode == 0
-    # No INTEROP_DB here: the hook cannot find the archive, and `outbox run` queues the
-    # approved referral itself (the backstop).
     approved = cli("approve", ref["disclosure_id"], "--as", "staff-03")
     assert approved.returncode == 0, approved.stderr
     assert cli.json("outbox", "run")["delivered"] == 0
@@ -126,3 +124,30 @@ def test_pause_resume_and_not_accepted_in_cases_due(cli: Cli, fhir: Any) -> None
     assert [r["referral"] for r in referrals] == [ref["id"]]
     assert referrals[0]["case"] == "JX0101-2025-00001"
     assert referrals[0]["overdue"] is False
+
+
+def test_anomalies_retry_and_cases_due(cli: Cli, fhir: Any) -> None:
+    cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL, "--trigger", "RT-02",
+        "--reason", REASON, "--as", "staff-01")  # fmt: skip
+    (ref,) = cli.json("referral", "list")
+    assert cli("approve", ref["disclosure_id"], "--as", "staff-03").returncode == 0
+    assert cli.json("outbox", "run")["delivered"] == 1
+    nothing = cli("referral", "retry", ref["id"])
+    assert nothing.returncode == 1
+    assert "no dead or refused delivery" in nothing.stderr
+    assert "[E721]" in nothing.stderr
+    (task,) = fhir.search(f"Task?identifier={REFERRAL_SYSTEM}|{ref['id']}")
+    task.pop("meta")
+    fhir.put({**task, "status": "accepted", "owner": {"display": "另一家医院"}})
+    polled = cli("referral", "poll", "--force")
+    assert polled.returncode == 0, polled.stderr
+    assert "1 anomaly" in polled.stdout
+    listed = cli("referral", "anomalies")
+    assert ref["id"] in listed.stdout and "Task.owner is" in listed.stdout
+    shown = cli("referral", "show", ref["id"])
+    assert "ANOMALY" in shown.stdout
+    assert REASON not in shown.stdout + listed.stdout
+    due = json.loads(cli("cases", "due", "--json").stdout)
+    assert [i["referral"] for i in due if i["rule"] == "referral-anomaly"] == [ref["id"]]
+    text = cli("cases", "due")
+    assert f"referral {ref['id']} at {HOSPITAL}" in text.stdout

@@ -8,7 +8,6 @@ modes, G-16 four-eyes, 4.3/7.6.1 break-glass, DL-10 "not accepted", DL-17 follow
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,13 @@ from referral_support import (
     CASE_FILE,
     CRISIS_FILE,
     HOSPITAL,
+    HOSPITAL_ID,
     case_doc,
     config_at,
+    hospital_sets,
     referrals,
     store,
+    task_of,
     write_config,
 )
 
@@ -60,19 +62,6 @@ def _unref(value: Any) -> Any:
     return value
 
 
-def task_of(fhir: Any, referral_id: str) -> dict[str, Any]:
-    (task,) = fhir.search(f"Task?identifier={REFERRAL_SYSTEM}|{referral_id}")
-    return dict(task)
-
-
-def hospital_sets(fhir: Any, referral_id: str, status: str, **more: Any) -> dict[str, Any]:
-    time.sleep(0.005)  # distinct meta.lastUpdated
-    task = task_of(fhir, referral_id)
-    task.update(status=status, **more)
-    task.pop("meta", None)
-    return dict(fhir.put(task))
-
-
 def sent_and_approved(refs: Referrals, engine: Engine, archive: Archive, **kw: Any) -> str:
     case = store(archive, engine, case_doc(CASE_FILE))
     ref = refs.create(
@@ -106,7 +95,8 @@ def test_full_loop_requested_accepted_in_progress_completed_with_output(
     task = task_of(fhir, rid)
     assert task["intent"] == "order"
     assert task["code"]["coding"][0]["code"] == "fulfill"
-    assert task["owner"] == {"reference": "Organization/jxch"}
+    system, value = HOSPITAL_ID.split("|")
+    assert task["owner"]["identifier"] == {"system": system, "value": value}  # by identifier
     assert task["requester"]["reference"].startswith("Organization/")
     assert task["authoredOn"]
     sr = fhir.get(task["focus"]["reference"])
@@ -243,7 +233,8 @@ def test_poll_by_ids_and_since_agree(
     assert refs.poll(force=True, by="ids")["changed"] == 1
     hospital_sets(fhir, rid, "in-progress")
     counts = refs.poll(force=True, by="since")
-    assert (counts["changed"], counts["requests"]) == (1, 1)
+    # The count that proves the search covers every referral, then the search itself.
+    assert (counts["changed"], counts["requests"]) == (1, 2)
     assert refs.partner_state(HOSPITAL)["cursor"]
     assert refs.poll(force=True, by="since")["polled"] == 0  # nothing newer than the cursor
     assert refs.poll()["requests"] == 0  # poll_minutes (15) have not elapsed

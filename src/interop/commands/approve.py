@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         Referrals(driver.discloser.archive, driver.config, discloser=driver.discloser) as refs,
     ):
         # A referral waiting on this disclosure is queued in this archive (--db), at once.
-        driver.approval_listeners.append(refs.on_approved)
+        refs.listen(driver.plugins)
         before = driver.discloser.get(args.id)
         approver = args.as_staff
         if not approver:

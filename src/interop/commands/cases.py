@@ -52,7 +52,7 @@ def due_items(archive: Archive, now: dt.datetime, within: int | None) -> list[di
                 "received": row["received"],
             }
         )
-    # Referrals handed over but not accepted in time (issue 5; interop.referral).
+    # Referrals: not accepted in time, follow-up due (DL-17), anomalies at the hospital.
     from interop.referral.lifecycle import referral_due_items
 
     items += referral_due_items(archive, now, until)
@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             notes.append("OVERDUE")
         if it["provisional"]:
             notes.append("provisional (calendar not published)")
+        if it.get("referral"):
+            notes.append(f"referral {it['referral']} at {it['partner']}")
         print(
             f"{it['case']:<20} {it['risk'] or '-':<7} {it['deadline']:<11} {it['rule']:<6} "
             + ", ".join(notes)

@@ -16,7 +16,7 @@ import json
 
 from interop._errors import InputError
 from interop.exchange.driver import DISCLOSURE_KIND, Driver
-from interop.exchange.outbox import STATUSES, Outbox, iso
+from interop.exchange.outbox import DEFAULT_LEASE, STATUSES, Outbox, iso
 
 NAME = "outbox"
 HELP = "list, run, retry, pause and resume outbound deliveries"
@@ -45,7 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rn.add_argument("--partner", help="only this partner")
     rn.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="keep going for what falls due within SECONDS")  # fmt: skip
-    rn.add_argument("--batch", type=int, default=20, help=argparse.SUPPRESS)
+    rn.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help="rows a worker claims at a time (default 1: workers share the queue)",
+    )
+    rn.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE,
+        metavar="SECONDS",
+        help=f"how long a claim holds a row unless renewed (default {DEFAULT_LEASE:g})",
+    )
     rn.add_argument("--worker", help=argparse.SUPPRESS)
     rn.add_argument("--json", action="store_true")
 
@@ -100,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
             box.resume(args.partner)
             print(f"deliveries to {args.partner} resumed")
             return 0
+        if args.batch < 1 or args.lease <= 0:
+            raise InputError("--batch and --lease must be positive", code="E722")
+        box.lease_seconds = args.lease
         refs.sweep_reviews()
         with Driver(refs.discloser, outbox=box, plugins=refs.plugins) as driver:
             summary = driver.run(
@@ -110,7 +126,14 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(summary.as_dict()))
         else:
             print(f"delivered {summary.delivered}, retrying {summary.retrying}, "
-                  f"dead {summary.dead}, held back {summary.released}")  # fmt: skip
+                  f"uncertain {summary.uncertain}, dead {summary.dead}, "
+                  f"held back {summary.released}")  # fmt: skip
+            if summary.reconciled:
+                print(f"  {summary.reconciled} found at the partner by our identifiers "
+                      "(not sent again)")  # fmt: skip
+            if summary.held:
+                print(f"  {summary.held} delivery(ies) held by another worker's live lease "
+                      f"(until {summary.held_until}); they come back if it stops")  # fmt: skip
             for p in summary.skipped_partners:
                 print(f"  skipped partner {p} (see the log)")
         return 0

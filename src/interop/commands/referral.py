@@ -1,11 +1,13 @@
-"""``interop referral create|poll|cancel|show|list`` — hospital referral, closed loop (6.2.1).
+"""``interop referral create|poll|cancel|retry|show|list|anomalies`` — hospital referral (6.2.1).
 
 ``create`` asks the purpose engine (hosp-referral policy, the guardian's
 consent, supervisor review; a crisis referral leaves at once under
 break-glass) and, once approved, sends the referral through the outbox.
-``poll`` reads the Task status back; ``cancel`` withdraws it. Output never
-shows the reason text, a name or an ID number (``--json`` of ``show`` gives
-the reason to scripts).
+``poll`` reads every due Task back and checks it; ``cancel`` withdraws the
+referral; ``retry`` sends a dead one again after the configuration was
+fixed; ``anomalies`` lists Tasks that did not match what was sent. Output
+never shows the reason text, a name or an ID number (``--json`` of ``show``
+gives the reason to scripts).
 
 Exit codes: 0 done (or waiting for review); 1 refused or could not complete;
 2 unusable input.
@@ -51,6 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x.add_argument("--as", dest="as_staff", metavar="STAFF_ID", default="operator")
     x.add_argument("--no-send", action="store_true", help="queue only")
     x.add_argument("--json", action="store_true", help="script-readable output")
+
+    r = sub.add_parser("retry", help="send a dead referral again (after a configuration fix)")
+    r.add_argument("referral", metavar="REF")
+    r.add_argument("--no-send", action="store_true", help="queue only")
+    r.add_argument("--json", action="store_true", help="script-readable output")
+
+    n = sub.add_parser("anomalies", help="hospital Tasks that did not match what was sent")
+    n.add_argument("referral", nargs="?", metavar="REF", help="only this referral")
+    n.add_argument("--json", action="store_true", help="script-readable output")
 
     s = sub.add_parser("show", help="status, history and outcome of a referral")
     s.add_argument("referral", metavar="REF")
@@ -123,6 +134,26 @@ def run(args: argparse.Namespace) -> int:
                     f"{'y' if counts['anomalies'] == 1 else 'ies'}, "
                     f"{counts['outcomes']} outcome(s) stored"
                 )
+                for failed in counts["failed"]:
+                    print(f"  not polled: {failed}")
+            return 1 if counts["failed"] else 0
+        if action == "retry":
+            item = refs.retry(args.referral)
+            if not args.no_send and item.status == "pending":
+                refs.deliver(args.referral)
+            return _report(
+                args, refs, refs.get(args.referral), 1 if item.status == "refused" else 0
+            )
+        if action == "anomalies":
+            anomalies = refs.anomalies(args.referral)
+            if args.json:
+                _print(anomalies)
+                return 0
+            if not anomalies:
+                print("no anomaly")
+                return 0
+            for a in anomalies:
+                print(f"{a['at']} {a['referral']} {a['case']} {a['partner']}: {a['detail']}")
             return 0
         if action == "show":
             shown = refs.show(args.referral)
@@ -145,10 +176,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _report(args: argparse.Namespace, refs: Referrals, ref: Referral) -> int:
+def _report(args: argparse.Namespace, refs: Referrals, ref: Referral, code: int = 0) -> int:
     if args.json:
         _print(refs.show(ref.id))
-        return 0
+        return code
     print(
         f"referral {ref.id}: {ref.state}"
         + (f" (Task {ref.task_status})" if ref.task_status else "")
@@ -161,7 +192,7 @@ def _report(args: argparse.Namespace, refs: Referrals, ref: Referral) -> int:
                 f"  delivery {item.id}: {item.status}"
                 + (f" — {item.last_error}" if item.last_error else "")
             )
-    return 0
+    return code
 
 
 def _show(shown: dict[str, Any]) -> None:
@@ -177,6 +208,8 @@ def _show(shown: dict[str, Any]) -> None:
     for e in shown["events"]:
         move = f" {e['from_status'] or ''}→{e['to_status']}" if e["to_status"] else ""
         print(f"  {e['at']} {e['kind']}{move}" + (f": {e['detail']}" if e["detail"] else ""))
+    for a in shown.get("anomalies") or []:
+        print(f"ANOMALY {a['at']}: {a['detail']}")
     if shown["outcomes"]:
         print("outcomes:")
         for o in shown["outcomes"]:

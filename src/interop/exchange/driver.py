@@ -23,7 +23,6 @@ outbox items are delivered by the same :meth:`Driver.run`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -114,9 +113,6 @@ class Driver:
         self.config = discloser.config
         self.outbox = outbox if outbox is not None else Outbox(discloser.archive)
         self._plugins = plugins
-        #: Called with each disclosure a supervisor approved, before it is handed over
-        #: (the referral engine queues the referral waiting on it).
-        self.approval_listeners: list[Callable[[Disclosure], object]] = []
         self._transports: dict[str, Transport] = {}
 
     @property
@@ -190,8 +186,8 @@ class Driver:
         d = self.discloser.approve(disclosure_id, approver=approver)
         if d.break_glass or not d.may_leave or d.delivered_at:
             return d, None  # a break-glass review, or a refusal at approval
-        for listener in self.approval_listeners:
-            listener(d)
+        # The approval event: listeners (the referral engine queues the referral
+        # waiting on it) see it before the disclosure is handed over.
         self.plugins.after_approval(d)
         return d, self.hand_over(d, send=send)
 

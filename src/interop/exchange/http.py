@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
-Verdict = Literal["delivered", "retry", "fatal"]
+#: ``uncertain``: the request may have been processed, yet the answer does not prove it
+#: (a deliverer's verdict after checking the answer; the outbox reconciles before a resend).
+Verdict = Literal["delivered", "retry", "fatal", "uncertain"]
 
 
 @dataclass(frozen=True, slots=True)

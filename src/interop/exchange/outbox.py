@@ -8,20 +8,30 @@ is due:
 
 ::
 
-    pending ──claim──▶ sending ──2xx──────────────▶ delivered
-       ▲                  │ timeout, no connection, 408/429/5xx
+    pending ──claim──▶ sending ──2xx, proven──────▶ delivered
+       ▲                  │ no connection, 408/429/5xx
        └──── backoff ◀────┤   (attempts left: exponential backoff with jitter)
                           ├─ other 4xx, or attempts used up ─▶ dead (dead letter)
-                          └─ partner paused ─▶ pending (no attempt counted)
+                          ├─ partner paused ─▶ pending (no attempt counted)
+                          └─ the request may have been processed (an answer that
+                             proves nothing, a timeout, a reset, a lease run out)
+                                 ─▶ uncertain ──reconcile (search our identifiers)──┐
+                                       ▲  found ─▶ delivered; not found ─▶ resend   │
+                                       └──── search failed (backoff, never dead) ◀──┘
     pending / dead ──cancel──▶ cancelled        dead ──retry──▶ pending
     replay refused by the current purpose policy ─▶ refused
 
 Claiming is safe with several workers: on PostgreSQL with ``SELECT … FOR
 UPDATE SKIP LOCKED`` (each worker takes rows no other worker holds), on
-SQLite (the single-process default) with one atomic ``UPDATE``. A claimed
-row carries a lease; a worker killed mid-send leaves a row that another
-worker takes over once the lease has run out, and the partner's conditional
-create (``ifNoneExist`` on our identifiers) makes that resend harmless.
+SQLite with one atomic ``UPDATE``. A worker claims one row at a time (or a
+small batch: ``batch``), crisis rows first (``priority``), under a short
+lease (:data:`DEFAULT_LEASE`, configurable) that it renews while the request
+is in flight; so N workers share a slow partner, and a crashed worker's row
+comes back within the lease — as ``uncertain``, because the partner may have
+processed it: a deliverer that can (:class:`Reconciler`) searches for it
+before any resend, and the partner's conditional create (``ifNoneExist`` on
+our identifiers) makes a resend harmless anyway. An uncertain delivery is
+never dead-lettered.
 
 Pausing a partner (``interop outbox pause``) is a kill switch: no attempt is
 made to it, not even by a worker that had already claimed its rows.
@@ -41,11 +51,12 @@ import random
 import signal
 import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 import sqlalchemy as sa
@@ -65,7 +76,12 @@ log = logging.getLogger(__name__)
 #: answered (before the answer is recorded).
 CRASH_ENV = "INTEROP_OUTBOX_CRASH"
 
-STATUSES = ("pending", "sending", "delivered", "dead", "cancelled", "refused")
+#: Seconds a claim holds a row unless renewed (a crashed worker's rows come back after it).
+DEFAULT_LEASE = 30.0
+#: ``priority`` of a crisis delivery (RT-01, break-glass): claimed before any other.
+CRISIS_PRIORITY = 10
+
+STATUSES = ("pending", "sending", "uncertain", "delivered", "dead", "cancelled", "refused")
 
 
 class OutboxError(InteropError):
@@ -84,6 +100,16 @@ class OutboxItemNotFound(InputError):
 #: What the outbox needs of a partner: one attempt, its retry policy, close
 #: (the plugin contract :class:`interop.exchange.transport.Transport`).
 Deliverer = Transport
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """A deliverer that can tell whether an uncertain delivery reached the partner."""
+
+    def reconcile(self, item: OutboxItem) -> HttpResult | None:
+        """``delivered`` (found: the receipt names what the partner holds), ``uncertain``
+        (the partner could not be asked) or None (not there: send it again)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +134,8 @@ class OutboxItem:
     last_error: str | None
     receipt: str | None
     claimed_by: str | None = None
+    priority: int = 0
+    lease_until: float | None = None
 
     def receipt_json(self) -> Any:
         return orjson.loads(self.receipt) if self.receipt else None
@@ -123,8 +151,10 @@ class OutboxItem:
             "attempts": self.attempts,
             "max_attempts": self.max_attempts,
             "next_attempt_at": iso(self.next_attempt_at)
-            if self.status in ("pending", "sending")
+            if self.status in ("pending", "sending", "uncertain")
             else None,
+            "priority": self.priority,
+            "lease_until": iso(self.lease_until) if self.claimed_by else None,
             "created_at": iso(self.created_at),
             "delivered_at": iso(self.delivered_at),
             "last_status": self.last_status,
@@ -149,6 +179,11 @@ class RunSummary:
     retrying: int = 0
     dead: int = 0
     released: int = 0
+    uncertain: int = 0
+    reconciled: int = 0
+    #: Due rows another worker holds under a live lease when the run ended, and until when.
+    held: int = 0
+    held_until: str | None = None
     skipped_partners: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -185,6 +220,8 @@ def _row(r: Any) -> OutboxItem:
         last_error=r.last_error,
         receipt=r.receipt,
         claimed_by=r.claimed_by,
+        priority=r.priority or 0,
+        lease_until=r.lease_until,
     )
 
 
@@ -201,7 +238,7 @@ class Outbox:
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = DEFAULT_LEASE,
     ) -> None:
         self.archive = archive
         self.clock = clock
@@ -222,6 +259,7 @@ class Outbox:
         content_type: str = "application/fhir+json",
         ref: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        priority: int = 0,
         conn: sa.Connection | None = None,
     ) -> OutboxItem:
         """Write a delivery (committed before this returns, unless ``conn`` is given).
@@ -233,13 +271,13 @@ class Outbox:
             with self.archive.transaction() as c:
                 item = self._enqueue(
                     c, partner, kind, payload, idempotency_key, method, path, content_type, ref,
-                    max_attempts,
+                    max_attempts, priority,
                 )  # fmt: skip
             crash_point("after-enqueue")
             return item
         return self._enqueue(
             conn, partner, kind, payload, idempotency_key, method, path, content_type, ref,
-            max_attempts,
+            max_attempts, priority,
         )  # fmt: skip
 
     def _enqueue(
@@ -254,6 +292,7 @@ class Outbox:
         content_type: str,
         ref: str | None,
         max_attempts: int,
+        priority: int = 0,
     ) -> OutboxItem:
         o = tables.outbox.c
         found = conn.execute(sa.select(tables.outbox).where(o.idempotency_key == key)).first()
@@ -276,6 +315,7 @@ class Outbox:
             "max_attempts": max(1, max_attempts),
             "next_attempt_at": now,
             "created_at": now,
+            "priority": priority,
         }
         conn.execute(tables.outbox.insert(), [values])
         log.info("queued %s delivery %s to %s", kind, values["id"], partner)
@@ -434,19 +474,26 @@ class Outbox:
         self,
         *,
         worker: str,
-        limit: int = 20,
+        limit: int = 1,
         partner: str | None = None,
         exclude: list[str] | None = None,
         ids: list[str] | None = None,
     ) -> list[OutboxItem]:
-        """Take up to ``limit`` due deliveries for ``worker`` (none of a paused partner)."""
+        """Take up to ``limit`` due deliveries for ``worker`` (none of a paused partner).
+
+        Crisis rows first, then the longest waiting. A claimed pending row
+        becomes ``sending``; an uncertain row stays ``uncertain`` (it is
+        reconciled before any resend); both carry ``worker``'s lease. A row
+        left ``sending`` by a worker whose lease ran out becomes uncertain.
+        """
         now = self.clock()
         o = tables.outbox.c
         p = tables.outbox_partners.c
         paused = sa.select(p.partner).where(p.paused.is_(True))
+        free = sa.or_(o.lease_until.is_(None), o.lease_until < now)
         due = sa.or_(
             sa.and_(o.status == "pending", o.next_attempt_at <= now),
-            sa.and_(o.status == "sending", o.lease_until < now),  # a worker died mid-send
+            sa.and_(o.status == "uncertain", o.next_attempt_at <= now, free),
         )
         cond = [due, o.partner.not_in(paused)]
         if partner:
@@ -455,14 +502,17 @@ class Outbox:
             cond.append(o.partner.not_in(exclude))
         if ids is not None:
             cond.append(o.id.in_(ids))
+        order = (o.priority.desc(), o.next_attempt_at, o.id)
         lease = now + self.lease_seconds
+        status = sa.case((o.status == "pending", "sending"), else_=o.status)
         with self.archive.transaction() as conn:
+            self._expire(conn, now)
             if conn.dialect.name == "postgresql":
                 ids = list(
                     conn.execute(
                         sa.select(o.id)
                         .where(*cond)
-                        .order_by(o.next_attempt_at, o.id)
+                        .order_by(*order)
                         .limit(limit)
                         .with_for_update(skip_locked=True)
                     ).scalars()
@@ -472,23 +522,17 @@ class Outbox:
                 conn.execute(
                     tables.outbox.update()
                     .where(o.id.in_(ids))
-                    .values(status="sending", lease_until=lease, claimed_by=worker)
+                    .values(status=status, lease_until=lease, claimed_by=worker)
                 )
             else:
                 # SQLite: one UPDATE takes the write lock, so the choice and the
                 # claim are atomic between processes.
-                chosen = (
-                    sa.select(o.id)
-                    .where(*cond)
-                    .order_by(o.next_attempt_at, o.id)
-                    .limit(limit)
-                    .scalar_subquery()
-                )
+                chosen = sa.select(o.id).where(*cond).order_by(*order).limit(limit)
                 token = f"{worker}#{uuid.uuid4().hex[:8]}"
                 conn.execute(
                     tables.outbox.update()
-                    .where(o.id.in_(chosen))
-                    .values(status="sending", lease_until=lease, claimed_by=token)
+                    .where(o.id.in_(chosen.scalar_subquery()))
+                    .values(status=status, lease_until=lease, claimed_by=token)
                 )
                 ids = list(conn.execute(sa.select(o.id).where(o.claimed_by == token)).scalars())
                 if ids:
@@ -496,18 +540,77 @@ class Outbox:
                         tables.outbox.update().where(o.id.in_(ids)).values(claimed_by=worker)
                     )
             rows = conn.execute(
-                sa.select(tables.outbox).where(o.id.in_(ids)).order_by(o.next_attempt_at, o.id)
+                sa.select(tables.outbox).where(o.id.in_(ids)).order_by(*order)
             ).all()
         return [_row(r) for r in rows]
+
+    def _expire(self, conn: sa.Connection, now: float) -> None:
+        """Rows a worker left ``sending`` past its lease (it died mid-send) become uncertain."""
+        o = tables.outbox.c
+        done = conn.execute(
+            tables.outbox.update()
+            .where(o.status == "sending", o.lease_until < now)
+            .values(status="uncertain", next_attempt_at=now, claimed_by=None, lease_until=None,
+                    last_error="the worker sending it stopped before the answer was recorded")
+        )  # fmt: skip
+        if done.rowcount:
+            log.warning("%d delivery(ies) left by a stopped worker are reconciled", done.rowcount)
+
+    def renew(self, item: OutboxItem, worker: str) -> bool:
+        """Extend ``worker``'s lease on ``item`` (False when the lease was lost)."""
+        o = tables.outbox.c
+        with self.archive.transaction() as conn:
+            done = conn.execute(
+                tables.outbox.update()
+                .where(o.id == item.id, o.claimed_by == worker)
+                .values(lease_until=self.clock() + self.lease_seconds)
+            )
+        return done.rowcount == 1
+
+    @contextlib.contextmanager
+    def _renewing(self, item: OutboxItem, worker: str) -> Iterator[None]:
+        """Renew the lease every third of it while the request is in flight."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease_seconds / 3):
+                try:
+                    if not self.renew(item, worker):
+                        return
+                except sa.exc.SQLAlchemyError as exc:  # the next beat tries again
+                    log.warning("lease of delivery %s not renewed: %s", item.id,
+                                type(exc).__name__)  # fmt: skip
+
+        thread = threading.Thread(target=beat, name=f"lease-{item.id[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def held(self, partner: str | None = None) -> tuple[int, float | None]:
+        """Due rows held by a live lease of some worker, and when the last lease ends."""
+        now = self.clock()
+        o = tables.outbox.c
+        q = sa.select(sa.func.count(), sa.func.max(o.lease_until)).where(
+            o.status.in_(("sending", "uncertain")), o.claimed_by.is_not(None), o.lease_until >= now
+        )
+        if partner:
+            q = q.where(o.partner == partner)
+        with self.archive.engine.connect() as conn:
+            n, until = conn.execute(q).one()
+        return int(n), (float(until) if until is not None else None)
 
     def release(self, item: OutboxItem, worker: str) -> None:
         """Give a claimed delivery back untried (its partner was paused meanwhile)."""
         o = tables.outbox.c
+        status = sa.case((o.status == "sending", "pending"), else_=o.status)
         with self.archive.transaction() as conn:
             conn.execute(
                 tables.outbox.update()
-                .where(o.id == item.id, o.claimed_by == worker, o.status == "sending")
-                .values(status="pending", lease_until=None, claimed_by=None)
+                .where(o.id == item.id, o.claimed_by == worker)
+                .values(status=status, lease_until=None, claimed_by=None)
             )
             self._log_attempt(conn, item, worker, self.clock(), 0.0, "released", None, None)
 
@@ -519,8 +622,13 @@ class Outbox:
         worker: str,
         policy: RetryPolicy,
         started: float,
+        reconciled: bool = False,
     ) -> str:
-        """Record one attempt's result; returns the delivery's new status."""
+        """Record one attempt's result; returns the delivery's new status.
+
+        ``uncertain`` (the partner may have processed it) is never dead-lettered:
+        it is reconciled again after the backoff, however many attempts it took.
+        """
         attempt = item.attempts + 1
         now = self.clock()
         values: dict[str, Any] = {
@@ -534,9 +642,13 @@ class Outbox:
                 status="delivered",
                 delivered_at=now,
                 last_error=None,
-                receipt=_receipt(result),
+                receipt=_receipt(result, reconciled=reconciled),
             )
-            outcome = "delivered"
+            outcome = "reconciled" if reconciled else "delivered"
+        elif result.verdict == "uncertain":
+            wait = policy.delay(min(attempt, item.max_attempts), self.rng, result.retry_after)
+            values.update(status="uncertain", next_attempt_at=now + wait, last_error=result.error)
+            outcome = "uncertain"
         elif result.verdict == "retry" and attempt < item.max_attempts:
             wait = policy.delay(attempt, self.rng, result.retry_after)
             values.update(status="pending", next_attempt_at=now + wait, last_error=result.error)
@@ -549,11 +661,15 @@ class Outbox:
             outcome = "dead"
         o = tables.outbox.c
         with self.archive.transaction() as conn:
-            conn.execute(
+            done = conn.execute(
                 tables.outbox.update()
                 .where(o.id == item.id, o.claimed_by == worker)
                 .values(**values)
             )
+            if done.rowcount == 0:
+                # The lease was lost (this worker stalled past it): another worker owns the
+                # row now and reconciles it; this answer is kept in the history only.
+                outcome = "lease-lost"
             self._log_attempt(
                 conn, item, worker, started, result.seconds, outcome, result.status, result.error
             )
@@ -561,7 +677,7 @@ class Outbox:
             log.warning(
                 "delivery %s to %s dead-lettered: %s", item.id, item.partner, values["last_error"]
             )
-        return str(values["status"])
+        return str(values["status"]) if outcome != "lease-lost" else "lease-lost"
 
     def _log_attempt(
         self,
@@ -599,7 +715,7 @@ class Outbox:
         worker: str | None = None,
         partner: str | None = None,
         ids: list[str] | None = None,
-        batch: int = 20,
+        batch: int = 1,
         wait: float = 0.0,
     ) -> RunSummary:
         """Deliver what is due; with ``wait`` > 0, also what falls due within that time.
@@ -607,6 +723,8 @@ class Outbox:
         ``resolve(partner)`` gives the partner's :class:`Deliverer`; a partner
         that cannot be resolved (unknown, misconfigured) is skipped and its
         deliveries stay queued. ``ids`` limits the run to those deliveries.
+        ``batch`` rows are claimed at a time (one by default, so that several
+        workers share a slow partner).
         """
         worker = worker or default_worker()
         summary = RunSummary()
@@ -637,22 +755,39 @@ class Outbox:
                         self.release(item, worker)
                         summary.released += 1
                         continue
-                    started = self.clock()
-                    result = d.attempt(item)
-                    crash_point("after-send")
-                    status = self.record(
-                        item, result, worker=worker, policy=d.retry, started=started
-                    )
-                    if status == "delivered":
-                        summary.delivered += 1
-                    elif status == "dead":
-                        summary.dead += 1
-                    else:
-                        summary.retrying += 1
+                    self._deliver_one(item, d, worker, summary)
         finally:
             for d in deliverers.values():
                 d.close()
+        summary.held, until = self.held(partner)
+        summary.held_until = iso(until)
         return summary
+
+    def _deliver_one(
+        self, item: OutboxItem, d: Deliverer, worker: str, summary: RunSummary
+    ) -> None:
+        started = self.clock()
+        reconciled = False
+        with self._renewing(item, worker):
+            result: HttpResult | None = None
+            if item.status == "uncertain" and isinstance(d, Reconciler):
+                result = d.reconcile(item)
+                reconciled = result is not None and result.verdict == "delivered"
+            if result is None:
+                result = d.attempt(item)
+            crash_point("after-send")
+        status = self.record(
+            item, result, worker=worker, policy=d.retry, started=started, reconciled=reconciled
+        )
+        if status == "delivered":
+            summary.delivered += 1
+            summary.reconciled += reconciled
+        elif status == "dead":
+            summary.dead += 1
+        elif status == "uncertain":
+            summary.uncertain += 1
+        elif status == "pending":
+            summary.retrying += 1
 
     def _next_due(
         self, partner: str | None, exclude: list[str], ids: list[str] | None
@@ -660,8 +795,11 @@ class Outbox:
         o = tables.outbox.c
         p = tables.outbox_partners.c
         paused = sa.select(p.partner).where(p.paused.is_(True))
-        q = sa.select(sa.func.min(o.next_attempt_at)).where(
-            o.status == "pending", o.partner.not_in(paused)
+        # A row another worker holds is due, for us, when its lease ends.
+        held = sa.and_(o.lease_until.is_not(None), o.lease_until > o.next_attempt_at)
+        when = sa.case((held, o.lease_until), else_=o.next_attempt_at)
+        q = sa.select(sa.func.min(when)).where(
+            o.status.in_(("pending", "uncertain")), o.partner.not_in(paused)
         )
         if partner:
             q = q.where(o.partner == partner)
@@ -685,9 +823,11 @@ def _resolve(
         return None
 
 
-def _receipt(result: HttpResult) -> str:
+def _receipt(result: HttpResult, *, reconciled: bool = False) -> str:
     """What to keep of a 2xx answer: status, Location, ETag and a FHIR body if small."""
     keep: dict[str, Any] = {"status": result.status}
+    if reconciled:
+        keep["reconciled"] = True
     for h in ("location", "etag", "last-modified"):
         if h in result.headers:
             keep[h] = result.headers[h]

@@ -1,17 +1,22 @@
 """Built-in plugin: hospitals over FHIR REST (partner kind ``hospital-fhir``).
 
 Transport only (ARCHITECTURE): this plugin knows the hospital's base URL,
-credentials and cadence, makes one HTTP call per outbox attempt and reads
-Tasks and outcomes back. The referral logic — the transaction Bundle from
-the disclosure's filtered Bundle, the Task state machine, follow-up — is in
-:mod:`interop.referral`. Configuration (``--config``)::
+credentials and cadence, makes one HTTP call per outbox attempt, says whether
+the answer proves the delivery, reconciles an uncertain one by searching our
+identifiers, and reads Tasks and outcomes back. It imports nothing of
+referral, privacy or the store. The referral logic — the transaction Bundle
+from the disclosure's filtered Bundle, the Task state machine, follow-up —
+is in :mod:`interop.referral`. Configuration (``--config``)::
 
     [partners.jx-childrens-hospital]
     kind = "hospital-fhir"
     base_url = "https://fhir.hospital.example/R4/"
     auth = { type = "bearer", token_env = "JXCH_TOKEN" }   # or { type = "none" }
-    owner = "Organization/jxch"     # the hospital's Organization at its server (Task.owner)
-    poll_minutes = 60               # 15 or more (SDOH Clinical Care IG); default 60
+    owner_identifier = "https://hospital.example/sid/org|JXCH"   # the hospital (Task.owner),
+                                    # by identifier; or owner = "Organization/<id>" (its id)
+    poll_minutes = 60               # routine referrals; default 60
+    crisis_poll_minutes = 15        # crisis (RT-01) referrals; default: the floor
+    poll_floor_minutes = 15         # never poll more often (SDOH Clinical Care IG: 15)
     accept_within_days = 5          # working days before "not accepted" shows in cases due
     timeout = 30                    # seconds per request
     max_attempts = 8                # then the delivery is dead-lettered
@@ -25,6 +30,8 @@ import logging
 from dataclasses import replace
 from typing import Any, Literal
 
+import orjson
+
 from interop.config import ConfigError, Partner
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, summarise_outcome
@@ -36,6 +43,20 @@ KIND = "hospital-fhir"
 MIN_POLL_MINUTES = 15
 DEFAULT_POLL_MINUTES = 60
 DEFAULT_ACCEPT_WITHIN = 5
+#: What a transaction-response must locate for a referral to count as delivered.
+PROVEN = ("Patient", "ServiceRequest", "Task")
+
+# Plain words (one place, for the message catalogue).
+MSG_NOT_JSON = "{partner} answered {status} without FHIR JSON; the referral may have been created"
+MSG_NOT_RESPONSE = (
+    "{partner} answered {status} without a transaction-response; the referral may have been created"
+)
+MSG_UNLOCATED = (
+    "{partner}'s transaction-response does not locate the {what} sent; the referral may have "
+    "been created"
+)
+MSG_NO_ANSWER = "{error}; the referral may have been created"
+MSG_SEARCH = "{partner} could not be searched for the referral: {error}"
 
 
 def _number(name: str, settings: dict[str, Any], key: str, default: float) -> float:
@@ -57,16 +78,22 @@ class HospitalFhir:
         base_url = partner.url
         if not base_url:
             raise ConfigError(f"partner {name}: key 'base_url' is missing", code="E166")
+        self.poll_floor = _number(name, settings, "poll_floor_minutes", MIN_POLL_MINUTES)
         self.poll_minutes = _number(name, settings, "poll_minutes", DEFAULT_POLL_MINUTES)
-        if self.poll_minutes < MIN_POLL_MINUTES:
-            raise ConfigError(
-                f"partner {name}: key 'poll_minutes' must be {MIN_POLL_MINUTES} or more "
-                "(never poll a hospital more often than every 15 minutes)",
-                code="E166",
-            )
+        self.crisis_poll_minutes = _number(name, settings, "crisis_poll_minutes", self.poll_floor)
+        for key, value in (
+            ("poll_minutes", self.poll_minutes),
+            ("crisis_poll_minutes", self.crisis_poll_minutes),
+        ):
+            if value < self.poll_floor:
+                raise ConfigError(
+                    f"partner {name}: key '{key}' must be {self.poll_floor:g} or more "
+                    f"(the partner's floor, poll_floor_minutes: never poll it more often)",
+                    code="E166",
+                )
         within = _number(name, settings, "accept_within_days", DEFAULT_ACCEPT_WITHIN)
         self.accept_within_days = int(within)
-        self.owner = self._owner(settings.get("owner"))
+        self.owner = self._owner(settings.get("owner"), settings.get("owner_identifier"))
         self.retry = RetryPolicy.from_settings(settings)
         self.transport = HttpTransport(
             name,
@@ -76,7 +103,15 @@ class HospitalFhir:
             connect_timeout=_number(name, settings, "connect_timeout", 5.0),
         )
 
-    def _owner(self, value: Any) -> dict[str, Any]:
+    def _owner(self, value: Any, identifier: Any) -> dict[str, Any]:
+        if identifier is not None:
+            system, _, code = str(identifier).rpartition("|")
+            if not system or not code:
+                raise ConfigError(
+                    f"partner {self.name}: key 'owner_identifier' must be 'system|value'",
+                    code="E166",
+                )
+            return {"identifier": {"system": system, "value": code}, "display": self.name}
         if value is None:
             return {"display": self.name}
         if isinstance(value, str) and value.count("/") == 1:
@@ -106,9 +141,71 @@ class HospitalFhir:
             content_type=item.content_type,
             headers={"X-Request-Id": item.idempotency_key[:200]},
         )
-        if result.verdict != "delivered" or item.kind != "referral":
+        if item.kind != "referral":
             return result
-        return _check_entries(self.name, result)
+        if result.verdict == "retry" and result.status is None:
+            # No answer: a timeout or a reset may come after the hospital processed it.
+            return replace(result, verdict="uncertain",
+                           error=MSG_NO_ANSWER.format(error=result.error))  # fmt: skip
+        if result.verdict != "delivered":
+            return result
+        return _check_entries(self.name, result, item.payload)
+
+    def reconcile(self, item: OutboxItem) -> HttpResult | None:
+        """Search the hospital for what an uncertain transaction created.
+
+        Every conditionally created entry is searched by its ``ifNoneExist``
+        (our identifiers). When the Task, ServiceRequest and Patient are each
+        found once, the answer is a transaction-response made of what was
+        found (``delivered``); when the Task is not there, None (send again:
+        the conditional creates make a resend harmless); when the hospital
+        cannot be searched, ``uncertain``.
+        """
+        if item.kind != "referral":
+            return None
+        bundle = orjson.loads(item.payload)
+        entries: list[dict[str, Any]] = []
+        found_types: set[str] = set()
+        seconds = 0.0
+        for entry in bundle.get("entry") or []:
+            request = entry.get("request") or {}
+            rtype = (entry.get("resource") or {}).get("resourceType")
+            cond = request.get("ifNoneExist")
+            if request.get("method") != "POST" or not cond:
+                entries.append({"response": {"status": "200 OK"}})
+                continue
+            res = self.get(f"{request.get('url')}?{cond}")
+            seconds += res.seconds
+            if res.verdict != "delivered":
+                error = MSG_SEARCH.format(partner=self.name, error=res.error)
+                return replace(res, verdict="uncertain", error=error)
+            try:
+                hits = [e.get("resource") or {} for e in (res.json() or {}).get("entry") or []]
+            except ValueError:
+                return HttpResult("uncertain", res.status, MSG_SEARCH.format(
+                    partner=self.name, error="the answer is not FHIR JSON"))  # fmt: skip
+            hits = [h for h in hits if h.get("resourceType") == rtype and h.get("id")]
+            if len(hits) != 1:
+                if rtype == "Task" or rtype in PROVEN:
+                    return None  # not there (or not ours alone): send again
+                entries.append({"response": {"status": "404 Not Found"}})
+                continue
+            found_types.add(str(rtype))
+            hit = hits[0]
+            version = (hit.get("meta") or {}).get("versionId") or "1"
+            entries.append(
+                {
+                    "resource": hit,
+                    "response": {
+                        "status": "200 OK",
+                        "location": f"{rtype}/{hit['id']}/_history/{version}",
+                    },
+                }
+            )
+        if not all(t in found_types for t in PROVEN):
+            return None
+        answer = {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+        return HttpResult("delivered", 200, None, orjson.dumps(answer), {}, seconds=seconds)
 
     # -- reads (polling, outcomes) --------------------------------------------
 
@@ -119,15 +216,21 @@ class HospitalFhir:
         self.transport.close()
 
 
-def _check_entries(partner: str, result: HttpResult) -> HttpResult:
+def _check_entries(partner: str, result: HttpResult, sent: bytes) -> HttpResult:
+    """A 2xx answer to a referral transaction: delivered only when it proves it."""
     try:
         answer = result.json()
     except ValueError:
-        return replace(result, verdict="fatal", error=f"{partner} answered 2xx without FHIR JSON")
-    if not isinstance(answer, dict) or answer.get("resourceType") != "Bundle":
-        return replace(
-            result, verdict="fatal", error=f"{partner} did not answer with a transaction-response"
-        )
+        answer = None
+        error = MSG_NOT_JSON.format(partner=partner, status=result.status)
+        return replace(result, verdict="uncertain", error=error)
+    if (
+        not isinstance(answer, dict)
+        or answer.get("resourceType") != "Bundle"
+        or answer.get("type") != "transaction-response"
+    ):
+        error = MSG_NOT_RESPONSE.format(partner=partner, status=result.status)
+        return replace(result, verdict="uncertain", error=error)
     worst: tuple[int, str] | None = None
     for n, entry in enumerate(answer.get("entry") or []):
         response = (entry or {}).get("response") or {}
@@ -139,6 +242,10 @@ def _check_entries(partner: str, result: HttpResult) -> HttpResult:
             said = summarise_outcome(response.get("outcome")) or "no details given"
             worst = (status, f"entry {n + 1} answered {status}: {said}")
     if worst is None:
+        missing = _unlocated(answer, sent)
+        if missing:
+            error = MSG_UNLOCATED.format(partner=partner, what=", ".join(missing))
+            return replace(result, verdict="uncertain", error=error)
         return result
     verdict: Literal["retry", "fatal"] = "retry" if worst[0] >= 500 else "fatal"
     return replace(
@@ -146,19 +253,28 @@ def _check_entries(partner: str, result: HttpResult) -> HttpResult:
     )
 
 
+def _located(entry: Any) -> bool:
+    response = (entry or {}).get("response") or {}
+    resource = (entry or {}).get("resource") or {}
+    return bool(response.get("location") or (resource.get("id") and resource.get("resourceType")))
+
+
+def _unlocated(answer: dict[str, Any], sent: bytes) -> list[str]:
+    """The Patient, ServiceRequest and Task sent that the answer does not locate."""
+    request = orjson.loads(sent)
+    sent_entries = request.get("entry") or []
+    got = answer.get("entry") or []
+    missing = []
+    for n, entry in enumerate(sent_entries):
+        rtype = (entry.get("resource") or {}).get("resourceType")
+        if rtype in PROVEN and (n >= len(got) or not _located(got[n])):
+            missing.append(str(rtype))
+    return missing
+
+
 @hookimpl
 def interop_register_partner_kinds(register: Any) -> None:
     register(KIND, HospitalFhir)
-
-
-@hookimpl
-def interop_after_approval(disclosure: Any) -> None:
-    """Queue the referral waiting on ``disclosure`` now that a supervisor approved it."""
-    if getattr(disclosure, "partner_kind", None) != KIND:
-        return
-    from interop.referral.lifecycle import queue_after_approval
-
-    queue_after_approval(disclosure)
 
 
 @hookimpl

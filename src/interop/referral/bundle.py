@@ -8,10 +8,17 @@ duplicates anything at the hospital:
 
 - Patient: conditional create on the resident ID (``urn:oid:2.16.156.10011.1.3``),
   or on another identifier the policy let out;
-- Organizations with an identifier: conditional create on it;
-- the other filtered resources: ``PUT Type/id`` (our stable ids; an update
-  of identical content, never a second copy);
+- Organizations and Practitioners (ours, the school …): conditional create on
+  their identifier, in every Bundle — routine and crisis — so the hospital
+  holds one copy of each, never one per case; one without an identifier is
+  not sent (the references to it keep its name as ``display``);
+- the other filtered resources (the child's own): ``PUT Type/id`` (our stable
+  ids; an update of identical content, never a second copy);
 - ServiceRequest and Task: conditional create on our referral identifier.
+
+The hospital itself (``Task.owner``, ``ServiceRequest.performer``) is named as
+the partner configuration says — by identifier where it is configured so,
+never by a literal id we cannot resolve at the hospital.
 """
 
 from __future__ import annotations
@@ -74,12 +81,55 @@ def _is_contractor(org: dict[str, Any]) -> bool:
     return False
 
 
+#: Resource types that are shared between cases: sent by conditional create on an identifier.
+SHARED = ("Organization", "Practitioner")
+
+
+def _unsent(filtered: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """fullUrl → display Reference of the shared resources that have no identifier."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in filtered.get("entry") or []:
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or resource.get("resourceType") not in SHARED:
+            continue
+        if _org_identifier(resource) is not None:
+            continue
+        rid = resource.get("id")
+        full_url = entry.get("fullUrl") or (f"urn:uuid:{rid}" if rid else None)
+        if not full_url:
+            continue
+        name = resource.get("name")
+        if isinstance(name, list):  # Practitioner.name: HumanName[]
+            name = next((n.get("text") for n in name if isinstance(n, dict)), None)
+        ref: dict[str, Any] = {"display": str(name)} if isinstance(name, str) and name else {}
+        out[full_url] = ref
+        if rid:
+            out[f"{resource['resourceType']}/{rid}"] = ref
+    return out
+
+
+def _without(value: Any, unsent: dict[str, dict[str, Any]]) -> Any:
+    """``value`` with references to unsent resources replaced by their display."""
+    if isinstance(value, dict):
+        target = value.get("reference")
+        if isinstance(target, str) and target in unsent:
+            kept = {k: v for k, v in value.items() if k != "reference"}
+            return {**unsent[target], **kept} or {"display": "(not sent)"}
+        return {k: _without(v, unsent) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, unsent) for v in value]
+    return value
+
+
 def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[bytes, dict[str, str]]:
     """The transaction Bundle (bytes) and the fullUrls of its key entries.
 
     The map has ``patient``, ``service_request``, ``task`` and, when the
     filtered Bundle names our organisation, ``requester``.
     """
+    unsent = _unsent(filtered)
+    if unsent:
+        filtered = _without(filtered, unsent)
     entries: list[dict[str, Any]] = []
     keys: dict[str, str] = {}
     supporting: list[dict[str, str]] = []
@@ -105,15 +155,16 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
                 )
             request = {"method": "POST", "url": "Patient", "ifNoneExist": _cond(*ident)}
             patient_url = full_url
-        elif rtype == "Organization" and _org_identifier(resource) is not None:
-            system, value = _org_identifier(resource)  # type: ignore[misc]
-            request = {"method": "POST", "url": "Organization", "ifNoneExist": _cond(system, value)}
-            if _is_contractor(resource) and requester_url is None:
+        elif rtype in SHARED:
+            ident = _org_identifier(resource)
+            if ident is None:
+                continue  # not sent: see _unsent
+            request = {"method": "POST", "url": rtype, "ifNoneExist": _cond(*ident)}
+            if rtype == "Organization" and _is_contractor(resource) and requester_url is None:
                 requester_url = full_url
         elif rid:
             request = {"method": "PUT", "url": f"{rtype}/{rid}"}
-            if rtype != "Organization":
-                supporting.append({"reference": full_url})
+            supporting.append({"reference": full_url})
         else:
             continue
         entries.append({"fullUrl": full_url, "resource": resource, "request": request})

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -261,6 +261,7 @@ outbox = sa.Table(
     sa.Column("last_status", sa.Integer),  # HTTP status of the last attempt
     sa.Column("last_error", sa.Text),  # plain words, partner's OperationOutcome summarised
     sa.Column("receipt", sa.Text),  # JSON: what the partner answered on success
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # crisis first (v5)
 )
 
 #: Partners whose deliveries are paused (the kill switch).
@@ -321,6 +322,7 @@ referrals = sa.Table(
     sa.Column("finished_at", sa.String(32)),
     sa.Column("follow_up", sa.Text),  # JSON list of {"due", "provisional"} (DL-17)
     sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("polled_at", sa.String(32)),  # when its Task was last read back (v5)
 )
 
 #: The history of each referral: our steps, the hospital's transitions, and anomalies.
@@ -417,3 +419,23 @@ def _v3_to_v4(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[3] = _v3_to_v4
+
+
+# ---------------------------------------------------------------------------
+# Version 5 — the referral loop that never loses sight of a child: crisis deliveries
+# claimed first, and each referral followed on its own cadence.
+# ---------------------------------------------------------------------------
+
+
+def _v4_to_v5(conn: sa.Connection) -> None:
+    """Add ``outbox.priority`` (crisis rows claimed first) and ``referrals.polled_at``
+    (when each referral's Task was last read back: the crisis cadence is per referral)."""
+    # (An archive older than v3 gets these tables from today's metadata, columns included.)
+    have = sa.inspect(conn)
+    if "priority" not in {c["name"] for c in have.get_columns("outbox")}:
+        conn.execute(sa.text("ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"))
+    if "polled_at" not in {c["name"] for c in have.get_columns("referrals")}:
+        conn.execute(sa.text("ALTER TABLE referrals ADD COLUMN polled_at VARCHAR(32)"))
+
+
+MIGRATIONS[4] = _v4_to_v5
