@@ -135,6 +135,14 @@ def _parsed(expression: str) -> Any:
     return tree
 
 
+def forget() -> None:
+    """Drop the parsed expressions this process keeps (the next use reads the
+    cache folder again)."""
+    with _LOCK:
+        _PARSED.clear()
+        _STATE.clear()
+
+
 def flush() -> None:
     """Keep the newly parsed expressions in the cache folder (if one is chosen)."""
     with _LOCK:

@@ -112,11 +112,12 @@ def to_data(by_class: Mapping[str, TypeInfo]) -> dict[str, Any]:
     """The graph as plain JSON: types by index, fields naming their nested type's index."""
     index: dict[int, int] = {}
     order: list[TypeInfo] = []
-    for info in by_class.values():
+    # in class-name order, so that the same graph always gives the same JSON
+    for _, info in sorted(by_class.items()):
         if id(info) not in index:
             index[id(info)] = len(order)
             order.append(info)
-    for info in list(order):
+    for info in order:  # grows while walked: nested types no class name reached
         for fld in info.fields.values():
             if fld.spec is not None and id(fld.spec) not in index:
                 index[id(fld.spec)] = len(order)
@@ -226,6 +227,13 @@ def _load() -> None:
             diskcache.write(name, data)
         _DATA.append(data)
         _UNBOUND.append(built)
+
+
+def forget() -> None:
+    """Drop the shapes this process keeps (the next use reads the cache folder again)."""
+    with _LOCK:
+        _DATA.clear()
+        _UNBOUND.clear()
 
 
 def graph(bindings: RequiredBindings = NO_BINDINGS) -> Graph:
