@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from interop.config import ConfigError, Partner
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, summarise_outcome
-from interop.exchange.outbox import OutboxItem, RetryPolicy
+
+if TYPE_CHECKING:
+    from interop.exchange.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ class HospitalFhir:
         within = _number(name, settings, "accept_within_days", DEFAULT_ACCEPT_WITHIN)
         self.accept_within_days = int(within)
         self.owner = self._owner(settings.get("owner"))
+        # imported here: loading the plugin (every command does) needs no database library
+        from interop.exchange.outbox import RetryPolicy
+
         self.retry = RetryPolicy.from_settings(settings)
         self.transport = HttpTransport(
             name,
