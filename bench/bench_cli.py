@@ -96,22 +96,17 @@ def main(runs: int = 5) -> None:
         case = json.loads(imported.stdout)[0]["case"]
         bundle = work / "bundle.json"
         subprocess.run([*cli, "map", str(case_file), "--out", str(bundle)], env=env, check=True)
+        share = ["share", case, "--purpose", "school-support", "--to", "school-mingde"]
+        refer = ["referral", "create", case, "--to", "jx-childrens-hospital", "--trigger"]
+        refer += ["RT-02", "--reason", "bench", "--no-send"]
         rows: list[tuple[str, list[str]]] = [
             ("python -c pass (bare interpreter)", [sys.executable, "-c", "pass"]),
             ("interop --help", [*cli, "--help"]),
             ("interop share --help", [*cli, "share", "--help"]),
             ("interop map CASE_FILE", [*cli, "map", str(case_file), "--out", str(work / "o")]),
             ("interop validate BUNDLE", [*cli, "validate", str(bundle)]),
-            (
-                "interop share --dry-run",
-                [*cli, "share", case, "--purpose", "school-support", "--to", "school-mingde"]
-                + ["--dry-run"],
-            ),
-            (
-                "interop referral create --no-send",
-                [*cli, "referral", "create", case, "--to", "jx-childrens-hospital"]
-                + ["--trigger", "RT-02", "--reason", "bench", "--no-send"],
-            ),
+            ("interop share --dry-run", [*cli, *share, "--dry-run"]),
+            ("interop referral create --no-send", [*cli, *refer]),
         ]
         print(f"{'command':<38} {'wall (median)':>14} {'CPU (median)':>13}  exit")
         for label, cmd in rows:
