@@ -8,11 +8,15 @@ line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import gc
 import importlib
+import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from interop._errors import InteropError
 from interop.commands import COMMANDS
@@ -38,8 +42,27 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def command_help(modname: str) -> str:
+    """A command's ``HELP`` read from its source, without importing the module
+    (a command module may import heavy libraries; the overview needs none)."""
+    spec = importlib.util.find_spec(modname)
+    origin = spec.origin if spec is not None else None
+    if origin is not None and origin.endswith(".py"):
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                return node.value.value
+    help_text: str = importlib.import_module(modname).HELP  # HELP is not a plain string
+    return help_text
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; imports only the chosen command's module (all for help)."""
+    """The parser; imports only the chosen command's module (none for the overview)."""
     parser = argparse.ArgumentParser(
         prog="interop",
         description="Carry DB36/T 2143-2025 case data as FHIR R4, sending each partner only "
@@ -58,7 +81,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
     for name, modname in COMMANDS.items():
-        if chosen is not None and name != chosen:
+        if name != chosen:
+            # listed for the overview and for argparse's choices; never run
+            sub.add_parser(name, help=command_help(modname), add_help=False)
             continue
         mod = importlib.import_module(modname)
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
@@ -67,10 +92,18 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _cache_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "interop"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    from interop.fhir import diskcache
+
+    diskcache.use_folder(_cache_folder())
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",

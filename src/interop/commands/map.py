@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from interop._errors import InputError
-from interop.engine import Engine
-from interop.exchange.plugins import Plugins
-from interop.fhir.canonical import case_number_system
-from interop.issues import Issue
+if TYPE_CHECKING:
+    from interop.issues import Issue
 
 NAME = "map"
 HELP = "map a case-record file to a FHIR R4 Bundle (type collection) and validate it"
@@ -33,6 +31,12 @@ def print_issues(issues: list[Issue]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: ``interop --help`` and the parser load no library
+    from interop._errors import InputError
+    from interop.engine import Engine
+    from interop.exchange.plugins import Plugins
+    from interop.fhir.canonical import case_number_system
+
     formats = Plugins().formats()
     fmt = formats.get(args.format)
     if fmt is None:

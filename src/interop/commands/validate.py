@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from interop._errors import InputError
-from interop.engine import Engine
-from interop.fhir import release
-from interop.fhir.validate import operation_outcome
 
 NAME = "validate"
 HELP = "validate a FHIR R4 resource or Bundle (JSON or XML) against base R4 and the profiles"
@@ -29,6 +26,8 @@ def read_fhir_file(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(f"{p}: cannot read the file ({exc.strerror})", code="E101") from None
     if raw.lstrip()[:1] == b"<":
+        from interop.fhir import release
+
         return release.loads_xml(raw)
     try:
         data = json.loads(raw)
@@ -40,6 +39,10 @@ def read_fhir_file(path: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: ``interop --help`` and the parser load no library
+    from interop.engine import Engine
+    from interop.fhir.outcome import operation_outcome
+
     resource = read_fhir_file(args.file)
     issues = Engine().validator.validate(resource)
     if args.json:

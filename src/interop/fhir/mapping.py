@@ -53,6 +53,7 @@ from interop._errors import DataFileError, RuleViolation
 from interop.core.record import CaseRecord
 from interop.core.schema import hints, unwrap_optional
 from interop.fhir import canonical, release
+from interop.fhir.shapes import element_names
 from interop.fhir.terminology import Terminology
 from interop.resources import mappings_dir
 
@@ -333,7 +334,7 @@ class _Compiler:
         if set(spec) - {"$ref", "display"} or not isinstance(target, str) or "/" not in target:
             raise ctx.fail(where, "$ref takes 'ResourceType/{{id}}'")
         rtype = target.split("/", 1)[0]
-        if release.model_class(rtype) is None:
+        if not release.is_resource_type(rtype):
             raise ctx.fail(where, f"$ref to unknown resource type '{rtype}'")
         key = _string(ctx, target, where)
 
@@ -498,12 +499,12 @@ class MappingSet:
             if key not in e:
                 raise DataFileError(fname, label, f"'{key}' is required")
         rtype = e["resource"]
-        if release.model_class(rtype) is None:
+        if not release.is_resource_type(rtype):
             raise DataFileError(fname, label, f"unknown FHIR R4 resource type '{rtype}'")
         tmpl = e["template"]
         if not isinstance(tmpl, dict):
             raise DataFileError(fname, label, "'template' must be an object")
-        allowed = release.element_names(rtype)
+        allowed = element_names(rtype)
         for key in tmpl:
             if key not in allowed:
                 raise DataFileError(

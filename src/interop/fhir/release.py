@@ -5,7 +5,8 @@ top-level ``fhir.resources`` package is R5; its ``R4B`` package is
 wire-compatible with R4 for the resources this programme uses (checked
 element by element against the official R4 JSON Schema; the differences are
 R4B-only choice types such as ``Extension.valueCodeableReference`` and
-``Task.input.valueMeta``, which :mod:`interop.fhir.structure` rejects).
+``Task.input.valueMeta``, which :mod:`interop.fhir.structure` rejects; the shapes of the types are
+in :mod:`interop.fhir.shapes`, which uses this module and not the reverse).
 
 Nothing is imported from ``fhir.resources`` until a function here is called.
 """
@@ -166,6 +167,11 @@ _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{0,63}")
 _NON_ASCII_CHARREF = re.compile(r"&#(x[0-9A-Fa-f]+|[0-9]+);")
 
 
+def is_resource_type(name: object) -> bool:
+    """``name`` is an R4 resource type interop supports (imports no model)."""
+    return isinstance(name, str) and name in RESOURCE_TYPES
+
+
 def model_class(resource_type: str) -> type | None:
     """The R4B model class of a resource type, or ``None`` if R4 has no such type."""
     if resource_type not in RESOURCE_TYPES:
@@ -312,18 +318,3 @@ def loads_xml(data: bytes) -> dict[str, Any]:
     out = to_json(model)
     _restore_divs(out)
     return out
-
-
-@cache
-def element_names(resource_type: str) -> frozenset[str]:
-    """JSON element names allowed at the top level of a resource type
-    (``_x`` primitive-extension names included, ``resourceType`` excluded).
-
-    Raises :class:`~interop._errors.InputError` for an unknown resource type.
-    """
-    from interop.fhir.structure import type_info
-
-    cls = model_class(resource_type)
-    if cls is None:
-        raise InputError(f"unknown resource type {resource_type!r}")
-    return frozenset(type_info(cls).fields)

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from interop.config import ConfigError, Partner
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, summarise_outcome
-from interop.exchange.outbox import OutboxItem, RetryPolicy
+from interop.exchange.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from interop.exchange.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 

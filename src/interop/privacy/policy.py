@@ -432,7 +432,7 @@ def _rule(f: _File, index: int, raw: Any) -> ResourceRule:
     for key in raw:
         if key not in _RULE_KEYS:
             raise f.fail(f"{entry}.{key}", "unknown key", f'"{key}"', max(start - 1, 0))
-    if not isinstance(rtype, str) or release.model_class(rtype) is None:
+    if not isinstance(rtype, str) or not release.is_resource_type(rtype):
         raise f.fail(f"{entry}.type", f"unknown resource type {rtype!r}", needle)
     cls = raw.get("class", "A")
     if cls not in ("A", "C"):
