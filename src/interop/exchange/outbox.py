@@ -51,6 +51,8 @@ import orjson
 import sqlalchemy as sa
 
 from interop._errors import InputError, InteropError
+from interop._errors import OutboxError as OutboxError
+from interop._errors import OutboxItemNotFound as OutboxItemNotFound
 from interop.exchange.http import HttpResult, HttpTransport
 from interop.store import schema as tables
 from interop.store.archive import Archive, now_iso
@@ -65,19 +67,6 @@ CRASH_ENV = "INTEROP_OUTBOX_CRASH"
 DEFAULT_MAX_ATTEMPTS = 8
 
 STATUSES = ("pending", "sending", "delivered", "dead", "cancelled", "refused")
-
-
-class OutboxError(InteropError):
-    """An outbox operation cannot be done (unknown item, wrong state); exit 1."""
-
-    code = "E600"
-    exit_code = 1
-
-
-class OutboxItemNotFound(InputError):
-    """No delivery has that id (exit 2)."""
-
-    code = "E601"
 
 
 @dataclass(frozen=True, slots=True)

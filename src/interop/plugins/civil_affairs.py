@@ -31,20 +31,14 @@ from typing import Any
 
 import requests
 
-from interop._errors import InputError, InteropError
+from interop._errors import InputError
+from interop._errors import PartnerError as PartnerError
 from interop.config import Partner
 from interop.exchange.hookspecs import hookimpl
 
 log = logging.getLogger(__name__)
 
 KIND = "civil-affairs"
-
-
-class PartnerError(InteropError):
-    """A partner feed failed after its retries; the run stops cleanly (exit 1)."""
-
-    code = "E410"
-    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)

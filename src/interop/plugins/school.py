@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from interop._errors import InputError, InteropError
+from interop._errors import InputError
+from interop._errors import SchoolDeliveryError as SchoolDeliveryError
 from interop.config import Partner
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import FHIR_JSON, HttpTransport
@@ -35,13 +36,6 @@ log = logging.getLogger(__name__)
 
 KIND = "school"
 _KNOWN = frozenset({"url", "base_url", "out_dir", "auth", "timeout", "retries", "backoff", "note"})
-
-
-class SchoolDeliveryError(InteropError):
-    """The school did not take the Bundle (exit 1)."""
-
-    code = "E630"
-    exit_code = 1
 
 
 class SchoolPartner:

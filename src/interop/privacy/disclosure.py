@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
+from interop._errors import DeliveryError as DeliveryError
+from interop._errors import DisclosureError as DisclosureError
 from interop._errors import InputError, InteropError
 from interop.config import Config, Partner
 from interop.core.record import CaseRecord
@@ -69,20 +71,6 @@ log = logging.getLogger(__name__)
 
 #: Who may approve a disclosure (9.3 督导人员审核; ORG-LEAD may sign in their place).
 APPROVER_ROLES = frozenset({"supervisor", "org-lead"})
-
-
-class DisclosureError(InteropError):
-    """A disclosure step is not allowed (exit 1): wrong approver, wrong state …"""
-
-    code = "E600"
-    exit_code = 1
-
-
-class DeliveryError(InteropError):
-    """The partner did not take an approved disclosure (exit 1); it stays approved."""
-
-    code = "E620"
-    exit_code = 1
 
 
 @dataclass

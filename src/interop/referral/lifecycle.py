@@ -35,6 +35,8 @@ import orjson
 import sqlalchemy as sa
 
 from interop._errors import InputError, InteropError
+from interop._errors import ReferralError as ReferralError
+from interop._errors import ReferralNotFound as ReferralNotFound
 from interop.core.workdays import CHINA_TZ, WorkCalendar, end_of_day
 from interop.exchange.outbox import Outbox, OutboxItem, crash_point
 from interop.referral import states
@@ -63,19 +65,6 @@ ACCEPTED_OUTCOMES = frozenset({"DocumentReference", "Encounter", "CarePlan", "Co
 #: DL-17: first follow-up within 5 working days of the discharge notice, then monthly × 3.
 FOLLOW_UP_FIRST_WD = 5
 FOLLOW_UP_MONTHLY = 3
-
-
-class ReferralError(InteropError):
-    """A referral step cannot be done (refused, wrong state, partner trouble); exit 1."""
-
-    code = "E700"
-    exit_code = 1
-
-
-class ReferralNotFound(InputError):
-    """No referral has that id (exit 2)."""
-
-    code = "E701"
 
 
 @dataclass(frozen=True, slots=True)
