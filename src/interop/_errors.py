@@ -5,18 +5,27 @@
     InteropError                 base; ``code`` is stable, ``exit_code`` the CLI's
     ├── InputError               input cannot be read or parsed (exit 2)
     │   ├── CaseRecordError      a case-record file breaks its JSON Schema
-    │   └── ResidentIdError      a resident ID number (GB 11643) is malformed
+    │   ├── ResidentIdError      a resident ID number (GB 11643) is malformed
+    │   ├── ConfigError          the partners configuration is wrong
+    │   ├── OutboxItemNotFound   no outbox delivery has that id
+    │   └── ReferralNotFound     no referral has that id
     ├── DataFileError            a file under mappings/ or profiles/ is invalid
-    │   (names the file, the entry and the problem)
     ├── RuleViolation            a rule of the standard is broken (exit 1)
-    └── PluginError              a plugin is misspelt, missing or failed
+    ├── PluginError              a plugin is misspelt, missing or failed
+    └── (exit 1: the run or step could not be done)
+        WorkerError, PartnerError, StoreError, OutboxError, DisclosureError,
+        DeliveryError, SchoolDeliveryError, ReferralError, ReferralBundleError
 
-Messages never carry personal data: only record numbers, resource ids,
-field names and masked identifiers (see :mod:`interop.core.masking`).
+Every code is in :data:`REGISTRY` with its meaning and what to do; the page
+``docs/errors.md`` is generated from it. Messages never carry personal data:
+only record numbers, resource ids, field names and masked identifiers (see
+:mod:`interop.core.masking`).
 Third-party exceptions are translated at the boundary with ``raise ... from``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class InteropError(Exception):
@@ -93,3 +102,239 @@ class PluginError(InteropError):
 
     code = "E400"
     exit_code = 2
+
+
+# ---------------------------------------------------------------------------
+# Errors of one part each (moved here from their modules, which still export them)
+# ---------------------------------------------------------------------------
+
+
+class ConfigError(InputError):
+    """The partners configuration is unreadable or wrong (exit 2)."""
+
+    code = "E160"
+
+
+class WorkerError(InteropError):
+    """A worker process died (killed, out of memory): the run could not complete (exit 1)."""
+
+    code = "E170"
+    exit_code = 1
+
+
+class PartnerError(InteropError):
+    """A partner feed failed after its retries; the run stops cleanly (exit 1)."""
+
+    code = "E410"
+    exit_code = 1
+
+
+class StoreError(InteropError):
+    """The archive cannot be opened or written (exit 1: the run could not complete)."""
+
+    code = "E500"
+    exit_code = 1
+
+
+class OutboxError(InteropError):
+    """An outbox operation cannot be done (unknown item, wrong state); exit 1."""
+
+    code = "E600"
+    exit_code = 1
+
+
+class OutboxItemNotFound(InputError):
+    """No delivery has that id (exit 2)."""
+
+    code = "E601"
+
+
+class DisclosureError(InteropError):
+    """A disclosure step is not allowed (exit 1): wrong approver, wrong state …"""
+
+    code = "E600"
+    exit_code = 1
+
+
+class DeliveryError(InteropError):
+    """The partner did not take an approved disclosure (exit 1); it stays approved."""
+
+    code = "E620"
+    exit_code = 1
+
+
+class SchoolDeliveryError(InteropError):
+    """The school did not take the Bundle (exit 1)."""
+
+    code = "E630"
+    exit_code = 1
+
+
+class ReferralError(InteropError):
+    """A referral step cannot be done (refused, wrong state, partner trouble); exit 1."""
+
+    code = "E700"
+    exit_code = 1
+
+
+class ReferralNotFound(InputError):
+    """No referral has that id (exit 2)."""
+
+    code = "E701"
+
+
+class ReferralBundleError(InteropError):
+    """The filtered Bundle lacks what a referral needs (exit 1)."""
+
+    code = "E710"
+    exit_code = 1
+
+
+# ---------------------------------------------------------------------------
+# The registry of codes
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    """One stable error code: what it means and what the operator does about it."""
+
+    code: str
+    meaning: str
+    action: str
+
+
+def _codes(*rows: tuple[str, str, str]) -> dict[str, ErrorCode]:
+    return {code: ErrorCode(code, meaning, action) for code, meaning, action in rows}
+
+
+#: Every code interop uses, by code. A code keeps its meaning once published;
+#: ``docs/errors.md`` is generated from this table (``tools/gen_errors_doc.py``).
+REGISTRY: dict[str, ErrorCode] = _codes(
+    ("E000", "An unexpected interop error.", "Report it with the command line that caused it."),
+    # -- E1xx: input that cannot be read or used (exit 2)
+    ("E100", "The input cannot be read, parsed or used.", "Read the message; fix the input."),
+    ("E101", "A file cannot be read (missing, no permission).", "Check the path and rights."),
+    ("E102", "A file is not valid UTF-8 JSON (or XML).", "Fix the file; the position is named."),
+    ("E103", "A case-record file is not a JSON object.", "Give one case record per file."),
+    ("E104", "Unknown output format.", "Use a format listed in the message (json, xml …)."),
+    (
+        "E105",
+        "A value is not what the option or file needs (a date, a FHIR resource …).",
+        "Give it in the form the message names (YYYY-MM-DD, ISO 8601, resourceType …).",
+    ),
+    ("E107", "Options that exclude each other, or none of them.", "Give exactly one of them."),
+    ("E108", "A number option is out of range.", "Give a number in the range named."),
+    (
+        "E109",
+        "The command's target does not exist or already exists (consent, delivery).",
+        "Check the id with the list sub-command.",
+    ),
+    ("E110", "A case-record file breaks its JSON Schema.", "Fix the fields named."),
+    ("E120", "A resident ID number (GB 11643) is malformed.", "Correct the number at its source."),
+    ("E121", "A resident ID number does not have 18 characters.", "Correct the number."),
+    ("E122", "A resident ID number is not 17 digits and a digit or X.", "Correct the number."),
+    ("E123", "A resident ID number encodes no real birth date.", "Correct the number."),
+    ("E124", "A resident ID number's check character is wrong (MOD 11-2).", "Correct it."),
+    ("E130", "The list file's format is unknown.", "Give --format (csv, xlsx, xml, json …)."),
+    ("E131", "The text encoding is wrong or unknown.", "Give --encoding (utf-8, gb18030 …)."),
+    ("E132", "A CSV row is malformed.", "Fix the row named (quotes, separators)."),
+    ("E133", "An XLSX workbook or its sheet cannot be read.", "Re-save the file or name --sheet."),
+    ("E134", "An XML list file is not well-formed.", "Fix the file at the line named."),
+    ("E135", "A JSON list file is not valid or holds no records.", "Fix the file."),
+    ("E140", "No inbound mapping of that name.", "Use a name from mappings/inbound/."),
+    ("E150", "A list feed's settings are wrong (its url).", "Fix the partner's table."),
+    ("E152", "A partner's kind has no plugin.", "Install the plugin or fix 'kind'."),
+    ("E153", "A partner's kind provides no list feed.", "Sync from a partner that has one."),
+    ("E154", "--full applies to list files only.", "Leave --full out for a feed."),
+    ("E160", "The partners configuration cannot be used.", "Fix the TOML file named."),
+    ("E161", "No partner of that name in the configuration.", "Add [partners.NAME] or fix it."),
+    ("E162", "A partner table or key is wrong.", "Fix the key named in the configuration."),
+    (
+        "E163",
+        "The environment variable named by auth.token_env is not set.",
+        "Set it in the environment of the command.",
+    ),
+    (
+        "E164",
+        "A secret is written in the configuration file.",
+        "Move it to an environment variable named by auth.token_env.",
+    ),
+    ("E165", "Retry settings of a partner are not numbers.", "Fix max_attempts / retry_* keys."),
+    ("E166", "A hospital partner's settings are wrong.", "Fix the key named (base_url …)."),
+    ("E170", "A worker process died; the run did not complete.", "Run it again (memory?)."),
+    # -- E2xx: declarative data files (mappings/, profiles/) (exit 2)
+    ("E200", "A data file under mappings/ or profiles/ is invalid.", "Fix the entry named."),
+    ("E210", "A FHIR mapping file is invalid.", "Fix the mapping entry named."),
+    ("E211", "No FHIR mapping files were found.", "Check the mappings folder."),
+    ("E220", "A purpose policy file is invalid.", "Fix the policy at the line named."),
+    # -- E3xx: rules of the standard broken by the data (exit 1)
+    ("E300", "A rule of the standard is broken by the data.", "Correct the case data."),
+    ("E310", "A mapping makes the same resource twice.", "Fix the mapping's ids."),
+    ("E311", "References do not resolve inside the Bundle.", "Fix the mapping's references."),
+    # -- E4xx: plugins and partner feeds
+    ("E400", "A plugin cannot be loaded or implements an unknown hook.", "Fix the plugin."),
+    ("E410", "A partner feed failed after its retries.", "Check the partner; sync again."),
+    # -- E5xx: the archive (exit 1)
+    ("E500", "The archive cannot be opened or written.", "Read the message; check the database."),
+    ("E501", "The database URL is unusable.", "Give sqlite:///path or postgresql://…"),
+    ("E502", "The archive cannot be opened.", "Check that the database is reachable."),
+    ("E503", "The database holds foreign tables.", "Use an empty database for a new archive."),
+    ("E504", "The archive does not exist yet.", "Create it first (sync or import)."),
+    ("E505", "The archive is newer than this program.", "Upgrade interop."),
+    ("E506", "The archive is too old to migrate.", "Export it with the release that wrote it."),
+    ("E510", "A write to the archive failed.", "Check the database; run again."),
+    # -- E6xx: disclosures and the outbox
+    (
+        "E600",
+        "A disclosure or outbox step is not allowed in the item's state.",
+        "List the item; do the step its state allows.",
+    ),
+    (
+        "E601",
+        "No outbox delivery of that id, or an unknown purpose code.",
+        "Check the id (outbox list) or the purpose (docs/purposes.md).",
+    ),
+    (
+        "E602",
+        "The outbox delivery cannot be retried, or the case is not in the archive.",
+        "Only dead, refused or pending deliveries are retried; import the case first.",
+    ),
+    (
+        "E603",
+        "The delivery is being sent or done, or the case does not pass its checks.",
+        "Wait and list again; correct the case before sharing it.",
+    ),
+    (
+        "E604",
+        "The partner's kind takes no outbox deliveries, or no disclosure of that id.",
+        "Check the partner's kind; check the disclosure id.",
+    ),
+    ("E605", "This person may not approve or reject it (G-16).", "Ask another supervisor."),
+    ("E606", "Someone else decided the disclosure meanwhile.", "List it to see its state."),
+    ("E607", "The disclosure is not pending (or was reviewed).", "Nothing to do."),
+    ("E608", "A rejection needs a reason.", "Give --reason."),
+    ("E609", "The disclosure may not leave.", "Approve it first (interop approve)."),
+    ("E610", "The disclosure was already delivered.", "Nothing to do."),
+    ("E620", "The partner did not take the disclosure.", "It stays approved; deliver again."),
+    ("E621", "No plugin delivers to the partner's kind.", "Install the plugin or fix 'kind'."),
+    ("E622", "Delivering the disclosure failed.", "Check the partner; deliver again."),
+    ("E630", "The school did not take the Bundle.", "Check the school's endpoint."),
+    ("E631", "A school partner's settings are wrong.", "Fix the key named."),
+    # -- E7xx: referrals to hospitals
+    ("E700", "A referral step cannot be done.", "Read the message; list the referral."),
+    ("E701", "No referral of that id.", "Check the id with interop referral list."),
+    ("E702", "The partner is not a hospital, or no plugin serves it.", "Refer to a hospital."),
+    ("E703", "The case is not in the archive.", "Import the case first."),
+    ("E704", "A referral option is wrong (trigger, mode, reason).", "Give it as the help says."),
+    ("E705", "The purpose engine refused or held the referral.", "Read the reasons given."),
+    ("E706", "The referral's disclosure is not approved.", "Have it approved first."),
+    ("E707", "Polling the hospital failed.", "Check the hospital; poll again later."),
+    ("E708", "The referral cannot be cancelled now.", "Wait, or ask the hospital."),
+    ("E710", "The filtered Bundle lacks what a referral needs.", "Complete the case data."),
+)
+
+
+def describe(code: str) -> ErrorCode | None:
+    """The registry entry of a code, if it is registered."""
+    return REGISTRY.get(code)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from interop._errors import InputError
+from interop._errors import ConfigError as ConfigError
 
 __all__ = ["ENV_CONFIG", "Config", "ConfigError", "Partner", "load_config"]
 
@@ -35,12 +35,6 @@ ENV_CONFIG = "INTEROP_CONFIG"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "client_secret"})
 _AUTH_TYPES = frozenset({"none", "bearer"})
-
-
-class ConfigError(InputError):
-    """The partners configuration is unreadable or wrong (exit 2)."""
-
-    code = "E160"
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,9 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 import sqlalchemy as sa
 
-from interop._errors import InputError, InteropError
+from interop._errors import InteropError
+from interop._errors import OutboxError as OutboxError
+from interop._errors import OutboxItemNotFound as OutboxItemNotFound
 from interop.exchange.http import HttpResult, HttpTransport
 from interop.exchange.retry import DEFAULT_MAX_ATTEMPTS
 from interop.exchange.retry import RetryPolicy as RetryPolicy  # re-exported
@@ -82,19 +84,6 @@ DEFAULT_LEASE = 30.0
 CRISIS_PRIORITY = 10
 
 STATUSES = ("pending", "sending", "uncertain", "delivered", "dead", "cancelled", "refused")
-
-
-class OutboxError(InteropError):
-    """An outbox operation cannot be done (unknown item, wrong state); exit 1."""
-
-    code = "E600"
-    exit_code = 1
-
-
-class OutboxItemNotFound(InputError):
-    """No delivery has that id (exit 2)."""
-
-    code = "E601"
 
 
 #: What the outbox needs of a partner: one attempt, its retry policy, close

@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from interop._errors import InteropError
+from interop._errors import WorkerError as WorkerError
 
 ENV_WORKERS = "INTEROP_SYNC_WORKERS"
 ENV_MIN_ROWS = "INTEROP_SYNC_PARALLEL_MIN"
@@ -46,13 +46,6 @@ MAX_WORKERS = 2
 WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (glibc malloc.h)
-
-
-class WorkerError(InteropError):
-    """A worker process died (killed, out of memory): the run could not complete (exit 1)."""
-
-    code = "E170"
-    exit_code = 1
 
 
 T = TypeVar("T")

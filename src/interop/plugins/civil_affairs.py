@@ -33,7 +33,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from interop._errors import InputError, InteropError
+from interop._errors import InputError
+from interop._errors import PartnerError as PartnerError
 from interop.exchange.carrier import Endpoints, carrier_factory
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, bearer_token, split_url
@@ -57,13 +58,6 @@ MSG_GAVE_UP = (
     "partner {name}: {problem} after {tries} tries; the next run resumes from the last good page"
 )
 MSG_NO_CURSOR = "partner {name}: page says 'more' but gives no cursor"
-
-
-class PartnerError(InteropError):
-    """A partner feed failed after its retries; the run stops cleanly (exit 1)."""
-
-    code = "E410"
-    exit_code = 1
 
 
 class CivilAffairsFeed:

@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from interop._errors import InteropError
+from interop._errors import DeliveryError as DeliveryError
+from interop._errors import DisclosureError as DisclosureError
 
 __all__ = [
     "APPROVER_ROLES",
@@ -22,20 +23,6 @@ __all__ = [
 
 #: Who may approve a disclosure (9.3 督导人员审核; ORG-LEAD may sign in their place).
 APPROVER_ROLES = frozenset({"supervisor", "org-lead"})
-
-
-class DisclosureError(InteropError):
-    """A disclosure step is not allowed (exit 1): wrong approver, wrong state …"""
-
-    code = "E600"
-    exit_code = 1
-
-
-class DeliveryError(InteropError):
-    """The partner did not take an approved disclosure (exit 1); it stays approved."""
-
-    code = "E620"
-    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import orjson
 
-from interop._errors import InteropError
+from interop._errors import ReferralBundleError as ReferralBundleError
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
 BASE = "https://fhir.interop.example.org"
@@ -42,13 +42,6 @@ MODE_SYSTEM = f"{BASE}/CodeSystem/referral-mode"
 SERVICE_TYPE_SYSTEM = f"{BASE}/CodeSystem/service-type"
 TASK_CODE_SYSTEM = "http://hl7.org/fhir/CodeSystem/task-code"
 ORG_TYPE_SYSTEM = f"{BASE}/CodeSystem/organization-type"
-
-
-class ReferralBundleError(InteropError):
-    """The filtered Bundle lacks what a referral needs (exit 1)."""
-
-    code = "E710"
-    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from interop._errors import InputError, InteropError
+from interop._errors import ReferralError as ReferralError
+from interop._errors import ReferralNotFound as ReferralNotFound
 from interop.core.workdays import CHINA_TZ, WorkCalendar, end_of_day
 from interop.exchange.outbox import Outbox
 from interop.referral import states
@@ -38,19 +39,6 @@ TRIGGERS = tuple(f"RT-{i:02d}" for i in range(1, 11))
 MODES = ("transfer", "concurrent")
 #: The crisis trigger (RT-01, life at risk): followed on the shorter crisis cadence.
 CRISIS_TRIGGER = "RT-01"
-
-
-class ReferralError(InteropError):
-    """A referral step cannot be done (refused, wrong state, partner trouble); exit 1."""
-
-    code = "E700"
-    exit_code = 1
-
-
-class ReferralNotFound(InputError):
-    """No referral has that id (exit 2)."""
-
-    code = "E701"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from interop._errors import InteropError
+from interop._errors import StoreError as StoreError
 from interop.store import peek
 from interop.store import schema as t
 from interop.store.checkpoints import Checkpoints
@@ -34,13 +34,6 @@ from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
 from interop.store.records import merge_list_fields as merge_list_fields
 
 log = logging.getLogger(__name__)
-
-
-class StoreError(InteropError):
-    """The archive cannot be opened or written (exit 1: the run could not complete)."""
-
-    code = "E500"
-    exit_code = 1
 
 
 def now_iso() -> str:
