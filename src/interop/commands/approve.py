@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.privacy.session import add_now_option, open_discloser
+from interop.privacy.session import open_discloser
 
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
@@ -28,7 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-send", action="store_true", help="approve only; deliver later")
     parser.add_argument("--json", action="store_true", help="script-readable output")
-    add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from interop.privacy.session import add_now_option, open_discloser
+from interop.privacy.session import open_discloser
 
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
@@ -50,7 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-send", action="store_true", help="record the disclosure but leave delivery for later"
     )
     parser.add_argument("--json", action="store_true", help="script-readable output")
-    add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -702,7 +702,11 @@ def sync_file_rows(
         plan, count = early.plan, early.workers
     else:
         plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
-        count = workers.worker_count(plan.rows) if plan is not None else 0
+        count = (
+            workers.worker_count(plan.rows, options.workers, options.parallel_min)
+            if plan is not None
+            else 0
+        )
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
     # collector from walking it again and again while a large list streams through

@@ -33,6 +33,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -97,6 +98,9 @@ class Disclosure:
     review_due: str | None = None
     review_outcome: str | None = None
     policy: str | None = None
+    # Where it was decided (for the after-approval hook, which gets only the disclosure):
+    archive_url: str | None = field(default=None, repr=False, compare=False)
+    config_path: Path | None = field(default=None, repr=False, compare=False)
 
     @property
     def may_leave(self) -> bool:
@@ -802,6 +806,8 @@ class Discloser:
             d, status="approved", action="approval", approver=approver, role=role, reason=None
         )
         approved = self.get(disclosure_id)
+        approved.archive_url = self.archive.engine.url.render_as_string(hide_password=False)
+        approved.config_path = self.config.source
         self.plugins.after_approval(approved)
         return approved
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -1050,15 +1049,15 @@ def opened(archive_url: str | None, config: Config) -> Iterator[Referrals]:
 def queue_after_approval(disclosure: Disclosure) -> None:
     """The hospital plugin's ``interop_after_approval``: queue the waiting referral.
 
-    The hook is handed the Disclosure only, so the archive and the partners
-    configuration are those of ``$INTEROP_DB`` and ``$INTEROP_CONFIG`` (or the
-    ``archive_url`` / ``config_path`` attributes when the caller set them).
+    The hook is handed the Disclosure only: the archive and the partners
+    configuration are its ``archive_url`` / ``config_path`` (set by the
+    discloser that approved it).
     ``interop referral poll`` and ``interop outbox run`` also queue referrals
     whose disclosure was approved, so nothing waits on this hook alone.
     """
     from interop.config import load_config
 
-    url = getattr(disclosure, "archive_url", None) or os.environ.get("INTEROP_DB")
+    url = getattr(disclosure, "archive_url", None)
     if not url:
         log.info("disclosure %s approved; its referral is queued by the next outbox run",
                  disclosure.id)  # fmt: skip
