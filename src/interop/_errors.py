@@ -212,6 +212,16 @@ def _codes(*rows: tuple[str, str, str]) -> dict[str, ErrorCode]:
 #: ``docs/errors.md`` is generated from this table (``tools/gen_errors_doc.py``).
 REGISTRY: dict[str, ErrorCode] = _codes(
     ("E000", "An unexpected interop error.", "Report it with the command line that caused it."),
+    (
+        "E010",
+        "The [settings] table of the configuration file is not a table or has an unknown key.",
+        "Use only the keys listed in the settings documentation (db, org_code, cache_dir …).",
+    ),
+    (
+        "E011",
+        "A setting has the wrong type (from the environment or [settings]).",
+        "Give text for names and paths, a whole number for counts.",
+    ),
     # -- E1xx: input that cannot be read or used (exit 2)
     ("E100", "The input cannot be read, parsed or used.", "Read the message; fix the input."),
     ("E101", "A file cannot be read (missing, no permission).", "Check the path and rights."),

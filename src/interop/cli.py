@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from interop._errors import InteropError
+from interop.clock import Clock
 from interop.commands import COMMANDS
+from interop.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +73,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="archive database URL (sqlite:///path or postgresql://…); default $INTEROP_DB "
-        "or a SQLite file in the user data folder",
+        help="archive database URL (sqlite:///path or postgresql://…); default $INTEROP_DB, "
+        "[settings] db or a SQLite file in the user data folder",
     )
     parser.add_argument(
         "--config", metavar="FILE", help="partners configuration (TOML); default $INTEROP_CONFIG"
@@ -92,23 +94,24 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def _cache_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "interop"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` (tests, demos) replaces the system clock."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    from interop.fhir import diskcache
-
-    diskcache.use_folder(_cache_folder())
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        # the one place that reads the environment: everything below gets settings
+        settings = Settings.build(db=args.db, config=args.config, environ=os.environ, clock=clock)
+        args.settings = settings
+        args.db = settings.archive_url()
+        args.config = settings.config
+        from interop.fhir import diskcache
+
+        diskcache.use_folder(settings.cache_dir)
         code: int = args._run(args)
     except InteropError as exc:
         print(f"interop: {exc}", file=sys.stderr)

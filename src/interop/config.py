@@ -11,18 +11,19 @@
     kind = "school"
     out_dir = "outbox/school"            # write the Bundle to a folder for manual transfer
 
-The file is ``--config FILE``, else ``$INTEROP_CONFIG``; without either there
-are no partners. Secrets come only from the environment: a ``token = "…"``
-literal in the file is an error. Keys specific to a kind (``poll_minutes``,
-``timeout`` …) are kept in :attr:`Partner.settings` and checked by the plugin
-of that kind, not here. Errors name the partner and the key, never a value.
+The file is ``--config FILE``, else ``$INTEROP_CONFIG`` (chosen by
+:class:`interop.settings.Settings`); without either there are no partners.
+Secrets come only from the environment: a ``token = "…"`` literal in the
+file is an error. Keys specific to a kind (``poll_minutes``, ``timeout`` …)
+are kept in :attr:`Partner.settings` and checked by the plugin of that kind,
+not here. Errors name the partner and the key, never a value.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ class Partner:
         if not isinstance(auth, dict) or auth.get("type", "bearer") == "none":
             return None
         env = str(auth["token_env"])
-        token = os.environ.get(env)
+        secret = auth.get(_SECRET)
+        token = secret.value if isinstance(secret, _Secret) else None
         if not token:
             raise ConfigError(
                 f"partner {self.name}: auth.token_env names {env}, which is not set",
@@ -90,9 +92,14 @@ class Config:
         return found
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Read the configuration: ``path``, else ``$INTEROP_CONFIG``, else no partners."""
-    chosen = path if path else os.environ.get(ENV_CONFIG)
+def load_config(path: str | Path | None, *, secrets: Mapping[str, str] | None = None) -> Config:
+    """Read the configuration file ``path`` (``None``: no partners).
+
+    ``secrets`` is where the names of ``auth.token_env`` are looked up: the
+    environment the command was started with (``Settings.secrets``); without it
+    no partner has a token. The file itself is chosen by the settings.
+    """
+    chosen = path
     if not chosen:
         return Config()
     file = Path(chosen)
@@ -104,10 +111,26 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(f"{file}: the configuration is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from None
-    return Config(partners=_partners(file, data.get("partners", {})), source=file, raw=data)
+    partners = _partners(file, data.get("partners", {}), secrets or {})
+    return Config(partners=partners, source=file, raw=data)
 
 
-def _partners(file: Path, table: Any) -> dict[str, Partner]:
+@dataclass(frozen=True, slots=True)
+class _Secret:
+    """A token looked up for a partner; never shown (its repr is a mask)."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "_Secret(***)"
+
+
+# Key under a partner's ``auth`` table that holds the looked-up token (never in a file:
+# a file's auth table may only hold type and token_env).
+_SECRET = "_secret"
+
+
+def _partners(file: Path, table: Any, secrets: Mapping[str, str]) -> dict[str, Partner]:
     if not isinstance(table, dict):
         raise ConfigError(f"{file}: [partners] must be a table of partner tables", code="E162")
     out: dict[str, Partner] = {}
@@ -139,7 +162,12 @@ def _partners(file: Path, table: Any) -> dict[str, Partner]:
             raise ConfigError(f"{where}: key 'out_dir' must be a folder path", code="E162")
         if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
             body = {**body, "out_dir": str((file.parent / out_dir).resolve())}
-        _check_auth(where, body.get("auth"))
+        auth = body.get("auth")
+        _check_auth(where, auth)
+        if isinstance(auth, dict) and isinstance(auth.get("token_env"), str):
+            token = secrets.get(auth["token_env"])
+            if token:
+                body = {**body, "auth": {**auth, _SECRET: _Secret(token)}}
         settings = {k: v for k, v in body.items() if k != "kind"}
         out[name] = Partner(name=name, kind=kind, settings=settings)
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -223,6 +222,8 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {support!r})
+    from fault_entry import kill_at
+    kill_at({point!r})
     from exchange_support import transaction
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
@@ -239,11 +240,10 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("point", ["after-enqueue", "after-send"])
 def test_process_killed_then_restarted_delivers_once(fhir: Any, tmp_path: Path, point: str) -> None:
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    code = SCRIPT.format(support=str(Path(__file__).parents[1]), db=db, url=fhir.base_url)
-    env = {**os.environ, "INTEROP_OUTBOX_CRASH": point}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    code = SCRIPT.format(
+        support=str(Path(__file__).parents[1]), db=db, url=fhir.base_url, point=f"outbox.{point}"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == -signal.SIGKILL, done.stderr
     with Archive.open(db) as a:
         box = Outbox(a, lease_seconds=0.2)

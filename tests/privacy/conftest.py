@@ -110,7 +110,7 @@ base_url = "{url}/fhir"
 @pytest.fixture
 def config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "test-token-not-secret")
-    return load_config(config_file)
+    return load_config(config_file, secrets={"INTEROP_TEST_SCHOOL_TOKEN": "test-token-not-secret"})
 
 
 @pytest.fixture

@@ -4,13 +4,18 @@ the first broken link."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
+from privacy_support import NOW
 
 from interop.cli import main
+from interop.config import Config
+from interop.engine import Engine
 from interop.fhir.validate import Validator
 from interop.privacy import audit
 from interop.privacy.disclosure import Discloser
@@ -152,3 +157,45 @@ def test_schema_1_archive_is_migrated_to_2(tmp_path: Path) -> None:
         version = conn.execute(sa.select(t.meta.c.value)).scalar_one()
     assert {"privacy_disclosures", "privacy_reviews", "audit_log", "audit_head"} <= names
     assert int(version) >= 2
+
+
+def test_a_row_stamped_before_the_one_before_it_breaks_the_chain(
+    school_case: str,
+    archive: Archive,
+    engine: Engine,
+    config: Config,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each row's hash is right, but the clock went back between two rows: a time
+    given by hand (or a clock set back) is reported, not taken as intact."""
+    moment = [NOW]
+    discloser = Discloser(archive, engine, config, now=lambda: moment[0])
+    request: dict[str, Any] = dict(
+        purpose="school-support", partner="school-mingde", requester="staff-01"
+    )
+    discloser.request(school_case, **request, dry_run=True)
+    moment[0] = NOW - dt.timedelta(days=1)
+    discloser.request(school_case, **request, dry_run=True)
+    moment[0] = NOW + dt.timedelta(days=1)
+    discloser.request(school_case, **request, dry_run=True)
+    _, broken = _verify(archive)
+    assert broken is not None and broken.seq == 2, broken
+    assert "stamped earlier than the row before it" in broken.problem
+    assert main(["--db", db_url, "audit", "verify"]) == 1
+    assert "BROKEN at event 2" in capsys.readouterr().out
+
+
+def test_rows_of_the_same_moment_or_later_are_in_order(
+    school_case: str, archive: Archive, engine: Engine, config: Config
+) -> None:
+    moment = [NOW]
+    discloser = Discloser(archive, engine, config, now=lambda: moment[0])
+    request: dict[str, Any] = dict(
+        purpose="school-support", partner="school-mingde", requester="staff-01"
+    )
+    discloser.request(school_case, **request, dry_run=True)
+    discloser.request(school_case, **request, dry_run=True)  # the same second
+    moment[0] = (NOW + dt.timedelta(hours=1)).astimezone(dt.UTC)  # later, another offset
+    discloser.request(school_case, **request, dry_run=True)
+    assert _verify(archive) == (3, None)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from interop.config import ConfigError, load_config
+from interop.settings import Settings
 
 
 def _cfg(tmp_path: Path, text: str) -> Path:
@@ -16,9 +17,9 @@ def _cfg(tmp_path: Path, text: str) -> Path:
     return p
 
 
-def test_no_file_means_no_partners(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("INTEROP_CONFIG", raising=False)
+def test_no_file_means_no_partners() -> None:
     assert load_config(None).partners == {}
+    assert Settings.build(environ={}).config is None
 
 
 def test_env_names_the_file_and_kind_keys_stay_in_settings(
@@ -38,14 +39,19 @@ kind = "school"
 out_dir = "out/a"
 """,
     )
-    monkeypatch.setenv("INTEROP_CONFIG", str(p))
-    monkeypatch.setenv("PSY_TOKEN", "abc")
-    cfg = load_config(None)
+    environ = {"INTEROP_CONFIG": str(p), "PSY_TOKEN": "abc"}
+    settings = Settings.build(environ=environ)
+    assert settings.config == p
+    cfg = load_config(settings.config, secrets=settings.secrets)
     psy = cfg.partner("psy")
     assert psy.kind == "hospital-fhir" and psy.settings["poll_minutes"] == 15
     assert psy.url == "https://fhir.example.org/r4" and psy.bearer_token() == "abc"
     school = cfg.partner("school-a")
     assert school.bearer_token() is None and school.out_dir == tmp_path / "out" / "a"
+    assert "abc" not in repr(cfg)  # the looked-up token is never shown
+    # without the environment the command was started with, no partner has a token
+    with pytest.raises(ConfigError, match="PSY_TOKEN, which is not set"):
+        load_config(p).partner("psy").bearer_token()
 
 
 @pytest.mark.parametrize(
@@ -75,8 +81,7 @@ def test_errors_name_partner_and_key_never_the_value(
     assert "s3cret" not in str(info.value)
 
 
-def test_missing_token_variable_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NOPE_TOKEN", raising=False)
+def test_missing_token_variable_names_it(tmp_path: Path) -> None:
     cfg = load_config(
         _cfg(
             tmp_path,

@@ -12,10 +12,14 @@ import orjson
 import pytest
 from privacy_support import NOW, Received, case_doc
 
-from interop.cli import main
+from interop.cli import main as cli_main
+from interop.clock import FixedClock
 from interop.privacy.disclosure import Discloser
 
-AT = ["--now", NOW.isoformat()]
+
+def main(argv: list[str]) -> int:
+    """The command line with the test's fixed clock (no option sets the time)."""
+    return cli_main(argv, clock=FixedClock(NOW))
 
 
 def _forbidden_for_school() -> list[bytes]:
@@ -65,19 +69,19 @@ def test_share_approve_and_deliver_over_http(
     base = ["--db", db_url, "--config", str(config_file)]
     share = [*base, "share", school_case, "--purpose", "school-support", "--to", "school-mingde"]
     # Preview: the exact Bundle on stdout, nothing sent, nothing disclosed.
-    assert main([*share, "--dry-run", *AT]) == 0
+    assert main([*share, "--dry-run"]) == 0
     preview = capsys.readouterr()
     assert "waits for supervisor review" in preview.err
     previewed = json.loads(preview.out)
     assert previewed["resourceType"] == "Bundle" and not received.requests
     # Request: waits for the supervisor.
-    assert main([*share, "--json", *AT]) == 0
+    assert main([*share, "--json"]) == 0
     pending = json.loads(capsys.readouterr().out)
     assert pending["status"] == "pending" and not received.requests
     # The requester may not approve; the supervisor may (default --as: the case supervisor).
-    assert main([*base, "approve", pending["id"], "--as", "staff-01", *AT]) == 1
+    assert main([*base, "approve", pending["id"], "--as", "staff-01"]) == 1
     assert "E605" in capsys.readouterr().err
-    assert main([*base, "approve", pending["id"], "--json", *AT]) == 0
+    assert main([*base, "approve", pending["id"], "--json"]) == 0
     approved = json.loads(capsys.readouterr().out)
     assert approved["status"] == "approved" and approved["receipt"]["status"] == 201
     assert approved["sha256"] == pending["sha256"]
@@ -134,13 +138,12 @@ def test_out_dir_partner_gets_a_file_with_the_exact_bytes(
                 "--to",
                 "school-by-hand",
                 "--json",
-                *AT,
             ]
         )
         == 0
     )
     d = json.loads(capsys.readouterr().out)
-    assert main([*base, "approve", d["id"], "--json", *AT]) == 0
+    assert main([*base, "approve", d["id"], "--json"]) == 0
     receipt = json.loads(capsys.readouterr().out)["receipt"]
     written = Path(receipt["location"]).read_bytes()
     assert written == discloser.get(d["id"]).payload
@@ -171,13 +174,12 @@ def test_school_that_fails_is_retried_then_reported(
                 "--to",
                 "school-mingde",
                 "--json",
-                *AT,
             ]
         )
         == 0
     )
     d = json.loads(capsys.readouterr().out)
-    assert main([*base, "approve", d["id"], *AT]) == 1
+    assert main([*base, "approve", d["id"]]) == 1
     err = capsys.readouterr().err
     assert "E622" in err and "503" in err
     assert len(received.requests) == 2  # one retry (retries = 1)
@@ -209,7 +211,6 @@ def test_refused_share_exits_1_and_sends_nothing(
             "school-support",
             "--to",
             "school-mingde",
-            *AT,
         ]
     )
     assert code == 1
@@ -281,7 +282,6 @@ def test_consent_commands_add_and_withdraw(
         "--to",
         "school-by-hand",
         "--dry-run",
-        *AT,
     ]
     assert main(share) == 0
     capsys.readouterr()
@@ -311,7 +311,7 @@ def test_break_glass_from_the_command_line_leaves_at_once(
     case = store(archive, engine, case_doc("02-high-risk-crisis.json"))  # type: ignore[arg-type]
     _, received = school_server
     base = ["--db", db_url, "--config", str(config_file)]
-    crisis = [*base, "share", case, "--purpose", "crisis", "--to", "school-by-hand", *AT]
+    crisis = [*base, "share", case, "--purpose", "crisis", "--to", "school-by-hand"]
     assert main(crisis) == 1
     assert "break-glass needs a reason code" in capsys.readouterr().out
     assert (
@@ -335,13 +335,12 @@ def test_break_glass_from_the_command_line_leaves_at_once(
                 "life-self",
                 "--reason-text",
                 "x",
-                *AT,
             ]
         )
         == 0
     )
     assert "left to the plugin of partner kind 'hospital-fhir'" in capsys.readouterr().out
     assert not received.requests
-    assert main([*base, "audit", "report", *AT[:0]]) == 0
+    assert main([*base, "audit", "report"]) == 0
     report = capsys.readouterr().out
     assert "break-glass disclosures: 2" in report and "(life-self)" in report

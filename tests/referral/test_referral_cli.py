@@ -1,8 +1,8 @@
 """The referral and outbox commands end to end, as separate processes, against the real server.
 
-Includes the process killed between writing the outbox and sending (SIGKILL
-through the test hook INTEROP_OUTBOX_CRASH): the next ``interop outbox run``
-delivers the referral once.
+Includes the process killed between writing the outbox and sending (SIGKILL at
+the fault point outbox.after-enqueue of the test entry point): the next
+``interop outbox run`` delivers the referral once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.store import Archive
 
 REASON = "持续幻听两周，需精神科评估"
+FAULT_ENTRY = Path(__file__).resolve().parents[1] / "fault_entry.py"
 
 
 class Cli:
@@ -30,10 +31,15 @@ class Cli:
         self.db = db
         self.config = config
 
-    def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, fault: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("INTEROP_")}
         full_env.update(env)
-        cmd = [sys.executable, "-m", "interop.cli", "--db", self.db, "--config", str(self.config)]
+        cmd = [sys.executable, "-m", "interop.cli"]
+        if fault is not None:  # the test entry point kills the process at this fault point
+            cmd = [sys.executable, str(FAULT_ENTRY), fault, "--"]
+        cmd += ["--db", self.db, "--config", str(self.config)]
         return subprocess.run(
             cmd + list(args), env=full_env, capture_output=True, text=True, timeout=120
         )
@@ -65,7 +71,7 @@ def test_create_approve_killed_then_outbox_run_delivers_once(cli: Cli, fhir: Any
     # --db (no environment), and the process is killed right after the outbox row is
     # written, before any network call.
     approved = cli("approve", ref["disclosure_id"], "--as", "staff-03",
-                   INTEROP_OUTBOX_CRASH="after-enqueue")  # fmt: skip
+                   fault="outbox.after-enqueue")  # fmt: skip
     assert approved.returncode == -signal.SIGKILL, approved.stderr
     box = cli.json("outbox", "list")
     assert [i["status"] for i in box["items"]] == ["pending"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from interop.settings import Settings
 from interop.store import Archive, StoreError, resolve_url
 from interop.store import schema as t
 
@@ -94,13 +95,14 @@ def test_unsupported_database_is_refused() -> None:
         Archive.open("mysql://x@localhost/db")
 
 
-def test_url_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("INTEROP_DB", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert resolve_url(None) == f"sqlite:///{tmp_path / 'interop' / 'archive.sqlite3'}"
-    monkeypatch.setenv("INTEROP_DB", "postgresql://u@h/db")
-    assert resolve_url(None) == "postgresql+psycopg://u@h/db"
+def test_url_resolution(tmp_path: Path) -> None:
+    settings = Settings.build(environ={"XDG_DATA_HOME": str(tmp_path)})
+    assert settings.archive_url() == f"sqlite:///{tmp_path / 'interop' / 'archive.sqlite3'}"
+    environ = {"XDG_DATA_HOME": str(tmp_path), "INTEROP_DB": "postgresql://u@h/db"}
+    assert Settings.build(environ=environ).archive_url() == "postgresql+psycopg://u@h/db"
+    assert Settings.build(db="x.db", environ=environ).db == "x.db"  # the flag wins
     assert resolve_url(str(tmp_path / "a.db")) == f"sqlite:///{tmp_path / 'a.db'}"
+    assert resolve_url(None, data_dir=tmp_path) == f"sqlite:///{tmp_path / 'archive.sqlite3'}"
 
 
 def test_import_versions_and_never_overwrites(db_url: str) -> None:

@@ -12,15 +12,17 @@ from child_lists import FIXTURE, RECEIVED
 
 from interop.store import Archive
 
+FAULT_ENTRY = Path(__file__).resolve().parents[1] / "fault_entry.py"
+
 
 def _sync(
     db: str, *, crash_after: int | None, full: bool = True
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, INTEROP_SYNC_BATCH_SIZE="40")
-    env.pop("INTEROP_SYNC_CRASH_AFTER", None)
-    if crash_after is not None:
-        env["INTEROP_SYNC_CRASH_AFTER"] = str(crash_after)
-    cmd = [sys.executable, "-m", "interop.cli", "--db", db, "sync", str(FIXTURE)]
+    cmd = [sys.executable, "-m", "interop.cli"]
+    if crash_after is not None:  # the test entry point kills the run after N batches
+        cmd = [sys.executable, str(FAULT_ENTRY), f"sync.batch-written:{crash_after}", "--"]
+    cmd += ["--db", db, "sync", str(FIXTURE)]
     cmd += ["--received", RECEIVED, "--json"] + (["--full"] if full else [])
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
 

@@ -96,7 +96,7 @@ class Spy:
 
 @pytest.fixture
 def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
-    for name in (*_ENV, "INTEROP_SYNC_CRASH_AFTER"):
+    for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     return Spy(monkeypatch)
 
@@ -540,8 +540,10 @@ def test_parallel_run_killed_midway_then_rerun(
     reference = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
     sync(reference, FIXTURE, "--full", env=NO_WORKERS, monkeypatch=monkeypatch, batch=40)
 
-    env = dict(os.environ, **WORKERS, INTEROP_SYNC_BATCH_SIZE="40", INTEROP_SYNC_CRASH_AFTER="2")
-    cmd = [sys.executable, "-m", "interop.cli", "--db", db_url, "sync", str(FIXTURE)]
+    env = dict(os.environ, **WORKERS, INTEROP_SYNC_BATCH_SIZE="40")
+    entry = Path(__file__).resolve().parents[1] / "fault_entry.py"  # killed after 2 batches
+    cmd = [sys.executable, str(entry), "sync.batch-written:2", "--", "--db", db_url, "sync"]
+    cmd += [str(FIXTURE)]
     cmd += ["--received", RECEIVED, "--json", "--full"]
     proc = subprocess.Popen(
         cmd,
@@ -562,7 +564,7 @@ def test_parallel_run_killed_midway_then_rerun(
         if proc.poll() is None:  # pragma: no cover - only when the run hangs
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL, err
-    assert "killing the process after 2 batches" in err
+    assert "fault point sync.batch-written reached (2)" in err
     assert most > 1, "the killed run had worker processes"
     left = _session(proc.pid)
     deadline = time.monotonic() + 5

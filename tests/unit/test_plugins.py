@@ -12,6 +12,7 @@ from interop._errors import PluginError
 from interop.cli import main
 from interop.exchange import hookspecs
 from interop.exchange.plugins import Plugins, plugin_manager
+from interop.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,9 +49,11 @@ def test_extra_plugin_adds_a_format() -> None:
     assert formats["upper"].dumps({"a": 1}) == b"{'A': 1}"
 
 
-def test_blocked_plugin_is_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INTEROP_DISABLE_PLUGINS", "interop.plugins.fhir_files,fhir-files")
-    assert "json" not in Plugins().formats()
+def test_blocked_plugin_is_not_loaded() -> None:
+    environ = {"INTEROP_DISABLE_PLUGINS": "interop.plugins.fhir_files,fhir-files"}
+    blocked = Settings.build(environ=environ).disabled_plugins
+    assert "json" not in Plugins(plugin_manager(blocked=blocked)).formats()
+    assert "json" in Plugins().formats()
 
 
 def test_every_hook_is_documented() -> None:

@@ -14,7 +14,6 @@ import argparse
 import json
 
 from interop.exchange.session import open_driver
-from interop.privacy.session import add_now_option
 from interop.referral.lifecycle import Referrals
 
 NAME = "approve"
@@ -31,7 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-send", action="store_true", help="approve only; deliver later")
     parser.add_argument("--json", action="store_true", help="script-readable output")
-    add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

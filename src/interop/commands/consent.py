@@ -15,7 +15,7 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.caserecord import record_to_dict
-from interop.privacy.session import add_now_option, clock, open_discloser
+from interop.privacy.session import open_discloser
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -42,12 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--until", help="last day it covers")
     add.add_argument("--child-assent", choices=("yes", "no"), help="the child's assent (G-25)")
     add.add_argument("--id", help="consent id (default consent-NN)")
-    add_now_option(add)
     wd = sub.add_parser("withdraw", help="withdraw a consent (a new case-record version)")
     wd.add_argument("case", metavar="CASE")
     wd.add_argument("consent_id", metavar="CONSENT_ID")
     wd.add_argument("--date", help="date withdrawn (default today)")
-    add_now_option(wd)
 
 
 def _date(value: str | None, what: str) -> str | None:
@@ -74,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                         f"on {c['date']} ({period}) assent {c.get('child_assent', '-')}"
                     )
             return 0
-        moment = (clock(getattr(args, "now", None)) or discloser.now)()
+        moment = discloser.now()
         today = moment.date().isoformat()
         body: dict[str, Any] = record_to_dict(record)
         consents = body.setdefault("consents", [])

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     terms = Terminology.load()
     calendar = WorkCalendar.load()
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=args.settings.secrets)
     agreement = parse_date(
         config.raw.get("sync", {}).get("agreement_date"), "[sync] agreement_date"
     )

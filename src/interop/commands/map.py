@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--org-code",
         metavar="CODE",
-        help="organisation namespace of case numbers (default $INTEROP_ORG_CODE)",
+        help="organisation namespace of case numbers (default $INTEROP_ORG_CODE or [settings])",
     )
 
 
@@ -34,16 +34,16 @@ def run(args: argparse.Namespace) -> int:
     # imported here: ``interop --help`` and the parser load no library
     from interop._errors import InputError
     from interop.engine import Engine
-    from interop.exchange.plugins import Plugins
+    from interop.exchange.plugins import Plugins, plugin_manager
     from interop.fhir.canonical import case_number_system
 
-    formats = Plugins().formats()
+    formats = Plugins(plugin_manager(blocked=args.settings.disabled_plugins)).formats()
     fmt = formats.get(args.format)
     if fmt is None:
         raise InputError(
             f"unknown format '{args.format}' (known: {', '.join(sorted(formats))})", code="E104"
         )
-    engine = Engine(case_number_system=case_number_system(args.org_code))
+    engine = Engine(case_number_system=case_number_system(args.org_code or args.settings.org_code))
     mapped = engine.map_file(args.case_file)
     print_issues(mapped.issues)
     if not mapped.ok or mapped.bundle is None:

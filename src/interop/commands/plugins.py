@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.exchange.plugins import Plugins
+from interop.exchange.plugins import Plugins, plugin_manager
 
 NAME = "plugins"
 HELP = "list the loaded plugins and the hooks they implement"
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = Plugins().describe()
+    rows = Plugins(plugin_manager(blocked=args.settings.disabled_plugins)).describe()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

@@ -77,9 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def open_referrals(args: argparse.Namespace) -> Iterator[Referrals]:
     from interop.config import load_config
+    from interop.engine import Engine
+    from interop.fhir.canonical import case_number_system
     from interop.store import Archive
 
-    with Archive.open(args.db) as archive, Referrals(archive, load_config(args.config)) as refs:
+    config = load_config(args.config, secrets=args.settings.secrets)
+    engine = Engine(case_number_system=case_number_system(args.settings.org_code))
+    plugins = None
+    if args.settings.disabled_plugins:
+        from interop.exchange.plugins import Plugins, plugin_manager
+
+        plugins = Plugins(plugin_manager(blocked=args.settings.disabled_plugins))
+    with (
+        Archive.open(args.db) as archive,
+        Referrals(archive, config, engine=engine, plugins=plugins) as refs,
+    ):
         yield refs
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.privacy.session import add_now_option, open_discloser
+from interop.privacy.session import open_discloser
 
 NAME = "reject"
 HELP = "reject a pending disclosure as its supervisor (it never leaves)"
@@ -25,7 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="who rejects (default: the case's supervisor)",
     )
     parser.add_argument("--json", action="store_true", help="script-readable output")
-    add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ import json
 import sys
 
 from interop.exchange.session import open_driver
-from interop.privacy.session import add_now_option
 
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
@@ -51,7 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-send", action="store_true", help="queue the delivery in the outbox; send it later"
     )
     parser.add_argument("--json", action="store_true", help="script-readable output")
-    add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:

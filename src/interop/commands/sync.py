@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,7 +75,8 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
     agreement = parse_date(args.agreement_date, "--agreement-date") or parse_date(
         section.get("agreement_date"), "[sync] agreement_date"
     )
-    org = args.org_code or os.environ.get("INTEROP_ORG_CODE") or section.get("org_code") or "ORG"
+    settings = args.settings
+    org = args.org_code or settings.org_code or section.get("org_code") or "ORG"
     return SyncOptions(
         received=received,
         full=args.full,
@@ -84,6 +84,9 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
         case_prefix=str(org),
         contractor_id=str(section.get("contractor_id", "contractor")),
         contractor_name=str(section.get("contractor_name", "承接机构")),
+        batch_size=settings.sync_batch_size or 0,
+        workers=settings.sync_workers,
+        parallel_min=settings.sync_parallel_min,
     )
 
 
@@ -137,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from interop.inbound import firstpass, workers
 
     digests = firstpass.digests_ahead(Path(args.file), args.db) if args.file else None
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=args.settings.secrets)
     options = options_from(args, config)
     from interop.fhir.terminology import Terminology
 

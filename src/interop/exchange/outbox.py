@@ -48,9 +48,7 @@ import hashlib
 import logging
 import os
 import random
-import signal
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -61,6 +59,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 import sqlalchemy as sa
 
+from interop import faults
 from interop._errors import InteropError
 from interop._errors import OutboxError as OutboxError
 from interop._errors import OutboxItemNotFound as OutboxItemNotFound
@@ -76,7 +75,6 @@ log = logging.getLogger(__name__)
 #: Test hook: ``after-enqueue`` kills the process right after a delivery is
 #: written (before any network call); ``after-send`` right after the partner
 #: answered (before the answer is recorded).
-CRASH_ENV = "INTEROP_OUTBOX_CRASH"
 
 #: Seconds a claim holds a row unless renewed (a crashed worker's rows come back after it).
 DEFAULT_LEASE = 30.0
@@ -180,11 +178,8 @@ class RunSummary:
 
 
 def crash_point(point: str) -> None:
-    """The test hook of :data:`CRASH_ENV`: SIGKILL this process at ``point``."""
-    if os.environ.get(CRASH_ENV) == point:
-        log.error("test hook %s=%s: killing the process", CRASH_ENV, point)
-        sys.stderr.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
+    """A fault point ``outbox.<point>`` (a crash test may stop the process here)."""
+    faults.reached(f"outbox.{point}")
 
 
 def _row(r: Any) -> OutboxItem:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 #: Canonical base of the programme's profiles, extensions and code systems.
 BASE = "https://fhir.interop.example.org"
 
@@ -27,8 +25,9 @@ DEFAULT_CASE_NUMBER_SYSTEM = f"{BASE}/NamingSystem/case-number"
 
 
 def case_number_system(org_code: str | None = None) -> str:
-    """Identifier system of case numbers, under an organisation namespace."""
-    code = org_code or os.environ.get("INTEROP_ORG_CODE")
+    """Identifier system of case numbers, under an organisation namespace
+    (``org_code`` from ``--org-code`` or the settings)."""
+    code = org_code
     if code:
         return f"{BASE}/NamingSystem/case-number/{code}"
     return DEFAULT_CASE_NUMBER_SYSTEM

@@ -299,7 +299,7 @@ def _start(
     found = csvparts.plan(source) if path is not None else None
     if found is None or path is None:
         return None
-    workers = pool_of.worker_count(found.rows)
+    workers = pool_of.worker_count(found.rows, options.workers, options.parallel_min)
     if not workers:
         return None
     try:

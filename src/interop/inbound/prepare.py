@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import marshal
-import os
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,13 +39,12 @@ class SyncOptions:
     case_prefix: str = "ORG"
     contractor_id: str = "contractor"
     contractor_name: str = "承接机构"
-    batch_size: int = 0
+    batch_size: int = 0  # 0: BATCH_SIZE (settings: INTEROP_SYNC_BATCH_SIZE)
+    workers: int | None = None  # None: one per core (settings: INTEROP_SYNC_WORKERS)
+    parallel_min: int | None = None  # rows from which workers are used (…_PARALLEL_MIN)
 
     def effective_batch_size(self) -> int:
-        if self.batch_size:
-            return self.batch_size
-        env = os.environ.get("INTEROP_SYNC_BATCH_SIZE", "")
-        return int(env) if env.isdigit() and int(env) > 0 else BATCH_SIZE
+        return self.batch_size if self.batch_size > 0 else BATCH_SIZE
 
 
 def key_hash(key: str) -> int:

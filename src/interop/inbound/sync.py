@@ -34,9 +34,7 @@ import datetime as dt
 import gc
 import logging
 import os
-import signal
 import sqlite3
-import sys
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from interop import faults
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
@@ -80,7 +79,6 @@ KEEP_ROWS = 20000
 #: Rows per archive look-up in the first pass.
 SCAN_CHUNK = 2000
 #: Test hook: SIGKILL the process after this many committed batches.
-CRASH_ENV = "INTEROP_SYNC_CRASH_AFTER"
 
 
 @dataclass(slots=True)
@@ -403,8 +401,6 @@ class Reconciler(Preparer):
         self._stored_deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
         run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
-        crash = os.environ.get(CRASH_ENV, "")
-        self.crash_after = int(crash) if crash.isdigit() else None
 
     # -- issues -------------------------------------------------------------
 
@@ -628,10 +624,7 @@ class Reconciler(Preparer):
         self.report.changed += len(batch.changed)
         self.report.unchanged += batch.unchanged
         self.batches += 1
-        if self.crash_after is not None and self.batches >= self.crash_after:
-            log.error("test hook %s: killing the process after %d batches", CRASH_ENV, self.batches)
-            sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.reached("sync.batch-written", self.batches)
 
     def take(self, scan: Scan) -> None:
         """What the first pass found, for the second."""
@@ -709,7 +702,11 @@ def sync_file_rows(
         plan, count = early.plan, early.workers
     else:
         plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
-        count = workers.worker_count(plan.rows) if plan is not None else 0
+        count = (
+            workers.worker_count(plan.rows, options.workers, options.parallel_min)
+            if plan is not None
+            else 0
+        )
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
     # collector from walking it again and again while a large list streams through

@@ -52,20 +52,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+def worker_count(rows: int, wanted: int | None = None, min_rows: int | None = None) -> int:
+    """Workers for a list of ``rows`` rows; 0 means: do the work in this process.
 
-
-def worker_count(rows: int) -> int:
-    """Workers for a list of ``rows`` rows; 0 means: do the work in this process."""
+    ``wanted`` and ``min_rows`` come from the settings (``INTEROP_SYNC_WORKERS``,
+    ``INTEROP_SYNC_PARALLEL_MIN``); ``None`` takes the defaults."""
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return 0
-    wanted = _env_int(ENV_WORKERS)
     if wanted is None:
         cores = len(os.sched_getaffinity(0))
         wanted = min(MAX_WORKERS, cores) if cores > 1 else 0
-    min_rows = _env_int(ENV_MIN_ROWS)
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 

@@ -17,6 +17,7 @@ ids only; reason texts and payloads are never copied into the log.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -166,12 +167,22 @@ def rows(
     return out
 
 
+def _moment(stamp: Any) -> dt.datetime | None:
+    """An ISO 8601 stamp as an aware date-time (naive: UTC), None when unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def verify(conn: sa.Connection) -> tuple[int, Break | None]:
     """Walk the whole chain: (rows checked, first break or None)."""
     a = t.audit_log.c
     prev = GENESIS
     expected = 1
     count = 0
+    last_stamp: dt.datetime | None = None
     result = conn.execute(sa.select(t.audit_log).order_by(a.seq)).mappings()
     for r in result:
         count += 1
@@ -183,6 +194,14 @@ def verify(conn: sa.Connection) -> tuple[int, Break | None]:
             )
         if _row_hash(prev, _hashed_fields(dict(r))) != r["hash"]:
             return count, Break(r["seq"], "its content does not match its hash (row edited)")
+        # rows are appended in time order: a stamp before the previous one means a clock
+        # set back or a time given by hand, which the hash chain alone cannot show
+        stamp = _moment(r["recorded"])
+        if stamp is None:
+            return count, Break(r["seq"], "its time stamp is not a date-time")
+        if last_stamp is not None and stamp < last_stamp:
+            return count, Break(r["seq"], "is stamped earlier than the row before it")
+        last_stamp = stamp
         prev = r["hash"]
         expected += 1
     h = t.audit_head.c

@@ -1,46 +1,27 @@
-"""What the privacy commands share: opening a Discloser from the CLI options."""
+"""What the privacy commands share: opening a Discloser from the CLI options.
+
+The time comes from the settings' clock (:mod:`interop.clock`); no option sets it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from interop._errors import InputError
 from interop.config import load_config
-from interop.core.workdays import CHINA_TZ
 from interop.privacy.disclosure import Discloser
 from interop.store import Archive
 
-__all__ = ["add_now_option", "clock", "open_discloser"]
-
-
-def add_now_option(parser: argparse.ArgumentParser) -> None:
-    """A hidden ``--now`` (ISO date or date-time, China time) for tests and demos."""
-    parser.add_argument("--now", metavar="DATETIME", help=argparse.SUPPRESS)
-
-
-def clock(value: str | None) -> Callable[[], dt.datetime] | None:
-    if not value:
-        return None
-    try:
-        moment = (
-            dt.datetime.combine(dt.date.fromisoformat(value), dt.time(10, 0))
-            if len(value) == 10
-            else dt.datetime.fromisoformat(value)
-        )
-    except ValueError:
-        raise InputError("--now: not a date or date-time (ISO 8601)", code="E105") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TZ)
-    return lambda: moment
+__all__ = ["open_discloser"]
 
 
 @contextmanager
 def open_discloser(args: argparse.Namespace) -> Iterator[Discloser]:
     from interop.engine import Engine
+    from interop.fhir.canonical import case_number_system
 
-    config = load_config(args.config)
+    engine = Engine(case_number_system=case_number_system(args.settings.org_code))
+    config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
-        yield Discloser(archive, Engine(), config, now=clock(getattr(args, "now", None)))
+        yield Discloser(archive, engine, config, now=args.settings.clock.now)

@@ -1,4 +1,7 @@
-"""Where the archive is: ``--db``, ``$INTEROP_DB`` or the user's data folder.
+"""Where the archive is: a URL, a file path, or the SQLite file in a data folder.
+
+``--db``, ``$INTEROP_DB`` and the user's data folder are chosen by
+:class:`interop.settings.Settings`; nothing here reads the environment.
 
 No database library here: a large sync's worker processes start reading the
 archive file before the main process has loaded one.
@@ -6,32 +9,25 @@ archive file before the main process has loaded one.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 ENV_DB = "INTEROP_DB"
 
 
 def default_data_dir() -> Path:
-    """A per-user data folder: ``$XDG_DATA_HOME/interop`` or the platform's equivalent."""
-    if sys.platform == "win32":  # pragma: no cover
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":  # pragma: no cover
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "interop"
+    """The per-user data folder when no settings chose one (``~/.local/share/interop``)."""
+    return Path.home() / ".local" / "share" / "interop"
 
 
-def resolve_url(url: str | None = None) -> str:
-    """``--db``, else ``$INTEROP_DB``, else the SQLite file in the user data folder.
+def resolve_url(url: str | None = None, *, data_dir: Path | None = None) -> str:
+    """``url``, else the SQLite file ``archive.sqlite3`` in ``data_dir`` (default
+    :func:`default_data_dir`).
 
     ``postgresql://`` is driven by psycopg 3; a bare path means a SQLite file.
     """
-    url = url or os.environ.get(ENV_DB) or ""
+    url = url or ""
     if not url:
-        folder = default_data_dir()
+        folder = data_dir or default_data_dir()
         return f"sqlite:///{folder / 'archive.sqlite3'}"
     if "://" not in url:
         return f"sqlite:///{Path(url).expanduser().resolve()}"
