@@ -14,7 +14,7 @@
     ├── PluginError              a plugin is misspelt, missing or failed
     └── (exit 1: the run or step could not be done)
         WorkerError, PartnerError, StoreError, OutboxError, DisclosureError,
-        DeliveryError, SchoolDeliveryError, ReferralError, ReferralBundleError
+        DeliveryError, ReferralError, ReferralBundleError
 
 Every code is in :data:`REGISTRY` with its meaning and what to do; the page
 ``docs/errors.md`` is generated from it. Messages never carry personal data:
@@ -160,13 +160,6 @@ class DeliveryError(InteropError):
     """The partner did not take an approved disclosure (exit 1); it stays approved."""
 
     code = "E620"
-    exit_code = 1
-
-
-class SchoolDeliveryError(InteropError):
-    """The school did not take the Bundle (exit 1)."""
-
-    code = "E630"
     exit_code = 1
 
 
@@ -326,6 +319,12 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E608", "A rejection needs a reason.", "Give --reason."),
     ("E609", "The disclosure may not leave.", "Approve it first (interop approve)."),
     ("E610", "The disclosure was already delivered.", "Nothing to do."),
+    (
+        "E611",
+        "A partner's delivery settings are wrong (an unknown key, a timeout that is not a "
+        "positive number).",
+        "Fix the key the message names in the partners file.",
+    ),
     ("E620", "The partner did not take the disclosure.", "It stays approved; deliver again."),
     ("E621", "No plugin delivers to the partner's kind.", "Install the plugin or fix 'kind'."),
     ("E622", "Delivering the disclosure failed.", "Check the partner; deliver again."),
@@ -342,6 +341,18 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E707", "Polling the hospital failed.", "Check the hospital; poll again later."),
     ("E708", "The referral cannot be cancelled now.", "Wait, or ask the hospital."),
     ("E710", "The filtered Bundle lacks what a referral needs.", "Complete the case data."),
+    ("E720", "The hospital's answer to a poll is not FHIR JSON.", "Poll again later."),
+    (
+        "E721",
+        "The referral has no dead or refused delivery to send again.",
+        "List its deliveries (interop referral show); fix the configuration first.",
+    ),
+    ("E722", "--batch and --lease must be positive.", "Give positive numbers."),
+    (
+        "E723",
+        "The referral's delivery is uncertain: it may have reached the hospital.",
+        "Run interop outbox run to reconcile it first.",
+    ),
 )
 
 

@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 from privacy_support import NOW, Received
 
-from interop.cli import main
+from interop.cli import main as cli_main
+from interop.clock import FixedClock
 
-AT = ["--now", NOW.isoformat()]
+
+def main(argv: list[str]) -> int:
+    """The command line with the test's fixed clock (no option sets the time)."""
+    return cli_main(argv, clock=FixedClock(NOW))
+
 
 #: (purpose, partner over HTTP, the path it receives on, partner with a folder, folder)
 KINDS = [
@@ -73,7 +78,15 @@ def test_share_goes_through_the_outbox_over_http(
 ) -> None:
     base, school_case, received = road.base, road.case, road.received
     code, d = _cli(
-        capsys, *base, "share", school_case, "--purpose", purpose, "--to", partner, "--json", *AT
+        capsys,
+        *base,
+        "share",
+        school_case,
+        "--purpose",
+        purpose,
+        "--to",
+        partner,
+        "--json",
     )
     assert code == 0 and d["status"] == "approved"  # a pre-approved profile (G-12)
     assert d["delivery"] == "delivered" and d["receipt"]["status"] == 201
@@ -104,7 +117,15 @@ def test_file_drop_gets_the_exact_bytes(
 ) -> None:
     base, school_case = road.base, road.case
     code, d = _cli(
-        capsys, *base, "share", school_case, "--purpose", purpose, "--to", by_hand, "--json", *AT
+        capsys,
+        *base,
+        "share",
+        school_case,
+        "--purpose",
+        purpose,
+        "--to",
+        by_hand,
+        "--json",
     )
     assert code == 0 and d["delivery"] == "delivered"
     written = Path(d["receipt"]["location"])
@@ -118,7 +139,7 @@ def test_queued_before_any_network_call_then_run(
 ) -> None:
     base, school_case, received = road.base, road.case, road.received
     share = [*base, "share", school_case, "--purpose", "ca-oversight", "--to", "ca-qingshanhu"]
-    code, d = _cli(capsys, *share, "--no-send", "--json", *AT)
+    code, d = _cli(capsys, *share, "--no-send", "--json")
     assert code == 0 and d["delivery"] == "queued" and not received.requests
     (item,) = _outbox(capsys, base)["items"]
     assert (item["status"], item["sha256"]) == ("pending", d["sha256"])
@@ -134,7 +155,7 @@ def test_paused_partner_gets_nothing_until_resumed(
     assert main([*base, "outbox", "pause", "village-shangwan", "--reason", "drill"]) == 0
     capsys.readouterr()
     share = [*base, "share", school_case, "--purpose", "community-linkage"]
-    code, d = _cli(capsys, *share, "--to", "village-shangwan", "--json", *AT)
+    code, d = _cli(capsys, *share, "--to", "village-shangwan", "--json")
     assert code == 0 and d["delivery"] == "queued" and not received.requests
     listed = _outbox(capsys, base)
     assert listed["paused"] == {"village-shangwan": "drill"}
@@ -151,7 +172,7 @@ def test_refused_by_the_partner_is_dead_lettered_then_retried(
 ) -> None:
     base, school_case, received = road.base, road.case, road.received
     received.status.extend([503, 503])  # both attempts of max_attempts = 2
-    share = [*base, "share", school_case, "--purpose", "ca-oversight", "--to", "ca-flaky", *AT]
+    share = [*base, "share", school_case, "--purpose", "ca-oversight", "--to", "ca-flaky"]
     assert main(share) == 1
     err = capsys.readouterr().err
     assert "E622" in err and "503" in err and len(received.requests) == 2
@@ -178,9 +199,9 @@ def test_a_dead_disclosure_is_not_sent_again_once_the_policy_refuses_it(
     base, school_case, received = road.base, road.case, road.received
     received.status.extend([503, 503])  # retries = 1: two attempts
     share = [*base, "share", school_case, "--purpose", "school-support", "--to", "school-mingde"]
-    code, d = _cli(capsys, *share, "--json", *AT)
+    code, d = _cli(capsys, *share, "--json")
     assert code == 0 and d["status"] == "pending"
-    assert main([*base, "approve", d["id"], *AT]) == 1  # dead-lettered after two attempts
+    assert main([*base, "approve", d["id"]]) == 1  # dead-lettered after two attempts
     capsys.readouterr()
     (item,) = _outbox(capsys, base)["items"]
     assert item["status"] == "dead"

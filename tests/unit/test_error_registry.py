@@ -77,7 +77,6 @@ def test_every_error_class_lives_in_the_error_module_with_a_registered_code() ->
         ("interop.exchange.outbox", "OutboxError"),
         ("interop.privacy.disclosure", "DisclosureError"),
         ("interop.referral.lifecycle", "ReferralError"),
-        ("interop.plugins.school", "SchoolDeliveryError"),
     ],
 )
 def test_moved_classes_are_importable_from_their_old_modules(module: str, name: str) -> None:
