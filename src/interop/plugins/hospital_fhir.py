@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from interop.config import ConfigError, Partner
+from interop._errors import ConfigError
+from interop.config import Partner
 from interop.exchange.hookspecs import hookimpl
 from interop.exchange.http import HttpResult, HttpTransport, summarise_outcome
 from interop.exchange.retry import RetryPolicy
