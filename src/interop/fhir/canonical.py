@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 #: Canonical base of the programme's profiles, extensions and code systems.
-BASE = "https://fhir.interop.example.org"
+BASE = "https://fhir.jxdcmh.cn"
 
 
 def cs(name: str) -> str:

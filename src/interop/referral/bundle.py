@@ -27,7 +27,7 @@ import orjson
 from interop._errors import InteropError
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
-BASE = "https://fhir.interop.example.org"
+BASE = "https://fhir.jxdcmh.cn"
 #: Our identifier system for referrals (ServiceRequest and Task).
 REFERRAL_SYSTEM = f"{BASE}/sid/referral"
 TRIGGER_SYSTEM = f"{BASE}/CodeSystem/referral-trigger"
