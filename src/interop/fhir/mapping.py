@@ -53,6 +53,7 @@ from interop._errors import DataFileError, RuleViolation
 from interop.core.record import CaseRecord
 from interop.core.schema import hints, unwrap_optional
 from interop.fhir import canonical, release
+from interop.fhir.narrative import with_narrative
 from interop.fhir.terminology import Terminology
 from interop.resources import mappings_dir
 
@@ -554,7 +555,7 @@ class MappingSet:
                 made[key] = entry.name
                 body = entry.template(s) or {}
                 rid = _uuid(case_number, key)
-                out.append({"resourceType": entry.resource, "id": rid, **body})
+                out.append(with_narrative({"resourceType": entry.resource, "id": rid, **body}))
         missing = sorted(refs - made.keys())
         if missing:
             raise RuleViolation(

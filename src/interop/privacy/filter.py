@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from interop.fhir.narrative import with_narrative
 from interop.privacy.labels import Labeller, confidentiality_of
 from interop.privacy.policy import CONFIDENTIALITY_ORDER, Node, Policy
 
@@ -210,7 +211,8 @@ def apply_policy(
         meta = body.pop("meta", None) or {}
         meta["security"] = labeller.labels(policy, conf, redacted=acc.redacted)
         rid = ids[src["id"]]
-        resource = {"resourceType": rtype, "id": rid, "meta": meta, **body}
+        # The narrative is made from what leaves, never carried over from the full resource.
+        resource = with_narrative({"resourceType": rtype, "id": rid, "meta": meta, **body})
         entries.append({"fullUrl": _UUID_PREFIX + rid, "resource": resource})
         entities.append((rtype, rid))
         redacted += acc.redacted

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import orjson
 
 from interop._errors import InteropError
+from interop.fhir.narrative import with_narrative
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
 BASE = "https://fhir.jxdcmh.cn"
@@ -176,6 +177,8 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     if security:
         service_request["meta"] = {"security": security}
         task["meta"] = {"security": security}
+    service_request = with_narrative(service_request)
+    task = with_narrative(task)
     cond = _cond(REFERRAL_SYSTEM, spec.referral_id)
     entries.append(
         {
