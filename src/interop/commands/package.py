@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interop.fhir import package
+from interop.fhir import package, profiles_doc
 from interop.resources import mappings_dir, profiles_dir
 
 NAME = "package"
@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub.add_parser("check", help="validate the package itself (manifest, URLs, index)")
     sub.add_parser("index", help="rewrite .index.json and the ImplementationGuide")
+    d = sub.add_parser("doc", help="write docs/profiles.md (the package described) to stdout")
+    d.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "index":
         for path in package.write_index(folder):
             print(MSG_INDEXED.format(path=path))
+        return 0
+    if args.action == "doc":
+        text = profiles_doc.render(folder)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            print(text, end="")
         return 0
     if args.action == "check":
         problems = package.check(folder, package.used_extensions(mappings_dir() / "fhir"))

@@ -15,6 +15,7 @@ URL under ours is rewritten. :func:`check` validates the package itself.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -199,9 +200,8 @@ def write_index(folder: Path) -> list[Path]:
 def rebase(value: Any, old: str, new: str) -> Any:
     """``value`` with every string under ``old`` (a canonical base) moved under ``new``."""
     if isinstance(value, str):
-        if value == old or value.startswith(old + "/"):
-            return new + value[len(old) :]
-        return value.replace(f"'{old}/", f"'{new}/")  # FHIRPath in constraints
+        # URLs, and URLs inside FHIRPath and descriptions
+        return new if value == old else value.replace(old + "/", new + "/")
     if isinstance(value, list):
         return [rebase(v, old, new) for v in value]
     if isinstance(value, dict):
@@ -233,7 +233,11 @@ def build(folder: Path, out: Path, *, base: str | None = None) -> dict[str, Any]
     ig = implementation_guide(pkg, items)
     everything = [*items, Artefact(f"ImplementationGuide-{pkg['name']}.json", ig)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out, "w:gz", format=tarfile.USTAR_FORMAT) as tar:
+    with (
+        out.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
         _add(tar, MANIFEST, pkg)
         _add(tar, INDEX, index(everything))
         for a in sorted(everything, key=lambda x: x.flat_name):
@@ -290,9 +294,9 @@ def check(folder: Path, extension_names: Iterable[str] = ()) -> list[str]:
         if Path(a.path).name != a.flat_name:
             problems.append(f"{where}: the file should be named {a.flat_name}")
         if a.type in _CANONICAL_TYPES:
-            url = a.resource.get("url")
+            url = str(a.resource.get("url"))
             expected = f"{base}/{a.type}/{a.id}"
-            national = a.type == "CodeSystem" and str(url).startswith("urn:oid:")
+            national = a.type == "CodeSystem" and url.startswith("urn:oid:")
             if url != expected and not national:  # GB code systems keep their OID
                 problems.append(f"{where}: url {url!r} should be {expected}")
             elif url in urls:
