@@ -130,7 +130,8 @@ def test_plugin_sees_nothing_but_the_filtered_bundle(
                 assert value not in text, value
     delivered = next(a for k, a in spy.seen if k == "deliver")
     assert delivered.payload == approved.payload
-    assert {s["code"] for s in delivered.bundle["meta"]["security"]} >= {"R", "school-support"}
+    assert {s["code"] for s in delivered.bundle["meta"]["security"]} >= {"R"}
+    assert {t["code"] for t in delivered.bundle["meta"]["tag"]} == {"school-support"}
     gc.collect()
 
 

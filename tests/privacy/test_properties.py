@@ -238,7 +238,7 @@ def _check(doc: dict[str, Any], mark: str, extras: list[dict[str, Any]]) -> None
             own = ("resourceType", "id", "meta", "language", "text")
             body = {k: v for k, v in res.items() if k not in own}
             _allowed(body, rule.root, res["resourceType"])
-            assert set(res["meta"]) == {"security"}
+            assert set(res["meta"]) == {"security", "tag"}
         errors = [
             i for i in ENGINE.validator.validate(out.bundle, implied=False) if i.severity == "error"
         ]

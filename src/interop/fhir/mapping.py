@@ -555,7 +555,9 @@ class MappingSet:
                 made[key] = entry.name
                 body = entry.template(s) or {}
                 rid = _uuid(case_number, key)
-                out.append(with_narrative({"resourceType": entry.resource, "id": rid, **body}))
+                out.append(
+                    with_narrative({"resourceType": entry.resource, "id": rid, **body}, keep=True)
+                )
         missing = sorted(refs - made.keys())
         if missing:
             raise RuleViolation(

@@ -155,14 +155,17 @@ def narrative(resource: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def with_narrative(resource: dict[str, Any]) -> dict[str, Any]:
-    """``resource`` with ``language`` and a generated ``text`` after ``meta`` (FHIR order)."""
+def with_narrative(resource: dict[str, Any], *, keep: bool = False) -> dict[str, Any]:
+    """``resource`` with ``language`` and a generated ``text`` after ``meta`` (FHIR order).
+
+    ``keep``: a ``text`` the resource already has (written by a mapping) stays.
+    """
     out: dict[str, Any] = {}
     for key in ("resourceType", "id", "meta"):
         if key in resource:
             out[key] = resource[key]
     out["language"] = LANGUAGE
-    out["text"] = narrative(resource)
+    out["text"] = resource["text"] if keep and "text" in resource else narrative(resource)
     for key, value in resource.items():
         if key not in out and key not in ("text", "language"):
             out[key] = value
