@@ -28,8 +28,10 @@ from interop.store import Archive
 VALIDATOR = ROOT / "tools" / "hl7-validator" / "validate"
 PROFILES = ROOT / "profiles"
 
+# Skipped without Java outside CI only; under CI (.ci/run installs Java 17) a missing Java fails.
 pytestmark = pytest.mark.skipif(
-    shutil.which("java") is None, reason="Java 17+ is needed for the HL7 reference validator"
+    shutil.which("java") is None and not os.environ.get("CI"),
+    reason="Java 17+ is needed for the HL7 reference validator",
 )
 
 
