@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "fhirserver"
 PG_URL = os.environ.get("INTEROP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 RID = "urn:oid:2.16.156.10011.1.3"
-SYSTEM = "https://fhir.interop.example.org/sid/referral"
+SYSTEM = "https://fhir.jxdcmh.cn/sid/referral"
 
 
 def transaction(ref: str) -> bytes:

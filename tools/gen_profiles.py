@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-BASE = "https://fhir.interop.example.org"
+BASE = "https://fhir.jxdcmh.cn"
 SD = f"{BASE}/StructureDefinition"
 VS = f"{BASE}/ValueSet"
 CS = f"{BASE}/CodeSystem"

@@ -55,12 +55,15 @@ def test_deeper_paths_keep_the_element_named_whole(setup: Any) -> None:
 def test_labels_and_redaction_are_said_not_silent(setup: Any) -> None:
     out = _run(setup, "school-support", "school")
     codes = [s["code"] for s in out.bundle["meta"]["security"]]
-    assert codes == ["R", "school-support", "NORDSCLCD", "REDACTED"]
+    assert codes == ["R", "NORDSCLCD", "REDACTED"]  # security-labels codes only (D-49)
+    assert [t["code"] for t in out.bundle["meta"]["tag"]] == ["school-support"]
     assert out.dropped > 0 and out.redacted > 0
     ca = _run(setup, "ca-oversight", "civil-affairs")
     for entry in ca.bundle["entry"]:
-        codes = {s["code"] for s in entry["resource"]["meta"]["security"]}
-        assert {"R", "ca-oversight", "HCOMPL", "NORDSCLCD"} <= codes  # v3 PurposeOfUse mapped
+        meta = entry["resource"]["meta"]
+        codes = {s["code"] for s in meta["security"]}
+        assert {"R", "HCOMPL", "NORDSCLCD"} <= codes  # v3 PurposeOfUse mapped
+        assert [t["code"] for t in meta["tag"]] == ["ca-oversight"]
 
 
 def test_references_to_what_stayed_home_are_removed(setup: Any) -> None:

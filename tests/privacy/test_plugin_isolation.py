@@ -144,7 +144,8 @@ def test_plugin_sees_nothing_but_the_filtered_bundle(
     delivered = next(a for k, a in spy.seen if k == "attempt")
     assert delivered.payload == approved.payload
     bundle = orjson.loads(delivered.payload)
-    assert {s["code"] for s in bundle["meta"]["security"]} >= {"R", "school-support"}
+    assert {s["code"] for s in bundle["meta"]["security"]} >= {"R"}
+    assert {t["code"] for t in bundle["meta"]["tag"]} == {"school-support"}
     gc.collect()
 
 

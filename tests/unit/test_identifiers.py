@@ -14,10 +14,10 @@ ALT = "urn:oid:2.16.840.1.113883.2.23.1.19.1"
 def _patient(system: str, value: str) -> dict[str, object]:
     return {
         "resourceType": "Patient",
-        "meta": {"profile": ["https://fhir.interop.example.org/StructureDefinition/dc-patient"]},
+        "meta": {"profile": ["https://fhir.jxdcmh.cn/StructureDefinition/dc-patient"]},
         "extension": [
             {
-                "url": "https://fhir.interop.example.org/StructureDefinition/ethnicity",
+                "url": "https://fhir.jxdcmh.cn/StructureDefinition/ethnicity",
                 "valueCoding": {"system": "urn:oid:2.16.156.10011.2.3.3.3", "code": "01"},
             }
         ],

@@ -22,4 +22,5 @@ COMMANDS: dict[str, str] = {
     "consent": "interop.commands.consent",
     "referral": "interop.commands.referral",
     "outbox": "interop.commands.outbox",
+    "package": "interop.commands.package",
 }

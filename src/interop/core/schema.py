@@ -16,7 +16,7 @@ from typing import Any
 
 from interop.core.record import CaseRecord
 
-SCHEMA_ID = "https://fhir.interop.example.org/schema/case-record.schema.json"
+SCHEMA_ID = "https://fhir.jxdcmh.cn/schema/case-record.schema.json"
 
 _DATE = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 _YEAR_MONTH_OR_DATE = r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$"

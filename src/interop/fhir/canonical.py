@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: Canonical base of the programme's profiles, extensions and code systems.
-BASE = "https://fhir.interop.example.org"
+BASE = "https://fhir.jxdcmh.cn"
 
 
 def cs(name: str) -> str:

@@ -53,6 +53,7 @@ from interop._errors import DataFileError, RuleViolation
 from interop.core.record import CaseRecord
 from interop.core.schema import hints, unwrap_optional
 from interop.fhir import canonical, release
+from interop.fhir.narrative import with_narrative
 from interop.fhir.shapes import element_names
 from interop.fhir.terminology import Terminology
 from interop.resources import mappings_dir
@@ -555,7 +556,9 @@ class MappingSet:
                 made[key] = entry.name
                 body = entry.template(s) or {}
                 rid = _uuid(case_number, key)
-                out.append({"resourceType": entry.resource, "id": rid, **body})
+                out.append(
+                    with_narrative({"resourceType": entry.resource, "id": rid, **body}, keep=True)
+                )
         missing = sorted(refs - made.keys())
         if missing:
             raise RuleViolation(

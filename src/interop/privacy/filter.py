@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from interop.fhir.narrative import LANGUAGE, with_narrative
 from interop.privacy.labels import Labeller, confidentiality_of
 from interop.privacy.policy import CONFIDENTIALITY_ORDER, Node, Policy
 
@@ -209,8 +210,10 @@ def apply_policy(
         rtype = src["resourceType"]
         meta = body.pop("meta", None) or {}
         meta["security"] = labeller.labels(policy, conf, redacted=acc.redacted)
+        meta["tag"] = labeller.tags(policy)
         rid = ids[src["id"]]
-        resource = {"resourceType": rtype, "id": rid, "meta": meta, **body}
+        # The narrative is made from what leaves, never carried over from the full resource.
+        resource = with_narrative({"resourceType": rtype, "id": rid, "meta": meta, **body})
         entries.append({"fullUrl": _UUID_PREFIX + rid, "resource": resource})
         entities.append((rtype, rid))
         redacted += acc.redacted
@@ -220,7 +223,11 @@ def apply_policy(
     bundle = {
         "resourceType": "Bundle",
         "id": bundle_id,
-        "meta": {"security": labeller.labels(policy, top, redacted=bool(dropped or redacted))},
+        "language": LANGUAGE,  # the tag's display is Chinese
+        "meta": {
+            "security": labeller.labels(policy, top, redacted=bool(dropped or redacted)),
+            "tag": labeller.tags(policy),
+        },
         "type": "collection",
         "timestamp": timestamp,
         "entry": entries,

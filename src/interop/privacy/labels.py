@@ -1,11 +1,14 @@
 """Security labels (``meta.security``, requirements §4.5) of outbound resources.
 
-Each outbound resource and the Bundle carry: the confidentiality
-(v3 Confidentiality ``R`` or ``V`` …), the purpose of use (the programme's
-``cs:purpose`` code, and the HL7 v3 PurposeOfUse where the ConceptMap
-``purpose-to-purposeofuse`` has one), the obligations for the receiver
+Each outbound resource and the Bundle carry in ``meta.security`` only codes of
+the R4 security-labels value set: the confidentiality (v3 Confidentiality
+``R`` or ``V`` …), the HL7 v3 PurposeOfUse where the ConceptMap
+``purpose-to-purposeofuse`` has one, the obligations for the receiver
 (``NORDSCLCD``, ``NOPERSISTP`` …) and ``REDACTED`` where elements were removed
-(v3 ObservationValue), so a receiver knows it holds an extract.
+(v3 ObservationValue), so a receiver knows it holds an extract. The
+programme's own purpose code (``cs:purpose``, finer than PurposeOfUse and
+sometimes without one) goes in ``meta.tag``, where any code system is allowed
+and a receiver can search it with ``_tag`` (D-49).
 """
 
 from __future__ import annotations
@@ -72,7 +75,19 @@ class Labeller:
             for s, code in terminology.valueset_codes(canonical.vs("purpose"))
             if s == system
         }
+        self._displays = {
+            code: display
+            for s, code in terminology.valueset_codes(canonical.vs("purpose"))
+            if s == system and (display := terminology.display(system, code))
+        }
         self._cache: dict[tuple[str, str, tuple[str, ...], bool], tuple[dict[str, str], ...]] = {}
+
+    def tags(self, policy: Policy) -> list[dict[str, str]]:
+        """The ``meta.tag`` list: the programme's purpose code, with its display (fresh dicts)."""
+        tag = {"system": canonical.cs("purpose"), "code": policy.purpose}
+        if policy.purpose in self._displays:
+            tag["display"] = self._displays[policy.purpose]
+        return [tag]
 
     def purpose_of_use(self, purpose: str) -> tuple[str, str] | None:
         """(system, code) of the HL7 v3 PurposeOfUse of a programme purpose, if one fits."""
@@ -85,7 +100,6 @@ class Labeller:
         if found is None:
             out: list[dict[str, str]] = [
                 {"system": CONFIDENTIALITY, "code": conf, "display": _CONF_DISPLAY[conf]},
-                {"system": canonical.cs("purpose"), "code": policy.purpose},
             ]
             pou = self._pou.get(policy.purpose)
             if pou is not None:

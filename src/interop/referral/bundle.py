@@ -32,9 +32,10 @@ from urllib.parse import quote
 import orjson
 
 from interop._errors import ReferralBundleError as ReferralBundleError
+from interop.fhir.narrative import with_narrative
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
-BASE = "https://fhir.interop.example.org"
+BASE = "https://fhir.jxdcmh.cn"
 #: Our identifier system for referrals (ServiceRequest and Task).
 REFERRAL_SYSTEM = f"{BASE}/sid/referral"
 TRIGGER_SYSTEM = f"{BASE}/CodeSystem/referral-trigger"
@@ -220,6 +221,8 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     if security:
         service_request["meta"] = {"security": security}
         task["meta"] = {"security": security}
+    service_request = with_narrative(service_request)
+    task = with_narrative(task)
     cond = _cond(REFERRAL_SYSTEM, spec.referral_id)
     entries.append(
         {

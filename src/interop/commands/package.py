@@ -1,0 +1,74 @@
+"""``interop package build|check|index`` — the programme's profiles as a FHIR NPM package."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from interop.fhir import package, profiles_doc
+from interop.resources import mappings_dir, profiles_dir
+
+NAME = "package"
+HELP = "build the FHIR package (.tgz) of the profiles, check it, or refresh its index"
+
+# Operator-facing messages (one place, for the message catalogue).
+MSG_BUILT = "wrote {out} ({name}#{version}, canonical {canonical}, {count} resources)"
+MSG_SOUND = "{name}#{version}: the package is sound ({count} resources)"
+MSG_PROBLEMS = "{count} problem(s) in the package"
+MSG_INDEXED = "wrote {path}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    b = sub.add_parser("build", help="write the package .tgz a partner loads")
+    b.add_argument("--out", metavar="FILE", help="the .tgz to write (default: NAME-VERSION.tgz)")
+    b.add_argument(
+        "--canonical-base",
+        metavar="URL",
+        help="another canonical base for every URL of the package (a province hosting its own)",
+    )
+    sub.add_parser("check", help="validate the package itself (manifest, URLs, index)")
+    sub.add_parser("index", help="rewrite .index.json and the ImplementationGuide")
+    d = sub.add_parser("doc", help="write docs/profiles.md (the package described) to stdout")
+    d.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = profiles_dir()
+    if args.action == "index":
+        for path in package.write_index(folder):
+            print(MSG_INDEXED.format(path=path))
+        return 0
+    if args.action == "doc":
+        text = profiles_doc.render(folder)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            print(text, end="")
+        return 0
+    if args.action == "check":
+        problems = package.check(folder, package.used_extensions(mappings_dir() / "fhir"))
+        for p in problems:
+            print(f"ERROR   {p}")
+        pkg = package.manifest(folder)
+        if problems:
+            print(MSG_PROBLEMS.format(count=len(problems)))
+            return 1
+        count = len(package.artefacts(folder))
+        print(MSG_SOUND.format(name=pkg["name"], version=pkg["version"], count=count))
+        return 0
+    package.require_sound(folder, package.used_extensions(mappings_dir() / "fhir"))
+    pkg = package.manifest(folder)
+    out = Path(args.out) if args.out else Path(f"{pkg['name']}-{pkg['version']}.tgz")
+    written = package.build(folder, out, base=args.canonical_base)
+    count = len(package.artefacts(folder))
+    print(
+        MSG_BUILT.format(
+            out=out,
+            name=written["name"],
+            version=written["version"],
+            canonical=written["canonical"],
+            count=count,
+        )
+    )
+    return 0
