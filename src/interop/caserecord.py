@@ -87,9 +87,12 @@ def _leaf_errors(err: jsonschema.ValidationError) -> typing.Iterator[jsonschema.
     yield err
 
 
-def _schema_issues(data: dict[str, Any]) -> list[Issue]:
+def _schema_issues(
+    data: dict[str, Any], validator: jsonschema.Draft202012Validator | None = None
+) -> list[Issue]:
     issues = []
-    errors = [e for top in _schema_validator().iter_errors(data) for e in _leaf_errors(top)]
+    checker = validator or _schema_validator()
+    errors = [e for top in checker.iter_errors(data) for e in _leaf_errors(top)]
     for err in errors:
         path = _json_path(err.absolute_path)
         if err.validator == "required":
@@ -107,6 +110,16 @@ def _schema_issues(data: dict[str, Any]) -> list[Issue]:
             msg = f"value breaks the '{err.validator}' rule of the case-record format"
         issues.append(Issue("error", path, msg, "schema"))
     return issues
+
+
+def schema_issues(data: dict[str, Any], validator: jsonschema.Draft202012Validator) -> list[Issue]:
+    """What breaks ``validator``'s schema in ``data`` (a form file's, for instance)."""
+    return _schema_issues(data, validator)
+
+
+def build_part(cls: type, data: Any) -> Any:
+    """A typed record part (a form's content) from schema-valid JSON."""
+    return _build(cls, data)
 
 
 def _build(cls: type, data: Any) -> Any:

@@ -1,0 +1,157 @@
+"""Recording a step of a case: read the latest version, apply the step, check, store.
+
+The commands of ``interop case`` make one call here, :func:`record_step`, with the
+step to apply (a function of a :class:`~interop.core.casesteps.Stepper`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interop._errors import InputError, RuleViolation
+from interop.caserecord import check_case_record, record_to_dict
+from interop.core.casechecks import state_issues
+from interop.core.casesteps import Context, Step, Stepper
+from interop.core.forms import parse_form, read_form_file
+from interop.core.record import CaseRecord
+from interop.core.workdays import WorkCalendar
+from interop.fhir.terminology import Terminology
+from interop.store import Archive
+from interop.store.casework import CaseWork, StepRow
+
+
+class CaseNotFound(InputError):
+    """No case of that number in the archive (E253, exit 2)."""
+
+    code = "E253"
+
+
+class StoredRecordUnusable(RuleViolation):
+    """The latest stored version of a case breaks the case-record format (E257)."""
+
+    code = "E257"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a recorded step did."""
+
+    case_number: str
+    version: int
+    action: str
+    from_state: str
+    state: str
+    transitions: list[str]
+    warnings: list[dict[str, str]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case_number,
+            "version": self.version,
+            "action": self.action,
+            "from": self.from_state,
+            "state": self.state,
+            "transitions": self.transitions,
+            "warnings": self.warnings,
+        }
+
+
+def read_form(path: str, form: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A form file (JSON or TOML) checked against its schema: content and extras."""
+    return parse_form(form, read_form_file(Path(path)), path)
+
+
+def load_record(work: CaseWork, case_number: str, terms: Terminology) -> tuple[int, CaseRecord]:
+    """The latest version of a case and its typed record."""
+    found = work.latest(case_number)
+    if found is None:
+        raise CaseNotFound(f"no case {case_number} in the archive")
+    version, body = found
+    checked = check_case_record(body, terms)
+    errors = [i for i in checked.issues if i.severity == "error"]
+    if checked.record is None or errors:
+        where = "; ".join(f"{i.path}: {i.message}" for i in errors[:10])
+        raise StoredRecordUnusable(
+            f"case {case_number} version {version} cannot be worked on: {where}"
+        )
+    return version, checked.record
+
+
+def record_step(
+    db: str | None,
+    case_number: str,
+    action: str,
+    apply: Callable[[Stepper], Step],
+    *,
+    calendar: WorkCalendar | None = None,
+    today: dt.date | None = None,
+) -> Outcome:
+    """Apply one step to the latest version of a case and store the new version.
+
+    Raises :class:`~interop.core.casestates.IllegalTransition` (E250) or
+    :class:`~interop.core.casesteps.StepRefused` (E251) without writing anything.
+    """
+    terms = Terminology.load()
+    cal = calendar or WorkCalendar.load()
+    with Archive.open(db) as archive:
+        work = CaseWork(archive)
+        version, record = load_record(work, case_number, terms)
+        ctx = Context(work.open_cases, cal, today or dt.date.today())
+        stepper = Stepper(record, action, ctx)
+        step = apply(stepper)
+        body = record_to_dict(step.record)
+        after = check_case_record(body, terms)
+        bad = [i for i in after.issues if i.severity == "error"]
+        if bad:
+            where = "; ".join(f"{i.path}: {i.message}" for i in bad[:10])
+            raise InputError(
+                f"case {case_number}: the step's data is not usable: {where}", code="E252"
+            )
+        row = StepRow(
+            case_number,
+            body,
+            action,
+            stepper.before,
+            step.state,
+            [t.id for t in step.transitions],
+            [f.as_dict() for f in step.findings],
+            step.record.case.care_manager,
+            step.record.case.risk_level,
+        )
+        new_version = work.record_step(row, version)
+    return Outcome(
+        case_number,
+        new_version,
+        action,
+        stepper.before,
+        step.state,
+        [t.id for t in step.transitions],
+        [f.as_dict() for f in step.findings],
+    )
+
+
+def note_import(archive: Archive, record: CaseRecord, body: dict[str, Any]) -> list[dict[str, str]]:
+    """After an import: keep the caseload row and record where state and content disagree."""
+    work = CaseWork(archive)
+    found = work.latest(record.case.case_number)
+    version = found[0] if found else 1
+    issues = [f.as_dict() for f in state_issues(record)]
+    work.note_import(
+        StepRow(
+            record.case.case_number,
+            body,
+            "import",
+            None,
+            record.case.state,
+            [],
+            issues,
+            record.case.care_manager,
+            record.case.risk_level,
+        ),
+        version,
+    )
+    return issues
