@@ -175,7 +175,8 @@ def service_consent(record: CaseRecord, on: str) -> bool:
 
 
 def active_plan(record: CaseRecord) -> Plan | None:
-    active = [p for p in record.plans if p.status == "active"]
+    """The plan version in force: the latest active one (or completed, once closed)."""
+    active = [p for p in record.plans if p.status in ("active", "completed")]
     return max(active, key=lambda p: p.version) if active else None
 
 

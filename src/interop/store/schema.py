@@ -478,7 +478,8 @@ def _v4_to_v5(conn: sa.Connection) -> None:
                 "updated_at": updated,
             }
         )
-    rows = [r for r in rows if r["case_number"]]
+    have = {r[0] for r in conn.execute(sa.select(case_work.c.case_number))}
+    rows = [r for r in rows if r["case_number"] and r["case_number"] not in have]
     if rows:
         conn.execute(case_work.insert(), rows)
 
