@@ -46,7 +46,7 @@ def test_every_illegal_transition_is_refused_with_rule_and_state(action: str, st
 
 def test_main_flow_is_allowed_in_order() -> None:
     state = "listed"
-    for action in ("assign", "assess", "review", "agreement", "plan", "confirm", "first-session"):
+    for action in ("assign", "assess", "review", "agreement", "plan", "confirm", "session"):
         state = transition("X", state, action).leads_to(state)
     assert state == "in-service"
     for action, expected in (

@@ -130,7 +130,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "new version of the plan",
     ),
     Transition(
-        "T-10", "first-session", ("ready",), "in-service", "R-7.3-01", "first session finished"
+        "T-10", "session", ("ready",), "in-service", "R-7.3-01", "first session finished"
     ),
     Transition(
         "T-11",

@@ -177,12 +177,10 @@ class Stepper:
         if any(x.id == s.id for x in self.rec.sessions):
             raise InputError(f"session id {s.id} is already recorded on this case", code="E253")
         self.rec.sessions.append(s)
-        if self.rec.case.state == "ready":
-            transition(self.rec.case.case_number, "ready", "first-session")
-            if s.attendance == "attended":
-                self.go("first-session")
-        else:
-            self.go("session")
+        if self.rec.case.state != "ready" or s.attendance == "attended":
+            self.go("session")  # T-10 from ready (the first session), else T-11
+        else:  # a missed first session: allowed, the case stays ready
+            transition(self.rec.case.case_number, "ready", "session")
         findings = chk.check_session(self.rec, s)
         day = dt.date.fromisoformat(s.start[:10])
         if self.rec.case.state == "in-service" and chk.midterm_due(self.rec, day):
