@@ -129,9 +129,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "R-7.2.2-01",
         "new version of the plan",
     ),
-    Transition(
-        "T-10", "session", ("ready",), "in-service", "R-7.3-01", "first session finished"
-    ),
+    Transition("T-10", "session", ("ready",), "in-service", "R-7.3-01", "first session finished"),
     Transition(
         "T-11",
         "session",
