@@ -195,6 +195,7 @@ def test_report_csv_json_xlsx_without_personal_data(cli: Cli, tmp_path: Path) ->
     assert code == 0
     rows = {(r["section"], r["item"]): r["value"] for r in csv.DictReader(io.StringIO(out))}
     assert rows[("sessions", "attended")] == "4"
+    assert rows[("sessions by location", "office")] == "4"  # the share at home (R-7.3-13)
     assert rows[("closures by reason", "goals-achieved")] == "1"
     assert rows[("rates", "plan completion rate (完成率)")] == "0.5"
     code, out, _ = cli("report", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "json")

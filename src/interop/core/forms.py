@@ -44,6 +44,7 @@ class Form:
     part: type
     extras: dict[str, type]  # list field → item class
     optional: tuple[str, ...] = ()  # fields of the part the step fills in when absent
+    nonempty: tuple[str, ...] = ()  # lists the paper form requires (at least one entry)
 
 
 FORMS: dict[str, Form] = {
@@ -54,6 +55,7 @@ FORMS: dict[str, Form] = {
             "心理健康服务可行性评估表 (Annex A, feasibility assessment and intake)",
             Intake,
             {"assessments": Assessment},
+            nonempty=("main_problems",),
         ),
         Form(
             "annex-b",
@@ -61,6 +63,7 @@ FORMS: dict[str, Form] = {
             Plan,
             {"consents": Consent},
             ("id", "version", "status"),
+            ("problem_types", "theoretical_orientations", "methods", "service_types"),  # B-05..16
         ),
         Form(
             "annex-c",
@@ -68,6 +71,7 @@ FORMS: dict[str, Form] = {
             Session,
             {},
             ("id", "number"),
+            ("staff",),  # C-05
         ),
         Form(
             "annex-d",
@@ -87,6 +91,9 @@ def form_schema(name: str) -> dict[str, Any]:
     form = FORMS[name]
     root = _object_schema(form.part)
     root["required"] = [r for r in root["required"] if r not in form.optional]
+    for name_ in form.nonempty:
+        root["required"].append(name_)
+        root["properties"][name_] = {**root["properties"][name_], "minItems": 1}
     for field_name, item in form.extras.items():
         root["properties"][field_name] = {
             "type": "array",
