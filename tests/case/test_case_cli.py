@@ -124,7 +124,7 @@ def test_warnings_record_the_step_and_show(cli: Cli) -> None:
         "case", "session", LISTED_CASE, "--form", C,
         "--start", "2026-04-01T14:30:00+08:00", "--end", "2026-04-01T14:30:00+08:00",
     )  # fmt: skip
-    assert code == 1 and "C-06" in err  # 0 minutes: end not after start (blocks)
+    assert code == 1 and "R-9.2-05" in err  # 0 minutes: end not after start (blocks)
     code, _, err = cli(
         "case", "session", LISTED_CASE, "--form", C,
         "--start", "2026-04-01T14:30:00+08:00", "--end", "2026-04-01T14:40:00+08:00",

@@ -245,7 +245,7 @@ _RULES = (
     ),
     Rule(
         "session-times",
-        "C-06",
+        "R-9.2-05",
         BLOCK,
         "a session ends after it starts",
         "correct start and end",
