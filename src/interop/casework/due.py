@@ -35,6 +35,9 @@ def _referral_accept(archive: Archive, now: dt.datetime, until: str | None) -> l
 
 EXTRA_SOURCES: list[DueSource] = [_referral_accept]
 
+#: States in which a case has no deadline of its own but the hand-over (DL-14).
+_NOTHING_DUE = frozenset({"closed", "not-accepted", "archived-handed-over", "entered-in-error"})
+
 
 @dataclass(frozen=True, slots=True)
 class DueFilter:
@@ -116,6 +119,9 @@ def due_items(
     deadlines = CaseDeadlines(calendar, agreement_date)
     clocks = referral_clocks(work)
     for body in work.latest_records():
+        case = body.get("case") or {}
+        if case.get("state") in _NOTHING_DUE and not case.get("agreement_end"):
+            continue  # ended, and no hand-over date: nothing can be due (saves building it)
         rec = record_of(body)
         if rec is None:
             continue

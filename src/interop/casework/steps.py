@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from interop._errors import InputError, RuleViolation
-from interop.caserecord import check_case_record, record_to_dict
+from interop.caserecord import build_part, check_case_record, record_to_dict
 from interop.core.casechecks import state_issues
 from interop.core.casesteps import Context, Step, Stepper
 from interop.core.forms import parse_form, read_form_file
@@ -66,11 +66,8 @@ def read_form(path: str, form: str) -> tuple[dict[str, Any], dict[str, list[Any]
 
 
 def load_record(work: CaseWork, case_number: str, terms: Terminology) -> tuple[int, CaseRecord]:
-    """The latest version of a case and its typed record."""
-    found = work.latest(case_number)
-    if found is None:
-        raise CaseNotFound(f"no case {case_number} in the archive")
-    version, body = found
+    """The latest version of a case and its typed record, fully checked."""
+    version, body = _latest(work, case_number)
     checked = check_case_record(body, terms)
     errors = [i for i in checked.issues if i.severity == "error"]
     if checked.record is None or errors:
@@ -81,6 +78,26 @@ def load_record(work: CaseWork, case_number: str, terms: Terminology) -> tuple[i
     return version, checked.record
 
 
+def _latest(work: CaseWork, case_number: str) -> tuple[int, dict[str, Any]]:
+    found = work.latest(case_number)
+    if found is None:
+        raise CaseNotFound(f"no case {case_number} in the archive")
+    return found
+
+
+def _typed(case_number: str, version: int, body: dict[str, Any]) -> CaseRecord:
+    """The typed record of a stored version (it was checked when it was stored; the
+    record after the step is checked whole before it is written)."""
+    try:
+        rec: CaseRecord = build_part(CaseRecord, body)
+    except (TypeError, KeyError, AttributeError):
+        raise StoredRecordUnusable(
+            f"case {case_number} version {version} is not a whole case record: "
+            "check it with interop import"
+        ) from None
+    return rec
+
+
 def record_step(
     db: str | None,
     case_number: str,
@@ -88,6 +105,7 @@ def record_step(
     apply: Callable[[Stepper], Step],
     *,
     calendar: WorkCalendar | None = None,
+    terminology: Terminology | None = None,
     today: dt.date | None = None,
 ) -> Outcome:
     """Apply one step to the latest version of a case and store the new version.
@@ -95,11 +113,12 @@ def record_step(
     Raises :class:`~interop.core.casestates.IllegalTransition` (E250) or
     :class:`~interop.core.casesteps.StepRefused` (E251) without writing anything.
     """
-    terms = Terminology.load()
+    terms = terminology or Terminology.load()
     cal = calendar or WorkCalendar.load()
     with Archive.open(db) as archive:
         work = CaseWork(archive)
-        version, record = load_record(work, case_number, terms)
+        version, body_before = _latest(work, case_number)
+        record = _typed(case_number, version, body_before)
         ctx = Context(work.open_cases, cal, today or dt.date.today())
         stepper = Stepper(record, action, ctx)
         step = apply(stepper)
@@ -109,7 +128,8 @@ def record_step(
         if bad:
             where = "; ".join(f"{i.path}: {i.message}" for i in bad[:10])
             raise InputError(
-                f"case {case_number}: the step's data is not usable: {where}", code="E252"
+                f"case {case_number}: the record after this step is not usable: {where}",
+                code="E252",
             )
         row = StepRow(
             case_number,
