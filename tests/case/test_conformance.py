@@ -12,6 +12,7 @@ from interop.core.caserules import RULES
 
 STATUSES = {"enforced", "tested", "partly", "recorded", "out of scope", "open"}
 ID = r"(?:R-(?:\d+(?:\.\d+)*|[A-D])-\d{2}|DL-\d{2}|CL-\d{2})"
+GID = r"G-\d{2}"
 
 
 def rows() -> dict[str, list[str]]:
@@ -63,6 +64,15 @@ def test_every_id_cited_in_code_and_tests_resolves() -> None:
 
 def test_every_rule_of_the_catalogue_is_on_the_page() -> None:
     known = set(rows())
-    assert {
-        r.req for r in RULES.values() if not r.req.startswith("G-")
-    } <= known
+    assert {r.req for r in RULES.values() if not r.req.startswith("G-")} <= known
+
+
+def test_every_decision_id_cited_resolves() -> None:
+    text = (ROOT / "docs" / "conformance.md").read_text("utf-8")
+    known = set(re.findall(rf"^\| ({GID}) \|", text, re.M))
+    assert len(known) == 34
+    cited: set[str] = set()
+    for folder in ("src", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            cited |= set(re.findall(rf"(?<![\w-]){GID}(?![\d])", path.read_text("utf-8")))
+    assert cited - known == set()
