@@ -241,3 +241,38 @@ def test_normal_result_closes_before_service(cli: Cli) -> None:
         "--resources-given",
     )
     assert code == 0 and "intake → not-accepted (T-03)" in out
+
+
+def test_a_listed_child_without_staff_takes_the_worker_from_the_staff_list(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A synced list entry has no staff: `--staff-file` brings the organisation's staff."""
+    d = copy.deepcopy(doc("listed.json"))
+    d["case"]["case_number"] = "JX0409-2026-00107"
+    staff = d["staff"]
+    d["staff"] = []
+    d["case"].pop("supervisor")
+    d["child"].pop("resident_id")
+    path = tmp_path / "bare.json"
+    path.write_text(json.dumps(d, ensure_ascii=False), "utf-8")
+    assert cli("import", str(path))[0] == 0
+    args = ("case", "intake", "JX0409-2026-00107", "--worker", "staff-01", "--date", "2026-02-14")
+    code, _, err = cli(*args)
+    assert code == 1 and "R-5.2.2-01" in err
+    register = tmp_path / "staff.toml"
+    register.write_text(
+        "".join(
+            f'[[staff]]\nid = "{x["id"]}"\nname = "{x["name"]}"\nrole = "{x["role"]}"\n'
+            f'organisation = "{x["organisation"]}"\n'
+            f"qualifications = {json.dumps(x['qualifications'])}\n\n"
+            for x in staff
+        ),
+        "utf-8",
+    )
+    code, _, err = cli(*args, "--staff-file", str(register))
+    assert code == 0, err
+    show = cli.json("case", "show", "JX0409-2026-00107")
+    assert show["staff"]["care_manager"] == "staff-01" and show["state"] == "intake"
+    bad = tmp_path / "staff.json"
+    bad.write_text(json.dumps({"staff": [{"id": "x"}]}), "utf-8")
+    assert cli(*args, "--staff-file", str(bad))[0] == 2

@@ -14,7 +14,7 @@ from interop.casework.due import referral_clocks
 from interop.casework.steps import load_record
 from interop.core.casechecks import active_plan, state_issues
 from interop.core.casedeadlines import CaseDeadlines
-from interop.core.casestates import episode_status, state_name
+from interop.core.casestates import STATES, episode_status, state_name
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
@@ -52,7 +52,7 @@ def case_summary(
         "version": version,
         "state": c.state,
         "state_name": state_name(c.state),
-        "episode_status": episode_status(c.state) if c.state in _known() else None,
+        "episode_status": episode_status(c.state) if c.state in STATES else None,
         "risk": c.risk_level,
         "child": {"age": _age(rec.child.birth_date, today), "sex": rec.child.sex},
         "staff": {
@@ -96,12 +96,6 @@ def case_summary(
             for s in steps
         ],
     }
-
-
-def _known() -> set[str]:
-    from interop.core.casestates import STATES
-
-    return set(STATES)
 
 
 def summary_text(s: dict[str, Any]) -> str:

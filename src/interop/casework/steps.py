@@ -7,17 +7,22 @@ step to apply (a function of a :class:`~interop.core.casesteps.Stepper`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from interop._errors import InputError, RuleViolation
-from interop.caserecord import build_part, check_case_record, record_to_dict
+from interop.caserecord import build_part, check_case_record, record_to_dict, schema_issues
 from interop.core.casechecks import state_issues
 from interop.core.casesteps import Context, Step, Stepper
 from interop.core.forms import parse_form, read_form_file
+from interop.core.people import Staff
 from interop.core.record import CaseRecord
+from interop.core.schema import _object_schema
 from interop.core.workdays import WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
@@ -63,6 +68,29 @@ class Outcome:
 def read_form(path: str, form: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """A form file (JSON or TOML) checked against its schema: content and extras."""
     return parse_form(form, read_form_file(Path(path)), path)
+
+
+def read_staff(path: str) -> list[Staff]:
+    """The staff of a staff-list file (``staff = [...]`` in JSON, ``[[staff]]`` in TOML)."""
+    data = read_form_file(Path(path))
+    issues = schema_issues(data, _staff_validator())
+    if issues:
+        where = "; ".join(f"{i.path}: {i.message}" for i in issues[:10])
+        raise InputError(f"{path}: the staff list is not valid: {where}", code="E252")
+    return [build_part(Staff, e) for e in data["staff"]]
+
+
+@functools.cache
+def _staff_validator() -> jsonschema.Draft202012Validator:
+    items = _object_schema(Staff)  # the case record's Staff (no nested parts)
+    return jsonschema.Draft202012Validator(
+        {
+            "type": "object",
+            "properties": {"staff": {"type": "array", "minItems": 1, "items": items}},
+            "required": ["staff"],
+            "additionalProperties": False,
+        }
+    )
 
 
 def load_record(work: CaseWork, case_number: str, terms: Terminology) -> tuple[int, CaseRecord]:

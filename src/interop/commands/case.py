@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _flags(p: dict[str, argparse.ArgumentParser]) -> None:
     p["intake"].add_argument("--worker", required=True, metavar="STAFF", help="care manager id")
     p["intake"].add_argument("--date", required=True, help="intake date (A-24)")
+    p["intake"].add_argument(
+        "--staff-file",
+        metavar="FILE",
+        help="the organisation's staff list (JSON or TOML, [[staff]] entries as in the case "
+        "record): the worker and supervisors join the case from it",
+    )
     p["review"].add_argument("--supervisor", required=True, metavar="STAFF")
     p["review"].add_argument("--date", required=True)
     p["agreement"].add_argument("--date", required=True, help="agreement signed (DL-01 starts)")
@@ -176,8 +182,11 @@ def _step(args: argparse.Namespace) -> Any:
     """The function of a Stepper that performs the chosen action."""
     a = args.case_action
     if a == "intake":
+        from interop.casework.steps import read_staff
+
         worker, date = args.worker, _date(args.date, "--date")
-        return lambda st: st.assign(worker, date)
+        staff = read_staff(args.staff_file) if args.staff_file else []
+        return lambda st: st.assign(worker, date, staff)
     if a == "assess":
         data, extras = _form(args, "annex-a")
         _require(data, ["assessment_date"], "(Annex A has no flags: --form is needed)")

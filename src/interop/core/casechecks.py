@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from interop.core.adjustment import AdjustmentRequest, WorkerChange
 from interop.core.caserules import Finding, broken
+from interop.core.casestates import STATES
 from interop.core.closure import Closure
 from interop.core.crisis import Crisis
 from interop.core.midterm import Midterm
@@ -377,8 +378,6 @@ _BEFORE_READY = frozenset(
 
 def state_issues(record: CaseRecord) -> list[Finding]:
     """Where a record's state contradicts its content (an imported record, §3.1)."""
-    from interop.core.casestates import STATES
-
     state = record.case.state
     out: list[Finding] = []
     if state not in STATES:

@@ -28,6 +28,7 @@ from interop.core.contact import CONTACT_PARTIES, Contact
 from interop.core.crisis import Crisis
 from interop.core.intake import Intake
 from interop.core.midterm import Midterm
+from interop.core.people import Staff
 from interop.core.plan import Plan
 from interop.core.record import CaseRecord
 from interop.core.session import Session
@@ -104,9 +105,12 @@ class Stepper:
 
     # -- the actions -------------------------------------------------------------------
 
-    def assign(self, worker: str, date: str) -> Step:
-        """T-02: a worker takes the listed child (接案)."""
+    def assign(self, worker: str, date: str, staff: list[Staff] | None = None) -> Step:
+        """T-02: a worker takes the listed child (接案); ``staff`` (from the organisation's
+        staff list) joins the case's staff where not there yet (a listed child has none)."""
         self.go("assign")
+        known = {s.id for s in self.rec.staff}
+        self.rec.staff += [s for s in staff or [] if s.id not in known]
         self.rec.case.care_manager = worker
         self.rec.case.intake_date = date
         on = dt.date.fromisoformat(date)
