@@ -78,6 +78,7 @@ def case_doc(base: dict[str, Any], i: int, sessions: int) -> dict[str, Any]:
 
 def build(db: str, n: int, sessions: int) -> None:
     base = json.loads((ROOT / "fixtures/cases/01-medium-in-service.json").read_text("utf-8"))
+    calendar = WorkCalendar.load()
     with Archive.open(db) as archive:
         for i in range(n):
             body = case_doc(base, i, sessions)
@@ -86,7 +87,7 @@ def build(db: str, n: int, sessions: int) -> None:
                 rec.case.case_number, body, state="in-service", risk_level="medium",
                 resident_id=None, deadline=None, received=rec.case.list_received_date,
             )  # fmt: skip
-            note_import(archive, rec, body)
+            note_import(archive, rec, body, calendar)
 
 
 def session_form(day: dt.datetime, worker: str) -> dict[str, Any]:

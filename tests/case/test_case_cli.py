@@ -276,3 +276,24 @@ def test_a_listed_child_without_staff_takes_the_worker_from_the_staff_list(
     bad = tmp_path / "staff.json"
     bad.write_text(json.dumps({"staff": [{"id": "x"}]}), "utf-8")
     assert cli(*args, "--staff-file", str(bad))[0] == 2
+
+
+def test_stored_deadlines_equal_the_ones_worked_out_now(cli: Cli) -> None:
+    """`cases due` reads each version's own deadlines stored with it; a case without
+    them (an archive migrated from schema 4) has them worked out from its record: the
+    same list either way."""
+    import datetime as dt
+
+    from interop.casework.due import DueFilter, due_items
+    from interop.core.workdays import CHINA_TZ, WorkCalendar
+    from interop.store import schema as t
+
+    walk_to_service(cli)
+    now = dt.datetime(2026, 4, 10, 12, tzinfo=CHINA_TZ)
+    cal = WorkCalendar.load()
+    with Archive.open(cli.db) as a:
+        stored = due_items(a, now, cal, DueFilter())
+        with a.engine.begin() as conn:
+            conn.execute(t.case_work.update().values(due=None, due_version=None))
+        live = due_items(a, now, cal, DueFilter())
+    assert stored == live and {i["rule"] for i in stored} >= {"DL-11", "DL-13", "DL-14"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interop.caserecord import build_part
-from interop.core.casedeadlines import CaseDeadlines, ReferralClock
+from interop.core.casedeadlines import CaseDeadlines, DueItem, ReferralClock
 from interop.core.record import CaseRecord
 from interop.core.workdays import CHINA_TZ, WorkCalendar, end_of_day
 from interop.store import Archive
@@ -34,9 +34,6 @@ def _referral_accept(archive: Archive, now: dt.datetime, until: str | None) -> l
 
 
 EXTRA_SOURCES: list[DueSource] = [_referral_accept]
-
-#: States in which a case has no deadline of its own but the hand-over (DL-14).
-_NOTHING_DUE = frozenset({"closed", "not-accepted", "archived-handed-over", "entered-in-error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +82,19 @@ def record_of(body: dict[str, Any]) -> CaseRecord | None:
 
 
 def due_items(
-    archive: Archive,
-    now: dt.datetime,
-    calendar: WorkCalendar,
-    filters: DueFilter,
-    *,
-    agreement_date: dt.date | None = None,
+    archive: Archive, now: dt.datetime, calendar: WorkCalendar, filters: DueFilter
 ) -> list[dict[str, Any]]:
-    """Every open deadline that passes ``filters``, earliest first."""
+    """Every open deadline that passes ``filters``, earliest first.
+
+    A case's own deadlines are those stored with its latest version (worked out when
+    it was written); a case without them (an archive from before, or one with
+    referrals, whose clocks move on their own) has its record built and worked out now.
+    """
     until = None
     if filters.within is not None:
         until = (now.astimezone(CHINA_TZ).date() + dt.timedelta(days=filters.within)).isoformat()
     items: list[dict[str, Any]] = []
     work = CaseWork(archive)
-    managers: dict[str, str | None] = {}
     for row in archive.waiting_cases(until=until):
         due = dt.date.fromisoformat(row["deadline_due"])
         items.append(
@@ -113,21 +109,25 @@ def due_items(
                 "overdue": now > end_of_day(due),
                 "worker": None,
                 "risk": row["risk_level"],
-                "received": row["received"],
             }
         )
-    deadlines = CaseDeadlines(calendar, agreement_date)
+    deadlines = CaseDeadlines(calendar)
     clocks = referral_clocks(work)
-    for body in work.latest_records():
-        case = body.get("case") or {}
-        if case.get("state") in _NOTHING_DUE and not case.get("agreement_end"):
-            continue  # ended, and no hand-over date: nothing can be due (saves building it)
-        rec = record_of(body)
-        if rec is None:
-            continue
-        managers[rec.case.case_number] = rec.case.care_manager
-        for d in deadlines.items(rec, clocks.get(rec.case.case_number, [])):
-            items.append({**d.as_dict(now), "received": rec.case.list_received_date})
+    managers: dict[str, str | None] = {}
+    for number, state, current, stored in work.due_rows():
+        if stored is None and state == "listed":
+            continue  # a list entry: its start deadline is the one above
+        if current and stored is not None and number not in clocks:
+            found = [DueItem.from_json(d) for d in stored]
+        else:
+            latest = work.latest(number)
+            rec = record_of(latest[1]) if latest else None
+            if rec is None:
+                continue
+            found = deadlines.items(rec, clocks.get(number, []))
+        for d in found:
+            managers[number] = d.worker
+            items.append(d.as_dict(now))
     for source in EXTRA_SOURCES:
         for it in source(archive, now, until):
             it.setdefault("worker", managers.get(it["case"]))

@@ -18,6 +18,7 @@ import jsonschema
 from interop._errors import InputError, RuleViolation
 from interop.caserecord import build_part, check_case_record, record_to_dict, schema_issues
 from interop.core.casechecks import state_issues
+from interop.core.casedeadlines import CaseDeadlines
 from interop.core.casesteps import Context, Step, Stepper
 from interop.core.forms import parse_form, read_form_file
 from interop.core.people import Staff
@@ -169,6 +170,7 @@ def record_step(
             [f.as_dict() for f in step.findings],
             step.record.case.care_manager,
             step.record.case.risk_level,
+            own_deadlines(step.record, cal),
         )
         new_version = work.record_step(row, version)
     return Outcome(
@@ -182,7 +184,14 @@ def record_step(
     )
 
 
-def note_import(archive: Archive, record: CaseRecord, body: dict[str, Any]) -> list[dict[str, str]]:
+def own_deadlines(record: CaseRecord, calendar: WorkCalendar) -> list[dict[str, Any]]:
+    """The open deadlines the record alone shows, stored with its version."""
+    return [d.to_json() for d in CaseDeadlines(calendar).items(record)]
+
+
+def note_import(
+    archive: Archive, record: CaseRecord, body: dict[str, Any], calendar: WorkCalendar
+) -> list[dict[str, str]]:
     """After an import: keep the caseload row and record where state and content disagree."""
     work = CaseWork(archive)
     found = work.latest(record.case.case_number)
@@ -199,6 +208,7 @@ def note_import(archive: Archive, record: CaseRecord, body: dict[str, Any]) -> l
             issues,
             record.case.care_manager,
             record.case.risk_level,
+            own_deadlines(record, calendar),
         ),
         version,
     )

@@ -15,8 +15,6 @@ import json
 
 from interop._errors import InputError
 from interop.casework.due import DueFilter, due_items
-from interop.commands.sync import parse_date
-from interop.config import load_config
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.store import Archive
 
@@ -53,13 +51,9 @@ def run(args: argparse.Namespace) -> int:
         now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=CHINA_TZ)
     else:
         now = dt.datetime.now(CHINA_TZ)
-    config = load_config(args.config)
-    agreement = parse_date(
-        config.raw.get("sync", {}).get("agreement_date"), "[sync] agreement_date"
-    )
     filters = DueFilter(args.within, args.worker, args.risk, args.rule)
     with Archive.open(args.db) as archive:
-        items = due_items(archive, now, WorkCalendar.load(), filters, agreement_date=agreement)
+        items = due_items(archive, now, WorkCalendar.load(), filters)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
         return 0

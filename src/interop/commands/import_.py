@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             if result != "unchanged":
                 # §3.1: a record whose state contradicts its content is stored, with the
                 # issue recorded (case_steps) and shown (here and by `interop case show`).
-                item["state_issues"] = note_import(archive, rec, record_to_dict(rec))
+                item["state_issues"] = note_import(archive, rec, record_to_dict(rec), calendar)
             results.append(item)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))

@@ -25,6 +25,9 @@ from interop.core.deadlines import START_RULES, start_deadline
 from interop.core.record import CaseRecord
 from interop.core.workdays import CHINA_TZ, WorkCalendar, end_of_day
 
+#: Rules whose items depend on the referral loop's records, not the case record alone.
+REFERRAL_RULES = frozenset({"DL-07", "DL-08", "DL-10", "DL-17"})
+
 WD = "working days"
 DAYS = "calendar days"
 HOURS = "hours"
@@ -57,6 +60,38 @@ class DueItem:
         if self.due_at is not None:
             return now > self.due_at
         return now > end_of_day(self.due)
+
+    def to_json(self) -> dict[str, Any]:
+        """What is stored with the case's version (``from_json`` reads it back)."""
+        return {
+            "case": self.case,
+            "rule": self.rule,
+            "event": self.event,
+            "start": self.start.isoformat(),
+            "due": self.due.isoformat(),
+            "unit": self.unit,
+            "limit": self.limit,
+            "provisional": self.provisional,
+            "worker": self.worker,
+            "risk": self.risk,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DueItem:
+        return cls(
+            d["case"],
+            d["rule"],
+            d["event"],
+            dt.date.fromisoformat(d["start"]),
+            dt.date.fromisoformat(d["due"]),
+            d["unit"],
+            d["limit"],
+            d["provisional"],
+            d["worker"],
+            d["risk"],
+            dt.datetime.fromisoformat(d["due_at"]) if d["due_at"] else None,
+        )
 
     def as_dict(self, now: dt.datetime) -> dict[str, Any]:
         return {
@@ -106,9 +141,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 class CaseDeadlines:
     """Computes the open deadlines of case records against one work calendar."""
 
-    def __init__(self, calendar: WorkCalendar, agreement_date: dt.date | None = None) -> None:
+    def __init__(self, calendar: WorkCalendar) -> None:
         self.calendar = calendar
-        self.agreement_date = agreement_date  # the programme's agreement, if configured
 
     def _wd(self, rec: CaseRecord, rule: str, event: str, start: dt.date, n: int) -> DueItem:
         due, provisional = self.calendar.add_workdays(start, n)
@@ -140,7 +174,8 @@ class CaseDeadlines:
         )
 
     def items(self, rec: CaseRecord, referrals: Sequence[ReferralClock] = ()) -> list[DueItem]:
-        """Every open deadline of ``rec``, earliest first."""
+        """Every open deadline of ``rec``, earliest first (the referral loop's clocks of
+        the case in ``referrals``; without them, what the record alone shows)."""
         state = rec.case.state
         if state in ("archived-handed-over", "entered-in-error"):
             return []
@@ -166,7 +201,9 @@ class CaseDeadlines:
         c = rec.case
         if rec.finished_sessions or c.state == "listed" or not c.list_received_date:
             return []  # a listed case's start deadline is kept with the list (interop sync)
-        agreement = _day(c.agreement_date) if c.agreement_date else self.agreement_date
+        # The case's own agreement (T-07); the programme's configured date applies to
+        # listed children only (their deadline is worked out at sync).
+        agreement = _day(c.agreement_date) if c.agreement_date else None
         d = start_deadline(
             c.risk_level, _day(c.list_received_date), self.calendar, agreement_date=agreement
         )

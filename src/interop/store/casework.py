@@ -50,6 +50,7 @@ class StepRow:
     findings: Sequence[dict[str, str]]
     care_manager: str | None
     risk_level: str | None
+    due: Sequence[dict[str, Any]] | None = None  # the version's own open deadlines
 
 
 class CaseWork:
@@ -143,6 +144,8 @@ class CaseWork:
             "state": step.to_state,
             "risk_level": step.risk_level,
             "updated_at": stamp,
+            "due": None if step.due is None else json.dumps(list(step.due), ensure_ascii=False),
+            "due_version": None if step.due is None else version,
         }
         done = conn.execute(
             t.case_work.update().where(t.case_work.c.case_number == step.case_number),
@@ -189,6 +192,22 @@ class CaseWork:
                 }
                 for v, a, f, to, tr, fi, at in conn.execute(q)
             ]
+
+    def due_rows(self) -> Iterator[tuple[str, str, bool, list[dict[str, Any]] | None]]:
+        """Each case: number, state, whether its stored deadlines are of its latest
+        version, and those deadlines (None where none were stored)."""
+        c, w = t.cases.c, t.case_work.c
+        q = (
+            sa.select(c.case_number, c.state, c.version, w.due_version, w.due)
+            .select_from(t.cases.outerjoin(t.case_work, w.case_number == c.case_number))
+            .order_by(c.case_number)
+        )
+        with self.engine.connect() as conn:
+            for number, state, version, due_version, due in conn.execution_options(
+                yield_per=2000
+            ).execute(q):
+                stored = orjson.loads(due) if due is not None else None
+                yield number, state, due_version == version, stored
 
     def latest_records(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
         """The latest version of every case record (for due lists and reports)."""

@@ -424,7 +424,8 @@ MIGRATIONS[3] = _v3_to_v4
 # R-7.3-08/CL-04, 9.4.3; interop.store.casework).
 # ---------------------------------------------------------------------------
 
-#: One row per case: its state and care manager as of its latest version (CL-04, G-09).
+#: One row per case: its state and care manager as of its latest version (CL-04, G-09),
+#: and its open deadlines.
 case_work = sa.Table(
     "case_work",
     metadata,
@@ -433,6 +434,10 @@ case_work = sa.Table(
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("risk_level", sa.String(16)),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    # The case's own open deadlines (JSON list) as of version ``due_version``, worked out
+    # when the version was written, so `cases due` need not rebuild every record.
+    sa.Column("due", sa.Text),
+    sa.Column("due_version", sa.Integer),
 )
 
 #: Every step recorded on a case (and every import): the version it made, the
