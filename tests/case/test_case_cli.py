@@ -297,3 +297,16 @@ def test_stored_deadlines_equal_the_ones_worked_out_now(cli: Cli) -> None:
             conn.execute(t.case_work.update().values(due=None, due_version=None))
         live = due_items(a, now, cal, DueFilter())
     assert stored == live and {i["rule"] for i in stored} >= {"DL-11", "DL-13", "DL-14"}
+
+
+def test_unusable_step_input_exits_2_with_its_code(cli: Cli) -> None:
+    walk_to_service(cli)
+    code, _, err = cli("case", "close", LISTED_CASE, "--reason", "goals-achieved")
+    assert code == 2 and "[E255]" in err and "--form" in err
+    code, _, err = cli("case", "crisis", LISTED_CASE, "--resolve", "--carer", "adult-01")
+    assert code == 2 and "[E254]" in err
+    code, _, err = cli("case", "midterm", LISTED_CASE, "--date", "2026-03-30")
+    assert code == 2 and "[E252]" in err and "--supervisor" in err
+    code, _, err = cli("case", "session", LISTED_CASE, "--form", C, "--start", "soon")
+    assert code == 2 and "[E252]" in err
+    assert "Traceback" not in err

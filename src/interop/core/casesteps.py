@@ -179,7 +179,7 @@ class Stepper:
         data = {"id": f"sess-{number:02d}", "number": number, **data}
         s: Session = build_part(Session, data)
         if any(x.id == s.id for x in self.rec.sessions):
-            raise InputError(f"session id {s.id} is already recorded on this case", code="E253")
+            raise InputError(f"session id {s.id} is already recorded on this case", code="E259")
         self.rec.sessions.append(s)
         if self.rec.case.state != "ready" or s.attendance == "attended":
             self.go("session")  # T-10 from ready (the first session), else T-11
