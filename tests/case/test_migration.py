@@ -3,6 +3,8 @@ managers taken from their latest records (so the caseload limit counts them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from case_support import Cli
@@ -13,8 +15,10 @@ from interop.store.casework import CaseWork
 
 
 def test_schema_4_archive_is_migrated_with_caseloads(
-    db_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # SQLite here; on PostgreSQL the step runs in the store tests' migration from 3.
+    db_url = f"sqlite:///{tmp_path / 'v4.sqlite3'}"
     cli = Cli(db_url, capsys)
     assert cli("import", "fixtures/cases/01-medium-in-service.json")[0] == 0
     with Archive.open(db_url) as a, a.engine.begin() as conn:  # as schema 4 left it
