@@ -26,6 +26,7 @@ Third-party exceptions are translated at the boundary with ``raise ... from``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class InteropError(Exception):
@@ -176,6 +177,48 @@ class ReferralNotFound(InputError):
     code = "E701"
 
 
+class PackageError(InteropError):
+    """The FHIR package folder is unusable (exit 2)."""
+
+    code = "E330"
+    exit_code = 2
+
+
+class IllegalTransition(RuleViolation):
+    """A case step asked for in a state where the case state machine does not allow it
+    (E250, exit 1); the message names the transition, its rule and the state."""
+
+    code = "E250"
+
+    def __init__(self, message: str, *, case_number: str, state: str, action: str) -> None:
+        super().__init__(message)
+        self.case_number = case_number
+        self.state = state
+        self.action = action
+
+
+class StepRefused(RuleViolation):
+    """A blocking rule of the standard refuses a case step (E251, exit 1)."""
+
+    code = "E251"
+
+    def __init__(self, message: str, *, findings: list[Any]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+class CaseNotFound(InputError):
+    """No case of that number in the archive (E253, exit 2)."""
+
+    code = "E253"
+
+
+class StoredRecordUnusable(RuleViolation):
+    """The latest stored version of a case breaks the case-record format (E257)."""
+
+    code = "E257"
+
+
 class ReferralBundleError(InteropError):
     """The filtered Bundle lacks what a referral needs (exit 1)."""
 
@@ -271,10 +314,50 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E210", "A FHIR mapping file is invalid.", "Fix the mapping entry named."),
     ("E211", "No FHIR mapping files were found.", "Check the mappings folder."),
     ("E220", "A purpose policy file is invalid.", "Fix the policy at the line named."),
+    # -- E25x: recording the steps of a case (interop case …)
+    (
+        "E250",
+        "The step is not allowed in the state the case is in (the case state machine, §3.3).",
+        "Record the steps before it first; the message names the states that allow it.",
+    ),
+    (
+        "E251",
+        "A blocking rule of the standard refuses the step; nothing was written.",
+        "Do what the rule named asks (consent, planned sessions, staff …), then record again.",
+    ),
+    ("E252", "The form or step input cannot be used.", "Fix the field the message names."),
+    ("E253", "No case of that number in the archive.", "Check the case number (interop cases)."),
+    ("E254", "No open crisis, or more than one, for this step.", "Name the crisis (--crisis)."),
+    (
+        "E255",
+        "A case that had service cannot close without its Annex D closure form.",
+        "Give the closure form (--form).",
+    ),
+    (
+        "E256",
+        "The case changed by another step meanwhile.",
+        "Show the case again and record the step once more.",
+    ),
+    (
+        "E257",
+        "The latest stored version of the case breaks the case-record format.",
+        "Import a corrected record of the case.",
+    ),
+    ("E258", "The report's period or format is unusable.", "Give --from/--to dates, a format."),
+    ("E259", "A session of that id is already recorded.", "Give the session a new id."),
     # -- E3xx: rules of the standard broken by the data (exit 1)
     ("E300", "A rule of the standard is broken by the data.", "Correct the case data."),
     ("E310", "A mapping makes the same resource twice.", "Fix the mapping's ids."),
     ("E311", "References do not resolve inside the Bundle.", "Fix the mapping's references."),
+    # -- E33x: the programme's FHIR package (interop package …)
+    ("E330", "The FHIR package folder is unusable.", "Give the profiles folder of the package."),
+    ("E331", "The package's package.json is missing or wrong.", "Fix package.json."),
+    ("E332", "A file of the package is not FHIR JSON.", "Fix or remove the file named."),
+    (
+        "E333",
+        "The package is not sound (an unresolved canonical, a missing extension, a stale index).",
+        "Fix what is listed; interop package index refreshes the index.",
+    ),
     # -- E4xx: plugins and partner feeds
     ("E400", "A plugin cannot be loaded or implements an unknown hook.", "Fix the plugin."),
     ("E410", "A partner feed failed after its retries.", "Check the partner; sync again."),

@@ -87,9 +87,12 @@ def _leaf_errors(err: jsonschema.ValidationError) -> typing.Iterator[jsonschema.
     yield err
 
 
-def _schema_issues(data: dict[str, Any]) -> list[Issue]:
+def _schema_issues(
+    data: dict[str, Any], validator: jsonschema.Draft202012Validator | None = None
+) -> list[Issue]:
     issues = []
-    errors = [e for top in _schema_validator().iter_errors(data) for e in _leaf_errors(top)]
+    checker = validator or _schema_validator()
+    errors = [e for top in checker.iter_errors(data) for e in _leaf_errors(top)]
     for err in errors:
         path = _json_path(err.absolute_path)
         if err.validator == "required":
@@ -109,27 +112,56 @@ def _schema_issues(data: dict[str, Any]) -> list[Issue]:
     return issues
 
 
+def schema_issues(data: dict[str, Any], validator: jsonschema.Draft202012Validator) -> list[Issue]:
+    """What breaks ``validator``'s schema in ``data`` (a form file's, for instance)."""
+    return _schema_issues(data, validator)
+
+
+def build_part(cls: type, data: Any) -> Any:
+    """A typed record part (a form's content) from schema-valid JSON."""
+    return _build(cls, data)
+
+
 def _build(cls: type, data: Any) -> Any:
     """Turn schema-valid JSON into the typed records (recursively)."""
     kwargs = {}
-    th = hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name not in data or data[f.name] is None:
+    for name, convert in _fields_of(cls):
+        value = data.get(name)
+        if value is None:
             continue
-        kwargs[f.name] = _convert(th[f.name], data[f.name])
+        kwargs[name] = value if convert is None else convert(value)
     return cls(**kwargs)
 
 
-def _convert(tp: Any, value: Any) -> Any:
+Converter = typing.Callable[[Any], Any]
+
+
+@functools.cache
+def _fields_of(cls: type) -> tuple[tuple[str, Converter | None], ...]:
+    """Each field of a record class and how its JSON value becomes the typed value.
+
+    Worked out once per class (the type hints are not looked at again for every
+    value: `cases due` builds every case record of the archive).
+    """
+    th = hints(cls)
+    return tuple((f.name, _converter(th[f.name])) for f in dataclasses.fields(cls))
+
+
+def _converter(tp: Any) -> Converter | None:
+    """None where the JSON value is the typed value as it is."""
     inner, _ = unwrap_optional(tp)
     if typing.get_origin(inner) is list:
         (item,) = typing.get_args(inner)
-        return [_convert(item, v) for v in value]
+        each = _converter(item)
+        if each is None:
+            return list
+        return lambda values: [each(v) for v in values]
     if dataclasses.is_dataclass(inner) and isinstance(inner, type):
-        return _build(inner, value)
-    if inner is float and isinstance(value, int):
-        return float(value)
-    return value
+        part: type = inner
+        return lambda value: _build(part, value)
+    if inner is float:
+        return lambda value: float(value) if isinstance(value, int) else value
+    return None
 
 
 def _walk_codes(obj: Any, path: str) -> typing.Iterator[tuple[str, str, str, str | None]]:

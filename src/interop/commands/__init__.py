@@ -23,4 +23,6 @@ COMMANDS: dict[str, str] = {
     "referral": "interop.commands.referral",
     "outbox": "interop.commands.outbox",
     "package": "interop.commands.package",
+    "case": "interop.commands.case",
+    "report": "interop.commands.report",
 }

@@ -1,8 +1,10 @@
-"""``interop cases due`` — waiting cases by start deadline (DL-01..DL-03, G-06).
+"""``interop cases due`` — every open deadline of every case (DL-01..DL-17).
 
-Deadlines are working days (§1.9.1); one that reaches into a year without a
-published 调休 arrangement is marked provisional. A deadline is overdue
-once 23:59:59 Asia/Shanghai of its last day has passed.
+Each item: the rule, the event that started its clock, the last day (working days
+per §1.9.1 with 调休, calendar days or hours as the standard says), provisional
+where the calendar of that year is not published, and overdue once 23:59:59
+Asia/Shanghai of its last day (or its hour) has passed. Filters: ``--worker``,
+``--risk``, ``--rule``, ``--within DAYS``.
 """
 
 from __future__ import annotations
@@ -10,54 +12,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
 
 from interop._errors import InputError
-from interop.core.workdays import CHINA_TZ, end_of_day
+from interop.casework.due import DueFilter, due_items
+from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.store import Archive
 
 NAME = "cases"
-HELP = "list cases of the archive (cases due: waiting cases by start deadline)"
+HELP = "list cases of the archive (cases due: every open deadline, earliest first)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
-    due = sub.add_parser("due", help="waiting cases by start deadline, earliest first")
+    due = sub.add_parser("due", help="open deadlines of every case (DL-01..DL-17), earliest first")
     due.add_argument(
         "--within",
         metavar="DAYS",
         type=int,
         help="only deadlines within DAYS calendar days from today (overdue ones included)",
     )
+    due.add_argument("--worker", metavar="STAFF", help="only cases of this care manager")
+    due.add_argument(
+        "--risk", choices=("normal", "low", "medium", "high"), help="only cases of this risk"
+    )
+    due.add_argument("--rule", metavar="DL-NN", help="only this deadline rule (e.g. DL-11)")
     due.add_argument("--json", action="store_true", help="print a JSON array")
     due.add_argument("--as-of", metavar="DATE", help=argparse.SUPPRESS)  # tests: fixed today
-
-
-def due_items(archive: Archive, now: dt.datetime, within: int | None) -> list[dict[str, Any]]:
-    until = None
-    if within is not None:
-        until = (now.astimezone(CHINA_TZ).date() + dt.timedelta(days=within)).isoformat()
-    items = []
-    for row in archive.waiting_cases(until=until):
-        due = dt.date.fromisoformat(row["deadline_due"])
-        items.append(
-            {
-                "case": row["case_number"],
-                "risk": row["risk_level"],
-                "deadline": due.isoformat(),
-                "rule": row["deadline_rule"],
-                "provisional": bool(row["provisional"]),
-                "overdue": now > end_of_day(due),
-                "start": row["deadline_start"],
-                "received": row["received"],
-            }
-        )
-    # Referrals: not accepted in time, follow-up due (DL-17), anomalies at the hospital.
-    from interop.referral.lifecycle import referral_due_items
-
-    items += referral_due_items(archive, now, until)
-    items.sort(key=lambda it: (it["deadline"], it["case"]))
-    return items
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,26 +51,27 @@ def run(args: argparse.Namespace) -> int:
         now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=CHINA_TZ)
     else:
         now = dt.datetime.now(CHINA_TZ)
+    filters = DueFilter(args.within, args.worker, args.risk, args.rule)
     with Archive.open(args.db) as archive:
-        items = due_items(archive, now, args.within)
+        items = due_items(archive, now, WorkCalendar.load(), filters)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
         return 0
     if not items:
-        print("no waiting case has a start deadline" + (" in that window" if args.within else ""))
+        print("no open deadline" + (" in that window" if args.within is not None else ""))
         return 0
-    print(f"{'case':<20} {'risk':<7} {'deadline':<11} {'rule':<6} note")
+    print(f"{'case':<20} {'risk':<7} {'worker':<10} {'deadline':<11} {'rule':<6} event; note")
     for it in items:
         notes = []
         if it["overdue"]:
             notes.append("OVERDUE")
         if it["provisional"]:
             notes.append("provisional (calendar not published)")
-        if it.get("referral"):
-            notes.append(f"referral {it['referral']} at {it['partner']}")
+        event = it.get("event") or it["rule"]
         print(
-            f"{it['case']:<20} {it['risk'] or '-':<7} {it['deadline']:<11} {it['rule']:<6} "
-            + ", ".join(notes)
+            f"{it['case']:<20} {it.get('risk') or '-':<7} {it.get('worker') or '-':<10} "
+            f"{it['deadline']:<11} {it['rule']:<6} {event}"
+            + ("; " + ", ".join(notes) if notes else "")
         )
-    print(f"{len(items)} waiting case(s)")
+    print(f"{len(items)} open deadline(s)")
     return 0

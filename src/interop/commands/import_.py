@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from interop.caserecord import check_case_record, read_case_file, record_to_dict
+from interop.casework.steps import note_import
 from interop.commands.sync import parse_date
 from interop.config import load_config
 from interop.core.deadlines import start_deadline
@@ -78,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
                 received=received,
             )
             item.update(case=rec.case.case_number, result=result)
+            if result != "unchanged":
+                # §3.1: a record whose state contradicts its content is stored, with the
+                # issue recorded (case_steps) and shown (here and by `interop case show`).
+                item["state_issues"] = note_import(archive, rec, record_to_dict(rec), calendar)
             results.append(item)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
@@ -85,5 +90,10 @@ def run(args: argparse.Namespace) -> int:
         for it in results:
             for i in it["issues"]:
                 print(f"{it['file']}: {i['severity']} {i['path']}: {i['message']}", file=sys.stderr)
+            for s in it.get("state_issues", []):
+                print(
+                    f"{it['file']}: warning {s['rule']} {s['where']}: {s['message']}",
+                    file=sys.stderr,
+                )
             print(f"{it['file']}: {it['result']}" + (f" (case {it['case']})" if it["case"] else ""))
     return 1 if rejected else 0

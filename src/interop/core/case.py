@@ -31,5 +31,8 @@ class Case:
     commissioner: str | None = None  # id of the 委托机构 Organisation
     care_manager: str | None = text(req="A-44", default=None)  # Staff id
     supervisor: str | None = None  # Staff id
+    agreement_date: str | None = text(req="R-7.1.3-03", default=None)  # 项目协议书 signed
+    agreement_end: str | None = text(req="DL-14", default=None)  # end of the agreement period
+    review_date: str | None = text(req="R-7.1.3-02", default=None)  # 审核并报备
     closure_reason: str | None = coded("closure-reason", req="R-7.5.1-01", default=None)
     end_date: str | None = None

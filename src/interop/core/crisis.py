@@ -19,4 +19,6 @@ class Crisis:
     summary: str | None = text(req="7.6.1", default=None)
     reliable_carer: str | None = None  # RelatedAdult id
     reported_to_commissioner_at: str | None = text(req="DL-09", default=None)
+    safety_assessment: str | None = text(req="R-7.6.1-03", default=None)
+    stabilised_at: str | None = text(req="R-7.6.1-04", default=None)
     resolved_at: str | None = None

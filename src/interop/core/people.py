@@ -73,6 +73,7 @@ class Staff:
     phone: str | None = text(req="A-45", default=None)  # work phone only
     organisation: str | None = None  # id of the employing Organisation
     qualifications: list[str] = codes("qualification", req="R-5.2.2-01")
+    qualification_reviewed: str | None = text(req="DL-16", default=None)  # last review date
 
 
 @dataclass(slots=True, kw_only=True)

@@ -48,7 +48,7 @@ class Plan:
     precautions: str | None = text(req="7.2.1", default=None)
     goals: list[Goal] = many(req="R-7.5.1-01")
     high_risk_justification: str | None = text(req="CL-03", default=None)
-    reenrolment_support: str | None = text(req="R-6.1.4.2-01", default=None)
+    reenrolment_support: str | None = text(req="R-6.1.4-03", default=None)
     worker_attestation: Signature | None = text(req="B-19", default=None)
     recipient_attestation: Signature | None = text(req="B-20", default=None)
     supervisor_approval: Signature | None = text(req="B-21", default=None)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from interop.core.adjustment import AdjustmentRequest, WorkerChange
 from interop.core.assessment import Assessment
 from interop.core.case import Case
 from interop.core.closure import Closure
 from interop.core.consent import Consent
+from interop.core.contact import Contact
 from interop.core.crisis import Crisis
 from interop.core.intake import Intake
+from interop.core.midterm import Midterm
 from interop.core.people import Child, Organisation, RelatedAdult, Staff
 from interop.core.plan import Plan
 from interop.core.session import Session
@@ -35,6 +38,10 @@ class CaseRecord:
     consents: list[Consent] = field(default_factory=list)
     crises: list[Crisis] = field(default_factory=list)
     closure: Closure | None = None
+    midterms: list[Midterm] = field(default_factory=list)
+    adjustments: list[AdjustmentRequest] = field(default_factory=list)
+    worker_changes: list[WorkerChange] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
 
     def organisation(self, org_id: str | None) -> Organisation | None:
         return next((o for o in self.organisations if o.id == org_id), None)

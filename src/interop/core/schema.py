@@ -37,10 +37,25 @@ DATE_FIELDS = frozenset(
         "due",
         "end_date",
         "withdrawn_date",
+        "agreement_date",
+        "agreement_end",
+        "review_date",
+        "received",
+        "reported",
+        "completed",
+        "qualification_reviewed",
     }
 )
 DATETIME_FIELDS = frozenset(
-    {"start", "end", "time", "detected_at", "resolved_at", "reported_to_commissioner_at"}
+    {
+        "start",
+        "end",
+        "time",
+        "detected_at",
+        "resolved_at",
+        "reported_to_commissioner_at",
+        "stabilised_at",
+    }
 )
 
 

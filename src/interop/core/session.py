@@ -42,7 +42,7 @@ class Session:
     problems_addressed: list[str] = codes("problem-type", req="§2.7")
     guardian_present: bool | None = text(req="R-7.3-16", default=None)
     guardian_notified: GuardianNotified | None = text(req="R-7.3-16", default=None)
-    private_space_confirmed: bool | None = text(req="R-7.3-18", default=None)
+    private_space_confirmed: bool | None = text(req="R-7.3-14", default=None)
     duration_override_reason: str | None = text(req="CL-05", default=None)
 
     @property

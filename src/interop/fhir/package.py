@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interop._errors import DataFileError, InteropError, RuleViolation
+from interop._errors import DataFileError, RuleViolation
+from interop._errors import PackageError as PackageError
 from interop.fhir import canonical
 
 __all__ = [
@@ -63,13 +64,6 @@ _CANONICAL_TYPES = frozenset(
 MSG_MANIFEST = "package.json is missing or not a JSON object"
 MSG_NOT_JSON = "is not a JSON FHIR resource"
 MSG_STALE = "is not current: run `interop package index`"
-
-
-class PackageError(InteropError):
-    """The package folder is unusable (exit 2)."""
-
-    code = "E330"
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)

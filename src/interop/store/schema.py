@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -439,3 +439,76 @@ def _v4_to_v5(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[4] = _v4_to_v5
+
+
+# ---------------------------------------------------------------------------
+# Version 6 — the case as it happens: each step recorded, caseloads (7.1–7.6, §3.3;
+# R-7.3-08/CL-04, 9.4.3; interop.store.casework).
+# ---------------------------------------------------------------------------
+
+#: One row per case: its state and care manager as of its latest version (CL-04, G-09),
+#: and its open deadlines.
+case_work = sa.Table(
+    "case_work",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("care_manager", sa.String(64), index=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("risk_level", sa.String(16)),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    # The case's own open deadlines (JSON list) as of version ``due_version``, worked out
+    # when the version was written, so `cases due` need not rebuild every record.
+    sa.Column("due", sa.Text),
+    sa.Column("due_version", sa.Integer),
+)
+
+#: Every step recorded on a case (and every import): the version it made, the
+#: transitions taken (§3.3) and the rules it broke (JSON list; warnings, or issues of
+#: an imported record whose state contradicts its content).
+case_steps = sa.Table(
+    "case_steps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_number", sa.String(40), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(32)),
+    sa.Column("to_state", sa.String(32), nullable=False),
+    sa.Column("transitions", sa.String(80), nullable=False),  # "T-10,T-12"
+    sa.Column("findings", sa.Text, nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+)
+
+
+def _v5_to_v6(conn: sa.Connection) -> None:
+    """Adds case_work and case_steps, and fills case_work from each case's latest record."""
+    import json
+
+    case_work.create(conn, checkfirst=True)
+    case_steps.create(conn, checkfirst=True)
+    latest = sa.select(case_records.c.body, cases.c.updated_at).join(
+        cases,
+        sa.and_(
+            cases.c.case_number == case_records.c.case_number,
+            cases.c.version == case_records.c.version,
+        ),
+    )
+    rows = []
+    for body, updated in conn.execute(latest):
+        case = json.loads(body).get("case", {})
+        rows.append(
+            {
+                "case_number": case.get("case_number"),
+                "care_manager": case.get("care_manager"),
+                "state": case.get("state") or "listed",
+                "risk_level": case.get("risk_level"),
+                "updated_at": updated,
+            }
+        )
+    have = {r[0] for r in conn.execute(sa.select(case_work.c.case_number))}
+    rows = [r for r in rows if r["case_number"] and r["case_number"] not in have]
+    if rows:
+        conn.execute(case_work.insert(), rows)
+
+
+MIGRATIONS[5] = _v5_to_v6

@@ -1,0 +1,141 @@
+"""``case show``: one case at a glance — state, risk, staff, deadlines, consents,
+referrals, last sessions, crises and the issues recorded with its steps.
+
+No personal data: the child appears by age and sex code only; staff and adults by
+their record ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from interop.casework.due import referral_clocks
+from interop.casework.steps import load_record
+from interop.core.casechecks import active_plan, state_issues
+from interop.core.casedeadlines import CaseDeadlines
+from interop.core.casestates import STATES, episode_status, state_name
+from interop.core.workdays import CHINA_TZ, WorkCalendar
+from interop.fhir.terminology import Terminology
+from interop.store import Archive
+from interop.store.casework import CaseWork
+
+#: How many of the latest sessions the summary lists.
+LAST_SESSIONS = 3
+
+
+def _age(birth: str, on: dt.date) -> int:
+    y, m = int(birth[:4]), int(birth[5:7])
+    d = int(birth[8:10]) if len(birth) >= 10 else 1
+    return on.year - y - ((on.month, on.day) < (m, d))
+
+
+def case_summary(
+    db: str | None, case_number: str, now: dt.datetime, calendar: WorkCalendar | None = None
+) -> dict[str, Any]:
+    """The summary of a case as a JSON-ready dict."""
+    terms = Terminology.load()
+    with Archive.open(db) as archive:
+        work = CaseWork(archive)
+        version, rec = load_record(work, case_number, terms)
+        steps = work.steps(case_number)
+        clocks = referral_clocks(work).get(case_number, [])
+    today = now.astimezone(CHINA_TZ).date()
+    c = rec.case
+    plan = active_plan(rec)
+    due = CaseDeadlines(calendar or WorkCalendar.load()).items(rec, clocks)
+    issues = [f.as_dict() for f in state_issues(rec)]
+    for s in steps[-5:]:
+        issues += [{**f, "step": s["action"]} for f in s["findings"]]
+    return {
+        "case": c.case_number,
+        "version": version,
+        "state": c.state,
+        "state_name": state_name(c.state),
+        "episode_status": episode_status(c.state) if c.state in STATES else None,
+        "risk": c.risk_level,
+        "child": {"age": _age(rec.child.birth_date, today), "sex": rec.child.sex},
+        "staff": {
+            "care_manager": c.care_manager,
+            "supervisor": c.supervisor,
+            "worker_changes": len(rec.worker_changes),
+        },
+        "plan": None
+        if plan is None
+        else {
+            "version": plan.version,
+            "planned_sessions": plan.planned_session_count,
+            "period": [plan.period_start, plan.period_end],
+        },
+        "sessions": {
+            "finished": rec.finished_session_count,
+            "recorded": len(rec.sessions),
+            "last": [
+                {
+                    "number": s.number,
+                    "date": s.start[:10],
+                    "minutes": s.minutes,
+                    "location": s.location,
+                    "attendance": s.attendance,
+                }
+                for s in sorted(rec.sessions, key=lambda s: s.start)[-LAST_SESSIONS:]
+            ],
+        },
+        "consents": [{"topic": x.topic, "status": x.status, "date": x.date} for x in rec.consents],
+        "referrals": [{"trigger": r.trigger, "state": r.state} for r in clocks],
+        "crises": [
+            {"id": x.id, "type": x.type, "status": x.status, "detected": x.detected_at}
+            for x in rec.crises
+        ],
+        "midterms": [{"date": m.date, "outcome": m.outcome} for m in rec.midterms],
+        "closure_reason": c.closure_reason,
+        "deadlines": [d.as_dict(now) for d in due],
+        "issues": issues,
+        "steps": [
+            {k: s[k] for k in ("version", "action", "from", "to", "transitions", "at")}
+            for s in steps
+        ],
+    }
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    """The summary as lines for a terminal."""
+    lines = [
+        f"case {s['case']} (version {s['version']})",
+        f"  state     {s['state']} ({s['state_name']})   risk {s['risk'] or '-'}",
+        f"  child     age {s['child']['age']}, sex code {s['child']['sex']}",
+        f"  staff     care manager {s['staff']['care_manager'] or '-'}, "
+        f"supervisor {s['staff']['supervisor'] or '-'}, "
+        f"{s['staff']['worker_changes']} worker change(s)",
+    ]
+    if s["plan"]:
+        p = s["plan"]
+        lines.append(
+            f"  plan      v{p['version']}: {p['planned_sessions']} sessions planned, "
+            f"{p['period'][0]} to {p['period'][1]}"
+        )
+    ses = s["sessions"]
+    lines.append(f"  sessions  {ses['finished']} finished of {ses['recorded']} recorded")
+    for x in ses["last"]:
+        lines.append(
+            f"            #{x['number']} {x['date']} {x['minutes']} min {x['location']} "
+            f"{x['attendance']}"
+        )
+    consents = ", ".join(f"{x['topic']} {x['status']} {x['date']}" for x in s["consents"])
+    lines.append(f"  consents  {consents or 'none'}")
+    refs = ", ".join(f"{r['trigger']} {r['state']}" for r in s["referrals"])
+    lines.append(f"  referrals {refs or 'none'}")
+    crises = ", ".join(f"{c['id']} {c['type']} {c['status']}" for c in s["crises"])
+    lines.append(f"  crises    {crises or 'none'}")
+    if s["closure_reason"]:
+        lines.append(f"  closure   {s['closure_reason']}")
+    lines.append("  deadlines" + ("" if s["deadlines"] else " none open"))
+    for d in s["deadlines"]:
+        flag = " OVERDUE" if d["overdue"] else ""
+        prov = " (provisional)" if d["provisional"] else ""
+        lines.append(f"    {d['rule']} {d['deadline']} {d['event']}{flag}{prov}")
+    if s["issues"]:
+        lines.append("  issues")
+        for i in s["issues"]:
+            lines.append(f"    {i['rule']} ({i['severity']}) {i['where']}: {i['message']}")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""``interop report --from DATE --to DATE --format csv|xlsx|json`` — indicators for the
+commissioning body (7.5.3, chapter 10): counts and rates only, no personal data."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from pathlib import Path
+
+from interop._errors import InputError
+
+NAME = "report"
+HELP = "indicators for the commissioning body over a period (CSV, XLSX or JSON; no personal data)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day")
+    parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day")
+    parser.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    parser.add_argument("--out", metavar="FILE", help="write here (required for xlsx)")
+
+
+def _day(value: str, flag: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{flag}: not a date YYYY-MM-DD", code="E258") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from interop.casework.report import build_report
+    from interop.core.workdays import WorkCalendar
+
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    if end < start:
+        raise InputError("--to is before --from", code="E258")
+    if args.format == "xlsx" and not args.out:
+        raise InputError("--format xlsx needs --out FILE", code="E258")
+    rows = build_report(args.db, start, end, WorkCalendar.load())
+    if args.format == "json":
+        doc = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "rows": [r.as_dict() for r in rows],
+        }
+        text = json.dumps(doc, ensure_ascii=False, indent=1)
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["section", "item", "value"])
+        w.writerows([r.section, r.item, r.value] for r in rows)
+        text = buf.getvalue()
+    else:
+        from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = f"{start.isoformat()}~{end.isoformat()}"
+        ws.append(["section", "item", "value"])
+        for r in rows:
+            ws.append([r.section, r.item, r.value])
+        wb.save(args.out)
+        return 0
+    if args.out:
+        Path(args.out).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
