@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import InputError
 from interop.config import Config, load_config
 from interop.core.workdays import WorkCalendar, today
+from interop.inbound.layout import understand
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
 from interop.inbound.prepare import SyncOptions
 from interop.inbound.readers import FORMATS, FileSource
@@ -45,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=FORMATS, help="file format (default: by suffix)")
     parser.add_argument("--encoding", help="text encoding of a CSV file (default: detected)")
+    parser.add_argument("--sheet", metavar="NAME", help="XLSX sheet of the list (default: found)")
+    parser.add_argument(
+        "--header-row",
+        metavar="N",
+        type=int,
+        help="row number of the header (default: found among the first rows)",
+    )
     parser.add_argument(
         "--received", metavar="DATE", help="date the list was received (default: today, China)"
     )
@@ -156,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
     mapping = InboundMapping.load(args.mapping)
     source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
     source.options = mapping.reader_options(source.format)
+    # Stage 1: the file is understood — or refused — before anything is written.
+    source.layout = understand(source, mapping, sheet=args.sheet, header_row=args.header_row)
+    if not args.json:
+        for note in source.layout.notes():
+            print(f"note: {note}", file=sys.stderr)
     # A large list's first pass starts now: worker processes read the file while this
     # process loads the database library and opens the archive (issue 3: both cores
     # from the start).
@@ -183,5 +196,6 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if early is not None:
             early.close()
+    report.layout = source.layout.to_json()
     print_report(report, args.json)
     return 0

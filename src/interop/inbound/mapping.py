@@ -117,6 +117,9 @@ class FieldSpec:
     values: dict[str, str]
     separators: str
     past: bool
+    synonyms: tuple[str, ...] = ()  # other header names of the column (stage 1)
+    fill_down: bool = False  # an empty cell under a merged one takes the value above
+    controls: str = "remove"  # control/bidi characters: "remove" them or "quarantine" the row
 
     @property
     def column(self) -> str:
@@ -277,6 +280,9 @@ class InboundMapping:
                 values=dict(spec.get("values", {})),
                 separators=spec.get("separators", "、，,;；/"),
                 past=bool(spec.get("past", False)),
+                synonyms=tuple(spec.get("synonyms", ())),
+                fill_down=bool(spec.get("fill_down", False)),
+                controls=str(spec.get("controls", "remove")),
             )
         for keyname in ("key", "alternate_key"):
             for f in data.get(keyname, []):

@@ -366,8 +366,9 @@ class Preparer:
         """
         m = self.mapping
         if row.problem is not None:
-            code, msg = row.problem
-            return Prepared.quarantine(row, [Finding("(row)", code, msg)])
+            code, msg = row.problem[0], row.problem[1]
+            where = row.problem[2] if len(row.problem) > 2 else "(row)"
+            return Prepared.quarantine(row, [Finding(where, code, msg)])
         key, rid = m.key_of(row.values)
         if key is None:
             cols = "/".join(m.fields[k].column for k in m.key)

@@ -98,9 +98,11 @@ class SyncReport:
     message: str | None = None
     issues: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)  # case number → fields
+    layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "layout": self.layout,
             "run_id": self.run_id,
             "source": self.source,
             "mapping": self.mapping,
