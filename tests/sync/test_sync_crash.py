@@ -21,7 +21,9 @@ def _sync(
     if crash_after is not None:
         env["INTEROP_SYNC_CRASH_AFTER"] = str(crash_after)
     cmd = [sys.executable, "-m", "interop.cli", "--db", db, "sync", str(FIXTURE)]
-    cmd += ["--received", RECEIVED, "--json"] + (["--full"] if full else [])
+    cmd += ["--received", RECEIVED, "--json"] + (
+        ["--full", "--allow-delist", "100%"] if full else []
+    )
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 

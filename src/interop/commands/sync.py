@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import InputError
 from interop.config import Config, load_config
 from interop.core.workdays import WorkCalendar, today
+from interop.inbound.guard import DelistLimit
 from interop.inbound.layout import understand
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
 from interop.inbound.prepare import SyncOptions
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the file is the whole list: children absent from it are marked delisted",
     )
+    parser.add_argument(
+        "--allow-delist",
+        metavar="N|P%",
+        help="with --full: delist up to N children or P%% of the listed ones "
+        "(default: stop when more than 10%% would be delisted)",
+    )
     parser.add_argument("--format", choices=FORMATS, help="file format (default: by suffix)")
     parser.add_argument("--encoding", help="text encoding of a CSV file (default: detected)")
     parser.add_argument("--sheet", metavar="NAME", help="XLSX sheet of the list (default: found)")
@@ -65,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--org-code",
         metavar="CODE",
         help="organisation code in case numbers CODE-YYYY-NNNNN (default $INTEROP_ORG_CODE)",
+    )
+    parser.add_argument(
+        "--status", action="store_true", help="show the last sync runs (interrupted ones too)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -92,6 +102,7 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
         case_prefix=str(org),
         contractor_id=str(section.get("contractor_id", "contractor")),
         contractor_name=str(section.get("contractor_name", "承接机构")),
+        delist_limit=DelistLimit.parse(args.allow_delist),
     )
 
 
@@ -137,7 +148,29 @@ def print_report(report: SyncReport, as_json: bool) -> None:
         print(f"  stopped: {report.message}")
 
 
+def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"runs": runs}, ensure_ascii=False))
+        return
+    if not runs:
+        print("no sync runs yet")
+    for r in runs:
+        counts = (
+            f"{r['rows']} rows — {r['new']} new, {r['changed']} changed, "
+            f"{r['unchanged']} unchanged, {r['delisted']} delisted, {r['quarantined']} quarantined"
+        )
+        print(f"{r['started_at']}  {r['status']:<11}  {r['run_id']}  {counts}")
+        if r["message"]:
+            print(f"    {r['message']}")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.status:
+        from interop.store import Archive
+
+        with Archive.open(args.db) as archive:
+            print_status(archive.recent_runs(), args.json)
+        return 0
     if bool(args.file) == bool(args.partner):
         raise InputError("give either a FILE or --partner NAME", code="E107")
     # A large list's sync reads the archive's digests in a thread from the start

@@ -22,6 +22,7 @@ import orjson
 
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
+from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.readers import RawRow
 from interop.store.jsontext import digest, dumpb, dumps
@@ -41,6 +42,7 @@ class SyncOptions:
     contractor_id: str = "contractor"
     contractor_name: str = "承接机构"
     batch_size: int = 0
+    delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
 
     def effective_batch_size(self) -> int:
         if self.batch_size:

@@ -47,6 +47,8 @@ import orjson
 
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
+from interop.inbound import guard
+from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
 from interop.inbound.prepare import (
     FreshKeys,
@@ -81,6 +83,8 @@ KEEP_ROWS = 20000
 SCAN_CHUNK = 2000
 #: Test hook: SIGKILL the process after this many committed batches.
 CRASH_ENV = "INTEROP_SYNC_CRASH_AFTER"
+#: Test hook: ``INT`` — send SIGINT (a Ctrl-C) instead of SIGKILL.
+CRASH_SIGNAL_ENV = "INTEROP_SYNC_CRASH_SIGNAL"
 
 
 @dataclass(slots=True)
@@ -407,6 +411,7 @@ class Reconciler(Preparer):
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
         crash = os.environ.get(CRASH_ENV, "")
         self.crash_after = int(crash) if crash.isdigit() else None
+        self.crash_signal = signal.SIGINT if os.environ.get(CRASH_SIGNAL_ENV) == "INT" else None
 
     # -- issues -------------------------------------------------------------
 
@@ -633,19 +638,24 @@ class Reconciler(Preparer):
         if self.crash_after is not None and self.batches >= self.crash_after:
             log.error("test hook %s: killing the process after %d batches", CRASH_ENV, self.batches)
             sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), self.crash_signal or signal.SIGKILL)
 
     def take(self, scan: Scan) -> None:
-        """What the first pass found, for the second."""
+        """What the first pass found, for the second; a ``--full`` list that would delist
+        more than allowed stops here, before the first write (:mod:`interop.inbound.guard`)."""
         self.duplicates = scan.duplicates
         self.seen = scan.seen
         self.fresh = scan.is_fresh
+        if self.options.full:
+            would, listed = self.archive.delisting(scan.seen)
+            guard.check(self.options.delist_limit, would=would, listed=listed, rows=scan.total)
         self.scanned_rows = scan.total
         self.scanned_unchanged = scan.unchanged
 
     def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
-        full = self.options.full and status == "completed"
         self.report.rows += self.scanned_rows
+        # (a full list of no rows delists nobody: it was not understood)
+        full = self.options.full and status == "completed" and self.report.rows > 0
         self.report.unchanged += self.scanned_unchanged
         self.report.delisted = self.archive.finish_run(
             self.report.run_id,
@@ -724,6 +734,17 @@ def sync_file_rows(
                 parallel.sync(rec, plan, count, progress, early=early)
             else:
                 _sync_here(rec, rows, progress)
+    except DelistRefused as exc:
+        rec.finish(status="refused", message=exc.message)
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be recorded
+        # now stays "running" and the next run marks it interrupted.
+        try:
+            rec.finish(status="interrupted", message="interrupted (Ctrl-C)")
+        except Exception as exc:
+            log.warning("the interrupted run could not be recorded now (%s)", type(exc).__name__)
+        raise
     except BaseException as exc:
         rec.finish(status="failed", message=type(exc).__name__)
         raise

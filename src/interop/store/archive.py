@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from interop._errors import InteropError
-from interop.store import peek
+from interop.store import peek, runs
 from interop.store import schema as t
 from interop.store.checkpoints import Checkpoints
 from interop.store.jsontext import digest as digest
@@ -308,8 +308,10 @@ class Archive:
     # -- runs ---------------------------------------------------------------
 
     def begin_run(self, source: str, mapping: str, *, partner: str | None, full: bool) -> str:
+        """A new run; a run still ``running`` was left by a killed process: now ``interrupted``."""
         run_id = uuid.uuid4().hex
         with self.transaction() as conn:
+            runs.mark_interrupted(conn, stamp=now_iso(), message=runs.LEFT_RUNNING)
             conn.execute(
                 t.sync_runs.insert(),
                 [
@@ -320,7 +322,7 @@ class Archive:
                         "partner": partner,
                         "full_list": full,
                         "status": "running",
-                        "started_at": now_iso(),
+                        "started_at": runs.started_now(),
                         "rows": 0,
                         "new": 0,
                         "changed": 0,
@@ -387,6 +389,15 @@ class Archive:
                 )
             )
         return delisted
+
+    def delisting(self, seen: Container[int]) -> tuple[int, int]:
+        """:func:`interop.store.runs.delisting` (nothing written)."""
+        with self.engine.connect() as conn:
+            return runs.delisting(conn, seen)
+
+    def recent_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return runs.recent(conn, limit)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
