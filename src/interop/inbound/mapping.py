@@ -35,6 +35,7 @@ from interop.inbound.fastschema import (
     compile_split,
     is_valid_schema,
 )
+from interop.inbound.normalise import id_key
 
 if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -332,14 +333,14 @@ class InboundMapping:
         """``(match_key, resident_id_text)`` from raw values; key None when missing."""
         if self._rid_column is not None:  # the usual key: the resident ID, when present
             v = values.get(self._rid_column)
-            rid = v.strip().upper() if v else ""
+            rid = id_key(v) if v else ""
             if rid and len(rid) <= 60:
                 return "k:" + rid, rid
         return self._key_of(values)
 
     def _key_of(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         rid_spec = self.fields.get("resident_id")
-        rid = self._raw(values, rid_spec).upper() if rid_spec else ""
+        rid = id_key(self._raw(values, rid_spec)) if rid_spec else ""
         for prefix, names in (("k", self.key), ("a", self.alternate_key)):
             if not names:
                 continue
@@ -848,7 +849,7 @@ class RowShape:
         def key(cells: list[str]) -> tuple[str | None, str | None]:
             if at is not None:
                 v = cells[at]
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid, rid
             return key_of(dict(zip(header, cells, strict=False)))
@@ -881,7 +882,7 @@ class RowShape:
         def line_key(line: str) -> str | None:
             if at is not None:
                 v = line.split(delimiter, at + 1)[at]
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid
             return key(line.split(delimiter))[0]
@@ -907,7 +908,7 @@ class RowShape:
         def key(line: bytes) -> str | None:
             if at is not None:
                 v = line.split(sep, at + 1)[at].decode()
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid
             return line_key(line.decode())

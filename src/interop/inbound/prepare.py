@@ -24,6 +24,7 @@ from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
 from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
+from interop.inbound.normalise import Normaliser
 from interop.inbound.readers import RawRow
 from interop.store.jsontext import digest, dumpb, dumps
 from interop.store.records import merge_list_fields
@@ -357,6 +358,7 @@ class Preparer:
         #: Rows the first pass found with a key the archive lacks.
         self.fresh: Callable[[int], bool] | None = None
         self.parts = ListParts(mapping, options, terms)
+        self.normalise = Normaliser(mapping)
 
     def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
         """The part of a row's work that needs no archive: mapped, or why it is quarantined.
@@ -371,7 +373,10 @@ class Preparer:
             code, msg = row.problem[0], row.problem[1]
             where = row.problem[2] if len(row.problem) > 2 else "(row)"
             return Prepared.quarantine(row, [Finding(where, code, msg)])
-        key, rid = m.key_of(row.values)
+        values, notes = self.normalise(row.values)
+        if notes and any(f.severity == "error" for f in notes):
+            return Prepared.quarantine(row, [f for f in notes if f.severity == "error"])
+        key, rid = m.key_of(values)
         if key is None:
             cols = "/".join(m.fields[k].column for k in m.key)
             msg = f"{cols}: required to match the child, but empty"
@@ -383,9 +388,11 @@ class Preparer:
             what = "resident ID " + mask_id(rid) if rid else "key"
             msg = f"{col}: the same {what} is also on row {where}"
             return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
-        entry, findings = m.map_row(row.values, self.terms, self.options.received)
+        entry, findings = m.map_row(values, self.terms, self.options.received)
         if entry is None:
             return Prepared.quarantine(row, findings)
+        if notes:
+            findings = notes + findings
         if fresh is None:
             fresh = self.fresh is not None and self.fresh(row.number)
         entry_json = dumpb(entry)
