@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from child_lists import FIXTURE, RECEIVED
+from child_lists import FIXTURE, RECEIVED, init_archive
 
 from interop.store import Archive
 
@@ -20,6 +20,7 @@ def _sync(
     env.pop("INTEROP_SYNC_CRASH_AFTER", None)
     if crash_after is not None:
         env["INTEROP_SYNC_CRASH_AFTER"] = str(crash_after)
+    init_archive(db)
     cmd = [sys.executable, "-m", "interop.cli", "--db", db, "sync", str(FIXTURE)]
     cmd += ["--received", RECEIVED, "--json"] + (
         ["--full", "--allow-delist", "100%"] if full else []

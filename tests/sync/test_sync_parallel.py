@@ -25,7 +25,7 @@ from typing import Any
 import gen_child_list
 import pytest
 import sqlalchemy as sa
-from child_lists import FIXTURE, HEADER, RECEIVED, good_row, run_cli, write_csv
+from child_lists import FIXTURE, HEADER, RECEIVED, good_row, init_archive, run_cli, write_csv
 
 from interop._errors import (
     CaseRecordError,
@@ -537,6 +537,7 @@ def test_parallel_run_killed_midway_then_rerun(
     )
 
     env = dict(os.environ, **WORKERS, INTEROP_SYNC_BATCH_SIZE="40", INTEROP_SYNC_CRASH_AFTER="2")
+    init_archive(db_url)
     cmd = [sys.executable, "-m", "interop.cli", "--db", db_url, "sync", str(FIXTURE)]
     cmd += ["--received", RECEIVED, "--json", "--full", "--allow-delist", "100%"]
     proc = subprocess.Popen(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from child_lists import FIXTURE, RECEIVED, good_row, run_cli, write_csv
+from child_lists import FIXTURE, RECEIVED, good_row, init_archive, run_cli, write_csv
 
 from interop.store import Archive
 
@@ -100,6 +100,7 @@ def _subprocess_sync(db: str, signal_name: str | None) -> subprocess.CompletedPr
     env["INTEROP_SYNC_CRASH_AFTER"] = "2"
     if signal_name:
         env["INTEROP_SYNC_CRASH_SIGNAL"] = signal_name
+    init_archive(db)
     cmd = [sys.executable, "-m", "interop.cli", "--db", db, "sync", str(FIXTURE)]
     cmd += ["--received", RECEIVED, "--json"]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -21,12 +21,15 @@ def _sync(tmp_path: Path, path: Path, *extra: str) -> tuple[int, Any]:
 
 
 def _refused(tmp_path: Path, path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
-    """The one message of a refused file; nothing was written (no archive made)."""
+    """The one message of a refused file; nothing was written (not even a run)."""
     capsys.readouterr()
     rc, out = _sync(tmp_path, path, *extra)
     err = capsys.readouterr().err
     assert rc == 2, (out, err)
-    assert not (tmp_path / "a.db").exists(), "a refused file writes nothing"
+    from interop.store import Archive
+
+    with Archive.open(f"sqlite:///{tmp_path / 'a.db'}") as archive:
+        assert archive.recent_runs() == [], "a refused file writes nothing"
     assert "Traceback" not in err
     return err
 
@@ -199,3 +202,36 @@ def test_xlsx_ids_as_numbers_and_serial_dates(tmp_path: Path) -> None:
             r[0] for r in a.engine.connect().exec_driver_sql("SELECT resident_id FROM children")
         }
     assert rids == {good_row(2)["身份证号"], good_row(3)["身份证号"]}
+
+
+# -- the preview --------------------------------------------------------------------------
+
+
+def test_dry_run_shows_layout_and_counts_writing_nothing(tmp_path: Path) -> None:
+    from interop.store import Archive
+
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    first = write_csv(tmp_path / "first.csv", [good_row(i) for i in range(1, 13)])
+    assert run_cli("--db", db, "sync", str(first), "--received", RECEIVED)[0] == 0
+    with Archive.open(db) as a:
+        before = a.snapshot()
+    rows = [good_row(i) for i in range(2, 16)]  # 1 gone, 13-15 new
+    rows[0]["监护人电话"] = "13900000000"  # child 2 changed
+    rows[5]["风险等级"] = "极高"  # child 7 quarantined
+    rows.insert(0, {h: "" for h in HEADER} | {"序号": "说明"})
+    path = write_csv(tmp_path / "next.csv", rows)
+    path.write_text("某县名单\n" + path.read_text("utf-8"), "utf-8")
+    rc, rep = run_cli(
+        "--db", db, "sync", str(path), "--received", RECEIVED, "--json", "--dry-run", "--full"
+    )
+    assert rc == 0
+    counts = [rep[k] for k in ("new", "changed", "unchanged", "delisted", "quarantined")]
+    assert counts == [3, 1, 9, 1, 2], rep["issues"]
+    assert rep["status"] == "dry-run"
+    assert rep["layout"]["header_row"] == 2 and rep["layout"]["encoding"] == "utf-8"
+    assert len(rep["layout"]["matched"]) == len(HEADER)
+    with Archive.open(db) as a:
+        assert a.snapshot() == before  # nothing written
+        assert len(a.recent_runs()) == 1  # (no run recorded either)
+    rc, text = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--dry-run")
+    assert "header on row 2" in text and "nothing was written" in text and "3 new" in text

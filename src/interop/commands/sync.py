@@ -22,7 +22,7 @@ from interop.core.workdays import WorkCalendar, today
 from interop.inbound.guard import DelistLimit
 from interop.inbound.layout import understand
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
-from interop.inbound.prepare import SyncOptions
+from interop.inbound.prepare import DRY_RUN, SyncOptions
 from interop.inbound.readers import FORMATS, FileSource
 
 if TYPE_CHECKING:
@@ -74,6 +74,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="organisation code in case numbers CODE-YYYY-NNNNN (default $INTEROP_ORG_CODE)",
     )
     parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the layout found and what the sync would do, writing nothing",
+    )
+    parser.add_argument(
         "--status", action="store_true", help="show the last sync runs (interrupted ones too)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -103,6 +108,7 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
         contractor_id=str(section.get("contractor_id", "contractor")),
         contractor_name=str(section.get("contractor_name", "承接机构")),
         delist_limit=DelistLimit.parse(args.allow_delist),
+        dry_run=bool(getattr(args, "dry_run", False)),
     )
 
 
@@ -139,6 +145,13 @@ def print_report(report: SyncReport, as_json: bool) -> None:
             f"row {issue['row']}: {issue['severity']} [{issue['code']}] {issue['message']}",
             file=sys.stderr,
         )
+    if report.layout is not None and report.status == DRY_RUN:
+        lay = report.layout
+        where = f"sheet {lay['sheet']}, " if lay["sheet"] else ""
+        enc = f", encoding {lay['encoding']}" if lay["encoding"] else ""
+        print(f"layout: {lay['format']}, {where}header on row {lay['header_row']}{enc}")
+        print(f"  columns matched: {', '.join(lay['matched']) or '(none)'}")
+        print("  (dry run: nothing was written)")
     print(
         f"sync {report.status}: {report.rows} rows — {report.new} new, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.delisted} delisted, "
@@ -206,7 +219,11 @@ def run(args: argparse.Namespace) -> int:
     # process loads the database library and opens the archive (issue 3: both cores
     # from the start).
     workers.reuse_freed_memory()
-    early = firstpass.start(source, mapping, terms, options, args.db, digests)
+    early = (
+        None
+        if options.dry_run
+        else firstpass.start(source, mapping, terms, options, args.db, digests)
+    )
     calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
     progress = Progress()
     try:

@@ -34,6 +34,10 @@ BATCH_SIZE = 5000
 _RELATIONSHIP = cs("family-relationship")
 
 
+#: The run id and status of a preview (``--dry-run``): no run is recorded.
+DRY_RUN = "dry-run"
+
+
 @dataclass(slots=True)
 class SyncOptions:
     received: dt.date
@@ -44,6 +48,7 @@ class SyncOptions:
     contractor_name: str = "承接机构"
     batch_size: int = 0
     delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
+    dry_run: bool = False  # decide every row, write nothing (a preview)
 
     def effective_batch_size(self) -> int:
         if self.batch_size:

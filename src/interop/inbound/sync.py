@@ -51,6 +51,7 @@ from interop.inbound import guard
 from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
 from interop.inbound.prepare import (
+    DRY_RUN,
     FreshKeys,
     KnownRows,
     Prepared,
@@ -407,7 +408,12 @@ class Reconciler(Preparer):
         self._received = options.received.isoformat()
         self._deadlines: dict[str | None, Deadline | None] = {}
         self._stored_deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
-        run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
+        self.would_delist = 0
+        run_id = (
+            DRY_RUN
+            if options.dry_run
+            else archive.begin_run(source, mapping.name, partner=partner, full=options.full)
+        )
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
         crash = os.environ.get(CRASH_ENV, "")
         self.crash_after = int(crash) if crash.isdigit() else None
@@ -629,7 +635,10 @@ class Reconciler(Preparer):
                     )
                 )
                 self.report.changes[k.case_number] = changed
-        self.archive.apply_batch(self.report.run_id, batch, case_prefix=self.options.case_prefix)
+        if not self.options.dry_run:
+            self.archive.apply_batch(
+                self.report.run_id, batch, case_prefix=self.options.case_prefix
+            )
         self.report.rows += batch.rows
         self.report.new += len(batch.new)
         self.report.changed += len(batch.changed)
@@ -648,7 +657,13 @@ class Reconciler(Preparer):
         self.fresh = scan.is_fresh
         if self.options.full:
             would, listed = self.archive.delisting(scan.seen)
-            guard.check(self.options.delist_limit, would=would, listed=listed, rows=scan.total)
+            self.would_delist = would
+            try:
+                guard.check(self.options.delist_limit, would=would, listed=listed, rows=scan.total)
+            except DelistRefused as exc:
+                if not self.options.dry_run:
+                    raise
+                self.report.message = f"a real run would stop: {exc.message}"
         self.scanned_rows = scan.total
         self.scanned_unchanged = scan.unchanged
 
@@ -657,6 +672,11 @@ class Reconciler(Preparer):
         # (a full list of no rows delists nobody: it was not understood)
         full = self.options.full and status == "completed" and self.report.rows > 0
         self.report.unchanged += self.scanned_unchanged
+        if self.options.dry_run:  # (nothing written: what a real run would have done)
+            self.report.delisted = self.would_delist if full else 0
+            self.report.status = DRY_RUN if status == "completed" else status
+            self.report.message = message or self.report.message
+            return self.report
         self.report.delisted = self.archive.finish_run(
             self.report.run_id,
             status=status,
@@ -730,7 +750,7 @@ def sync_file_rows(
     threshold = workers.fewer_collections()
     try:
         with archive.checkpoints_behind():
-            if plan is not None and count:
+            if plan is not None and count and not options.dry_run:
                 parallel.sync(rec, plan, count, progress, early=early)
             else:
                 _sync_here(rec, rows, progress)

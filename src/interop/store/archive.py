@@ -28,8 +28,8 @@ from interop.store.jsontext import digest as digest
 from interop.store.jsontext import dumpb as dumpb
 from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
+from interop.store.location import NO_ARCHIVE, resolve_url, sqlite_path
 from interop.store.location import default_data_dir as default_data_dir
-from interop.store.location import resolve_url, sqlite_path
 from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
 from interop.store.records import merge_list_fields as merge_list_fields
 
@@ -41,6 +41,11 @@ class StoreError(InteropError):
 
     code = "E500"
     exit_code = 1
+
+
+def missing_archive(url: str, code: str) -> str:
+    """Why an archive cannot be opened without creating it, and how to create it."""
+    return NO_ARCHIVE[code].format(where=describe_url(url))
 
 
 def now_iso() -> str:
@@ -179,7 +184,18 @@ class Archive:
     # -- opening ------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | None = None, *, create: bool = True) -> Archive:
+    def create(cls, url: str | None = None) -> Archive:
+        """Open the archive at ``url``, making it first when there is none (``interop init``;
+        idempotent: an existing archive is opened as it is, migrated if older)."""
+        return cls.open(url, create=True)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = False) -> Archive:
+        """Open an existing archive; only with ``create`` (:meth:`create`) is one made.
+
+        Without it a SQLite file that does not exist is not created, and a database
+        without the interop schema is refused (E520, E521: the message says how to make one).
+        """
         full = resolve_url(url)
         try:
             parsed = make_url(full)
@@ -189,7 +205,10 @@ class Archive:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
             if db and db != ":memory:":
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                if create:
+                    Path(db).parent.mkdir(parents=True, exist_ok=True)
+                elif not Path(db).is_file():
+                    raise StoreError(missing_archive(full, "E520"), code="E520")
         elif parsed.get_backend_name() == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": 10}
         else:
@@ -241,7 +260,7 @@ class Archive:
                         code="E503",
                     )
                 if not create:
-                    raise StoreError("the archive does not exist yet", code="E504")
+                    raise StoreError(missing_archive(self.url, "E521"), code="E521")
                 t.create(conn)
                 conn.execute(
                     t.meta.insert(), [{"key": "schema_version", "value": str(t.SCHEMA_VERSION)}]
@@ -277,6 +296,10 @@ class Archive:
                 .where(t.meta.c.key == "schema_version")
                 .values(value=str(t.SCHEMA_VERSION))
             )
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
 
     @contextmanager
     def checkpoints_behind(self) -> Iterator[None]:
