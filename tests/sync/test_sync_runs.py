@@ -102,7 +102,7 @@ def _subprocess_sync(db: str, signal_name: str | None) -> subprocess.CompletedPr
         env["INTEROP_SYNC_CRASH_SIGNAL"] = signal_name
     init_archive(db)
     cmd = [sys.executable, "-m", "interop.cli", "--db", db, "sync", str(FIXTURE)]
-    cmd += ["--received", RECEIVED, "--json"]
+    cmd += ["--received", RECEIVED, "--progress-every", "0"]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -110,6 +110,8 @@ def test_a_killed_run_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
     killed = _subprocess_sync(db, None)
     assert killed.returncode == -signal.SIGKILL
+    # quarantine lines are printed as they are found, not at the end
+    assert "row 11: error [resident-id]" in killed.stderr, killed.stderr
     assert run_cli("--db", db, "sync", "--status", "--json")[1]["runs"][0]["status"] == "running"
     rc, rep = run_cli("--db", db, "sync", str(FIXTURE), "--received", RECEIVED, "--json")
     assert rc == 0
@@ -127,6 +129,8 @@ def test_ctrl_c_exits_130_with_the_partial_run_recorded(tmp_path: Path) -> None:
     assert interrupted.returncode == 130, interrupted.stderr
     assert "Traceback" not in interrupted.stderr
     assert "interop: interrupted" in interrupted.stderr
+    # off a terminal: progress lines (rows, quarantined so far, rate)
+    assert "sync: 40 of " in interrupted.stderr and "quarantined so far" in interrupted.stderr
     _, out = run_cli("--db", db, "sync", "--status", "--json")
     [run] = out["runs"]
     assert run["status"] == "interrupted" and run["new"] + run["quarantined"] == 80

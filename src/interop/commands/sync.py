@@ -23,6 +23,7 @@ from interop.inbound.guard import DelistLimit
 from interop.inbound.layout import understand
 from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
 from interop.inbound.prepare import DRY_RUN, SyncOptions
+from interop.inbound.progress import LOG_EVERY, Progress, issue_line
 from interop.inbound.readers import FORMATS, FileSource
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--status", action="store_true", help="show the last sync runs (interrupted ones too)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(  # seconds between progress lines off a terminal (tests: 0)
+        "--progress-every", type=float, default=LOG_EVERY, help=argparse.SUPPRESS
+    )
 
 
 def parse_date(value: str | None, what: str) -> dt.date | None:
@@ -112,39 +116,13 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
     )
 
 
-class Progress:
-    """A tqdm bar on a terminal; nothing at all on a pipe."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
-
-            self.bar = tqdm(total=total, unit="row", file=sys.stderr, leave=False)
-        self.bar.update(done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def print_report(report: SyncReport, as_json: bool) -> None:
+def print_report(report: SyncReport, as_json: bool, *, issues: bool = True) -> None:
+    """The summary (``issues``: with the issues, when they were not printed as found)."""
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
         return
-    for issue in report.issues:
-        if issue["code"] == "extra-column":
-            print(f"note: {issue['message']}", file=sys.stderr)
-            continue
-        print(
-            f"row {issue['row']}: {issue['severity']} [{issue['code']}] {issue['message']}",
-            file=sys.stderr,
-        )
+    for issue in report.issues if issues else ():
+        print(issue_line(issue), file=sys.stderr)
     if report.layout is not None and report.status == DRY_RUN:
         lay = report.layout
         where = f"sheet {lay['sheet']}, " if lay["sheet"] else ""
@@ -225,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         else firstpass.start(source, mapping, terms, options, args.db, digests)
     )
     calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
-    progress = Progress()
+    progress = Progress(sys.stderr, every=args.progress_every)
     try:
         from interop.inbound.sync import sync_file_rows
         from interop.store import Archive
@@ -241,11 +219,12 @@ def run(args: argparse.Namespace) -> int:
                 source=str(args.file),
                 progress=progress,
                 early=early,
+                on_issue=None if args.json else progress.issue,
             )
     finally:
         progress.close()
         if early is not None:
             early.close()
     report.layout = source.layout.to_json()
-    print_report(report, args.json)
+    print_report(report, args.json, issues=False)
     return 0

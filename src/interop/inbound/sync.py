@@ -409,6 +409,8 @@ class Reconciler(Preparer):
         self._deadlines: dict[str | None, Deadline | None] = {}
         self._stored_deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
         self.would_delist = 0
+        #: Called with each issue as it is found (printed at once by the command).
+        self.on_issue: Callable[[dict[str, Any]], None] | None = None
         run_id = (
             DRY_RUN
             if options.dry_run
@@ -426,7 +428,12 @@ class Reconciler(Preparer):
         item["severity"] = f.severity
         if f.requirement:
             item["requirement"] = f.requirement
+        self._add(item)
+
+    def _add(self, item: dict[str, Any]) -> None:
         self.report.issues.append(item)
+        if self.on_issue is not None:
+            self.on_issue(item)
 
     def _quarantine(
         self, batch: Batch, number: int, values: dict[str, str], findings: list[Finding]
@@ -446,7 +453,7 @@ class Reconciler(Preparer):
         extra = values.keys() - self.known_columns
         if extra and not extra <= self.reported_columns:
             for col in sorted(extra - self.reported_columns):
-                self.report.issues.append(
+                self._add(
                     {
                         "row": 1,
                         "field": col,
@@ -724,6 +731,7 @@ def sync_file_rows(
     source: str,
     progress: Callable[[int, int], Any] | None = None,
     early: FirstPass | None = None,
+    on_issue: Callable[[dict[str, Any]], None] | None = None,
 ) -> SyncReport:
     """Sync a re-iterable source of rows (a list file) into the archive.
 
@@ -743,6 +751,7 @@ def sync_file_rows(
         plan = csvparts.plan(rows) if isinstance(rows, FileSource) else None
         count = workers.worker_count(plan.rows) if plan is not None else 0
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
+    rec.on_issue = on_issue
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
     # collector from walking it again and again while a large list streams through
     # (and forked workers from copying it when they touch it).
