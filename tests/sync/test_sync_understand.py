@@ -235,3 +235,45 @@ def test_dry_run_shows_layout_and_counts_writing_nothing(tmp_path: Path) -> None
         assert len(a.recent_runs()) == 1  # (no run recorded either)
     rc, text = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--dry-run")
     assert "header on row 2" in text and "nothing was written" in text and "3 new" in text
+
+
+def _merged_xlsx(path: Path) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["某县困境儿童名单"])
+    ws.merge_cells("A1:R1")  # a title across the sheet: above the header, ignored
+    ws.append(HEADER)
+    for i in range(1, 4):
+        ws.append(_cells(good_row(i)))
+    col = HEADER.index("户籍地") + 1
+    for r in (4, 5):
+        ws.cell(row=r, column=col).value = None
+    ws.merge_cells(start_row=3, start_column=col, end_row=5, end_column=col)
+    wb.save(path)
+    return path
+
+
+def test_merged_cells_are_reported_or_filled_down(tmp_path: Path) -> None:
+    import shutil
+
+    from child_lists import ROOT
+
+    path = _merged_xlsx(tmp_path / "l.xlsx")
+    rc, rep = _sync(tmp_path, path)
+    assert rc == 0
+    assert rep["layout"]["merged_cells"] == ["G3:G5"]
+    assert (rep["new"], rep["quarantined"]) == (1, 2)
+    assert {i["field"] for i in rep["issues"] if i["severity"] == "error"} == {"户籍地"}
+
+    folder = tmp_path / "mappings"
+    shutil.copytree(ROOT / "mappings" / "inbound" / "schemas", folder / "schemas")
+    data = json.loads((ROOT / "mappings" / "inbound" / "civil-affairs-default.json").read_text())
+    data["name"] = "fill-down"
+    data["fields"]["household_registration"]["fill_down"] = True
+    mapping = folder / "fill-down.json"
+    mapping.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    rc, rep = _sync(tmp_path / "b", path, "--mapping", str(mapping))
+    assert rc == 0 and (rep["new"], rep["quarantined"]) == (3, 0), rep["issues"]

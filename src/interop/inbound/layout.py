@@ -45,6 +45,10 @@ NO_DATA = "{file}: no data rows below the header ({where})"
 NO_SHEET = "{file}: no sheet named '{sheet}' (sheets: {sheets})"
 BAD_HEADER_ROW = "{file}: --header-row {row}: the file has no such row{where}"
 SKIPPED = "row {row}: skipped (above the header: a title, a note or a blank row)"
+MERGED = (
+    "cells {cells} are merged: only their first row holds the value (a column the mapping "
+    "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
+)
 
 
 class FileRefused(InputError):
@@ -79,6 +83,7 @@ class Layout:
     header: list[str]  # each column as the rows are keyed: the mapping's name, else as found
     matched: dict[str, str]  # mapping column → header cell it was found under
     skipped: list[int] = field(default_factory=list)  # rows above the header with text
+    merged: list[str] = field(default_factory=list)  # merged cells below the header (A3:A5)
     sheets: list[str] = field(default_factory=list)
     id_columns: frozenset[str] = frozenset()
     date_columns: frozenset[str] = frozenset()
@@ -98,11 +103,13 @@ class Layout:
             "columns": self.header,
             "matched": self.matched,
             "skipped_rows": self.skipped,
+            "merged_cells": self.merged,
         }
 
     def notes(self) -> list[str]:
         """Information lines for the operator (rows skipped, columns found by a synonym)."""
         out = [SKIPPED.format(row=n) for n in self.skipped]
+        out += [MERGED.format(cells=ref) for ref in self.merged]
         for found, name in self.renames.items():
             out.append(f"column {found.strip()} read as {name} (a synonym in the mapping)")
         return out
@@ -227,6 +234,7 @@ def understand(
     if complete and not any(any(x.strip() for x in r) for r in below):
         raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
     kinds = {s.column: s for s in mapping.fields.values()}
+    merged = merged_below(source, sheet_name, i + 1) if source.format == "xlsx" else []
     return Layout(
         format=source.format,
         encoding=source.encoding,
@@ -237,6 +245,7 @@ def understand(
         matched=matched,
         skipped=[n + 1 for n, r in enumerate(rows_of[:i]) if any(x.strip() for x in r)],
         sheets=sheets,
+        merged=merged,
         id_columns=frozenset(c for c, s in kinds.items() if s.kind == "resident-id"),
         date_columns=frozenset(c for c, s in kinds.items() if s.kind == "date"),
         fill_down=frozenset(c for c, s in kinds.items() if s.fill_down),
@@ -302,6 +311,39 @@ def _xlsx_heads(
         return out, names
     finally:
         book.close()
+
+
+def merged_below(source: FileSource, sheet: str | None, header_row: int) -> list[str]:
+    """The merged cell ranges of ``sheet`` below its header row (as ``A3:A5``).
+
+    openpyxl's read-only sheets do not read them: they are the ``<mergeCell>``
+    elements at the end of the sheet's XML, found here by streaming it once.
+    """
+    import re
+    import zipfile
+
+    book = open_workbook(source)
+    try:
+        ws = book[sheet] if sheet else book.worksheets[0]
+        member = ws._worksheet_path  # (the sheet's part in the package)
+    finally:
+        book.close()
+    found: list[str] = []
+    pattern = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+    try:
+        with zipfile.ZipFile(source.path) as package, package.open(member) as fh:
+            buf = b""
+            while chunk := fh.read(1 << 20):
+                buf += chunk
+                last = 0
+                for m in pattern.finditer(buf):
+                    last = m.end()
+                    if int(m[2]) > header_row:
+                        found.append(f"{m[1].decode()}{int(m[2])}:{m[3].decode()}{int(m[4])}")
+                buf = buf[max(last, len(buf) - 256) :]  # (a tag cut by the chunk's end)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    return list(dict.fromkeys(found))
 
 
 def open_workbook(source: FileSource) -> Any:
