@@ -170,11 +170,12 @@ def understand(
     file = source.path.name
     sheet = sheet or source.options.get("sheet")
     sheets: list[str] = []
+    parts: dict[str, str] = {}  # sheet → its part in an XLSX package
     if source.format == "csv":
         head, whole = _csv_head(source)
         candidates: list[tuple[str | None, list[list[str]], bool]] = [(None, head, whole)]
     elif source.format == "xlsx":
-        candidates, sheets = _xlsx_heads(source, sheet)
+        candidates, sheets = _xlsx_heads(source, sheet, parts)
     else:
         return _records_layout(source, mapping, names)
     best: tuple[int, int, int] | None = None  # score, -candidate, -row index
@@ -234,7 +235,7 @@ def understand(
     if complete and not any(any(x.strip() for x in r) for r in below):
         raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
     kinds = {s.column: s for s in mapping.fields.values()}
-    merged = merged_below(source, sheet_name, i + 1) if source.format == "xlsx" else []
+    merged = merged_below(source, parts[sheet_name], i + 1) if sheet_name in parts else []
     return Layout(
         format=source.format,
         encoding=source.encoding,
@@ -288,7 +289,7 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
 
 
 def _xlsx_heads(
-    source: FileSource, sheet: str | None
+    source: FileSource, sheet: str | None, parts: dict[str, str]
 ) -> tuple[list[tuple[str | None, list[list[str]], bool]], list[str]]:
     """The first rows of each sheet (or of ``sheet``) as text cells."""
     book = open_workbook(source)
@@ -308,13 +309,15 @@ def _xlsx_heads(
                 for cells in ws.iter_rows(max_row=limit + 1, values_only=True)
             ]
             out.append((name, rows[:limit], len(rows) <= limit))
+            parts[name] = ws._worksheet_path  # (for merged_below)
         return out, names
     finally:
         book.close()
 
 
-def merged_below(source: FileSource, sheet: str | None, header_row: int) -> list[str]:
-    """The merged cell ranges of ``sheet`` below its header row (as ``A3:A5``).
+def merged_below(source: FileSource, member: str, header_row: int) -> list[str]:
+    """The merged cell ranges of a sheet (``member``: its part in the package) below its
+    header row (as ``A3:A5``).
 
     openpyxl's read-only sheets do not read them: they are the ``<mergeCell>``
     elements at the end of the sheet's XML, found here by streaming it once.
@@ -322,12 +325,6 @@ def merged_below(source: FileSource, sheet: str | None, header_row: int) -> list
     import re
     import zipfile
 
-    book = open_workbook(source)
-    try:
-        ws = book[sheet] if sheet else book.worksheets[0]
-        member = ws._worksheet_path  # (the sheet's part in the package)
-    finally:
-        book.close()
     found: list[str] = []
     pattern = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
     try:
