@@ -16,6 +16,8 @@ CASES = Path(__file__).resolve().parents[2] / "fixtures" / "cases"
 
 
 def _import(db: str, *files: str) -> tuple[int, list[dict[str, Any]]]:
+    with Archive.create(db):  # (as `interop init` does: only init creates an archive)
+        pass
     buf = io.StringIO()
     with redirect_stdout(buf):
         code = main(["--db", db, "import", *files, "--json"])
