@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
 from interop.config import Config, load_config
-from interop.core.workdays import WorkCalendar, today
+from interop.core.workdays import today
 from interop.inbound.guard import DelistLimit
-from interop.inbound.layout import understand
-from interop.inbound.mapping import DEFAULT_MAPPING, InboundMapping
+from interop.inbound.mapping import DEFAULT_MAPPING
 from interop.inbound.prepare import DRY_RUN, SyncOptions
 from interop.inbound.progress import LOG_EVERY, Progress, issue_line
-from interop.inbound.readers import FORMATS, FileSource
+from interop.inbound.readers import FORMATS
 
 if TYPE_CHECKING:
     from interop.inbound.sync import SyncReport
@@ -156,75 +155,37 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.status:
-        from interop.store import Archive
+    from interop.inbound import run as inbound
 
-        with Archive.open(args.db) as archive:
-            print_status(archive.recent_runs(), args.json)
+    if args.status:
+        print_status(inbound.recent_runs(args.db), args.json)
         return 0
     if bool(args.file) == bool(args.partner):
         raise InputError("give either a FILE or --partner NAME", code="E107")
-    # A large list's sync reads the archive's digests in a thread from the start
-    # (issue 3: the read costs the start-up below nothing).
-    from interop.inbound import firstpass, workers
-
-    digests = firstpass.digests_ahead(Path(args.file), args.db) if args.file else None
     config = load_config(args.config)
     options = options_from(args, config)
-    from interop.fhir.terminology import Terminology
-
-    terms = Terminology.load()
     if args.partner:
-        calendar = WorkCalendar.load()
-        from interop.inbound.feed import sync_partner
-        from interop.store import Archive
-
-        with Archive.open(args.db) as archive:
-            report = sync_partner(
-                archive, args.partner, config, terms, calendar, options, mapping_name=args.mapping
-            )
+        report = inbound.sync_partner_feed(
+            args.partner, args.db, config, options, mapping_name=args.mapping
+        )
         print_report(report, args.json)
         return 0 if report.status == "completed" else 1
-    mapping = InboundMapping.load(args.mapping)
-    source = FileSource(args.file, fmt=args.format, encoding=args.encoding)
-    source.options = mapping.reader_options(source.format)
-    # Stage 1: the file is understood — or refused — before anything is written.
-    source.layout = understand(source, mapping, sheet=args.sheet, header_row=args.header_row)
-    if not args.json:
-        for note in source.layout.notes():
-            print(f"note: {note}", file=sys.stderr)
-    # A large list's first pass starts now: worker processes read the file while this
-    # process loads the database library and opens the archive (issue 3: both cores
-    # from the start).
-    workers.reuse_freed_memory()
-    early = (
-        None
-        if options.dry_run
-        else firstpass.start(source, mapping, terms, options, args.db, digests)
-    )
-    calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
     progress = Progress(sys.stderr, every=args.progress_every)
     try:
-        from interop.inbound.sync import sync_file_rows
-        from interop.store import Archive
-
-        with Archive.open(args.db) as archive:
-            report = sync_file_rows(
-                archive,
-                source,
-                mapping,
-                terms,
-                calendar,
-                options,
-                source=str(args.file),
-                progress=progress,
-                early=early,
-                on_issue=None if args.json else progress.issue,
-            )
+        report = inbound.sync_list_file(
+            Path(args.file),
+            args.db,
+            options,
+            mapping_name=args.mapping,
+            fmt=args.format,
+            encoding=args.encoding,
+            sheet=args.sheet,
+            header_row=args.header_row,
+            progress=progress,
+            on_issue=None if args.json else progress.issue,
+            on_note=None if args.json else lambda note: print(f"note: {note}", file=sys.stderr),
+        )
     finally:
         progress.close()
-        if early is not None:
-            early.close()
-    report.layout = source.layout.to_json()
     print_report(report, args.json, issues=False)
     return 0
