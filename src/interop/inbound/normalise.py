@@ -17,6 +17,7 @@ unchanged; only the mapped entry sees the normalised cells.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ INVISIBLE: dict[int, None] = dict.fromkeys(
     )
 )
 _APOSTROPHES = "'\u2018\u2019`"
+#: A space or an apostrophe in a code cell: normalise it.
+_ODD = re.compile("[ " + _APOSTROPHES + "]")
 #: Characters of free text that are kept: tab and line breaks.
 _KEPT = "\t\n\r"
 
@@ -90,6 +93,9 @@ class Normaliser:
     """The normalising of one mapping's rows (built once per sync)."""
 
     def __init__(self, mapping: InboundMapping) -> None:
+        from interop.inbound.mapping import Finding
+
+        self.finding = Finding  # (the mapping module imports this one)
         self.ids: list[str] = []
         self.codes: list[str] = []
         self.texts: list[tuple[str, bool]] = []  # column, quarantine (else remove)
@@ -103,10 +109,23 @@ class Normaliser:
                     self.texts.append((col, spec.controls == "quarantine"))
         self.prefix = mapping.province[1] if mapping.province is not None else None
 
+    def _plain(self, values: dict[str, str]) -> bool:
+        """Whether no cell of the row needs normalising (nearly every row: a few C calls)."""
+        if not "".join(values.values()).isprintable():
+            return False
+        get = values.get
+        for col in self.ids:
+            v = get(col)
+            if v and not plain_id(v.strip()):
+                return False
+        codes = "".join([get(c) or "" for c in self.codes])
+        return _ODD.search(codes) is None and unicodedata.is_normalized("NFKC", codes)
+
     def __call__(self, values: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
         """The row's cells normalised, and the findings (information, warning or error)."""
-        from interop.inbound.mapping import Finding
-
+        make = self.finding
+        if self._plain(values):
+            return values, self._outside(values) if self.prefix is not None else []
         out: dict[str, str] | None = None
         findings: list[Finding] = []
         for col in self.ids:
@@ -121,16 +140,10 @@ class Normaliser:
                     out[col] = n
                     s = n
                     findings.append(
-                        Finding(col, "normalised", ID_NORMALISED.format(column=col), "information")
+                        make(col, "normalised", ID_NORMALISED.format(column=col), "information")
                     )
-            if (
-                self.prefix is not None
-                and len(s) == 18
-                and s[:17].isdigit()
-                and not s.startswith(self.prefix)
-            ):
-                msg = OUTSIDE_REGION.format(column=col, prefix=self.prefix)
-                findings.append(Finding(col, "outside-region", msg, "warning"))
+            if self.prefix is not None:
+                findings += self._outside({col: s})
         for col in self.codes:
             v = values.get(col)
             if not v:
@@ -148,7 +161,7 @@ class Normaliser:
                 out = out if out is not None else dict(values)
                 out[col] = n
                 msg = CODE_NORMALISED.format(column=col)
-                findings.append(Finding(col, "normalised", msg, "information"))
+                findings.append(make(col, "normalised", msg, "information"))
         for col, strict in self.texts:
             v = values.get(col)
             if not v or v.isprintable():
@@ -159,10 +172,22 @@ class Normaliser:
             if strict:
                 which = ", ".join(dict.fromkeys(found[:3]))
                 msg = CONTROLS_FOUND.format(column=col, which=which)
-                findings.append(Finding(col, "control-characters", msg))
+                findings.append(make(col, "control-characters", msg))
                 continue
             out = out if out is not None else dict(values)
             out[col] = _clean_text(v)
             msg = CONTROLS_REMOVED.format(column=col)
-            findings.append(Finding(col, "control-characters", msg, "information"))
+            findings.append(make(col, "control-characters", msg, "information"))
         return (values if out is None else out), findings
+
+    def _outside(self, values: dict[str, str]) -> list[Finding]:
+        """A warning for each resident ID issued outside the mapping's region."""
+        prefix = self.prefix
+        assert prefix is not None
+        found: list[Finding] = []
+        for col in self.ids:
+            s = (values.get(col) or "").strip()
+            if len(s) == 18 and not s.startswith(prefix) and s[:17].isdigit():
+                msg = OUTSIDE_REGION.format(column=col, prefix=prefix)
+                found.append(self.finding(col, "outside-region", msg, "warning"))
+        return found
