@@ -116,6 +116,11 @@ def test_no_header_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     err = _refused(tmp_path, path, capsys, "--encoding", "latin-1")
     assert "[E180]" in err and "expected columns such as 姓名" in err
     assert "--encoding" in err
+    # a file without a header: its rows (a child's data) are never shown
+    path.write_text("测试1,360102201201020034,男\n测试2,360102201201030048,女\n", "utf-8")
+    err = _refused(tmp_path, path, capsys)
+    assert "[E180]" in err and "2 rows of up to 3 cells" in err
+    assert "测试" not in err and "3601022012" not in err
 
 
 def test_missing_required_column_is_refused(

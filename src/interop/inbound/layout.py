@@ -36,7 +36,7 @@ DATA_PEEK = 50
 # The refusals (exit 2); one message each, naming what was expected and what was found.
 NO_HEADER = (
     "{file}: no header row found in the first {rows} rows{where}: expected columns such as "
-    "{expected}; the best row found was {found}{hint}"
+    "{expected}; found {found}{hint}"
 )
 MISSING = "{file}: required column(s) missing: {missing} (header on {where}; found: {found})"
 TWICE = "{file}: column {column} appears more than once on the header ({where}): columns {at}"
@@ -191,7 +191,13 @@ def understand(
             if best is None or (s, -c, -i) > best:
                 best = (s, -c, -i)
     if best is None or best[0] == 0:
-        first = next((r for _, rs, _ in candidates for r in rs if any(x.strip() for x in r)), [])
+        # (what the rows hold is not shown: without a header they may be a child's data)
+        widths = [len(r) for _, rs, _ in candidates for r in rs if any(x.strip() for x in r)]
+        shape = (
+            f"{len(widths)} rows of up to {max(widths)} cells, none naming a column"
+            if widths
+            else "no text at all"
+        )
         hint = "; if the file is not in that encoding, give --encoding" if source.encoding else ""
         where = f" of sheet(s) {', '.join(sheets)}" if sheets else ""
         raise FileRefused(
@@ -200,7 +206,7 @@ def understand(
                 rows=HEAD_ROWS,
                 where=where,
                 expected=names.expected(),
-                found=_show(first),
+                found=shape,
                 hint=(f" (read as {source.encoding}{hint})" if source.encoding else ""),
             ),
             code="E180",
