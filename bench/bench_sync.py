@@ -40,7 +40,7 @@ import gen_child_list  # noqa: E402
 LOWER_BOUND = """
 import csv, sys, orjson
 n = 0
-with open(sys.argv[1], encoding="utf-8-sig", newline="") as fh:
+with open(sys.argv[1], encoding=sys.argv[2], newline="") as fh:
     for row in csv.DictReader(fh):
         orjson.dumps(row)
         n += 1
@@ -74,8 +74,11 @@ def sync(db: Path, path: Path) -> tuple[float, float, dict[str, object]]:
 
 
 def fresh(db: Path) -> Path:
+    """An empty archive at ``db`` (``interop init``, not timed: only init creates one)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "interop.cli", "--db", f"sqlite:///{db}", "init"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return db
 
 
@@ -94,6 +97,11 @@ def main() -> None:
         "--million", action="store_true", help="also run W1 at 300,000 and 1,000,000 rows"
     )
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    ap.add_argument(
+        "--encoding",
+        default="utf-8-sig",
+        help="encoding of the lists (gbk: as counties export from Excel)",
+    )
     a = ap.parse_args()
     # the package as installed (byte-compiled), even where PYTHONDONTWRITEBYTECODE is set
     subprocess.run(
@@ -102,10 +110,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="interop-bench-") as tmp:
         d = Path(tmp)
         lst, changed = d / "list.csv", d / "list-changed.csv"
-        gen_child_list.write(lst, a.rows, bad=0.01, seed=7, change=0.0, encoding="utf-8-sig")
-        gen_child_list.write(changed, a.rows, bad=0.01, seed=7, change=0.01, encoding="utf-8-sig")
+        gen_child_list.write(lst, a.rows, bad=0.01, seed=7, change=0.0, encoding=a.encoding)
+        gen_child_list.write(changed, a.rows, bad=0.01, seed=7, change=0.01, encoding=a.encoding)
         lb = statistics.median(
-            run([sys.executable, "-c", LOWER_BOUND, str(lst)])[0] for _ in range(a.repeat)
+            run([sys.executable, "-c", LOWER_BOUND, str(lst), a.encoding])[0]
+            for _ in range(a.repeat)
         )
         w1_db, w2_db = d / "w1.sqlite3", d / "w2.sqlite3"
         w1, w1_rss, r1 = median_runs(a.repeat, lambda: sync(fresh(w1_db), lst))
@@ -116,7 +125,7 @@ def main() -> None:
 
         w2, w2_rss, r2 = median_runs(a.repeat, w2_once)
         n = a.rows
-        print(f"rows: {n:,} (≈1 % bad); median of {a.repeat} runs each")
+        print(f"rows: {n:,} (≈1 % bad, {a.encoding}); median of {a.repeat} runs each")
         print(f"lower bound (csv → dict → orjson): {lb:7.2f} s  {n / lb:>9,.0f} rows/s")
         print(
             f"W1 full sync, empty archive:       {w1:7.2f} s  {n / w1:>9,.0f} rows/s  "
@@ -132,7 +141,7 @@ def main() -> None:
             for rows in (300_000, 1_000_000):
                 big = d / f"list-{rows}.csv"
                 gen_child_list.write(big, rows, bad=0.01, seed=7, change=0.0, encoding="utf-8")
-                lb1, _, _ = run([sys.executable, "-c", LOWER_BOUND, str(big)])
+                lb1, _, _ = run([sys.executable, "-c", LOWER_BOUND, str(big), "utf-8"])
                 w1m, w1m_rss, r1m = sync(fresh(d / "b.sqlite3"), big)
                 print(
                     f"W1 at {rows:>9,} rows:{'':14}{w1m:7.2f} s  {rows / w1m:>9,.0f} rows/s  "

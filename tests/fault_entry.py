@@ -1,10 +1,11 @@
 """Test-only entry point: the ``interop`` command with a fault point that kills it.
 
-Crash tests run ``python tests/fault_entry.py POINT[:COUNT] -- ARGS…`` (or call
+Crash tests run ``python tests/fault_entry.py POINT[:COUNT][@INT] -- ARGS…`` (or call
 :func:`kill_at` in a script) instead of ``python -m interop.cli ARGS…``: the
 process is killed with SIGKILL when the library reaches ``POINT`` (and, with
-``COUNT``, when the work counted there reached COUNT). Production code never
-installs an injector; the fault points do nothing there.
+``COUNT``, when the work counted there reached COUNT); with ``@INT`` it gets a
+SIGINT instead, as from Ctrl-C. Production code never installs an injector; the
+fault points do nothing there.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from interop import faults
 
 
 def kill_at(spec: str) -> None:
-    """Install an injector that SIGKILLs this process at ``POINT[:COUNT]``."""
+    """Install an injector that SIGKILLs (``@INT``: interrupts) this process at
+    ``POINT[:COUNT]``."""
+    spec, _, sig_name = spec.partition("@")
+    sig = signal.SIGINT if sig_name == "INT" else signal.SIGKILL
     point, _, count = spec.partition(":")
     at_least = int(count) if count else 0
 
     def injector(reached: str, done: int) -> None:
         if reached == point and done >= at_least:
-            print(f"fault point {reached} reached ({done}): killing the process", file=sys.stderr)
+            print(f"fault point {reached} reached ({done}): signal {sig.name}", file=sys.stderr)
             sys.stderr.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sig)
 
     faults.inject(injector)
 

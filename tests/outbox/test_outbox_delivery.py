@@ -34,7 +34,7 @@ def tasks(fhir: Any, ref: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Any:
-    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
         yield a
 
 
@@ -228,7 +228,7 @@ SCRIPT = textwrap.dedent(
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
-    with Archive.open({db!r}) as a:
+    with Archive.create({db!r}) as a:
         box = Outbox(a, lease_seconds=0.2)
         item = box.enqueue(partner="test-hospital", kind="test", payload=transaction("K-1"),
                            idempotency_key="test:K-1", ref="K-1")
@@ -245,7 +245,7 @@ def test_process_killed_then_restarted_delivers_once(fhir: Any, tmp_path: Path, 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == -signal.SIGKILL, done.stderr
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         box = Outbox(a, lease_seconds=0.2)
         (item,) = box.items()
         if point == "after-enqueue":
@@ -262,13 +262,13 @@ def test_process_killed_then_restarted_delivers_once(fhir: Any, tmp_path: Path, 
 
 def test_two_workers_on_postgresql_deliver_each_item_once(fhir: Any, pg_url: str) -> None:
     n = 60
-    with Archive.open(pg_url) as a:
+    with Archive.create(pg_url) as a:
         box = Outbox(a)
         ids = [enqueue(box, f"PG-{i}").id for i in range(n)]
     results: dict[str, Any] = {}
 
     def work(name: str) -> None:
-        with Archive.open(pg_url) as a:
+        with Archive.create(pg_url) as a:
             results[name] = Outbox(a).run(lambda _p: deliverer(fhir), worker=name, batch=3)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
@@ -278,7 +278,7 @@ def test_two_workers_on_postgresql_deliver_each_item_once(fhir: Any, pg_url: str
         t.join(timeout=120)
     assert sum(s.delivered for s in results.values()) == n
     assert all(s.delivered > 0 for s in results.values()), results  # both took a share
-    with Archive.open(pg_url) as a:
+    with Archive.create(pg_url) as a:
         a_ = tables.outbox_attempts.c
         with a.engine.connect() as conn:
             rows = conn.execute(sa.select(a_.item_id, a_.outcome, a_.worker)).all()

@@ -115,13 +115,13 @@ def config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
 
 @pytest.fixture
 def archive(db_url: str) -> Iterator[Archive]:
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         yield a
 
 
 @pytest.fixture
 def sqlite_archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
         yield a
 
 

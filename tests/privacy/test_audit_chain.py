@@ -152,7 +152,7 @@ def test_schema_1_archive_is_migrated_to_2(tmp_path: Path) -> None:
                 table.create(conn)
         conn.execute(t.meta.insert(), [{"key": "schema_version", "value": "1"}])
     engine.dispose()
-    with Archive.open(url) as archive, archive.engine.connect() as conn:
+    with Archive.create(url) as archive, archive.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         version = conn.execute(sa.select(t.meta.c.value)).scalar_one()
     assert {"privacy_disclosures", "privacy_reviews", "audit_log", "audit_head"} <= names

@@ -276,7 +276,7 @@ def test_no_personal_data_in_logs_or_messages(
         }
     )
     caplog.set_level(logging.DEBUG)
-    with Archive.open(f"sqlite:///{folder / 'a.sqlite3'}") as archive:
+    with Archive.create(f"sqlite:///{folder / 'a.sqlite3'}") as archive:
         number = store(archive, ENGINE, doc)
         discloser = make_discloser(archive, ENGINE, config, now=NOW)
         messages: list[str] = []

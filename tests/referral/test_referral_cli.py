@@ -53,7 +53,7 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path, fhir: Any, engine: Engine) -> Cli:
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         store(a, engine, case_doc(CASE_FILE))
     return Cli(db, write_config(tmp_path / "partners.toml", fhir.base_url))
 
@@ -98,7 +98,7 @@ def test_create_approve_killed_then_outbox_run_delivers_once(cli: Cli, fhir: Any
 
 def test_refusal_and_unknown_referral_exit_codes(cli: Cli, tmp_path: Path, engine: Engine) -> None:
     doc = case_doc(CASE_FILE, referral_consent=False)
-    with Archive.open(cli.db) as a:
+    with Archive.create(cli.db) as a:
         store(a, engine, doc)  # a new version without the hospital-referral consent
     refused = cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL,
                   "--trigger", "RT-02", "--reason", REASON, "--as", "staff-01")  # fmt: skip

@@ -30,25 +30,25 @@ def _record(number: str = "ORG-2025-00001", risk: str = "high") -> dict[str, Any
 
 
 def test_creates_schema_and_reopens(db_url: str) -> None:
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         with a.engine.connect() as conn:
             version = conn.execute(
                 sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version")
             ).scalar_one()
         assert version == str(t.SCHEMA_VERSION)
-    with Archive.open(db_url) as a:  # second open: nothing to create, nothing refused
+    with Archive.create(db_url) as a:  # second open: nothing to create, nothing refused
         assert a.waiting_cases() == []
 
 
 def _set_version(db_url: str, value: str) -> None:
-    with Archive.open(db_url) as a, a.engine.begin() as conn:
+    with Archive.create(db_url) as a, a.engine.begin() as conn:
         conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value=value))
 
 
 def test_newer_schema_is_refused(db_url: str) -> None:
     _set_version(db_url, str(t.SCHEMA_VERSION + 1))
     with pytest.raises(StoreError) as err:
-        Archive.open(db_url)
+        Archive.create(db_url)
     assert err.value.code == "E505"
     assert "upgrade interop" in err.value.message
 
@@ -56,7 +56,7 @@ def test_newer_schema_is_refused(db_url: str) -> None:
 def test_older_schema_without_migration_is_refused(db_url: str) -> None:
     _set_version(db_url, "0")
     with pytest.raises(StoreError) as err:
-        Archive.open(db_url)
+        Archive.create(db_url)
     assert err.value.code == "E506"
     assert "no migration" in err.value.message
 
@@ -65,10 +65,10 @@ def test_older_schema_is_migrated(db_url: str, monkeypatch: pytest.MonkeyPatch) 
     _set_version(db_url, "0")
     calls: list[int] = []
     monkeypatch.setitem(t.MIGRATIONS, 0, lambda conn: calls.append(0))
-    with Archive.open(db_url):
+    with Archive.create(db_url):
         pass
     assert calls == [0]
-    with Archive.open(db_url):  # now current: the step does not run again
+    with Archive.create(db_url):  # now current: the step does not run again
         pass
     assert calls == [0]
 
@@ -79,20 +79,20 @@ def test_foreign_tables_are_refused(db_url: str) -> None:
         conn.execute(sa.text("CREATE TABLE children (x INTEGER)"))
     engine.dispose()
     with pytest.raises(StoreError) as err:
-        Archive.open(db_url)
+        Archive.create(db_url)
     assert err.value.code == "E503"
 
 
 def test_unreachable_postgresql_is_a_store_error() -> None:
     with pytest.raises(StoreError) as err:
-        Archive.open("postgresql://nobody:secret@127.0.0.1:1/none")
+        Archive.create("postgresql://nobody:secret@127.0.0.1:1/none")
     assert err.value.exit_code == 1
     assert "secret" not in str(err.value)
 
 
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(StoreError):
-        Archive.open("mysql://x@localhost/db")
+        Archive.create("mysql://x@localhost/db")
 
 
 def test_url_resolution(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_url_resolution(tmp_path: Path) -> None:
 
 
 def test_import_versions_and_never_overwrites(db_url: str) -> None:
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         kw: dict[str, Any] = dict(
             state="listed",
             risk_level="high",
@@ -158,7 +158,7 @@ def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
         for i, key in enumerate(keys)
     ]
     expected = {key: (i + 1, None if i % 2 else f"{i:032x}") for i, key in enumerate(keys)}
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         assert a.listed_digests() == {}
         with a.engine.begin() as conn:
             conn.execute(t.children.insert(), rows)
@@ -177,7 +177,7 @@ def test_digests_read_ahead_in_a_thread(tmp_path: Path) -> None:
     from interop.store.peek import DigestsAhead, read_digests
 
     db = tmp_path / "a.sqlite3"
-    with Archive.open(f"sqlite:///{db}"):
+    with Archive.create(f"sqlite:///{db}"):
         pass
     ahead = DigestsAhead(db)
     ahead.join()
@@ -201,11 +201,11 @@ def test_digests_read_ahead_in_a_thread(tmp_path: Path) -> None:
 def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:
     """Schema 4: children are found by resident ID through their match key where it says
     the ID; only the others are in the resident-ID index (a first sync keeps one fewer)."""
-    with Archive.open(db_url) as a, a.engine.begin() as conn:  # as version 3 left it
+    with Archive.create(db_url) as a, a.engine.begin() as conn:  # as version 3 left it
         conn.execute(sa.text("DROP INDEX ix_children_resident_id_off_key"))
         conn.execute(sa.text("CREATE INDEX ix_children_resident_id ON children (resident_id)"))
         conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="3"))
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         names = {ix["name"] for ix in sa.inspect(a.engine).get_indexes("children")}
         assert "ix_children_resident_id_off_key" in names
         assert "ix_children_resident_id" not in names

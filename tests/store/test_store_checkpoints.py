@@ -59,14 +59,14 @@ def test_a_checkpoint_thread_never_started_closes_at_once(tmp_path: Path) -> Non
 
 
 def test_an_archive_on_postgresql_or_in_memory_has_no_thread(db_url: str) -> None:
-    with Archive.open(db_url) as archive, archive.checkpoints_behind():
+    with Archive.create(db_url) as archive, archive.checkpoints_behind():
         assert (archive._checkpoints is not None) == db_url.startswith("sqlite")
-    with Archive.open("sqlite://") as archive, archive.checkpoints_behind():
+    with Archive.create("sqlite://") as archive, archive.checkpoints_behind():
         assert archive._checkpoints is None
 
 
 def test_a_sync_s_batches_are_checkpointed_behind_the_writer(tmp_path: Path) -> None:
-    archive = Archive.open(f"sqlite:///{tmp_path / 'a.db'}")
+    archive = Archive.create(f"sqlite:///{tmp_path / 'a.db'}")
     try:
         run = archive.begin_run("test", "civil-affairs-default", partner=None, full=False)
         with archive.checkpoints_behind():

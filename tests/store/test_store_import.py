@@ -16,6 +16,8 @@ CASES = Path(__file__).resolve().parents[2] / "fixtures" / "cases"
 
 
 def _import(db: str, *files: str) -> tuple[int, list[dict[str, Any]]]:
+    with Archive.create(db):  # (as `interop init` does: only init creates an archive)
+        pass
     buf = io.StringIO()
     with redirect_stdout(buf):
         code = main(["--db", db, "import", *files, "--json"])
@@ -36,7 +38,7 @@ def test_import_new_unchanged_changed(db_url: str, tmp_path: Path) -> None:
     changed.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     code, (res0,) = _import(db_url, str(changed))
     assert code == 0 and res0["result"] == "changed"
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         assert [v["version"] for v in a.case_versions(res0["case"])] == [1, 2]
 
 

@@ -64,15 +64,30 @@ def write_csv(
 
 
 def run_cli(*argv: str) -> tuple[int, Any]:
-    """Run ``interop`` in-process; returns (exit code, parsed JSON of stdout when --json)."""
+    """Run ``interop`` in-process; returns (exit code, parsed JSON of stdout when --json).
+
+    The archive of ``--db`` is created first (``interop init``): only init creates one.
+    """
     import io
     import json
     from contextlib import redirect_stdout
 
     from interop.cli import main
 
+    if "--db" in argv:
+        init_archive(argv[argv.index("--db") + 1])
+
     buf = io.StringIO()
     with redirect_stdout(buf):
         code = main(list(argv))
     out = buf.getvalue()
     return code, (json.loads(out) if "--json" in argv and out.strip() else out)
+
+
+def init_archive(url: str) -> str:
+    """``url``, with an archive there (created when there is none, as ``interop init`` does)."""
+    from interop.store import Archive
+
+    with Archive.create(url):
+        pass
+    return url

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from child_lists import FIXTURE, RECEIVED
+from child_lists import FIXTURE, RECEIVED, init_archive
 
 from interop.store import Archive
 
@@ -22,8 +22,11 @@ def _sync(
     cmd = [sys.executable, "-m", "interop.cli"]
     if crash_after is not None:  # the test entry point kills the run after N batches
         cmd = [sys.executable, str(FAULT_ENTRY), f"sync.batch-written:{crash_after}", "--"]
+    init_archive(db)
     cmd += ["--db", db, "sync", str(FIXTURE)]
-    cmd += ["--received", RECEIVED, "--json"] + (["--full"] if full else [])
+    cmd += ["--received", RECEIVED, "--json"] + (
+        ["--full", "--allow-delist", "100%"] if full else []
+    )
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -162,7 +162,16 @@ def test_changes_add_versions_and_full_list_delists(db_url: str, tmp_path: Path)
     changed[2]["监护人电话"] = " 13800000000 "  # only spaces differ: unchanged
     path2 = write_csv(tmp_path / "l2.csv", changed)
     rc, second = run_cli(
-        "--db", db_url, "sync", str(path2), "--received", "2025-12-23", "--json", "--full"
+        "--db",
+        db_url,
+        "sync",
+        str(path2),
+        "--received",
+        "2025-12-23",
+        "--json",
+        "--full",
+        "--allow-delist",
+        "1",
     )
     assert rc == 0
     assert (second["new"], second["changed"], second["unchanged"]) == (0, 2, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 #: command name → module
 COMMANDS: dict[str, str] = {
+    "init": "interop.commands.init",
     "map": "interop.commands.map",
     "validate": "interop.commands.validate",
     "plugins": "interop.commands.plugins",

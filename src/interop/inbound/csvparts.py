@@ -56,6 +56,12 @@ class CsvPlan:
     header: list[str]
     parts: list[Part]
     rows: int  # lines after the header (blank ones included)
+    header_row: int = 1  # the line of the header (lines above it: a title, notes)
+
+    @property
+    def end(self) -> int:
+        """One past the last row number."""
+        return self.header_row + 1 + self.rows
 
 
 def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
@@ -74,12 +80,14 @@ def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
         with source.path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             tail_from = size - TAIL_PARTS * part_bytes
+            header_at = source.layout.header_row if source.layout is not None else 1
+            above = b"".join(fh.readline() for _ in range(header_at - 1))  # (title rows: skipped)
             head = fh.readline()
-            if _unsplittable(head):
+            if _unsplittable(above + head):
                 return None
-            base = start = len(head)
+            base = start = len(above) + len(head)
             bounds: list[tuple[int, int, int]] = []  # start, end, row number of its first line
-            first, newlines, last = 2, 0, head[-1:]
+            first, newlines, last = header_at + 1, 0, head[-1:]
             while block := fh.read(_BLOCK):
                 # (a carriage return that ended the last block must start this one's line end)
                 if _unsplittable(block) or (last == b"\r" and block[:1] != b"\n"):
@@ -105,12 +113,16 @@ def plan(source: FileSource, part_bytes: int = PART_BYTES) -> CsvPlan | None:
         ) from None
     if base > start:
         bounds.append((start, base, first))
-    header = cells_of(_decode(head, codec, source).rstrip("\r\n"), delimiter)
-    header = [c.strip().lstrip("\ufeff") for c in header]
+    if source.layout is not None:
+        header = list(source.layout.header)
+    else:
+        header = cells_of(_decode(head, codec, source).rstrip("\r\n"), delimiter)
+        header = [c.strip().lstrip("\ufeff") for c in header]
     parts = [Part(i, s, e, n) for i, (s, e, n) in enumerate(bounds)]
-    rows = first + newlines - 2 + (1 if base > len(head) and last != b"\n" else 0)
+    body_start = len(above) + len(head)
+    rows = first + newlines - (header_at + 1) + (1 if base > body_start and last != b"\n" else 0)
     body = "utf-8" if codec == "utf-8-sig" else codec  # the BOM is on the header line only
-    return CsvPlan(source.path, body, delimiter, header, parts, rows)
+    return CsvPlan(source.path, body, delimiter, header, parts, rows, header_at)
 
 
 def lines(plan: CsvPlan, part: Part) -> Iterator[tuple[int, str]]:

@@ -410,6 +410,11 @@ def _scan_part(index: int) -> PartScan:
                     if kept is not None:
                         kept[number] = line
                     continue
+                if any(c.strip() for c in cells[width:]):
+                    work.append(number)  # more cells than the header: quarantined
+                    if kept is not None:
+                        kept[number] = line
+                    continue
             k = key(cells)[0]
             if k is None:
                 work.append(number)

@@ -35,6 +35,7 @@ from interop.inbound.fastschema import (
     compile_split,
     is_valid_schema,
 )
+from interop.inbound.normalise import id_key
 
 if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -117,6 +118,9 @@ class FieldSpec:
     values: dict[str, str]
     separators: str
     past: bool
+    synonyms: tuple[str, ...] = ()  # other header names of the column (stage 1)
+    fill_down: bool = False  # an empty cell under a merged one takes the value above
+    controls: str = "remove"  # control/bidi characters: "remove" them or "quarantine" the row
 
     @property
     def column(self) -> str:
@@ -277,6 +281,9 @@ class InboundMapping:
                 values=dict(spec.get("values", {})),
                 separators=spec.get("separators", "、，,;；/"),
                 past=bool(spec.get("past", False)),
+                synonyms=tuple(spec.get("synonyms", ())),
+                fill_down=bool(spec.get("fill_down", False)),
+                controls=str(spec.get("controls", "remove")),
             )
         for keyname in ("key", "alternate_key"):
             for f in data.get(keyname, []):
@@ -326,14 +333,14 @@ class InboundMapping:
         """``(match_key, resident_id_text)`` from raw values; key None when missing."""
         if self._rid_column is not None:  # the usual key: the resident ID, when present
             v = values.get(self._rid_column)
-            rid = v.strip().upper() if v else ""
+            rid = id_key(v) if v else ""
             if rid and len(rid) <= 60:
                 return "k:" + rid, rid
         return self._key_of(values)
 
     def _key_of(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         rid_spec = self.fields.get("resident_id")
-        rid = self._raw(values, rid_spec).upper() if rid_spec else ""
+        rid = id_key(self._raw(values, rid_spec)) if rid_spec else ""
         for prefix, names in (("k", self.key), ("a", self.alternate_key)):
             if not names:
                 continue
@@ -842,7 +849,7 @@ class RowShape:
         def key(cells: list[str]) -> tuple[str | None, str | None]:
             if at is not None:
                 v = cells[at]
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid, rid
             return key_of(dict(zip(header, cells, strict=False)))
@@ -875,7 +882,7 @@ class RowShape:
         def line_key(line: str) -> str | None:
             if at is not None:
                 v = line.split(delimiter, at + 1)[at]
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid
             return key(line.split(delimiter))[0]
@@ -901,7 +908,7 @@ class RowShape:
         def key(line: bytes) -> str | None:
             if at is not None:
                 v = line.split(sep, at + 1)[at].decode()
-                rid = v.strip().upper() if v else ""
+                rid = id_key(v) if v else ""
                 if rid and len(rid) <= 60:
                     return "k:" + rid
             return line_key(line.decode())

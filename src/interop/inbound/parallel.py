@@ -158,7 +158,7 @@ def _work_of(
     """What the second pass does with a part: nothing, take the rows the first pass
     prepared, or have a worker read the part again (its index)."""
     nxt = part.index + 1
-    end = plan.parts[nxt].first if nxt < len(plan.parts) else plan.rows + 2
+    end = plan.parts[nxt].first if nxt < len(plan.parts) else plan.end
     if not scan.any_work(part.first, end):
         return None
     if kept is None:

@@ -21,7 +21,9 @@ import orjson
 
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
+from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
+from interop.inbound.normalise import Normaliser
 from interop.inbound.readers import RawRow
 from interop.store.jsontext import digest, dumpb, dumps
 from interop.store.records import merge_list_fields
@@ -29,6 +31,10 @@ from interop.store.records import merge_list_fields
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
 BATCH_SIZE = 5000
 _RELATIONSHIP = cs("family-relationship")
+
+
+#: The run id and status of a preview (``--dry-run``): no run is recorded.
+DRY_RUN = "dry-run"
 
 
 @dataclass(slots=True)
@@ -42,6 +48,8 @@ class SyncOptions:
     batch_size: int = 0  # 0: BATCH_SIZE (settings: INTEROP_SYNC_BATCH_SIZE)
     workers: int | None = None  # None: one per core (settings: INTEROP_SYNC_WORKERS)
     parallel_min: int | None = None  # rows from which workers are used (…_PARALLEL_MIN)
+    delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
+    dry_run: bool = False  # decide every row, write nothing (a preview)
 
     def effective_batch_size(self) -> int:
         return self.batch_size if self.batch_size > 0 else BATCH_SIZE
@@ -353,6 +361,7 @@ class Preparer:
         #: Rows the first pass found with a key the archive lacks.
         self.fresh: Callable[[int], bool] | None = None
         self.parts = ListParts(mapping, options, terms)
+        self.normalise = Normaliser(mapping)
 
     def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
         """The part of a row's work that needs no archive: mapped, or why it is quarantined.
@@ -364,9 +373,13 @@ class Preparer:
         """
         m = self.mapping
         if row.problem is not None:
-            code, msg = row.problem
-            return Prepared.quarantine(row, [Finding("(row)", code, msg)])
-        key, rid = m.key_of(row.values)
+            code, msg = row.problem[0], row.problem[1]
+            where = row.problem[2] if len(row.problem) > 2 else "(row)"
+            return Prepared.quarantine(row, [Finding(where, code, msg)])
+        values, notes = self.normalise(row.values)
+        if notes and any(f.severity == "error" for f in notes):
+            return Prepared.quarantine(row, [f for f in notes if f.severity == "error"])
+        key, rid = m.key_of(values)
         if key is None:
             cols = "/".join(m.fields[k].column for k in m.key)
             msg = f"{cols}: required to match the child, but empty"
@@ -378,9 +391,11 @@ class Preparer:
             what = "resident ID " + mask_id(rid) if rid else "key"
             msg = f"{col}: the same {what} is also on row {where}"
             return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
-        entry, findings = m.map_row(row.values, self.terms, self.options.received)
+        entry, findings = m.map_row(values, self.terms, self.options.received)
         if entry is None:
             return Prepared.quarantine(row, findings)
+        if notes:
+            findings = notes + findings
         if fresh is None:
             fresh = self.fresh is not None and self.fresh(row.number)
         entry_json = dumpb(entry)

@@ -18,9 +18,12 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
+
+if TYPE_CHECKING:
+    from interop.inbound.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,20 @@ _SUFFIX = {
     ".jsonl": "ndjson",
 }
 _SAMPLE = 1 << 20
+#: The longest cell taken in (the csv module's own limit); a longer one quarantines its row.
+MAX_CELL = 131_072
+#: What the csv module may read of one cell before giving up on the file.
+_CSV_FIELD_LIMIT = 1 << 26
+#: Excel's day 0 for serial dates (1900 date system, after its 1900-02-29).
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+# Why a row is quarantined before it is mapped (code, message).
+LONG_ROW = "the row has {cells} cells, the header {width}: extra cells {extra}"
+LONG_CELL = "{column}: the cell holds {size} characters, more than {limit}"
+ID_AS_NUMBER = (
+    "{column}: stored as a number by Excel: digits lost (format the column as text and "
+    "export again)"
+)
 
 
 @dataclass(slots=True)
@@ -43,7 +60,7 @@ class RawRow:
 
     number: int
     values: dict[str, str]
-    problem: tuple[str, str] | None = None  # (code, plain message)
+    problem: tuple[str, ...] | None = None  # (code, plain message[, column])
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
@@ -131,6 +148,7 @@ class FileSource:
             except LookupError:
                 raise InputError(f"unknown encoding '{encoding}'", code="E131") from None
         self.columns: list[str] = []
+        self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def __iter__(self) -> Iterator[RawRow]:
         reader = {
@@ -140,6 +158,9 @@ class FileSource:
             "json": self._json,
             "ndjson": self._ndjson,
         }[self.format]
+        renames = self.layout.renames if self.layout is not None else {}
+        if renames and self.format in ("xml", "json", "ndjson"):
+            return _renamed(reader(), renames)
         return reader()
 
     # -- CSV ----------------------------------------------------------------
@@ -148,6 +169,9 @@ class FileSource:
         assert self.encoding is not None
         delimiter = str(self.options.get("delimiter", ","))
         number = 0
+        at = self.layout.header_row if self.layout is not None else 1
+        if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+            csv.field_size_limit(_CSV_FIELD_LIMIT)  # (a longer cell quarantines its row only)
         try:
             with self.path.open(encoding=self.encoding, newline="") as fh:
                 rows = csv.reader(fh, delimiter=delimiter)
@@ -155,7 +179,13 @@ class FileSource:
                 for cells in rows:
                     number += 1
                     if header is None:
-                        header = [c.strip().lstrip("\ufeff") for c in cells]
+                        if number < at:
+                            continue
+                        header = (
+                            list(self.layout.header)
+                            if self.layout is not None
+                            else [c.strip().lstrip("\ufeff") for c in cells]
+                        )
                         self.columns = header
                         continue
                     row = csv_row(number, header, cells)
@@ -179,36 +209,35 @@ class FileSource:
     # -- XLSX ---------------------------------------------------------------
 
     def _xlsx(self) -> Iterator[RawRow]:
-        import zipfile
+        from interop.inbound.layout import open_workbook
 
-        import openpyxl  # type: ignore[import-untyped,unused-ignore]
-
+        book = open_workbook(self)
         try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InputError(
-                f"{self.path.name}: not a readable XLSX workbook ({type(exc).__name__})",
-                code="E133",
-            ) from None
-        try:
-            sheet_name = self.options.get("sheet")
+            layout = self.layout
+            sheet_name = layout.sheet if layout is not None else self.options.get("sheet")
             if sheet_name is not None and sheet_name not in book.sheetnames:
                 raise InputError(f"{self.path.name}: no sheet named '{sheet_name}'", code="E133")
             sheet = book[sheet_name] if sheet_name else book.worksheets[0]
+            at = layout.header_row if layout is not None else 0
             header: list[str] | None = None
+            kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                values = [_cell(v) for v in cells]
                 if header is None:
-                    if not any(v.strip() for v in values):
+                    if number < at:
+                        continue
+                    values = [_cell(v) for v in cells]
+                    if not at and not any(v.strip() for v in values):
                         continue
                     while values and not values[-1].strip():
                         values.pop()
-                    header = [v.strip() for v in values]
+                    header = (
+                        list(layout.header) if layout is not None else [v.strip() for v in values]
+                    )
                     self.columns = header
                     continue
-                if not any(v.strip() for v in values):
-                    continue
-                yield RawRow(number, dict(zip(header, values, strict=False)))
+                row = kinds.row(number, header, cells)
+                if row is not None:
+                    yield row
         finally:
             book.close()
 
@@ -292,10 +321,78 @@ class FileSource:
             ) from None
 
 
+class _XlsxCells:
+    """Spreadsheet cells as text, by what the mapping says a column holds.
+
+    An ID column's number is no ID (Excel keeps 15 significant digits: an
+    18-digit resident ID stored as a number has lost some): the row is
+    quarantined, never keyed by what is left. A date column's number is an
+    Excel serial date. A column the mapping fills down takes the value above
+    when its cell is empty (a merged cell reads as its first row only).
+    """
+
+    def __init__(self, layout: Layout | None) -> None:
+        self.ids = layout.id_columns if layout is not None else frozenset()
+        self.dates = layout.date_columns if layout is not None else frozenset()
+        self.fill = layout.fill_down if layout is not None else frozenset()
+        self.above: dict[str, str] = {}
+
+    def row(self, number: int, header: list[str], cells: tuple[Any, ...]) -> RawRow | None:
+        values: dict[str, str] = {}
+        problem: tuple[str, ...] | None = None
+        for col, v in zip(header, cells, strict=False):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                if col in self.ids:
+                    problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
+                    values[col] = ""
+                    continue
+                if col in self.dates and 0 < v < 2_958_466:
+                    values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
+                    continue
+            values[col] = _cell(v)
+        if not any(x.strip() for x in values.values()) and not any(
+            _cell(v).strip() for v in cells[len(header) :]
+        ):
+            return None  # blank row
+        for col in self.fill:
+            if values.get(col, "").strip():
+                self.above[col] = values[col]
+            elif col in self.above:
+                values[col] = self.above[col]
+        if problem is None:
+            problem = _width_problem(header, [_cell(v) for v in cells])
+        return RawRow(number, values, problem)
+
+
+def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | None:
+    """Why a row whose cells fit no header is quarantined: more cells, or one too long."""
+    width = len(header)
+    if len(cells) > width:
+        extra = [i for i in range(width, len(cells)) if cells[i].strip()]
+        if extra:
+            from interop.inbound.layout import column_letter
+
+            shown = ", ".join(column_letter(i) for i in extra[:5])
+            return ("long-row", LONG_ROW.format(cells=len(cells), width=width, extra=shown))
+    for i, c in enumerate(cells):
+        if len(c) > MAX_CELL:
+            col = header[i] if i < width else f"column {i + 1}"
+            return (
+                "cell-too-long",
+                LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL),
+                col,
+            )
+    return None
+
+
 def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
-    """The row of a CSV record under ``header``: cut short, or None for a blank line."""
+    """The row of a CSV record under ``header``: cut short, too long, or None for a blank line."""
     width = len(header)
     if len(cells) == width:
+        if max(map(len, cells), default=0) > MAX_CELL:
+            return RawRow(
+                number, dict(zip(header, cells, strict=True)), _width_problem(header, cells)
+            )
         return RawRow(number, dict(zip(header, cells, strict=True)))
     if not any(c.strip() for c in cells):
         return None  # blank line
@@ -310,7 +407,14 @@ def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
                 f"missing {', '.join(missing[:5])}" + ("…" if len(missing) > 5 else ""),
             ),
         )
-    return RawRow(number, dict(zip(header, cells, strict=False)))
+    return RawRow(number, dict(zip(header, cells, strict=False)), _width_problem(header, cells))
+
+
+def _renamed(rows: Iterator[RawRow], renames: dict[str, str]) -> Iterator[RawRow]:
+    """Records whose fields are named by a synonym, under the mapping's names."""
+    for row in rows:
+        row.values = {renames.get(k, k): v for k, v in row.values.items()}
+        yield row
 
 
 def records_of(data: Any, key: str | None) -> list[Any] | None:

@@ -46,8 +46,11 @@ import orjson
 from interop import faults
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
+from interop.inbound import guard
+from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
 from interop.inbound.prepare import (
+    DRY_RUN,
     FreshKeys,
     KnownRows,
     Prepared,
@@ -96,9 +99,11 @@ class SyncReport:
     message: str | None = None
     issues: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)  # case number → fields
+    layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "layout": self.layout,
             "run_id": self.run_id,
             "source": self.source,
             "mapping": self.mapping,
@@ -399,7 +404,14 @@ class Reconciler(Preparer):
         self._received = options.received.isoformat()
         self._deadlines: dict[str | None, Deadline | None] = {}
         self._stored_deadlines: dict[str | None, tuple[str, str, str, bool] | None] = {}
-        run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
+        self.would_delist = 0
+        #: Called with each issue as it is found (printed at once by the command).
+        self.on_issue: Callable[[dict[str, Any]], None] | None = None
+        run_id = (
+            DRY_RUN
+            if options.dry_run
+            else archive.begin_run(source, mapping.name, partner=partner, full=options.full)
+        )
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name)
 
     # -- issues -------------------------------------------------------------
@@ -409,7 +421,12 @@ class Reconciler(Preparer):
         item["severity"] = f.severity
         if f.requirement:
             item["requirement"] = f.requirement
+        self._add(item)
+
+    def _add(self, item: dict[str, Any]) -> None:
         self.report.issues.append(item)
+        if self.on_issue is not None:
+            self.on_issue(item)
 
     def _quarantine(
         self, batch: Batch, number: int, values: dict[str, str], findings: list[Finding]
@@ -429,7 +446,7 @@ class Reconciler(Preparer):
         extra = values.keys() - self.known_columns
         if extra and not extra <= self.reported_columns:
             for col in sorted(extra - self.reported_columns):
-                self.report.issues.append(
+                self._add(
                     {
                         "row": 1,
                         "field": col,
@@ -618,7 +635,10 @@ class Reconciler(Preparer):
                     )
                 )
                 self.report.changes[k.case_number] = changed
-        self.archive.apply_batch(self.report.run_id, batch, case_prefix=self.options.case_prefix)
+        if not self.options.dry_run:
+            self.archive.apply_batch(
+                self.report.run_id, batch, case_prefix=self.options.case_prefix
+            )
         self.report.rows += batch.rows
         self.report.new += len(batch.new)
         self.report.changed += len(batch.changed)
@@ -627,17 +647,33 @@ class Reconciler(Preparer):
         faults.reached("sync.batch-written", self.batches)
 
     def take(self, scan: Scan) -> None:
-        """What the first pass found, for the second."""
+        """What the first pass found, for the second; a ``--full`` list that would delist
+        more than allowed stops here, before the first write (:mod:`interop.inbound.guard`)."""
         self.duplicates = scan.duplicates
         self.seen = scan.seen
         self.fresh = scan.is_fresh
+        if self.options.full:
+            would, listed = self.archive.delisting(scan.seen)
+            self.would_delist = would
+            try:
+                guard.check(self.options.delist_limit, would=would, listed=listed, rows=scan.total)
+            except DelistRefused as exc:
+                if not self.options.dry_run:
+                    raise
+                self.report.message = f"a real run would stop: {exc.message}"
         self.scanned_rows = scan.total
         self.scanned_unchanged = scan.unchanged
 
     def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
-        full = self.options.full and status == "completed"
         self.report.rows += self.scanned_rows
+        # (a full list of no rows delists nobody: it was not understood)
+        full = self.options.full and status == "completed" and self.report.rows > 0
         self.report.unchanged += self.scanned_unchanged
+        if self.options.dry_run:  # (nothing written: what a real run would have done)
+            self.report.delisted = self.would_delist if full else 0
+            self.report.status = DRY_RUN if status == "completed" else status
+            self.report.message = message or self.report.message
+            return self.report
         self.report.delisted = self.archive.finish_run(
             self.report.run_id,
             status=status,
@@ -685,6 +721,7 @@ def sync_file_rows(
     source: str,
     progress: Callable[[int, int], Any] | None = None,
     early: FirstPass | None = None,
+    on_issue: Callable[[dict[str, Any]], None] | None = None,
 ) -> SyncReport:
     """Sync a re-iterable source of rows (a list file) into the archive.
 
@@ -708,6 +745,7 @@ def sync_file_rows(
             else 0
         )
     rec = Reconciler(archive, mapping, terms, calendar, options, source=source)
+    rec.on_issue = on_issue
     # What is loaded now (terminology, mappings, modules) is no garbage: keep the
     # collector from walking it again and again while a large list streams through
     # (and forked workers from copying it when they touch it).
@@ -715,10 +753,21 @@ def sync_file_rows(
     threshold = workers.fewer_collections()
     try:
         with archive.checkpoints_behind():
-            if plan is not None and count:
+            if plan is not None and count and not options.dry_run:
                 parallel.sync(rec, plan, count, progress, early=early)
             else:
                 _sync_here(rec, rows, progress)
+    except DelistRefused as exc:
+        rec.finish(status="refused", message=exc.message)
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be recorded
+        # now stays "running" and the next run marks it interrupted.
+        try:
+            rec.finish(status="interrupted", message="interrupted (Ctrl-C)")
+        except Exception as exc:
+            log.warning("the interrupted run could not be recorded now (%s)", type(exc).__name__)
+        raise
     except BaseException as exc:
         rec.finish(status="failed", message=type(exc).__name__)
         raise

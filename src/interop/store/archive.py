@@ -21,19 +21,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from interop._errors import StoreError as StoreError
-from interop.store import peek
+from interop.store import peek, runs
 from interop.store import schema as t
 from interop.store.checkpoints import Checkpoints
 from interop.store.jsontext import digest as digest
 from interop.store.jsontext import dumpb as dumpb
 from interop.store.jsontext import dumps as dumps
 from interop.store.location import ENV_DB as ENV_DB
+from interop.store.location import NO_ARCHIVE, resolve_url, sqlite_path
 from interop.store.location import default_data_dir as default_data_dir
-from interop.store.location import resolve_url, sqlite_path
 from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
 from interop.store.records import merge_list_fields as merge_list_fields
 
 log = logging.getLogger(__name__)
+
+
+def missing_archive(url: str, code: str) -> str:
+    """Why an archive cannot be opened without creating it, and how to create it."""
+    return NO_ARCHIVE[code].format(where=describe_url(url))
 
 
 def now_iso() -> str:
@@ -172,7 +177,18 @@ class Archive:
     # -- opening ------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | None = None, *, create: bool = True) -> Archive:
+    def create(cls, url: str | None = None) -> Archive:
+        """Open the archive at ``url``, making it first when there is none (``interop init``;
+        idempotent: an existing archive is opened as it is, migrated if older)."""
+        return cls.open(url, create=True)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = False) -> Archive:
+        """Open an existing archive; only with ``create`` (:meth:`create`) is one made.
+
+        Without it a SQLite file that does not exist is not created, and a database
+        without the interop schema is refused (E520, E521: the message says how to make one).
+        """
         full = resolve_url(url)
         try:
             parsed = make_url(full)
@@ -182,7 +198,10 @@ class Archive:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
             if db and db != ":memory:":
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                if create:
+                    Path(db).parent.mkdir(parents=True, exist_ok=True)
+                elif not Path(db).is_file():
+                    raise StoreError(missing_archive(full, "E520"), code="E520")
         elif parsed.get_backend_name() == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": 10}
         else:
@@ -234,7 +253,7 @@ class Archive:
                         code="E503",
                     )
                 if not create:
-                    raise StoreError("the archive does not exist yet", code="E504")
+                    raise StoreError(missing_archive(self.url, "E521"), code="E521")
                 t.create(conn)
                 conn.execute(
                     t.meta.insert(), [{"key": "schema_version", "value": str(t.SCHEMA_VERSION)}]
@@ -271,6 +290,10 @@ class Archive:
                 .values(value=str(t.SCHEMA_VERSION))
             )
 
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
     @contextmanager
     def checkpoints_behind(self) -> Iterator[None]:
         """While a long sync writes: its commits reach the archive file in a thread of
@@ -301,8 +324,10 @@ class Archive:
     # -- runs ---------------------------------------------------------------
 
     def begin_run(self, source: str, mapping: str, *, partner: str | None, full: bool) -> str:
+        """A new run; a run still ``running`` was left by a killed process: now ``interrupted``."""
         run_id = uuid.uuid4().hex
         with self.transaction() as conn:
+            runs.mark_interrupted(conn, stamp=now_iso(), message=runs.LEFT_RUNNING)
             conn.execute(
                 t.sync_runs.insert(),
                 [
@@ -313,7 +338,7 @@ class Archive:
                         "partner": partner,
                         "full_list": full,
                         "status": "running",
-                        "started_at": now_iso(),
+                        "started_at": runs.started_now(),
                         "rows": 0,
                         "new": 0,
                         "changed": 0,
@@ -380,6 +405,15 @@ class Archive:
                 )
             )
         return delisted
+
+    def delisting(self, seen: Container[int]) -> tuple[int, int]:
+        """:func:`interop.store.runs.delisting` (nothing written)."""
+        with self.engine.connect() as conn:
+            return runs.delisting(conn, seen)
+
+    def recent_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return runs.recent(conn, limit)
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

@@ -13,6 +13,14 @@ from pathlib import Path
 
 ENV_DB = "INTEROP_DB"
 
+#: An archive that is not there (E520: no such file; E521: no interop schema in it).
+NO_ARCHIVE = {
+    "E520": "no archive at {where}: create one with `interop init --db URL` "
+    "(the --db you gave), or give the --db of an existing archive",
+    "E521": "{where} holds no interop archive: create one with `interop init --db URL` "
+    "(the --db you gave), or give the --db of an existing archive",
+}
+
 
 def default_data_dir() -> Path:
     """The per-user data folder when no settings chose one (``~/.local/share/interop``)."""

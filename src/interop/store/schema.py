@@ -96,7 +96,7 @@ sync_runs = sa.Table(
     sa.Column("mapping", sa.String(100), nullable=False),
     sa.Column("partner", sa.String(100)),
     sa.Column("full_list", sa.Boolean, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # running | completed | failed
+    sa.Column("status", sa.String(16), nullable=False),  # see interop.store.runs.STATUSES
     sa.Column("started_at", sa.String(32), nullable=False),
     sa.Column("finished_at", sa.String(32)),
     sa.Column("rows", sa.Integer, nullable=False, default=0),

@@ -1,0 +1,415 @@
+"""Stage 1 of a list sync — understand the file (读懂名单文件) before anything is written.
+
+Looks at the first rows of the file only: which sheet (XLSX), which row is
+the header (title rows, notes and blank rows above it are skipped and
+reported), which of its columns are the mapping's (by name or by a synonym
+the mapping declares), and whether there is any data below it. A file that
+is not understood is refused — exit 2, nothing written — with one message
+saying what was expected and what was found (R-7.1.1-01: a list that cannot
+be read must not change the archive; a ``--full`` list that was not
+understood must never delist).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from interop._errors import InputError
+
+if TYPE_CHECKING:
+    from interop.inbound.mapping import InboundMapping
+    from interop.inbound.readers import FileSource
+
+#: Rows looked at for the header (a government export has a title and notes above it).
+HEAD_ROWS = 20
+#: Bytes of a text file read to find the layout (the rest is read by the sync itself).
+SAMPLE_BYTES = 256 << 10
+#: Rows looked at below the header for data.
+DATA_PEEK = 50
+
+# The refusals (exit 2); one message each, naming what was expected and what was found.
+NO_HEADER = (
+    "{file}: no header row found in the first {rows} rows{where}: expected columns such as "
+    "{expected}; found {found}{hint}"
+)
+MISSING = "{file}: required column(s) missing: {missing} (header on {where}; found: {found})"
+TWICE = "{file}: column {column} appears more than once on the header ({where}): columns {at}"
+UNDECODABLE = "{file}: row {row} is not valid {encoding} text; give the right --encoding"
+NO_DATA = "{file}: no data rows below the header ({where})"
+NO_SHEET = "{file}: no sheet named '{sheet}' (sheets: {sheets})"
+BAD_HEADER_ROW = "{file}: --header-row {row}: the file has no such row{where}"
+SKIPPED = "row {row}: skipped (above the header: a title, a note or a blank row)"
+MERGED = (
+    "cells {cells} are merged: only their first row holds the value (a column the mapping "
+    "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
+)
+
+
+class FileRefused(InputError):
+    """A list file that stage 1 did not understand: nothing was written (exit 2)."""
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters of a 0-based column index (0 → A, 26 → AA)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def label(text: str) -> str:
+    """A header cell as compared: NFKC, no spaces, no zero-width or byte-order marks."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+@dataclass(slots=True)
+class Layout:
+    """What stage 1 found: where the list is in the file and what its columns are."""
+
+    format: str
+    encoding: str | None
+    sheet: str | None
+    header_row: int  # the spreadsheet row (or line) of the header, 1-based
+    found: list[str]  # the header cells as in the file
+    header: list[str]  # each column as the rows are keyed: the mapping's name, else as found
+    matched: dict[str, str]  # mapping column → header cell it was found under
+    skipped: list[int] = field(default_factory=list)  # rows above the header with text
+    merged: list[str] = field(default_factory=list)  # merged cells below the header (A3:A5)
+    sheets: list[str] = field(default_factory=list)
+    id_columns: frozenset[str] = frozenset()
+    date_columns: frozenset[str] = frozenset()
+    fill_down: frozenset[str] = frozenset()
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Header cell → the mapping's name, where they differ (a synonym)."""
+        return {f: h for f, h in zip(self.found, self.header, strict=True) if f.strip() != h}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "encoding": self.encoding,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "columns": self.header,
+            "matched": self.matched,
+            "skipped_rows": self.skipped,
+            "merged_cells": self.merged,
+        }
+
+    def notes(self) -> list[str]:
+        """Information lines for the operator (rows skipped, columns found by a synonym)."""
+        out = [SKIPPED.format(row=n) for n in self.skipped]
+        out += [MERGED.format(cells=ref) for ref in self.merged]
+        for found, name in self.renames.items():
+            out.append(f"column {found.strip()} read as {name} (a synonym in the mapping)")
+        return out
+
+
+class _Names:
+    """The mapping's columns by :func:`label`, with the field each belongs to."""
+
+    def __init__(self, mapping: InboundMapping) -> None:
+        self.column: dict[str, str] = {}  # label → the column name the rows use
+        self.field: dict[str, str] = {}  # column name → field
+        for spec in mapping.fields.values():
+            for col in spec.columns:
+                self.column[label(col)] = col
+                self.field[col] = spec.name
+            for syn in spec.synonyms:
+                self.column.setdefault(label(syn), spec.column)
+        self.required = [
+            spec
+            for spec in mapping.fields.values()
+            if spec.required or (spec.name in mapping.key and not mapping.alternate_key)
+        ]
+
+    def score(self, cells: list[str]) -> int:
+        """How many of the mapping's fields a row names."""
+        return len({self.field[c] for x in cells if (c := self.column.get(label(x)))})
+
+    def expected(self) -> str:
+        return ", ".join(s.column for s in self.required[:8]) + (
+            " …" if len(self.required) > 8 else ""
+        )
+
+
+def _show(cells: list[str], limit: int = 8) -> str:
+    shown = [c.strip() for c in cells if c.strip()]
+    if not shown:
+        return "(blank)"
+    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def understand(
+    source: FileSource,
+    mapping: InboundMapping,
+    *,
+    sheet: str | None = None,
+    header_row: int | None = None,
+) -> Layout:
+    """The layout of ``source`` for ``mapping``; raises :class:`FileRefused` when not understood."""
+    names = _Names(mapping)
+    file = source.path.name
+    sheet = sheet or source.options.get("sheet")
+    sheets: list[str] = []
+    parts: dict[str, str] = {}  # sheet → its part in an XLSX package
+    if source.format == "csv":
+        head, whole = _csv_head(source)
+        candidates: list[tuple[str | None, list[list[str]], bool]] = [(None, head, whole)]
+    elif source.format == "xlsx":
+        candidates, sheets = _xlsx_heads(source, sheet, parts)
+    else:
+        return _records_layout(source, mapping, names)
+    best: tuple[int, int, int] | None = None  # score, -candidate, -row index
+    for c, (_, rows_of, _) in enumerate(candidates):
+        picks = [header_row - 1] if header_row is not None else range(min(HEAD_ROWS, len(rows_of)))
+        for i in picks:
+            if i >= len(rows_of):
+                where = f" on sheet {candidates[c][0]}" if candidates[c][0] else ""
+                raise FileRefused(
+                    BAD_HEADER_ROW.format(file=file, row=header_row, where=where), code="E186"
+                )
+            s = names.score(rows_of[i])
+            if best is None or (s, -c, -i) > best:
+                best = (s, -c, -i)
+    if best is None or best[0] == 0:
+        # (what the rows hold is not shown: without a header they may be a child's data)
+        widths = [len(r) for _, rs, _ in candidates for r in rs if any(x.strip() for x in r)]
+        shape = (
+            f"{len(widths)} rows of up to {max(widths)} cells, none naming a column"
+            if widths
+            else "no text at all"
+        )
+        hint = "; if the file is not in that encoding, give --encoding" if source.encoding else ""
+        where = f" of sheet(s) {', '.join(sheets)}" if sheets else ""
+        raise FileRefused(
+            NO_HEADER.format(
+                file=file,
+                rows=HEAD_ROWS,
+                where=where,
+                expected=names.expected(),
+                found=shape,
+                hint=(f" (read as {source.encoding}{hint})" if source.encoding else ""),
+            ),
+            code="E180",
+        )
+    c, i = -best[1], -best[2]
+    sheet_name, rows_of, complete = candidates[c]
+    found = [x if isinstance(x, str) else _text(x) for x in rows_of[i]]
+    while source.format == "xlsx" and found and not found[-1].strip():
+        found.pop()  # (a sheet's empty columns to the right)
+    where = f"row {i + 1}" + (f" of sheet {sheet_name}" if sheet_name else "")
+    header: list[str] = []
+    matched: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for pos, cell in enumerate(found):
+        col = names.column.get(label(cell))
+        if col is None:
+            header.append(cell.strip().lstrip("\ufeff"))
+            continue
+        if col in seen:
+            at = f"{column_letter(seen[col])} and {column_letter(pos)}"
+            raise FileRefused(TWICE.format(file=file, column=col, where=where, at=at), code="E182")
+        seen[col] = pos
+        header.append(col)
+        matched[col] = cell.strip()
+    missing = [s.column for s in names.required if not any(c in seen for c in s.columns)]
+    if missing:
+        raise FileRefused(
+            MISSING.format(file=file, missing=", ".join(missing), where=where, found=_show(found)),
+            code="E181",
+        )
+    below = rows_of[i + 1 :]
+    if complete and not any(any(x.strip() for x in r) for r in below):
+        raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
+    kinds = {s.column: s for s in mapping.fields.values()}
+    merged = merged_below(source, parts[sheet_name], i + 1) if sheet_name in parts else []
+    return Layout(
+        format=source.format,
+        encoding=source.encoding,
+        sheet=sheet_name,
+        header_row=i + 1,
+        found=found,
+        header=header,
+        matched=matched,
+        skipped=[n + 1 for n, r in enumerate(rows_of[:i]) if any(x.strip() for x in r)],
+        sheets=sheets,
+        merged=merged,
+        id_columns=frozenset(c for c, s in kinds.items() if s.kind == "resident-id"),
+        date_columns=frozenset(c for c, s in kinds.items() if s.kind == "date"),
+        fill_down=frozenset(c for c, s in kinds.items() if s.fill_down),
+    )
+
+
+def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
+    """The first rows of a CSV file as text cells, and whether they are the whole file."""
+    assert source.encoding is not None
+    try:
+        with source.path.open("rb") as fh:
+            data = fh.read(SAMPLE_BYTES + 1)
+    except OSError as exc:
+        msg = f"{source.path}: cannot read the file ({exc.strerror})"
+        raise InputError(msg, code="E101") from None
+    whole = len(data) <= SAMPLE_BYTES
+    if not whole:
+        data = data[: data.rfind(b"\n", 0, SAMPLE_BYTES) + 1]
+    decoder = codecs.getincrementaldecoder(source.encoding)()
+    try:
+        text = decoder.decode(data, final=True)
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        raise FileRefused(
+            UNDECODABLE.format(file=source.path.name, row=row, encoding=source.encoding),
+            code="E183",
+        ) from None
+    text = text.lstrip("\ufeff")
+    delimiter = str(source.options.get("delimiter", ","))
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for cells in reader:
+            rows.append(cells)
+            if len(rows) >= HEAD_ROWS + DATA_PEEK:
+                return rows, False
+    except csv.Error:
+        return rows, False  # (the row is quarantined by the sync with its reason)
+    return rows, whole
+
+
+def _xlsx_heads(
+    source: FileSource, sheet: str | None, parts: dict[str, str]
+) -> tuple[list[tuple[str | None, list[list[str]], bool]], list[str]]:
+    """The first rows of each sheet (or of ``sheet``) as text cells."""
+    book = open_workbook(source)
+    try:
+        names = list(book.sheetnames)
+        if sheet is not None and sheet not in names:
+            raise FileRefused(
+                NO_SHEET.format(file=source.path.name, sheet=sheet, sheets=", ".join(names)),
+                code="E185",
+            )
+        out = []
+        for name in [sheet] if sheet is not None else names:
+            ws = book[name]
+            limit = HEAD_ROWS + DATA_PEEK
+            rows = [
+                [_text(v) for v in cells]
+                for cells in ws.iter_rows(max_row=limit + 1, values_only=True)
+            ]
+            out.append((name, rows[:limit], len(rows) <= limit))
+            parts[name] = ws._worksheet_path  # (for merged_below)
+        return out, names
+    finally:
+        book.close()
+
+
+def merged_below(source: FileSource, member: str, header_row: int) -> list[str]:
+    """The merged cell ranges of a sheet (``member``: its part in the package) below its
+    header row (as ``A3:A5``).
+
+    openpyxl's read-only sheets do not read them: they are the ``<mergeCell>``
+    elements at the end of the sheet's XML, found here by streaming it once.
+    """
+    import re
+    import zipfile
+
+    found: list[str] = []
+    pattern = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+    try:
+        with zipfile.ZipFile(source.path) as package, package.open(member) as fh:
+            buf = b""
+            while chunk := fh.read(1 << 20):
+                buf += chunk
+                last = 0
+                for m in pattern.finditer(buf):
+                    last = m.end()
+                    if int(m[2]) > header_row:
+                        found.append(f"{m[1].decode()}{int(m[2])}:{m[3].decode()}{int(m[4])}")
+                buf = buf[max(last, len(buf) - 256) :]  # (a tag cut by the chunk's end)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return []
+    return list(dict.fromkeys(found))
+
+
+def open_workbook(source: FileSource) -> Any:
+    """The workbook, read-only (a file that is not one: E133)."""
+    import zipfile
+
+    import openpyxl  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        return openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(
+            f"{source.path.name}: not a readable XLSX workbook ({type(exc).__name__})",
+            code="E133",
+        ) from None
+
+
+def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) -> Layout:
+    """XML, JSON, NDJSON: the names of the first records' fields."""
+    seen: dict[str, str] = {}
+    count = 0
+    records: Iterator[Any] = iter(source)
+    for row in records:
+        count += 1
+        for k in row.values:
+            col = names.column.get(label(k))
+            if col is not None:
+                seen.setdefault(col, k)
+        if count >= HEAD_ROWS:
+            break
+    file = source.path.name
+    if count == 0:
+        raise FileRefused(NO_DATA.format(file=file, where="no records"), code="E184")
+    if not seen:
+        raise FileRefused(
+            NO_HEADER.format(
+                file=file,
+                rows=HEAD_ROWS,
+                where="",
+                expected=names.expected(),
+                found="records without any of these fields",
+                hint="",
+            ),
+            code="E180",
+        )
+    missing = [s.column for s in names.required if not any(c in seen for c in s.columns)]
+    if missing:
+        raise FileRefused(
+            MISSING.format(
+                file=file,
+                missing=", ".join(missing),
+                where=f"the first {count} records",
+                found=", ".join(seen.values()),
+            ),
+            code="E181",
+        )
+    found = list(seen.values())
+    return Layout(
+        format=source.format,
+        encoding=None,
+        sheet=None,
+        header_row=0,
+        found=found,
+        header=list(seen),
+        matched={c: k for c, k in seen.items()},
+    )

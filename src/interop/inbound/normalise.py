@@ -1,0 +1,193 @@
+"""Normalise, then check (规范化后校验): the cells of a row before it is mapped.
+
+- IDs and codes: Unicode NFKC (full-width digits and letters), no zero-width or
+  bidi control characters, no spaces around or inside, no leading apostrophe
+  (Excel's text marker); a resident ID's ``x`` is ``X``. A cell so normalised
+  is an information line on the row, not an error.
+- Names and free text: control characters, NUL and bidi overrides are removed
+  (an information line), or — where the mapping says ``"controls":
+  "quarantine"`` for the field — quarantine the row. A cell beginning with
+  ``=``, ``+``, ``-`` or ``@`` is kept as the text it is.
+- A resident ID issued outside the region the mapping declares (the GB/T 2260
+  prefix of ``province.division_prefix``) is a warning on the row.
+
+The raw digest of a row is of its cells as read, so an unchanged file stays
+unchanged; only the mapped entry sees the normalised cells.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from interop.inbound.mapping import Finding, InboundMapping
+
+#: Zero-width characters, the byte-order mark and the bidi controls (marks, embeddings,
+#: overrides, isolates): invisible, and never part of an ID, a code or a name.
+INVISIBLE: dict[int, None] = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"
+        "\u2066\u2067\u2068\u2069",
+    )
+)
+_APOSTROPHES = "'\u2018\u2019`"
+#: A space or an apostrophe in a code cell: normalise it.
+_ODD = re.compile("[ " + _APOSTROPHES + "]")
+#: Characters of free text that are kept: tab and line breaks.
+_KEPT = "\t\n\r"
+
+ID_NORMALISED = (
+    "{column}: written with spaces, invisible characters, full-width characters, a leading "
+    "apostrophe or a lower-case x; read without them"
+)
+CODE_NORMALISED = "{column}: written with spaces, invisible or full-width characters; read without"
+CONTROLS_REMOVED = "{column}: control or text-direction characters removed"
+CONTROLS_FOUND = "{column}: holds control or text-direction characters ({which})"
+OUTSIDE_REGION = "{column}: the resident ID was issued outside the list's region {prefix}"
+
+
+def normalise_code(text: str) -> str:
+    """An ID or code as compared: NFKC, nothing invisible, no spaces, no leading apostrophe."""
+    out = "".join(unicodedata.normalize("NFKC", text).translate(INVISIBLE).split())
+    return out.lstrip(_APOSTROPHES)
+
+
+def normalise_id(text: str) -> str:
+    """:func:`normalise_code`, upper case (the check character ``x`` is ``X``)."""
+    return normalise_code(text).upper()
+
+
+def plain_id(text: str) -> bool:
+    """Whether an ID cell (stripped) needs no normalising: ASCII letters and digits, no ``x``."""
+    return text.isascii() and text.isalnum() and not text.endswith("x")
+
+
+def id_key(cell: str) -> str:
+    """A resident ID cell as a key: stripped and upper-cased, normalised when not plain."""
+    s = cell.strip()
+    return s.upper() if plain_id(s) else normalise_id(s)
+
+
+def _controls(text: str) -> list[str]:
+    """The control and invisible characters of a text, as U+XXXX."""
+    return [
+        f"U+{ord(ch):04X}"
+        for ch in text
+        if ch not in _KEPT and (unicodedata.category(ch) in ("Cc", "Cf") or ord(ch) in INVISIBLE)
+    ]
+
+
+def _clean_text(text: str) -> str:
+    return "".join(
+        ch
+        for ch in text
+        if ch in _KEPT
+        or (unicodedata.category(ch) not in ("Cc", "Cf") and ord(ch) not in INVISIBLE)
+    )
+
+
+class Normaliser:
+    """The normalising of one mapping's rows (built once per sync)."""
+
+    def __init__(self, mapping: InboundMapping) -> None:
+        from interop.inbound.mapping import Finding
+
+        self.finding = Finding  # (the mapping module imports this one)
+        self.ids: list[str] = []
+        self.codes: list[str] = []
+        self.texts: list[tuple[str, bool]] = []  # column, quarantine (else remove)
+        for spec in mapping.fields.values():
+            for col in spec.columns:
+                if spec.kind == "resident-id":
+                    self.ids.append(col)
+                elif spec.kind in ("code", "codes"):
+                    self.codes.append(col)
+                else:
+                    self.texts.append((col, spec.controls == "quarantine"))
+        self.prefix = mapping.province[1] if mapping.province is not None else None
+
+    def _plain(self, values: dict[str, str]) -> bool:
+        """Whether no cell of the row needs normalising (nearly every row: a few C calls)."""
+        if not "".join(values.values()).isprintable():
+            return False
+        get = values.get
+        for col in self.ids:
+            v = get(col)
+            if v and not plain_id(v.strip()):
+                return False
+        codes = "".join([get(c) or "" for c in self.codes])
+        return _ODD.search(codes) is None and unicodedata.is_normalized("NFKC", codes)
+
+    def __call__(self, values: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
+        """The row's cells normalised, and the findings (information, warning or error)."""
+        make = self.finding
+        if self._plain(values):
+            return values, self._outside(values) if self.prefix is not None else []
+        out: dict[str, str] | None = None
+        findings: list[Finding] = []
+        for col in self.ids:
+            v = values.get(col)
+            if not v:
+                continue
+            s = v.strip()
+            if not plain_id(s):
+                n = normalise_id(s)
+                if n != s:
+                    out = out if out is not None else dict(values)
+                    out[col] = n
+                    s = n
+                    findings.append(
+                        make(col, "normalised", ID_NORMALISED.format(column=col), "information")
+                    )
+            if self.prefix is not None:
+                findings += self._outside({col: s})
+        for col in self.codes:
+            v = values.get(col)
+            if not v:
+                continue
+            s = v.strip()
+            if (
+                unicodedata.is_normalized("NFKC", s)
+                and s.isprintable()
+                and " " not in s
+                and s[:1] not in _APOSTROPHES
+            ):
+                continue
+            n = normalise_code(s)
+            if n != s:
+                out = out if out is not None else dict(values)
+                out[col] = n
+                msg = CODE_NORMALISED.format(column=col)
+                findings.append(make(col, "normalised", msg, "information"))
+        for col, strict in self.texts:
+            v = values.get(col)
+            if not v or v.isprintable():
+                continue
+            found = _controls(v)
+            if not found:
+                continue
+            if strict:
+                which = ", ".join(dict.fromkeys(found[:3]))
+                msg = CONTROLS_FOUND.format(column=col, which=which)
+                findings.append(make(col, "control-characters", msg))
+                continue
+            out = out if out is not None else dict(values)
+            out[col] = _clean_text(v)
+            msg = CONTROLS_REMOVED.format(column=col)
+            findings.append(make(col, "control-characters", msg, "information"))
+        return (values if out is None else out), findings
+
+    def _outside(self, values: dict[str, str]) -> list[Finding]:
+        """A warning for each resident ID issued outside the mapping's region."""
+        prefix = self.prefix
+        assert prefix is not None
+        found: list[Finding] = []
+        for col in self.ids:
+            s = (values.get(col) or "").strip()
+            if len(s) == 18 and not s.startswith(prefix) and s[:17].isdigit():
+                msg = OUTSIDE_REGION.format(column=col, prefix=prefix)
+                found.append(self.finding(col, "outside-region", msg, "warning"))
+        return found

@@ -1,0 +1,76 @@
+"""Only ``interop init`` creates an archive; every other command refuses a location
+without one (saying how to create it) and creates nothing — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from child_lists import FIXTURE, RECEIVED
+
+from interop.cli import main
+
+
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(list(argv))
+    return code, buf.getvalue(), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["cases", "due"],
+        ["sync", "--status"],
+        ["sync", str(FIXTURE), "--received", RECEIVED],
+        ["audit", "verify"],
+    ],
+)
+def test_commands_refuse_a_missing_sqlite_archive(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _main(capsys, "--db", "nonsense", *command)
+    assert code == 1, (out, err)
+    assert "[E520]" in err and "interop init --db" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [], "nothing created"
+
+
+def test_init_creates_once_and_then_commands_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _main(capsys, "--db", "sub/archive.db", "init")
+    assert code == 0 and "archive ready at" in out
+    assert (tmp_path / "sub" / "archive.db").is_file()
+    args = ["--db", "sub/archive.db", "sync", str(FIXTURE), "--received", RECEIVED]
+    assert _main(capsys, *args)[0] == 0
+    assert _main(capsys, "--db", "sub/archive.db", "init")[0] == 0  # idempotent: kept
+    code, out, _ = _main(capsys, "--db", "sub/archive.db", "cases", "due", "--json")
+    assert code == 0 and out.count('"case"') > 100
+
+
+def test_postgresql_without_the_schema_is_refused_and_left_empty(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from interop.store.location import resolve_url
+
+    code, _, err = _main(capsys, "--db", pg_url, "cases", "due")
+    assert code == 1 and "[E521]" in err and "interop init" in err
+    engine = sa.create_engine(resolve_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []  # read-only: no tables made
+    finally:
+        engine.dispose()
+    assert _main(capsys, "--db", pg_url, "init")[0] == 0
+    assert _main(capsys, "--db", pg_url, "cases", "due")[0] == 0
