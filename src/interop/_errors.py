@@ -219,6 +219,17 @@ class StoredRecordUnusable(RuleViolation):
     code = "E257"
 
 
+class FileRefused(InputError):
+    """A list file that the sync did not understand: nothing was written (exit 2)."""
+
+
+class DelistRefused(InteropError):
+    """A full list that would delist more children than allowed: nothing written (exit 1)."""
+
+    code = "E187"
+    exit_code = 1
+
+
 class ReferralBundleError(InteropError):
     """The filtered Bundle lacks what a referral needs (exit 1)."""
 
@@ -309,6 +320,32 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E165", "Retry settings of a partner are not numbers.", "Fix max_attempts / retry_* keys."),
     ("E166", "A hospital partner's settings are wrong.", "Fix the key named (base_url …)."),
     ("E170", "A worker process died; the run did not complete.", "Run it again (memory?)."),
+    # -- E18x: a child list that was not understood (interop sync; exit 2, nothing written)
+    (
+        "E180",
+        "No row of the list's first rows names the mapping's columns: no header was found.",
+        "Check the file is the child list, or give --header-row N (and --sheet NAME).",
+    ),
+    ("E181", "A required column is missing from the header.", "Add the column, or fix --mapping."),
+    (
+        "E182",
+        "A column the mapping reads appears twice in the header (both places are named).",
+        "Remove or rename one of them.",
+    ),
+    (
+        "E183",
+        "The list's text does not decode in the detected or given encoding.",
+        "Give --encoding (gbk, utf-8 …) or save the file again as UTF-8.",
+    ),
+    ("E184", "The list has no data rows.", "Check it is the right file."),
+    ("E185", "The workbook has no sheet of that name.", "Give a sheet the message lists."),
+    ("E186", "The file has no row of that number.", "Give a header row inside the file."),
+    (
+        "E187",
+        "A full list would delist more children than allowed (default 10 %); nothing was written.",
+        "Check the list is complete; if it is, give --allow-delist N or P%.",
+    ),
+    ("E188", "--allow-delist is not a number or a share.", "Give N or P% (e.g. 25 or 30%)."),
     # -- E2xx: declarative data files (mappings/, profiles/) (exit 2)
     ("E200", "A data file under mappings/ or profiles/ is invalid.", "Fix the entry named."),
     ("E210", "A FHIR mapping file is invalid.", "Fix the mapping entry named."),
@@ -362,6 +399,16 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E400", "A plugin cannot be loaded or implements an unknown hook.", "Fix the plugin."),
     ("E410", "A partner feed failed after its retries.", "Check the partner; sync again."),
     # -- E5xx: the archive (exit 1)
+    (
+        "E520",
+        "There is no archive at that location (only interop init makes one).",
+        "Run interop init --db URL, or give the --db of an existing archive.",
+    ),
+    (
+        "E521",
+        "The database has no interop archive schema (only interop init makes one).",
+        "Run interop init --db URL, or give the --db of an existing archive.",
+    ),
     ("E500", "The archive cannot be opened or written.", "Read the message; check the database."),
     ("E501", "The database URL is unusable.", "Give sqlite:///path or postgresql://…"),
     ("E502", "The archive cannot be opened.", "Check that the database is reachable."),

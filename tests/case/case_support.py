@@ -15,6 +15,7 @@ from interop.casework.stepper import Context, Stepper
 from interop.cli import main
 from interop.core.record import CaseRecord
 from interop.core.workdays import WorkCalendar
+from interop.store import Archive
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "fixtures" / "cases"
@@ -81,6 +82,7 @@ class Cli:
     def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
         self.db = db
         self.capsys = capsys
+        Archive.create(db).close()  # as `interop init` does: only init makes an archive
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
         self.capsys.readouterr()

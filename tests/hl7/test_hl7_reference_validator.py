@@ -70,7 +70,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     folder.mkdir()
     (work / "partners.toml").write_text(PARTNERS, "utf-8")
     config = load_config(work / "partners.toml")
-    with Archive.open(f"sqlite:///{work / 'archive.sqlite3'}") as archive:
+    with Archive.create(f"sqlite:///{work / 'archive.sqlite3'}") as archive:
         paths = write_all(folder, Engine(), archive, config)
     paths.append(_broken(folder, paths[0]))
     args = ["--ig", str(PROFILES), *map(str, paths)]

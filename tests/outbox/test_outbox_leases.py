@@ -55,7 +55,7 @@ def tasks(fhir: Any, ref: str) -> list[dict[str, Any]]:
 
 def test_workers_share_a_slow_partner(fhir: Any, proxy: FaultProxy, db_url: str) -> None:
     n, workers, slow = 8, 4, 0.5
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         box = Outbox(a)
         for i in range(n):
             enqueue(box, f"S-{i}")
@@ -63,7 +63,7 @@ def test_workers_share_a_slow_partner(fhir: Any, proxy: FaultProxy, db_url: str)
     results: dict[str, RunSummary] = {}
 
     def work(name: str) -> None:
-        with Archive.open(db_url) as a:
+        with Archive.create(db_url) as a:
             results[name] = Outbox(a).run(lambda _p: deliverer(proxy.base_url), worker=name)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]
@@ -87,7 +87,7 @@ KILLED = textwrap.dedent(
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
-    with Archive.open({db!r}) as a:
+    with Archive.create({db!r}) as a:
         box = Outbox(a, lease_seconds={lease!r})
         box.run(lambda _p: HttpDeliverer(HttpTransport("test-hospital", {url!r}, timeout=60)))
     """
@@ -99,7 +99,7 @@ def test_a_killed_workers_row_comes_back_within_the_lease(
 ) -> None:
     lease = 1.0
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         item = enqueue(Outbox(a), "K-1")
     proxy.arm("timeout", hold=20)  # processed at the hospital; the answer never comes
     code = KILLED.format(support=str(Path(__file__).parents[1]), db=db, lease=lease,
@@ -111,7 +111,7 @@ def test_a_killed_workers_row_comes_back_within_the_lease(
             assert time.monotonic() < deadline, "the worker never sent"
             time.sleep(0.02)
         time.sleep(lease)  # in flight longer than one lease: renewed, not taken over
-        with Archive.open(db) as a:
+        with Archive.create(db) as a:
             assert Outbox(a, lease_seconds=lease).run(lambda _p: deliverer(proxy.base_url)).held
         os.kill(worker.pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -119,7 +119,7 @@ def test_a_killed_workers_row_comes_back_within_the_lease(
         worker.wait(timeout=30)
         assert worker.stderr is not None
         worker.stderr.close()
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         box = Outbox(a, lease_seconds=lease)
         while box.get(item.id).status != "delivered":
             assert time.monotonic() - killed < lease + 5
@@ -136,13 +136,13 @@ def test_a_live_lease_is_renewed_and_a_rerun_says_the_row_is_held(
     fhir: Any, proxy: FaultProxy, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         item = enqueue(Outbox(a), "L-1")
     proxy.slow(2.0)
     first: dict[str, RunSummary] = {}
 
     def work() -> None:
-        with Archive.open(db) as a:
+        with Archive.create(db) as a:
             first["a"] = Outbox(a, lease_seconds=0.5).run(
                 lambda _p: deliverer(proxy.base_url), worker="a"
             )
@@ -150,19 +150,19 @@ def test_a_live_lease_is_renewed_and_a_rerun_says_the_row_is_held(
     thread = threading.Thread(target=work)
     thread.start()
     time.sleep(1.2)  # past two un-renewed leases; worker a still waits for the answer
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         rerun = Outbox(a, lease_seconds=0.5).run(lambda _p: deliverer(proxy.base_url), worker="b")
     thread.join(timeout=30)
     assert (rerun.delivered, rerun.held) == (0, 1)
     assert rerun.held_until is not None
     assert first["a"].delivered == 1
     assert len(proxy.seen("POST")) == 1
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         assert [x["worker"] for x in Outbox(a).attempts(item.id)] == ["a"]
 
 
 def test_crisis_rows_are_claimed_first(fhir: Any, tmp_path: Path) -> None:
-    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
         box = Outbox(a)
         routine = [enqueue(box, f"R-{i}") for i in range(3)]
         urgent = enqueue(box, "C-1", priority=CRISIS_PRIORITY)

@@ -26,7 +26,7 @@ def test_approve_queues_the_waiting_referral_in_the_given_archive(
     monkeypatch.delenv("INTEROP_DB", raising=False)
     monkeypatch.delenv("INTEROP_CONFIG", raising=False)
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    with Archive.open(db) as a:
+    with Archive.create(db) as a:
         store(a, engine, case_doc(CASE_FILE))
     base = ["--db", db, "--config", str(write_config(tmp_path / "p.toml", fhir.base_url))]
     create = ["referral", "create", "JX0101-2025-00001", "--to", HOSPITAL, "--trigger", "RT-05"]

@@ -32,7 +32,7 @@ from interop.store import Archive
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
         yield a
 
 

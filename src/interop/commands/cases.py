@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
             notes.append("OVERDUE")
         if it["provisional"]:
             notes.append("provisional (calendar not published)")
+        if it.get("referral"):
+            notes.append(f"referral {it['referral']} at {it['partner']}")
         event = it.get("event") or it["rule"]
         print(
             f"{it['case']:<20} {it.get('risk') or '-':<7} {it.get('worker') or '-':<10} "

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from interop._errors import InputError, InteropError
+from interop._errors import DelistRefused as DelistRefused
+from interop._errors import InputError
 
 #: Share of the listed children a full list may delist without --allow-delist.
 DEFAULT_SHARE = 0.10
@@ -26,12 +27,6 @@ TOO_MANY = (
     "(or --allow-delist {percent}%)"
 )
 BAD_LIMIT = "--allow-delist {text}: give a number of children (e.g. 25) or a share (e.g. 15%)"
-
-
-class DelistRefused(InteropError):
-    """A full list that would delist more children than allowed: nothing written (exit 1)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from interop._errors import FileRefused as FileRefused
 from interop._errors import InputError
 
 if TYPE_CHECKING:
@@ -49,10 +50,6 @@ MERGED = (
     "cells {cells} are merged: only their first row holds the value (a column the mapping "
     "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
 )
-
-
-class FileRefused(InputError):
-    """A list file that stage 1 did not understand: nothing was written (exit 2)."""
 
 
 def column_letter(index: int) -> str:
