@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.privacy.session import open_discloser
-
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
 
@@ -31,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.privacy.session import open_discloser
+
     receipt = None
     with open_discloser(args) as discloser:
         before = discloser.get(args.id)

@@ -17,8 +17,6 @@ import argparse
 import json
 import sys
 
-from interop.privacy.session import open_discloser
-
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
 
@@ -53,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.privacy.session import open_discloser
+
     with open_discloser(args) as discloser:
         requester = args.as_staff
         if not requester:
