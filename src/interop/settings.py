@@ -14,7 +14,7 @@ default (setting: environment variable, ``[settings]`` key; default):
 - organisation code of case numbers: ``INTEROP_ORG_CODE``, ``org_code``;
 - compiled-check cache: ``INTEROP_CACHE_DIR``, ``cache_dir``; default
   ``$XDG_CACHE_HOME/interop`` or ``~/.cache/interop``;
-- sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 4);
+- sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 2);
 - rows from which a sync uses workers: ``INTEROP_SYNC_PARALLEL_MIN``, ``sync_parallel_min``;
 - sync batch size: ``INTEROP_SYNC_BATCH_SIZE``, ``sync_batch_size``;
 - plugins not loaded: ``INTEROP_DISABLE_PLUGINS`` (comma-separated), ``disabled_plugins``.
