@@ -106,7 +106,8 @@ def test_help_and_the_parser_load_no_heavy_library() -> None:
     code = (
         "import sys\n"
         "from interop.cli import build_parser, main\n"
-        "for name in ('map', 'validate', 'share', 'approve', 'reject', 'consent'):\n"
+        "for name in ('map', 'validate', 'share', 'approve', 'reject', 'consent', 'cases',"
+        " 'audit', 'import', 'plugins', 'sync'):\n"
         "    build_parser([name])\n"
         "try:\n"
         "    main(['--help'])\n"

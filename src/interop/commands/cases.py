@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
 from interop.core.workdays import CHINA_TZ, end_of_day
-from interop.store import Archive
+
+if TYPE_CHECKING:
+    from interop.store import Archive
 
 NAME = "cases"
 HELP = "list cases of the archive (cases due: waiting cases by start deadline)"
@@ -61,6 +63,8 @@ def due_items(archive: Archive, now: dt.datetime, within: int | None) -> list[di
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.store import Archive  # here: the parser and --help load no database library
+
     if args.within is not None and args.within < 0:
         raise InputError("--within: give a number of days, 0 or more", code="E108")
     if args.as_of:
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--as-of: not a date YYYY-MM-DD", code="E105") from None
         now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=CHINA_TZ)
     else:
-        now = dt.datetime.now(CHINA_TZ)
+        now = args.settings.clock.now()
     with Archive.open(args.db) as archive:
         items = due_items(archive, now, args.within)
     if args.json:
