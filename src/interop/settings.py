@@ -6,23 +6,18 @@ library needs as arguments. Library modules read no environment variable.
 
 Each value is taken from, in order: the command-line flag, the environment
 variable, the ``[settings]`` table of the configuration file (TOML), the
-default.
+default (setting: environment variable, ``[settings]`` key; default):
 
-=====================  ========================  ==================  ==================
-setting                environment               ``[settings]`` key  default
-=====================  ========================  ==================  ==================
-archive (``--db``)     ``INTEROP_DB``            ``db``              SQLite file in the
-                                                                     user data folder
-configuration          ``INTEROP_CONFIG``        —                   none (no partners)
-(``--config``)
-organisation code      ``INTEROP_ORG_CODE``      ``org_code``        none
-compiled-check cache   ``INTEROP_CACHE_DIR``,    ``cache_dir``       ``~/.cache/interop``
-                       ``XDG_CACHE_HOME``
-sync workers           ``INTEROP_SYNC_WORKERS``  ``sync_workers``    one per core (≤ 4)
-parallel from rows     ``INTEROP_SYNC_PARALLEL_MIN``  ``sync_parallel_min``  20,000
-sync batch size        ``INTEROP_SYNC_BATCH_SIZE``  ``sync_batch_size``  the sync's own
-plugins not loaded     ``INTEROP_DISABLE_PLUGINS``  ``disabled_plugins``  none
-=====================  ========================  ==================  ==================
+- archive (``--db``): ``INTEROP_DB``, ``db``; default the SQLite file in the
+  user data folder (``$XDG_DATA_HOME/interop``);
+- configuration file (``--config``): ``INTEROP_CONFIG``; default none (no partners);
+- organisation code of case numbers: ``INTEROP_ORG_CODE``, ``org_code``;
+- compiled-check cache: ``INTEROP_CACHE_DIR``, ``cache_dir``; default
+  ``$XDG_CACHE_HOME/interop`` or ``~/.cache/interop``;
+- sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 2);
+- rows from which a sync uses workers: ``INTEROP_SYNC_PARALLEL_MIN``, ``sync_parallel_min``;
+- sync batch size: ``INTEROP_SYNC_BATCH_SIZE``, ``sync_batch_size``;
+- plugins not loaded: ``INTEROP_DISABLE_PLUGINS`` (comma-separated), ``disabled_plugins``.
 
 Secrets (partners' ``auth.token_env``) are looked up in :attr:`Settings.secrets`,
 the environment the command was started with; they are never written to a file.

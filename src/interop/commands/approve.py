@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.exchange.session import open_driver
-from interop.referral.lifecycle import Referrals
-
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
 
@@ -33,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.exchange.session import open_driver
+    from interop.referral.lifecycle import Referrals
+
     with (
         open_driver(args) as driver,
         Referrals(driver.discloser.archive, driver.config, discloser=driver.discloser) as refs,

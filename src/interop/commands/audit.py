@@ -15,9 +15,6 @@ import json
 from collections import Counter
 
 from interop._errors import InputError
-from interop.privacy import audit
-from interop.privacy.disclosure import Discloser
-from interop.store import Archive
 
 NAME = "audit"
 HELP = "the disclosure audit log: list, verify the hash chain, monthly report"
@@ -48,6 +45,11 @@ def _month(value: str | None) -> tuple[str | None, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.privacy import audit
+    from interop.privacy.disclosure import Discloser
+    from interop.store import Archive
+
     with Archive.open(args.db) as archive:
         if args.audit_command == "verify":
             with archive.engine.connect() as conn:

@@ -14,9 +14,7 @@ import datetime as dt
 import json
 
 from interop._errors import InputError
-from interop.casework.due import DueFilter, due_items
-from interop.core.workdays import CHINA_TZ, WorkCalendar
-from interop.store import Archive
+from interop.core.workdays import CHINA_TZ
 
 NAME = "cases"
 HELP = "list cases of the archive (cases due: every open deadline, earliest first)"
@@ -41,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here: the parser and --help load no database library
+    from interop.casework.due import DueFilter, due_items
+    from interop.core.workdays import WorkCalendar
+    from interop.store import Archive
+
     if args.within is not None and args.within < 0:
         raise InputError("--within: give a number of days, 0 or more", code="E108")
     if args.as_of:
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--as-of: not a date YYYY-MM-DD", code="E105") from None
         now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=CHINA_TZ)
     else:
-        now = dt.datetime.now(CHINA_TZ)
+        now = args.settings.clock.now()
     filters = DueFilter(args.within, args.worker, args.risk, args.rule)
     with Archive.open(args.db) as archive:
         items = due_items(archive, now, WorkCalendar.load(), filters)

@@ -14,8 +14,6 @@ import json
 from typing import Any
 
 from interop._errors import InputError
-from interop.caserecord import record_to_dict
-from interop.privacy.session import open_discloser
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -58,6 +56,10 @@ def _date(value: str | None, what: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.caserecord import record_to_dict
+    from interop.privacy.session import open_discloser
+
     with open_discloser(args) as discloser:
         _, record = discloser.latest_record(args.case)
         if args.consent_command == "list":

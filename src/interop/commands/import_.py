@@ -13,13 +13,7 @@ import json
 import sys
 from typing import Any
 
-from interop.caserecord import check_case_record, read_case_file, record_to_dict
-from interop.casework.steps import note_import
 from interop.commands.sync import parse_date
-from interop.config import load_config
-from interop.core.deadlines import start_deadline
-from interop.core.workdays import WorkCalendar
-from interop.store import Archive
 
 NAME = "import"
 HELP = "store case-record files in the archive (new versions where they changed)"
@@ -31,7 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.caserecord import check_case_record, read_case_file, record_to_dict
+    from interop.casework.steps import note_import
+    from interop.config import load_config
+    from interop.core.deadlines import start_deadline
+    from interop.core.workdays import WorkCalendar
     from interop.fhir.terminology import Terminology
+    from interop.store import Archive
 
     terms = Terminology.load()
     calendar = WorkCalendar.load()

@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.privacy.session import open_discloser
-
 NAME = "reject"
 HELP = "reject a pending disclosure as its supervisor (it never leaves)"
 
@@ -28,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.privacy.session import open_discloser
+
     with open_discloser(args) as discloser:
         before = discloser.get(args.id)
         approver = args.as_staff

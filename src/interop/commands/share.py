@@ -17,8 +17,6 @@ import argparse
 import json
 import sys
 
-from interop.exchange.session import open_driver
-
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
 
@@ -53,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.exchange.session import open_driver
+
     with open_driver(args) as driver:
         requester = args.as_staff
         if not requester:
