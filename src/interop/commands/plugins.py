@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.exchange.plugins import Plugins, plugin_manager
-
 NAME = "plugins"
 HELP = "list the loaded plugins and the hooks they implement"
 
@@ -16,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the parser and `interop --help` load no library
+    from interop.exchange.plugins import Plugins, plugin_manager
+
     rows = Plugins(plugin_manager(blocked=args.settings.disabled_plugins)).describe()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
