@@ -13,6 +13,9 @@ One JSON file per policy in ``mappings/purposes/``::
       "break_glass": false,                   # true: needs a reason, skips consent (4.7)
       "confidentiality": "R", "ceiling": "R", # label given / highest label let out (§4.5)
       "obligations": ["NORDSCLCD"],           # HL7 v3 ActCode obligations for the receiver
+      "free_text": {"default": "redact",      # the PII guard (freetext.py): redact | review | block
+                    "elements": {"CarePlan.extension(reenrolment-support)": "redact"}},
+      "safety_flags": {"guardian-restricted": "flag"},   # flag | label | block (safety.py)
       "resources": [
         {"type": "Patient", "rows": [1, 11], "class": "A",
          "where": {"path": "…", "in": […]},   # optional: which resources of the type
@@ -31,6 +34,15 @@ programme's ``StructureDefinition/<name>``; inside an extension, the
 sub-extension's own url). ``class: "C"`` marks content that the matrix allows
 only with consent (cells C): its presence makes a pre-approved policy fall back
 to per-disclosure review (G-12).
+
+``free_text`` says what happens when a free-text element the policy lets out
+holds personal data (:mod:`interop.privacy.freetext`): per element path (the
+longest declared path above the text wins), else ``default``; without the
+key every free-text element is redacted. A break-glass policy cannot ask for
+``review`` (it leaves at once). ``safety_flags`` says how the partner honours
+each safety flag of the case (:mod:`interop.privacy.safety`): as a ``flag``
+resource sent along, as a security ``label``, or not at all (``block``, the
+default for a flag the policy does not name).
 
 Files are checked when loaded: an unknown purpose, resource type, element or
 consent topic is a :class:`~interop._errors.DataFileError` naming the file,
@@ -51,11 +63,13 @@ from interop._errors import DataFileError
 from interop.fhir import canonical, release
 from interop.fhir.structure import TypeInfo, type_info
 from interop.fhir.terminology import Terminology
+from interop.privacy.freetext import ACTIONS
 from interop.resources import mappings_dir
 
 __all__ = [
     "CONFIDENTIALITY_ORDER",
     "Cond",
+    "FreeTextRules",
     "Node",
     "Policy",
     "PolicySet",
@@ -68,6 +82,8 @@ CONFIDENTIALITY_ORDER = ("U", "L", "M", "N", "R", "V")
 #: Obligations of HL7 v3 ActCode the policies may attach (§4.5).
 OBLIGATIONS = frozenset({"NORDSCLCD", "NOPERSISTP", "NORDSCLCDS", "NOREUSE", "NOPRINT"})
 REVIEW_MODES = frozenset({"pre-approved", "per-disclosure", "post-hoc"})
+#: How a partner honours a safety flag: a Flag resource, a security label, or not (blocked).
+FLAG_HANDLING = ("flag", "label", "block")
 #: Elements a path never implies: they leave only when named (deny by default).
 NEVER_IMPLIED = frozenset({"extension", "modifierExtension", "contained", "text"})
 
@@ -87,6 +103,8 @@ _KEYS = frozenset(
         "ceiling",
         "obligations",
         "resources",
+        "free_text",
+        "safety_flags",
     }
 )
 _RULE_KEYS = frozenset({"type", "rows", "class", "where", "elements", "note"})
@@ -167,6 +185,27 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class FreeTextRules:
+    """What the PII guard does per free-text element path (``redact``/``review``/``block``)."""
+
+    default: str = "redact"
+    elements: tuple[tuple[str, str], ...] = ()
+    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def action_for(self, path: str) -> str:
+        """The action for a runtime element path: the longest declared path above it."""
+        found = self._cache.get(path)
+        if found is None:
+            found = self.default
+            best = -1
+            for declared, action in self.elements:
+                if (path == declared or path.startswith(declared + ".")) and len(declared) > best:
+                    found, best = action, len(declared)
+            self._cache[path] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """One purpose profile (§4.6 adapter mechanics)."""
 
@@ -184,6 +223,8 @@ class Policy:
     ceiling: str
     obligations: tuple[str, ...]
     rules: dict[str, tuple[ResourceRule, ...]]
+    free_text: FreeTextRules = field(default_factory=FreeTextRules)
+    safety_flags: dict[str, str] = field(default_factory=dict)
 
     def rule_for(self, resource: dict[str, Any]) -> ResourceRule | None:
         for rule in self.rules.get(resource.get("resourceType", ""), ()):
@@ -202,6 +243,11 @@ class Policy:
             "break_glass": self.break_glass,
             "confidentiality": self.confidentiality,
             "obligations": list(self.obligations),
+            "free_text": {
+                "default": self.free_text.default,
+                "elements": dict(self.free_text.elements),
+            },
+            "safety_flags": dict(self.safety_flags),
             "resources": {
                 t: [{"rows": list(r.rows), "class": r.cls, "elements": _labels(r.root)} for r in rs]
                 for t, rs in self.rules.items()
@@ -345,6 +391,8 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
     break_glass = data.get("break_glass", False)
     if not isinstance(break_glass, bool):
         raise f.fail("break_glass", "must be true or false", '"break_glass"')
+    free_text = _free_text(f, data.get("free_text"), break_glass)
+    safety_flags = _safety_flags(f, data.get("safety_flags"), terms)
     return Policy(
         file=path.name,
         purpose=purpose,
@@ -360,7 +408,60 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
         ceiling=ceiling,
         obligations=tuple(obligations),
         rules={k: tuple(v) for k, v in rules.items()},
+        free_text=free_text,
+        safety_flags=safety_flags,
     )
+
+
+def _free_text(f: _File, raw: Any, break_glass: bool) -> FreeTextRules:
+    """The ``free_text`` section: a default action and actions per element path."""
+    if raw is None:
+        return FreeTextRules()
+    if not isinstance(raw, dict) or set(raw) - {"default", "elements", "note"}:
+        raise f.fail("free_text", "must be {default, elements}", '"free_text"')
+    allowed = ("redact", "block") if break_glass else ACTIONS
+    why = " (a break-glass policy leaves at once: no review)" if break_glass else ""
+    default = raw.get("default", "redact")
+    if default not in allowed:
+        raise f.fail("free_text.default", f"must be one of {', '.join(allowed)}{why}", '"default"')
+    elements = raw.get("elements", {})
+    if not isinstance(elements, dict):
+        raise f.fail("free_text.elements", "must map element paths to actions", '"elements"')
+    out: list[tuple[str, str]] = []
+    for path, action in elements.items():
+        entry = f"free_text.elements {path!r}"
+        if action not in allowed:
+            raise f.fail(entry, f"must be one of {', '.join(allowed)}{why}", f'"{path}"')
+        rtype = path.split(".", 1)[0]
+        if release.model_class(rtype) is None:
+            raise f.fail(entry, f"unknown resource type {rtype!r}", f'"{path}"')
+        _add_path(f, entry, Node(label=rtype), type_info(rtype), rtype, path, None, 0)
+        out.append((path, action))
+    return FreeTextRules(default=default, elements=tuple(out))
+
+
+def _safety_flags(f: _File, raw: Any, terms: Terminology) -> dict[str, str]:
+    """The ``safety_flags`` section: how the partner honours each flag of the case."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise f.fail(
+            "safety_flags", "must map flag codes to flag | label | block", '"safety_flags"'
+        )
+    for code, how in raw.items():
+        if code == "note":
+            continue
+        if terms.lookup(canonical.cs("flag-code"), code) is None:
+            raise f.fail(
+                f"safety_flags.{code}",
+                f"unknown flag {code!r} (not in CodeSystem flag-code)",
+                f'"{code}"',
+            )
+        if how not in FLAG_HANDLING:
+            raise f.fail(
+                f"safety_flags.{code}", f"must be one of {', '.join(FLAG_HANDLING)}", f'"{code}"'
+            )
+    return {k: v for k, v in raw.items() if k != "note"}
 
 
 def _consent(f: _File, raw: Any, terms: Terminology) -> tuple[str | None, bool]:
