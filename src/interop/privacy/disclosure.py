@@ -306,6 +306,7 @@ class Discloser:
             record,
             mapped.bundle,
             policy,
+            case_issues=mapped.issues,
             kind=target.kind,
             labeller=self.labeller,
             validator=self.engine.validator,

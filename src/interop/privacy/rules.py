@@ -2,9 +2,10 @@
 
 Two checks, both with the profiles of ``profiles/``:
 
-- :func:`case_rule_errors` — the whole mapped case Bundle against every
-  profile its resources claim or imply: cardinality, bindings and the
-  invariants of the standard (a plan of 5 sessions breaks ``dc-cp-1``,
+- :func:`case_rule_errors` — the errors of the whole mapped case Bundle
+  against every profile its resources claim or imply
+  (:meth:`interop.engine.Engine.case_bundle` finds them): cardinality,
+  bindings and the invariants of the standard (a plan of 5 sessions breaks ``dc-cp-1``,
   R-7.2.1-03). A disclosure of a case with open rule errors waits for a
   supervisor, who sees them (9.3).
 - :func:`extract_errors` — the purpose-filtered Bundle, which keeps
@@ -29,9 +30,9 @@ __all__ = ["case_rule_errors", "extract_errors", "rule_lines"]
 _WHOLE_RESOURCE_RULES = frozenset({"required", "invariant"})
 
 
-def case_rule_errors(validator: Validator, case_bundle: dict[str, Any]) -> list[Issue]:
-    """Errors of the mapped case Bundle against base R4 and the programme's profiles."""
-    return [i for i in validator.validate(case_bundle) if i.severity == "error"]
+def case_rule_errors(issues: list[Issue]) -> list[Issue]:
+    """The errors among the issues of a mapped case Bundle."""
+    return [i for i in issues if i.severity == "error"]
 
 
 def _extract_rule(issue: Issue) -> bool:

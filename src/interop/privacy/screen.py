@@ -26,6 +26,7 @@ from typing import Any
 from interop.core.record import CaseRecord
 from interop.fhir.terminology import Terminology
 from interop.fhir.validate import Validator
+from interop.issues import Issue
 from interop.privacy.filter import Filtered, apply_policy
 from interop.privacy.labels import Labeller
 from interop.privacy.policy import Policy
@@ -73,6 +74,7 @@ def screen(
     case_bundle: dict[str, Any],
     policy: Policy,
     *,
+    case_issues: list[Issue],
     kind: str,
     labeller: Labeller,
     validator: Validator,
@@ -95,7 +97,7 @@ def screen(
             ],
         )
     out = Screened(None)
-    errors = case_rule_errors(validator, case_bundle)
+    errors = case_rule_errors(case_issues)
     if errors:
         out.reviews.append(MSG_RULES.format(n=len(errors)))
         out.reviews.extend(rule_lines(errors))

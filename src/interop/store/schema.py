@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -86,6 +86,21 @@ case_records = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),  # sync | import
     sa.Column("run_id", sa.String(32)),
     sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+#: The standard's rule issues of each stored case-record version (``interop import``):
+#: the FHIR profiles' findings, recorded with the case (refused only with ``--strict``).
+case_issues = sa.Table(
+    "case_issues",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("requirement", sa.String(32)),
+    sa.Column("message", sa.Text, nullable=False),
 )
 
 sync_runs = sa.Table(
@@ -417,3 +432,11 @@ def _v3_to_v4(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[3] = _v3_to_v4
+
+
+def _v4_to_v5(conn: sa.Connection) -> None:
+    """Adds ``case_issues``: the rule issues recorded with each imported case version."""
+    case_issues.create(conn, checkfirst=True)
+
+
+MIGRATIONS[4] = _v4_to_v5
