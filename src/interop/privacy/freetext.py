@@ -212,8 +212,9 @@ class Guard:
         spans = self.find(text)
         if not spans:
             return text, []
+        norm = text.translate(_WIDTH)
         findings = [
-            Finding(element, kind, a, b, _mask_span(kind, text[a:b]), action)
+            Finding(element, kind, a, b, _mask_span(kind, norm[a:b]), action)
             for a, b, kind in spans
         ]
         if action != "redact":
