@@ -84,27 +84,70 @@ def _is_guardian(resource: dict[str, Any]) -> bool:
     return False
 
 
-def strip_guardian_contacts(bundle: dict[str, Any]) -> int:
-    """Remove telecom and address of the guardian from an outbound Bundle (in place).
+def _name_texts(holder: dict[str, Any]) -> set[str]:
+    names = holder.get("name")
+    return {
+        n["text"]
+        for n in (names if isinstance(names, list) else [names])
+        if isinstance(n, dict) and isinstance(n.get("text"), str)
+    }
 
-    Returns how many elements were removed (the resources are labelled
-    ``REDACTED`` by the caller when any was).
+
+def _strip_phones(value: Any, phones: frozenset[str]) -> int:
+    """Remove ContactPoints holding one of ``phones``, anywhere under ``value``."""
+    removed = 0
+    if isinstance(value, dict):
+        for key in list(value):
+            v = value[key]
+            if key == "telecom" and isinstance(v, list):
+                kept = [c for c in v if not (isinstance(c, dict) and c.get("value") in phones)]
+                removed += len(v) - len(kept)
+                if kept:
+                    value[key] = kept
+                else:
+                    del value[key]
+            else:
+                removed += _strip_phones(v, phones)
+    elif isinstance(value, list):
+        removed += sum(_strip_phones(v, phones) for v in value)
+    return removed
+
+
+def strip_guardian_contacts(
+    bundle: dict[str, Any], names: set[str] | None = None, phones: set[str] | None = None
+) -> int:
+    """Remove the guardian's telecom and address from an outbound Bundle (in place).
+
+    The guardian is a RelatedPerson (or Patient.contact) with the guardian role,
+    or one named in ``names``; a ContactPoint holding one of ``phones`` is
+    removed wherever it is. Returns how many elements were removed; each
+    resource that lost one is labelled ``REDACTED``.
     """
+    names = names or set()
+    known = frozenset(phones or ())
     removed = 0
     for entry in bundle.get("entry", ()):
         res = entry["resource"]
         holders: list[dict[str, Any]] = []
-        if res.get("resourceType") == "RelatedPerson" and _is_guardian(res):
+        if res.get("resourceType") == "RelatedPerson" and (
+            _is_guardian(res) or _name_texts(res) & names
+        ):
             holders.append(res)
         if res.get("resourceType") == "Patient":
             contacts = res.get("contact", ())
-            holders += [c for c in contacts if isinstance(c, dict) and _is_guardian(c)]
+            holders += [
+                c
+                for c in contacts
+                if isinstance(c, dict) and (_is_guardian(c) or _name_texts(c) & names)
+            ]
         before = removed
         for h in holders:
             for key in ("telecom", "address"):
                 if key in h:
                     del h[key]
                     removed += 1
+        if known:
+            removed += _strip_phones(res, known)
         if removed > before:
             _mark_redacted(res)
     return removed
@@ -165,12 +208,19 @@ def apply_safety(
     terminology: Terminology,
     stamp: str,
     labels: list[dict[str, str]],
+    *,
+    guardian_names: set[str] | None = None,
+    guardian_phones: set[str] | None = None,
 ) -> None:
     """Carry the flags on an outbound Bundle (in place): Flags, labels, guardian contacts.
 
-    ``labels`` is the ``meta.security`` list given to a Flag added here.
+    ``labels`` is the ``meta.security`` list given to a Flag added here;
+    ``guardian_names``/``guardian_phones`` are the restricted guardian's, from the
+    case record (the guardian may also be the emergency contact, with another role).
     """
-    if plan.guardian_restricted and strip_guardian_contacts(bundle):
+    if plan.guardian_restricted and strip_guardian_contacts(
+        bundle, guardian_names, guardian_phones
+    ):
         _mark_redacted(bundle)
     entries = bundle.setdefault("entry", [])
     patient = next(

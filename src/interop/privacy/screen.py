@@ -121,6 +121,8 @@ def screen(
         terminology,
         timestamp,
         labeller.labels(policy, policy.confidentiality, redacted=False),
+        guardian_names={a.name for a in record.guardians()},
+        guardian_phones={a.phone for a in record.guardians() if a.phone},
     )
     for flag in plan.as_flag:
         out.notes.append(MSG_FLAG_CARRIED.format(flag=flag, how="a Flag"))
