@@ -32,6 +32,7 @@ from interop.privacy.labels import Labeller
 from interop.privacy.policy import load_policies
 from interop.privacy.safety import SDOHCC_CODES
 from interop.privacy.screen import Screened, screen
+from interop.referral.bundle import ReferralSpec, build_transaction
 from interop.store import Archive
 from interop.store.case_issues import latest_case_issues
 
@@ -270,3 +271,23 @@ def test_a_flagged_case_is_not_delivered_to_a_school_or_to_a_kind_without_policy
         assert d.status == "refused" and any("no policy" in r for r in d.reasons)
     assert not out.exists() or not any(out.rglob("*"))
     assert dt.date.fromisoformat("2026-11-30") == NOW.date()
+
+
+def test_contacting_subject_prohibited_reaches_the_hospital_on_the_service_request() -> None:
+    spec = ReferralSpec(
+        referral_id="RF-1",
+        trigger="crisis",
+        trigger_display=None,
+        mode="outpatient",
+        reason="转介评估",
+        owner={"display": "医院"},
+        authored_on="2026-11-30T10:00:00+08:00",
+    )
+    for flags, expected in (([], None), (["contacting-subject-prohibited"], SDOHCC_CODES)):
+        s = _screen(flags, "hospital-fhir")
+        assert s.filtered is not None and not s.refusals
+        payload, keys = build_transaction(s.filtered.bundle, spec)
+        sent = orjson.loads(payload)
+        (sr,) = [e["resource"] for e in sent["entry"] if e["fullUrl"] == keys["service_request"]]
+        details = [c["system"] for d in sr.get("orderDetail", ()) for c in d["coding"]]
+        assert details == ([expected] if expected else [])

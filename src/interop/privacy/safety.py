@@ -32,11 +32,13 @@ from interop.fhir import canonical
 from interop.fhir.terminology import Terminology
 
 __all__ = [
+    "CONTACTING_SUBJECT_PROHIBITED",
     "GUARDIAN_RESTRICTED",
     "SAFETY_FLAGS",
     "SDOHCC_CODES",
     "SafetyPlan",
     "plan_safety",
+    "subject_contact_prohibited",
 ]
 
 GUARDIAN_RESTRICTED = "guardian-restricted"
@@ -195,6 +197,21 @@ def safety_flag(
     if patient_ref is not None:
         flag["subject"] = {"reference": patient_ref}
     return flag
+
+
+def subject_contact_prohibited(bundle: dict[str, Any]) -> bool:
+    """Whether an outbound Bundle carries ``contacting-subject-prohibited`` (Flag or label)."""
+    wanted = {(canonical.cs("flag-code"), CONTACTING_SUBJECT_PROHIBITED)}
+    for label in (bundle.get("meta") or {}).get("security") or ():
+        if (label.get("system"), label.get("code")) in wanted:
+            return True
+    for entry in bundle.get("entry") or ():
+        res = entry.get("resource") or {}
+        if res.get("resourceType") == "Flag" and res.get("status") == "active":
+            for c in (res.get("code") or {}).get("coding") or ():
+                if (c.get("system"), c.get("code")) in wanted:
+                    return True
+    return False
 
 
 def security_label(code: str) -> dict[str, str]:

@@ -25,6 +25,11 @@ from urllib.parse import quote
 import orjson
 
 from interop._errors import InteropError
+from interop.privacy.safety import (
+    CONTACTING_SUBJECT_PROHIBITED,
+    SDOHCC_CODES,
+    subject_contact_prohibited,
+)
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
 BASE = "https://fhir.interop.example.org"
@@ -152,6 +157,11 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     }
     if supporting:
         service_request["supportingInfo"] = supporting
+    if subject_contact_prohibited(filtered):
+        # the safety flag travels on the request itself, as HL7 SDOH Clinical Care puts it
+        service_request["orderDetail"] = [
+            {"coding": [{"system": SDOHCC_CODES, "code": CONTACTING_SUBJECT_PROHIBITED}]}
+        ]
     task: dict[str, Any] = {
         "resourceType": "Task",
         "identifier": [our_id],
