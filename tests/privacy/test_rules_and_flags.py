@@ -291,3 +291,20 @@ def test_contacting_subject_prohibited_reaches_the_hospital_on_the_service_reque
         (sr,) = [e["resource"] for e in sent["entry"] if e["fullUrl"] == keys["service_request"]]
         details = [c["system"] for d in sr.get("orderDetail", ()) for c in d["coding"]]
         assert details == ([expected] if expected else [])
+
+
+def test_the_referral_reason_typed_by_a_worker_is_guarded_too() -> None:
+    s = _screen([], "hospital-fhir")
+    assert s.filtered is not None
+    spec = ReferralSpec(
+        referral_id="RF-2",
+        trigger="crisis",
+        trigger_display=None,
+        mode="outpatient",
+        reason="情绪低落，母亲电话13912345678，住南昌市青山湖区云锦路35号",
+        owner={"display": "医院"},
+        authored_on="2026-11-30T10:00:00+08:00",
+    )
+    payload, _ = build_transaction(s.filtered.bundle, spec)
+    assert b"13912345678" not in payload and "云锦路".encode() not in payload
+    assert "情绪低落，母亲电话[已隐去:电话]".encode() in payload

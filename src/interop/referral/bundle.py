@@ -25,6 +25,7 @@ from urllib.parse import quote
 import orjson
 
 from interop._errors import InteropError
+from interop.privacy.freetext import Guard
 from interop.privacy.safety import (
     CONTACTING_SUBJECT_PROHIBITED,
     SDOHCC_CODES,
@@ -153,7 +154,7 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
         "authoredOn": spec.authored_on,
         "requester": requester,
         "performer": [spec.owner],
-        "reasonCode": [{"coding": [reason_coding], "text": spec.reason}],
+        "reasonCode": [{"coding": [reason_coding], "text": _guarded(spec.reason)}],
     }
     if supporting:
         service_request["supportingInfo"] = supporting
@@ -205,6 +206,12 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     if security:
         bundle["meta"] = {"security": security}
     return orjson.dumps(bundle), keys
+
+
+def _guarded(text: str) -> str:
+    """The referral reason with IDs, phones and addresses redacted: typed free text that
+    no purpose policy filters (the hospital has the child's identifiers in the Patient)."""
+    return Guard().check(text, "ServiceRequest.reasonCode.text", "redact")[0]
 
 
 def _stable_url(kind: str, referral_id: str) -> str:
