@@ -35,14 +35,9 @@ sub-extension's own url). ``class: "C"`` marks content that the matrix allows
 only with consent (cells C): its presence makes a pre-approved policy fall back
 to per-disclosure review (G-12).
 
-``free_text`` says what happens when a free-text element the policy lets out
-holds personal data (:mod:`interop.privacy.freetext`): per element path (the
-longest declared path above the text wins), else ``default``; without the
-key every free-text element is redacted. A break-glass policy cannot ask for
-``review`` (it leaves at once). ``safety_flags`` says how the partner honours
-each safety flag of the case (:mod:`interop.privacy.safety`): as a ``flag``
-resource sent along, as a security ``label``, or not at all (``block``, the
-default for a flag the policy does not name).
+``free_text`` (the PII guard's action per free-text element) and
+``safety_flags`` (how the partner honours each safety flag) are read by
+:mod:`interop.privacy.policy_sections`.
 
 Files are checked when loaded: an unknown purpose, resource type, element or
 consent topic is a :class:`~interop._errors.DataFileError` naming the file,
@@ -63,7 +58,7 @@ from interop._errors import DataFileError
 from interop.fhir import canonical, release
 from interop.fhir.structure import TypeInfo, type_info
 from interop.fhir.terminology import Terminology
-from interop.privacy.freetext import ACTIONS
+from interop.privacy.policy_sections import FreeTextRules, free_text_rules, safety_flag_rules
 from interop.resources import mappings_dir
 
 __all__ = [
@@ -82,8 +77,6 @@ CONFIDENTIALITY_ORDER = ("U", "L", "M", "N", "R", "V")
 #: Obligations of HL7 v3 ActCode the policies may attach (§4.5).
 OBLIGATIONS = frozenset({"NORDSCLCD", "NOPERSISTP", "NORDSCLCDS", "NOREUSE", "NOPRINT"})
 REVIEW_MODES = frozenset({"pre-approved", "per-disclosure", "post-hoc"})
-#: How a partner honours a safety flag: a Flag resource, a security label, or not (blocked).
-FLAG_HANDLING = ("flag", "label", "block")
 #: Elements a path never implies: they leave only when named (deny by default).
 NEVER_IMPLIED = frozenset({"extension", "modifierExtension", "contained", "text"})
 
@@ -182,27 +175,6 @@ class Review:
         if self.approved_on is not None and day < self.approved_on:
             return False
         return self.valid_until is None or day <= self.valid_until
-
-
-@dataclass(frozen=True, slots=True)
-class FreeTextRules:
-    """What the PII guard does per free-text element path (``redact``/``review``/``block``)."""
-
-    default: str = "redact"
-    elements: tuple[tuple[str, str], ...] = ()
-    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def action_for(self, path: str) -> str:
-        """The action for a runtime element path: the longest declared path above it."""
-        found = self._cache.get(path)
-        if found is None:
-            found = self.default
-            best = -1
-            for declared, action in self.elements:
-                if (path == declared or path.startswith(declared + ".")) and len(declared) > best:
-                    found, best = action, len(declared)
-            self._cache[path] = found
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,8 +363,13 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
     break_glass = data.get("break_glass", False)
     if not isinstance(break_glass, bool):
         raise f.fail("break_glass", "must be true or false", '"break_glass"')
-    free_text = _free_text(f, data.get("free_text"), break_glass)
-    safety_flags = _safety_flags(f, data.get("safety_flags"), terms)
+    free_text = free_text_rules(
+        data.get("free_text"),
+        break_glass,
+        fail=f.fail,
+        check_path=lambda entry, path: _check_path(f, entry, path),
+    )
+    safety_flags = safety_flag_rules(data.get("safety_flags"), terms, fail=f.fail)
     return Policy(
         file=path.name,
         purpose=purpose,
@@ -413,55 +390,12 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
     )
 
 
-def _free_text(f: _File, raw: Any, break_glass: bool) -> FreeTextRules:
-    """The ``free_text`` section: a default action and actions per element path."""
-    if raw is None:
-        return FreeTextRules()
-    if not isinstance(raw, dict) or set(raw) - {"default", "elements", "note"}:
-        raise f.fail("free_text", "must be {default, elements}", '"free_text"')
-    allowed = ("redact", "block") if break_glass else ACTIONS
-    why = " (a break-glass policy leaves at once: no review)" if break_glass else ""
-    default = raw.get("default", "redact")
-    if default not in allowed:
-        raise f.fail("free_text.default", f"must be one of {', '.join(allowed)}{why}", '"default"')
-    elements = raw.get("elements", {})
-    if not isinstance(elements, dict):
-        raise f.fail("free_text.elements", "must map element paths to actions", '"elements"')
-    out: list[tuple[str, str]] = []
-    for path, action in elements.items():
-        entry = f"free_text.elements {path!r}"
-        if action not in allowed:
-            raise f.fail(entry, f"must be one of {', '.join(allowed)}{why}", f'"{path}"')
-        rtype = path.split(".", 1)[0]
-        if release.model_class(rtype) is None:
-            raise f.fail(entry, f"unknown resource type {rtype!r}", f'"{path}"')
-        _add_path(f, entry, Node(label=rtype), type_info(rtype), rtype, path, None, 0)
-        out.append((path, action))
-    return FreeTextRules(default=default, elements=tuple(out))
-
-
-def _safety_flags(f: _File, raw: Any, terms: Terminology) -> dict[str, str]:
-    """The ``safety_flags`` section: how the partner honours each flag of the case."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise f.fail(
-            "safety_flags", "must map flag codes to flag | label | block", '"safety_flags"'
-        )
-    for code, how in raw.items():
-        if code == "note":
-            continue
-        if terms.lookup(canonical.cs("flag-code"), code) is None:
-            raise f.fail(
-                f"safety_flags.{code}",
-                f"unknown flag {code!r} (not in CodeSystem flag-code)",
-                f'"{code}"',
-            )
-        if how not in FLAG_HANDLING:
-            raise f.fail(
-                f"safety_flags.{code}", f"must be one of {', '.join(FLAG_HANDLING)}", f'"{code}"'
-            )
-    return {k: v for k, v in raw.items() if k != "note"}
+def _check_path(f: _File, entry: str, path: str) -> None:
+    """Raise the file's error unless ``path`` is an element path of a known resource type."""
+    rtype = path.split(".", 1)[0]
+    if release.model_class(rtype) is None:
+        raise f.fail(entry, f"unknown resource type {rtype!r}", f'"{path}"')
+    _add_path(f, entry, Node(label=rtype), type_info(rtype), rtype, path, None, 0)
 
 
 def _consent(f: _File, raw: Any, terms: Terminology) -> tuple[str | None, bool]:
