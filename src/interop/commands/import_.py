@@ -3,6 +3,14 @@
 Each record is checked (schema, codes, resident ID, references) and stored
 by case number: a new case, a new version where it changed, or nothing when
 it is unchanged. Nothing is overwritten (permanent retention, 9.4.3).
+
+The standard's rules run here too: the record is mapped to FHIR and checked
+against the profiles (cardinality, bindings, invariants such as the 6-session
+minimum of R-7.2.1-03). Their issues are recorded with the stored version and
+shown; a case with open rule errors is still stored — a disclosure of it then
+waits for a supervisor — unless ``--strict`` refuses it.
+
+Exit codes: 0 every file stored; 1 a file was refused; 2 unusable arguments.
 """
 
 from __future__ import annotations
@@ -11,9 +19,12 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop.commands.sync import parse_date
+
+if TYPE_CHECKING:
+    from interop.issues import Issue
 
 NAME = "import"
 HELP = "store case-record files in the archive (new versions where they changed)"
@@ -22,6 +33,21 @@ HELP = "store case-record files in the archive (new versions where they changed)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", metavar="CASE_FILE", nargs="+", help="case-record JSON files")
     parser.add_argument("--json", action="store_true", help="print a JSON array, one item a file")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a case that breaks a rule of the standard (default: store it and its issues)",
+    )
+
+
+def _issue(i: Issue) -> dict[str, Any]:
+    return {
+        "path": i.path,
+        "severity": i.severity,
+        "code": i.code,
+        "requirement": i.requirement,
+        "message": i.message,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from interop.config import load_config
     from interop.core.deadlines import start_deadline
     from interop.core.workdays import WorkCalendar
-    from interop.fhir.terminology import Terminology
+    from interop.engine import Engine
     from interop.store import Archive
+    from interop.store.case_issues import record_case_issues
 
-    terms = Terminology.load()
+    engine = Engine()
+    terms = engine.terminology
     calendar = WorkCalendar.load()
     config = load_config(args.config, secrets=args.settings.secrets)
     agreement = parse_date(
@@ -46,19 +74,22 @@ def run(args: argparse.Namespace) -> int:
         for path in args.files:
             checked = check_case_record(read_case_file(path), terms)
             errors = [i for i in checked.issues if i.severity == "error"]
-            item: dict[str, Any] = {
-                "file": path,
-                "issues": [
-                    {"path": i.path, "severity": i.severity, "code": i.code, "message": i.message}
-                    for i in checked.issues
-                ],
-            }
+            item: dict[str, Any] = {"file": path, "issues": [_issue(i) for i in checked.issues]}
             if checked.record is None or errors:
                 rejected += 1
                 item.update(case=None, result="rejected")
                 results.append(item)
                 continue
             rec = checked.record
+            rules = engine.case_bundle(rec).issues
+            item["issues"] += [_issue(i) for i in rules]
+            broken = sum(i.severity == "error" for i in rules)
+            item["rule_errors"] = broken
+            if broken and args.strict:
+                rejected += 1
+                item.update(case=rec.case.case_number, result="rejected (--strict)")
+                results.append(item)
+                continue
             deadline = None
             received = rec.case.list_received_date
             if rec.case.state == "listed" and received:
@@ -79,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 deadline=deadline,
                 received=received,
             )
+            record_case_issues(archive, rec.case.case_number, [_issue(i) for i in rules])
             item.update(case=rec.case.case_number, result=result)
             if result != "unchanged":
                 # §3.1: a record whose state contradicts its content is stored, with the
@@ -90,11 +122,22 @@ def run(args: argparse.Namespace) -> int:
     else:
         for it in results:
             for i in it["issues"]:
-                print(f"{it['file']}: {i['severity']} {i['path']}: {i['message']}", file=sys.stderr)
+                req = f" [{i['requirement']}]" if i.get("requirement") else ""
+                print(
+                    f"{it['file']}: {i['severity']} {i['path']}: {i['message']}{req}",
+                    file=sys.stderr,
+                )
             for s in it.get("state_issues", []):
                 print(
                     f"{it['file']}: warning {s['rule']} {s['where']}: {s['message']}",
                     file=sys.stderr,
                 )
-            print(f"{it['file']}: {it['result']}" + (f" (case {it['case']})" if it["case"] else ""))
+            case = f" (case {it['case']})" if it["case"] else ""
+            broken = it.get("rule_errors", 0)
+            note = (
+                f"; {broken} open rule error(s) recorded: a disclosure waits for review"
+                if broken and it["result"] in ("new", "changed", "unchanged")
+                else ""
+            )
+            print(f"{it['file']}: {it['result']}{case}{note}")
     return 1 if rejected else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interop.core.fields import coded, text
+from interop.core.fields import coded, codes, text
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,3 +36,6 @@ class Case:
     review_date: str | None = text(req="R-7.1.3-02", default=None)  # 审核并报备
     closure_reason: str | None = coded("closure-reason", req="R-7.5.1-01", default=None)
     end_date: str | None = None
+    #: Safety flags set on the case (requirements §4.4, R-4.5-01): guardian-restricted,
+    #: avoid-reinterview, contacting-subject-prohibited; honoured by every disclosure.
+    safety_flags: list[str] = codes("flag-code", req="§4.4")

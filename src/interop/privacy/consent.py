@@ -4,7 +4,9 @@ A consent of the case record counts for a topic when, on the day of the
 disclosure: its status is ``active``, it is not withdrawn, its date has come,
 its period (if any) covers the day, the grantor is the guardian or the
 temporary guardian (or the commissioner's organisation, G-25), and — where
-the policy asks for it — the child's assent is recorded as given.
+the policy asks for it — the child's assent is recorded as given. While the
+case is ``guardian-restricted`` (§4.4) the guardian's consent does not count:
+only the temporary guardian's or the designated body's (G-25).
 
 Every refusal says why in plain words without personal data.
 """
@@ -38,7 +40,9 @@ def _day(text: str | None) -> dt.date | None:
         return None
 
 
-def _problem(record: CaseRecord, c: Consent, day: dt.date, need_assent: bool) -> str | None:
+def _problem(
+    record: CaseRecord, c: Consent, day: dt.date, need_assent: bool, restricted: bool
+) -> str | None:
     withdrawn = _day(c.withdrawn_date)
     if c.status == "inactive" or (withdrawn is not None and withdrawn <= day):
         when = f" on {withdrawn.isoformat()}" if withdrawn else ""
@@ -58,6 +62,12 @@ def _problem(record: CaseRecord, c: Consent, day: dt.date, need_assent: bool) ->
     commissioner = c.grantor is not None and c.grantor == record.case.commissioner
     if not commissioner and (adult is None or not _GRANTOR_ROLES & set(adult.roles)):
         return f"consent {c.id} is not granted by a guardian or temporary guardian (G-25)"
+    temporary = adult is not None and "temporary-guardian" in adult.roles
+    if restricted and not commissioner and not temporary:
+        return (
+            f"consent {c.id} is granted by the guardian, but the case is guardian-restricted: "
+            "consent comes from the temporary guardian or the designated body (§4.4, G-25)"
+        )
     if need_assent and c.child_assent is not True:
         state = "refused" if c.child_assent is False else "not recorded"
         return f"consent {c.id}: the child's assent is {state} (G-25)"
@@ -68,12 +78,13 @@ def check_consent(
     record: CaseRecord, topic: str, day: dt.date, *, child_assent: bool = True
 ) -> ConsentCheck:
     """Whether an active consent of ``topic`` covers ``day``; the reason when not."""
+    restricted = "guardian-restricted" in record.case.safety_flags
     candidates = [c for c in record.consents if c.topic == topic]
     if not candidates:
         return ConsentCheck(False, None, f"no consent of topic '{topic}' is on record")
     problems = []
     for c in sorted(candidates, key=lambda c: c.date or "", reverse=True):
-        problem = _problem(record, c, day, child_assent)
+        problem = _problem(record, c, day, child_assent, restricted)
         if problem is None:
             return ConsentCheck(True, c.id, f"consent {c.id} of topic '{topic}' is active")
         problems.append(problem)

@@ -20,8 +20,8 @@ from interop.privacy.consent import check_consent
 from interop.privacy.disclosure_base import DiscloserBase
 from interop.privacy.disclosure_model import Disclosure, DisclosureDraft, iso
 from interop.privacy.events import audit_event
-from interop.privacy.filter import apply_policy
 from interop.privacy.policy import Policy
+from interop.privacy.screen import screen
 from interop.privacy.summary import status_summary
 from interop.store import schema as t
 
@@ -98,36 +98,37 @@ class DisclosureRequests(DiscloserBase):
         if policy.break_glass:
             flag = self._crisis_flag(record, mapped.bundle, requester, stamp)
             extra.append(flag)
-        filtered = apply_policy(
+        screened = screen(
+            record,
             mapped.bundle,
             policy,
-            self.labeller,
+            case_issues=mapped.issues,
+            kind=target.kind,
+            labeller=self.labeller,
+            validator=self.engine.validator,
+            terminology=terms,
             partner=partner,
             bundle_id=str(uuid.uuid4()),
             timestamp=stamp,
             extra=extra,
             allow_c=allow_c,
         )
-        errors = [
-            i
-            for i in self.engine.validator.validate(filtered.bundle, implied=False)
-            if i.severity == "error"
-        ]
-        if errors:
-            d.reasons.extend(
-                ["the filtered Bundle is not valid FHIR R4; nothing leaves"]
-                + [i.line() for i in errors[:10]]
-            )
+        filtered = screened.filtered
+        if screened.refusals or filtered is None:
+            d.reasons.extend(screened.refusals)
             return self._finish(d, version, record, policy, reason_code, reason_text, dry_run)
         if not filtered.kept:
             d.reasons.append("the policy lets nothing of this case out")
             return self._finish(d, version, record, policy, reason_code, reason_text, dry_run)
+        d.reasons.extend(screened.notes)
         d.bundle = filtered.bundle
         d.payload = orjson.dumps(filtered.bundle, option=orjson.OPT_INDENT_2) + b"\n"
         d.sha256 = hashlib.sha256(d.payload).hexdigest()
         d.elements = filtered.elements
         entities = filtered.entities
+        redactions = screened.redactions
         if policy.break_glass:
+            d.reasons.extend(screened.reviews)  # a crisis does not wait; the review sees them
             d.status = "approved"
             due, provisional = self.calendar.add_workdays(today, policy.review.due_workdays)
             d.review_due = due.isoformat()
@@ -146,8 +147,9 @@ class DisclosureRequests(DiscloserBase):
                 entities=entities,
                 flag=flag,
                 provisional=provisional,
+                redactions=redactions,
             )
-        review_reasons = []
+        review_reasons = list(screened.reviews)
         if policy.review.mode == "per-disclosure":
             review_reasons.append("the policy needs a supervisor review of each disclosure (9.3)")
         elif policy.review.mode == "pre-approved" and not policy.review.pre_approved_on(today):
@@ -161,12 +163,21 @@ class DisclosureRequests(DiscloserBase):
             review_reasons.append("it carries consent-class (C) content (G-12)")
         if review_reasons:
             d.status = "pending"
-            d.reasons.append("waits for supervisor review: " + "; ".join(review_reasons))
+            d.reasons.append("waits for supervisor review:")
+            d.reasons.extend(f"  {r}" for r in review_reasons)
         else:
             d.status = "approved"
             d.reasons.append(f"pre-approved profile {d.policy} (G-12)")
         return self._finish(
-            d, version, record, policy, reason_code, reason_text, dry_run, entities=entities
+            d,
+            version,
+            record,
+            policy,
+            reason_code,
+            reason_text,
+            dry_run,
+            entities=entities,
+            redactions=redactions,
         )
 
     def _gate(
@@ -268,6 +279,7 @@ class DisclosureRequests(DiscloserBase):
         entities: list[tuple[str, str]] | None = None,
         flag: dict[str, Any] | None = None,
         provisional: bool = False,
+        redactions: dict[str, int] | None = None,
     ) -> Disclosure:
         if d.status == "refused":
             d.bundle = d.payload = d.sha256 = None
@@ -293,6 +305,7 @@ class DisclosureRequests(DiscloserBase):
             entities=entities,
             outcome_text="; ".join(d.reasons) if d.status == "refused" else None,
             reason_code=reason_code if d.break_glass else None,
+            redactions=redactions,
         )
         with self.archive.transaction() as conn:
             audit.append(

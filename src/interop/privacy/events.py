@@ -53,8 +53,13 @@ def audit_event(
     entities: list[tuple[str, str]] | None = None,
     outcome_text: str | None = None,
     reason_code: str | None = None,
+    redactions: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """An AuditEvent resource (plain JSON) for one disclosure step."""
+    """An AuditEvent resource (plain JSON) for one disclosure step.
+
+    ``redactions``: spans the PII guard replaced in free text, per kind
+    (``resident-id``, ``phone`` …); each is a ``redacted-<kind>`` detail.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     purpose_codings = [{"system": canonical.cs("purpose"), "code": purpose}]
@@ -111,6 +116,10 @@ def audit_event(
         if reason_code:
             details.append({"type": "break-glass-reason", "valueString": reason_code})
         details.extend({"type": "element", "valueString": p} for p in elements or ())
+        details.extend(
+            {"type": f"redacted-{kind}", "valueString": str(n)}
+            for kind, n in sorted((redactions or {}).items())
+        )
         payload: dict[str, Any] = {
             "what": {"identifier": {"system": DISCLOSURE_SYSTEM, "value": disclosure_id}},
             "type": {"system": _ENTITY_TYPE, "code": "2", "display": "System Object"},

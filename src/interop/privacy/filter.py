@@ -10,6 +10,13 @@ label (§4.5). Resource ids are re-keyed per partner (uuid5 of partner and
 archive id): the same partner sees stable ids, two partners cannot join their
 extracts on ids.
 
+Every free-text element that leaves then passes the PII guard
+(:mod:`interop.privacy.freetext`) before it is labelled: with the policy's
+``redact`` the spans are replaced by markers here (and the resource is
+labelled ``REDACTED``); ``review`` and ``block`` findings are returned for the
+disclosure to act on. ``meta.profile`` of a resource that leaves is kept: the
+receiver learns which profile the resource is an extract of.
+
 The filter works on plain dicts and never builds models: it is the hot path of
 every outbound disclosure.
 """
@@ -20,9 +27,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from interop.fhir import canonical
 from interop.fhir.narrative import LANGUAGE, with_narrative
+from interop.privacy.freetext import Finding, Guard, addresses_in, is_free_text, names_in
 from interop.privacy.labels import Labeller, confidentiality_of
-from interop.privacy.policy import CONFIDENTIALITY_ORDER, Node, Policy
+from interop.privacy.policy import CONFIDENTIALITY_ORDER, FreeTextRules, Node, Policy
 
 __all__ = ["Filtered", "apply_policy"]
 
@@ -42,6 +51,19 @@ class Filtered:
     dropped: int  # resources held back whole
     redacted: int  # resources that left with elements removed
     entities: list[tuple[str, str]] = field(default_factory=list)  # (type, new id)
+    findings: list[Finding] = field(default_factory=list)  # personal data in free text
+
+    def redactions(self) -> dict[str, int]:
+        """Spans redacted from free text, per kind (for the AuditEvent)."""
+        out: dict[str, int] = {}
+        for f in self.findings:
+            if f.action == "redact":
+                out[f.kind] = out.get(f.kind, 0) + 1
+        return out
+
+    def held(self, action: str) -> list[Finding]:
+        """Findings whose element the policy reviews (``review``) or blocks (``block``)."""
+        return [f for f in self.findings if f.action == action]
 
 
 class _Acc:
@@ -136,6 +158,62 @@ def _apply_one(value: Any, node: Node, acc: _Acc) -> Any:
     return out or None
 
 
+_SD = canonical.sd("")
+
+
+def _guard(
+    value: Any,
+    path: str,
+    key: str | None,
+    rules: FreeTextRules,
+    guard: Guard,
+    acc: _Acc,
+    out: list[Finding],
+) -> Any:
+    """The free-text strings of one outbound element checked (and redacted) in place."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in ("extension", "modifierExtension") and isinstance(v, list):
+                for ext in v:
+                    url = ext.get("url") if isinstance(ext, dict) else None
+                    if isinstance(url, str):
+                        name = url[len(_SD) :] if url.startswith(_SD) else url
+                        _guard(ext, f"{path}.{k}({name})", k, rules, guard, acc, out)
+            elif isinstance(v, str):
+                if is_free_text(k, key):
+                    where = f"{path}.{k}"
+                    text, found = guard.check(v, where, rules.action_for(where))
+                    if found:
+                        out.extend(found)
+                        if text is not v:
+                            value[k] = text
+                            acc.redacted = True
+            elif k != "meta":
+                _guard(v, f"{path}.{k}", k, rules, guard, acc, out)
+    elif isinstance(value, list):
+        for v in value:
+            _guard(v, path, key, rules, guard, acc, out)
+    return value
+
+
+def guard_for(
+    resources: list[dict[str, Any]],
+    kept: list[dict[str, Any]],
+    *,
+    names: list[str] | None = None,
+    addresses: list[str] | None = None,
+) -> Guard:
+    """The guard of one case: the people and addresses its resources (and record) know,
+    less the names the purpose lets out in structured fields of ``kept``."""
+    known_names = list(names or ())
+    known_addresses = list(addresses or ())
+    for res in resources:
+        known_names += names_in(res)
+        known_addresses += addresses_in(res)
+    allowed = [n for out in kept for n in names_in(out)]
+    return Guard(names=known_names, addresses=known_addresses, allowed_names=allowed)
+
+
 def _rewrite_refs(value: Any, ids: dict[str, str]) -> Any:
     """References re-keyed; a reference to a resource that did not leave is removed."""
     if isinstance(value, dict):
@@ -167,10 +245,14 @@ def apply_policy(
     timestamp: str,
     extra: list[dict[str, Any]] | None = None,
     allow_c: bool = True,
+    known_names: list[str] | None = None,
+    known_addresses: list[str] | None = None,
 ) -> Filtered:
     """Filter the archive Bundle ``full`` (plus derived ``extra`` resources) for ``partner``.
 
     ``allow_c=False`` holds back the rules of matrix class C (no consent for them).
+    ``known_names``/``known_addresses``: what the case record knows besides its
+    FHIR resources (the guard finds them in free text).
     """
     kept: list[tuple[dict[str, Any], dict[str, Any], str, _Acc]] = []  # (src, out, conf, acc)
     labels: set[str] = set()
@@ -199,6 +281,12 @@ def apply_policy(
         labels |= acc.labels
         classes.add(rule.cls)
         kept.append((res, out, conf, acc))
+    guard = guard_for(
+        resources, [out for _, out, _, _ in kept], names=known_names, addresses=known_addresses
+    )
+    findings: list[Finding] = []
+    for src, out, _, acc in kept:
+        _guard(out, src["resourceType"], None, policy.free_text, guard, acc, findings)
     ids = {src["id"]: str(uuid.uuid5(_NS, f"{partner}|{src['id']}")) for src, *_ in kept}
     entries = []
     entities: list[tuple[str, str]] = []
@@ -209,6 +297,9 @@ def apply_policy(
             acc.redacted = True
         rtype = src["resourceType"]
         meta = body.pop("meta", None) or {}
+        profiles = src.get("meta", {}).get("profile") if isinstance(src.get("meta"), dict) else None
+        if profiles:
+            meta["profile"] = list(profiles)
         meta["security"] = labeller.labels(policy, conf, redacted=acc.redacted)
         meta["tag"] = labeller.tags(policy)
         rid = ids[src["id"]]
@@ -240,6 +331,7 @@ def apply_policy(
         dropped=dropped,
         redacted=redacted,
         entities=entities,
+        findings=findings,
     )
 
 

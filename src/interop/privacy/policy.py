@@ -13,6 +13,9 @@ One JSON file per policy in ``mappings/purposes/``::
       "break_glass": false,                   # true: needs a reason, skips consent (4.7)
       "confidentiality": "R", "ceiling": "R", # label given / highest label let out (§4.5)
       "obligations": ["NORDSCLCD"],           # HL7 v3 ActCode obligations for the receiver
+      "free_text": {"default": "redact",      # the PII guard (freetext.py): redact | review | block
+                    "elements": {"CarePlan.extension(reenrolment-support)": "redact"}},
+      "safety_flags": {"guardian-restricted": "flag"},   # flag | label | block (safety.py)
       "resources": [
         {"type": "Patient", "rows": [1, 11], "class": "A",
          "where": {"path": "…", "in": […]},   # optional: which resources of the type
@@ -31,6 +34,10 @@ programme's ``StructureDefinition/<name>``; inside an extension, the
 sub-extension's own url). ``class: "C"`` marks content that the matrix allows
 only with consent (cells C): its presence makes a pre-approved policy fall back
 to per-disclosure review (G-12).
+
+``free_text`` (the PII guard's action per free-text element) and
+``safety_flags`` (how the partner honours each safety flag) are read by
+:mod:`interop.privacy.policy_sections`.
 
 Files are checked when loaded: an unknown purpose, resource type, element or
 consent topic is a :class:`~interop._errors.DataFileError` naming the file,
@@ -51,11 +58,13 @@ from interop._errors import DataFileError
 from interop.fhir import canonical, release
 from interop.fhir.structure import TypeInfo, type_info
 from interop.fhir.terminology import Terminology
+from interop.privacy.policy_sections import FreeTextRules, free_text_rules, safety_flag_rules
 from interop.resources import mappings_dir
 
 __all__ = [
     "CONFIDENTIALITY_ORDER",
     "Cond",
+    "FreeTextRules",
     "Node",
     "Policy",
     "PolicySet",
@@ -87,6 +96,8 @@ _KEYS = frozenset(
         "ceiling",
         "obligations",
         "resources",
+        "free_text",
+        "safety_flags",
     }
 )
 _RULE_KEYS = frozenset({"type", "rows", "class", "where", "elements", "note"})
@@ -184,6 +195,8 @@ class Policy:
     ceiling: str
     obligations: tuple[str, ...]
     rules: dict[str, tuple[ResourceRule, ...]]
+    free_text: FreeTextRules = field(default_factory=FreeTextRules)
+    safety_flags: dict[str, str] = field(default_factory=dict)
 
     def rule_for(self, resource: dict[str, Any]) -> ResourceRule | None:
         for rule in self.rules.get(resource.get("resourceType", ""), ()):
@@ -202,6 +215,11 @@ class Policy:
             "break_glass": self.break_glass,
             "confidentiality": self.confidentiality,
             "obligations": list(self.obligations),
+            "free_text": {
+                "default": self.free_text.default,
+                "elements": dict(self.free_text.elements),
+            },
+            "safety_flags": dict(self.safety_flags),
             "resources": {
                 t: [{"rows": list(r.rows), "class": r.cls, "elements": _labels(r.root)} for r in rs]
                 for t, rs in self.rules.items()
@@ -345,6 +363,13 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
     break_glass = data.get("break_glass", False)
     if not isinstance(break_glass, bool):
         raise f.fail("break_glass", "must be true or false", '"break_glass"')
+    free_text = free_text_rules(
+        data.get("free_text"),
+        break_glass,
+        fail=f.fail,
+        check_path=lambda entry, path: _check_path(f, entry, path),
+    )
+    safety_flags = safety_flag_rules(data.get("safety_flags"), terms, fail=f.fail)
     return Policy(
         file=path.name,
         purpose=purpose,
@@ -360,7 +385,17 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
         ceiling=ceiling,
         obligations=tuple(obligations),
         rules={k: tuple(v) for k, v in rules.items()},
+        free_text=free_text,
+        safety_flags=safety_flags,
     )
+
+
+def _check_path(f: _File, entry: str, path: str) -> None:
+    """Raise the file's error unless ``path`` is an element path of a known resource type."""
+    rtype = path.split(".", 1)[0]
+    if release.model_class(rtype) is None:
+        raise f.fail(entry, f"unknown resource type {rtype!r}", f'"{path}"')
+    _add_path(f, entry, Node(label=rtype), type_info(rtype), rtype, path, None, 0)
 
 
 def _consent(f: _File, raw: Any, terms: Terminology) -> tuple[str | None, bool]:

@@ -33,6 +33,12 @@ import orjson
 
 from interop._errors import ReferralBundleError as ReferralBundleError
 from interop.fhir.narrative import with_narrative
+from interop.privacy.freetext import Guard
+from interop.privacy.safety import (
+    CONTACTING_SUBJECT_PROHIBITED,
+    SDOHCC_CODES,
+    subject_contact_prohibited,
+)
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
 BASE = "https://fhir.jxdcmh.cn"
@@ -193,10 +199,15 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
         "authoredOn": spec.authored_on,
         "requester": requester,
         "performer": [spec.owner],
-        "reasonCode": [{"coding": [reason_coding], "text": spec.reason}],
+        "reasonCode": [{"coding": [reason_coding], "text": _guarded(spec.reason)}],
     }
     if supporting:
         service_request["supportingInfo"] = supporting
+    if subject_contact_prohibited(filtered):
+        # the safety flag travels on the request itself, as HL7 SDOH Clinical Care puts it
+        service_request["orderDetail"] = [
+            {"coding": [{"system": SDOHCC_CODES, "code": CONTACTING_SUBJECT_PROHIBITED}]}
+        ]
     task: dict[str, Any] = {
         "resourceType": "Task",
         "identifier": [our_id],
@@ -242,6 +253,12 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     if security:
         bundle["meta"] = {"security": security}
     return orjson.dumps(bundle), keys
+
+
+def _guarded(text: str) -> str:
+    """The referral reason with IDs, phones and addresses redacted: typed free text that
+    no purpose policy filters (the hospital has the child's identifiers in the Patient)."""
+    return Guard().check(text, "ServiceRequest.reasonCode.text", "redact")[0]
 
 
 def _stable_url(kind: str, referral_id: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = sa.MetaData()
 
@@ -86,6 +86,21 @@ case_records = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),  # sync | import
     sa.Column("run_id", sa.String(32)),
     sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+#: The standard's rule issues of each stored case-record version (``interop import``):
+#: the FHIR profiles' findings, recorded with the case (refused only with ``--strict``).
+case_issues = sa.Table(
+    "case_issues",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("requirement", sa.String(32)),
+    sa.Column("message", sa.Text, nullable=False),
 )
 
 sync_runs = sa.Table(
@@ -512,3 +527,17 @@ def _v5_to_v6(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[5] = _v5_to_v6
+
+
+# ---------------------------------------------------------------------------
+# Version 7 — the standard's rules wherever data moves: the issues of each imported
+# case version (interop.store.case_issues).
+# ---------------------------------------------------------------------------
+
+
+def _v6_to_v7(conn: sa.Connection) -> None:
+    """Adds ``case_issues``: the rule issues recorded with each imported case version."""
+    case_issues.create(conn, checkfirst=True)
+
+
+MIGRATIONS[6] = _v6_to_v7
