@@ -29,6 +29,7 @@ from synth import KINDS, make_case
 from interop.config import Config, Partner
 from interop.core.resident_id import make
 from interop.engine import Engine
+from interop.exchange.driver import Driver
 from interop.privacy import audit
 from interop.privacy.freetext import is_free_text
 from interop.privacy.labels import Labeller
@@ -265,7 +266,7 @@ def test_known_leaks_are_closed_with_counts_in_the_audit_event(
         }
     )
     caplog.set_level(logging.DEBUG)
-    with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite3'}") as archive:
+    with Archive.create(f"sqlite:///{tmp_path / 'a.sqlite3'}") as archive:
         number = store(archive, ENGINE, doc)
         discloser = make_discloser(archive, ENGINE, config, now=NOW)
         staff = doc["case"]["care_manager"]
@@ -290,7 +291,8 @@ def test_known_leaks_are_closed_with_counts_in_the_audit_event(
             if partner == "s":  # the school's copy is written to its folder once approved
                 assert d.status == "pending"
                 approved = discloser.approve(d.id, approver=doc["case"]["supervisor"])
-                discloser.deliver(approved)
+                with Driver(discloser) as driver:  # written to the outbox, then carried
+                    driver.hand_over(approved)
         assert any((tmp_path / "out").rglob("*.json"))
         with archive.engine.connect() as conn:
             events = [r.event for r in audit.rows(conn)]

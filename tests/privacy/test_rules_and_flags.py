@@ -61,6 +61,7 @@ def test_import_records_and_shows_rule_issues_and_refuses_only_with_strict(
     tmp_path: Path,
 ) -> None:
     db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    Archive.create(db).close()  # as interop init does
     path = tmp_path / "plan5.json"
     path.write_text(json.dumps(_plan_5(case_doc(CASE)), ensure_ascii=False), "utf-8")
     code, res, _ = _import(db, path, "--json", "--strict")
@@ -68,7 +69,7 @@ def test_import_records_and_shows_rule_issues_and_refuses_only_with_strict(
     assert any(i["requirement"] == "R-7.2.1-03" for i in res["issues"])
     code, res, _ = _import(db, path, "--json")
     assert code == 0 and res["result"] == "new" and res["rule_errors"] >= 1
-    with Archive.open(db) as archive:
+    with Archive.create(db) as archive:
         recorded = latest_case_issues(archive, res["case"])
         assert any(i["requirement"] == "R-7.2.1-03" for i in recorded)
         assert archive.case_versions(res["case"])
@@ -79,7 +80,7 @@ def test_import_records_and_shows_rule_issues_and_refuses_only_with_strict(
     good.write_text(json.dumps(case_doc(CASE), ensure_ascii=False), "utf-8")
     code, res, _ = _import(db, good, "--json", "--strict")
     assert code == 0 and res["result"] == "changed" and res["rule_errors"] == 0
-    with Archive.open(db) as archive:
+    with Archive.create(db) as archive:
         assert latest_case_issues(archive, res["case"]) == []
 
 

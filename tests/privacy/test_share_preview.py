@@ -41,7 +41,7 @@ def test_dry_run_shows_redactions_and_blocked_elements(
     doc = case_doc("05-disability-reenrolment.json")
     doc["consents"].append(school_consent())
     doc["plans"][0]["reenrolment_support"] += f"；母亲身份证 {RID}，电话 139-1234-5678"
-    with Archive.open(db) as archive:
+    with Archive.create(db) as archive:
         number = store(archive, engine, doc)
     base = ["--db", db, "--config", str(_config(tmp_path))]
     share = [*base, "share", number, "--purpose", "school-support", "--to", "school-by-hand"]
@@ -59,7 +59,7 @@ def test_dry_run_shows_redactions_and_blocked_elements(
     # a class name holding a phone number is wrong data: the policy blocks it
     doc["child"]["school"]["class_name"] = "三年级(2)班 班主任13812345678"
     doc["case"]["case_number"] = number[:-1] + ("8" if number[-1] != "8" else "7")
-    with Archive.open(db) as archive:
+    with Archive.create(db) as archive:
         other = store(archive, engine, doc)
     share[share.index(number)] = other
     assert main([*share, "--dry-run"]) == 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from interop.core.record import CaseRecord
+from interop.fhir.narrative import with_narrative
 from interop.fhir.terminology import Terminology
 from interop.fhir.validate import Validator
 from interop.issues import Issue
@@ -124,6 +125,10 @@ def screen(
         guardian_names={a.name for a in record.guardians()},
         guardian_phones={a.phone for a in record.guardians() if a.phone},
     )
+    # The narrative is made from what leaves: again, after the safety flags took out
+    # what they forbid (a guardian's phone must not stay in the text).
+    for entry in filtered.bundle.get("entry") or []:
+        entry["resource"] = with_narrative(entry["resource"])
     for flag in plan.as_flag:
         out.notes.append(MSG_FLAG_CARRIED.format(flag=flag, how="a Flag"))
     for flag in plan.as_label:
