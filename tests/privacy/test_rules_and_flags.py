@@ -3,7 +3,7 @@
 - ``interop import`` runs the profiles' rules: the case is stored with its issues
   recorded and shown, and refused only with ``--strict``;
 - a disclosure of a case with open rule errors waits for a supervisor, and what is
-  sent keeps ``meta.profile``;
+  sent claims no profile (it withholds what the profiles require);
 - the safety flags (requirements §4.4, R-4.5-01) travel to partners that can honour
   them — a Flag, a security label — and block the partners that cannot; per partner
   kind: school, hospital-fhir, civil-affairs, community, fhir-files.
@@ -88,7 +88,7 @@ def _ca_config() -> Config:
     return Config(partners={"ca": Partner("ca", "civil-affairs", {"url": "http://127.0.0.1:9/"})})
 
 
-def test_a_case_with_open_rule_errors_waits_for_review_and_meta_profile_is_kept(
+def test_a_case_with_open_rule_errors_waits_for_review_and_the_extract_claims_no_profile(
     sqlite_archive: Archive, engine: Engine
 ) -> None:
     discloser = make_discloser(sqlite_archive, engine, _ca_config())
@@ -99,7 +99,8 @@ def test_a_case_with_open_rule_errors_waits_for_review_and_meta_profile_is_kept(
         e["resource"]["resourceType"]: e["resource"]["meta"].get("profile")
         for e in (d.bundle or {})["entry"]
     }
-    assert profiles["CarePlan"] == [canonical.sd("dc-careplan")]
+    # an extract withholds what the profiles require: it claims none of them
+    assert set(profiles.values()) == {None}
     doc = _plan_5(case_doc(CASE))
     doc["case"]["case_number"] = doc["case"]["case_number"][:-1] + "9"
     broken = store(sqlite_archive, engine, doc)

@@ -8,9 +8,10 @@ Two checks, both with the profiles of ``profiles/``:
   bindings and the invariants of the standard (a plan of 5 sessions breaks ``dc-cp-1``,
   R-7.2.1-03). A disclosure of a case with open rule errors waits for a
   supervisor, who sees them (9.3).
-- :func:`extract_errors` — the purpose-filtered Bundle, which keeps
-  ``meta.profile``: base R4 structure, required bindings, and the rules of
-  the claimed profiles that an extract can be held to. The invariants and
+- :func:`extract_errors` — the purpose-filtered Bundle, which claims no
+  profile (a partner's validator would hold it to minimums it withholds):
+  base R4 structure, required bindings, and the rules of the profiles its
+  resources imply that an extract can be held to. The invariants and
   minimum cardinalities are not: they speak of elements the purpose holds
   back (a school never gets the plan's activities), so they are checked on
   the case itself, above — an extract is a labelled (``REDACTED``) view of a
@@ -46,7 +47,7 @@ def extract_errors(validator: Validator, bundle: dict[str, Any]) -> list[Issue]:
     """Errors of a purpose-filtered Bundle (see the module doc for what is checked)."""
     return [
         i
-        for i in validator.validate(bundle, implied=False)
+        for i in validator.validate(bundle, implied=True)
         if i.severity == "error" and _extract_rule(i)
     ]
 
