@@ -332,15 +332,21 @@ def main() -> None:
     ap.add_argument("--latency", type=int, default=300, help="deliveries for the latency run")
     ap.add_argument("--slow", type=int, default=12, help="deliveries to the slow partner")
     ap.add_argument("--crisis", type=int, default=20, help="crisis referrals for their latency")
+    ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql",
+                    help="the archive of the outbox runs (default PostgreSQL)")  # fmt: skip
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = psycopg.connect(PG_URL, autocommit=True)
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    workdir = tempfile.TemporaryDirectory()
+    if args.db == "sqlite":
+        url = f"sqlite:///{workdir.name}/bench.sqlite3"
+    else:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in PG_URL else "?"
+        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     procs: list[subprocess.Popen[str]] = []
 
     def fresh() -> str:
@@ -386,10 +392,12 @@ def main() -> None:
             proc.wait(10)
             assert proc.stdout is not None
             proc.stdout.close()
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if args.db == "postgresql":
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+        workdir.cleanup()
     print(f"server create rate (transactions/s): 1 client {server1:.0f}, 4 clients {server4:.0f}")
-    print(f"outbox delivered/s, PostgreSQL: 1 worker {rate1:.0f} {counts1}, "
+    print(f"outbox delivered/s, {args.db}: 1 worker {rate1:.0f} {counts1}, "
           f"4 workers {rate4:.0f} {counts4}")  # fmt: skip
     print(f"slow partner (1 s/request), delivered/s: 1 worker {slow1:.2f}, 4 workers "
           f"{slow4:.2f} ({slow4 / slow1:.1f}x)")  # fmt: skip
