@@ -396,9 +396,9 @@ def main() -> None:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
         workdir.cleanup()
-    print(f"server create rate (transactions/s): 1 client {server1:.0f}, 4 clients {server4:.0f}")
-    print(f"outbox delivered/s, {args.db}: 1 worker {rate1:.0f} {counts1}, "
-          f"4 workers {rate4:.0f} {counts4}")  # fmt: skip
+    print(f"server create rate (transactions/s): 1 client {server1:.1f}, 4 clients {server4:.1f}")
+    print(f"outbox delivered/s, {args.db}: 1 worker {rate1:.1f} {counts1}, "
+          f"4 workers {rate4:.1f} {counts4}")  # fmt: skip
     print(f"slow partner (1 s/request), delivered/s: 1 worker {slow1:.2f}, 4 workers "
           f"{slow4:.2f} ({slow4 / slow1:.1f}x)")  # fmt: skip
     print(f"create -> delivered latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({args.latency} runs)")
