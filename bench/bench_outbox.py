@@ -50,6 +50,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -118,12 +119,13 @@ def server_rate(base: str, n: int, threads: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _worker(url: str, base: str, name: str) -> None:
+def _worker(url: str, base: str, name: str, ready: Any) -> None:
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
 
     with Archive.open(url) as a:
+        ready.wait()  # every worker has started (imports, connection) before any claims
         Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
 
 
@@ -140,7 +142,8 @@ def outbox_rate(
                         payload=transaction(f"W{tag}{workers}-{i}"),
                         idempotency_key=f"bench:{tag}{workers}:{i}")  # fmt: skip
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}")) for i in range(workers)]
+    ready = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}", ready)) for i in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
