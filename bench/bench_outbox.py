@@ -14,8 +14,9 @@ default the local server, database ``test``; a fresh schema, dropped after):
 - **server**: the server's own create rate — the same transaction Bundles
   POSTed straight from 1 and from 4 client threads, no outbox;
 - **outbox 1 / 4 workers**: N deliveries queued, then 1 or 4 worker
-  processes (``Outbox.run``, SKIP LOCKED claims) deliver them all:
-  deliveries per second;
+  processes (``Outbox.run``, SKIP LOCKED claims, one row per claim) deliver
+  them all: deliveries per second from the first claim to the last delivery
+  (the workers' interpreter start-up aside);
 - **slow partner**: the same, through a proxy that answers each request
   after 1 s (tests/fhirserver/proxy.py): 1 and 4 workers (target 4 ≥ 3.5 × 1);
 - **latency**: a referral-shaped delivery written and delivered at once,
@@ -37,6 +38,7 @@ resources.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import multiprocessing as mp
 import os
@@ -48,6 +50,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -116,12 +119,13 @@ def server_rate(base: str, n: int, threads: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _worker(url: str, base: str, name: str) -> None:
+def _worker(url: str, base: str, name: str, ready: Any) -> None:
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
 
     with Archive.open(url) as a:
+        ready.wait()  # every worker has started (imports, connection) before any claims
         Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
 
 
@@ -138,16 +142,23 @@ def outbox_rate(
                         payload=transaction(f"W{tag}{workers}-{i}"),
                         idempotency_key=f"bench:{tag}{workers}:{i}")  # fmt: skip
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}")) for i in range(workers)]
-    t0 = time.perf_counter()
+    ready = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}", ready)) for i in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join()
-    elapsed = time.perf_counter() - t0
+    # From the first claim to the last delivery of this run (the workers' start-up aside).
     with Archive.open(url) as a:
-        counts = Outbox(a).counts()
-    return n / elapsed, counts
+        box = Outbox(a)
+        mine = [i for i in box.items() if i.idempotency_key.startswith(f"bench:{tag}{workers}:")]
+        starts = [min(x["started_at"] for x in box.attempts(i.id)) for i in mine]
+        done = [i.delivered_at for i in mine if i.delivered_at is not None]
+        counts: dict[str, int] = {}
+        for i in mine:
+            counts[i.status] = counts.get(i.status, 0) + 1
+    first = min(dt.datetime.fromisoformat(x).timestamp() for x in starts)
+    return len(done) / (max(done) - first), counts
 
 
 def latency(url: str, base: str, n: int) -> tuple[float, float]:
@@ -324,15 +335,21 @@ def main() -> None:
     ap.add_argument("--latency", type=int, default=300, help="deliveries for the latency run")
     ap.add_argument("--slow", type=int, default=12, help="deliveries to the slow partner")
     ap.add_argument("--crisis", type=int, default=20, help="crisis referrals for their latency")
+    ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql",
+                    help="the archive of the outbox runs (default PostgreSQL)")  # fmt: skip
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = psycopg.connect(PG_URL, autocommit=True)
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    workdir = tempfile.TemporaryDirectory()
+    if args.db == "sqlite":
+        url = f"sqlite:///{workdir.name}/bench.sqlite3"
+    else:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in PG_URL else "?"
+        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     procs: list[subprocess.Popen[str]] = []
 
     def fresh() -> str:
@@ -378,11 +395,13 @@ def main() -> None:
             proc.wait(10)
             assert proc.stdout is not None
             proc.stdout.close()
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if args.db == "postgresql":
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
-    print(f"server create rate (transactions/s): 1 client {server1:.0f}, 4 clients {server4:.0f}")
-    print(f"outbox delivered/s, PostgreSQL: 1 worker {rate1:.0f} {counts1}, "
-          f"4 workers {rate4:.0f} {counts4}")  # fmt: skip
+        workdir.cleanup()
+    print(f"server create rate (transactions/s): 1 client {server1:.1f}, 4 clients {server4:.1f}")
+    print(f"outbox delivered/s, {args.db}: 1 worker {rate1:.1f} {counts1}, "
+          f"4 workers {rate4:.1f} {counts4}")  # fmt: skip
     print(f"slow partner (1 s/request), delivered/s: 1 worker {slow1:.2f}, 4 workers "
           f"{slow4:.2f} ({slow4 / slow1:.1f}x)")  # fmt: skip
     print(f"create -> delivered latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({args.latency} runs)")

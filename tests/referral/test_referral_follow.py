@@ -31,8 +31,9 @@ from interop.store import Archive
 
 
 @pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as a:
+def archive(db_url: str) -> Iterator[Archive]:
+    """SQLite and PostgreSQL."""
+    with Archive.create(db_url) as a:
         yield a
 
 

@@ -32,7 +32,9 @@ def proxy(fhir: Any) -> Iterator[FaultProxy]:
 
 def make(db_url: str, engine: Engine, tmp_path: Path, proxy: FaultProxy, **cfg: Any) -> Any:
     archive = Archive.open(db_url)
-    config = config_at(write(tmp_path / "p.toml", proxy.base_url, timeout=1, **cfg))
+    # The next attempt at least half a second later: one `deliver` makes one attempt.
+    settings = {"timeout": 1, "retry_base": 1, "retry_cap": 2, **cfg}
+    config = config_at(write(tmp_path / "p.toml", proxy.base_url, **settings))
     return archive, referrals(archive, engine, config)
 
 
@@ -95,7 +97,7 @@ def test_uncertain_is_never_dead_lettered(
         rid = crisis_referral(refs, engine, archive)
         proxy.arm("empty")
         proxy.arm("reset-before", method="GET", count=1000)  # the searches fail too
-        refs.deliver(rid, wait=1.5)
+        refs.deliver(rid, wait=2.5)
         (item,) = refs.outbox.items(ref=rid)
         assert item.status == "uncertain"  # attempts used up, and still not dead
         assert item.attempts >= 2

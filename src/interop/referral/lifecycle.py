@@ -14,7 +14,8 @@
 :mod:`~interop.referral.records` (the stored referral, history, store
 queries), :mod:`~interop.referral.requests` (create, approval, cancel,
 retry), :mod:`~interop.referral.delivery` (the outbox's answers) and
-:mod:`~interop.referral.polling` (reading Tasks back, checks, outcomes).
+:mod:`~interop.referral.polling` (reading Tasks back, checks) and
+:mod:`~interop.referral.outcomes` (what the hospital sends back, follow-up).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from interop.referral.polling import ACCEPTED_OUTCOMES
+from interop.referral.outcomes import ACCEPTED_OUTCOMES
 from interop.referral.records import (
     MODES,
     TRIGGERS,

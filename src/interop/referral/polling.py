@@ -19,7 +19,6 @@ due``, and never applied.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,10 +26,10 @@ from urllib.parse import quote
 import orjson
 import sqlalchemy as sa
 
-from interop.core.workdays import CHINA_TZ
 from interop.referral import states
 from interop.referral.bundle import REFERRAL_SYSTEM
-from interop.referral.records import Referral, ReferralError, ReferralStore
+from interop.referral.outcomes import Outcomes, _relative, _text
+from interop.referral.records import Referral, ReferralError
 from interop.store import schema as tables
 from interop.store.archive import now_iso
 
@@ -39,11 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Outcome resource types we take in from a hospital (inbound minimisation, §4.6).
-ACCEPTED_OUTCOMES = frozenset({"DocumentReference", "Encounter", "CarePlan", "Composition"})
-#: DL-17: first follow-up within 5 working days of the discharge notice, then monthly × 3.
-FOLLOW_UP_FIRST_WD = 5
-FOLLOW_UP_MONTHLY = 3
 #: Task ids per ``Task?_id=`` search.
 PAGE = 100
 
@@ -70,21 +64,6 @@ def _tail(reference: str | None) -> str:
     return "/".join(parts[-2:])
 
 
-def _relative(url: str, base: str) -> str:
-    return url[len(base) :] if url.startswith(base) else url
-
-
-def _text(concept: Any) -> str | None:
-    if not isinstance(concept, dict):
-        return None
-    if concept.get("text"):
-        return str(concept["text"])
-    for c in concept.get("coding") or []:
-        if c.get("display") or c.get("code"):
-            return str(c.get("display") or c.get("code"))
-    return None
-
-
 def _describe(ref: Any) -> str:
     if not isinstance(ref, dict) or not ref:
         return "nothing"
@@ -109,8 +88,8 @@ def _same_party(found: Any, ours: dict[str, Any]) -> bool:
     return True  # we named the partner by display only: nothing to compare
 
 
-class Polling(ReferralStore):
-    """Polling, checking and applying the hospitals' Tasks; outcomes and follow-up."""
+class Polling(Outcomes):
+    """Polling, checking and applying the hospitals' Tasks."""
 
     # -- which referrals --------------------------------------------------------
 
@@ -455,84 +434,3 @@ class Polling(ReferralStore):
                 return None
             prev = status
         return path
-
-    # -- outcome and follow-up -------------------------------------------------------
-
-    def _follow_up(self, finished: str) -> list[dict[str, Any]]:
-        day = dt.datetime.fromisoformat(finished.replace("Z", "+00:00")).astimezone(CHINA_TZ)
-        first, provisional = self.calendar.add_workdays(day.date(), FOLLOW_UP_FIRST_WD)
-        out = [{"due": first.isoformat(), "provisional": provisional, "kind": "first"}]
-        for n in range(1, FOLLOW_UP_MONTHLY + 1):
-            month = first.month - 1 + n
-            year = first.year + month // 12
-            month = month % 12 + 1
-            last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-            due = dt.date(year, month, min(first.day, last))
-            out.append({"due": due.isoformat(), "provisional": False, "kind": "monthly"})
-        return out
-
-    def fetch_outcomes(self, ref: Referral, task: dict[str, Any]) -> int:
-        """Fetch what ``Task.output`` references and store it in the child's file."""
-        hosp = self.partner(ref.partner)
-        stored = 0
-        for out in task.get("output") or []:
-            value = out.get("valueReference") or {}
-            reference = value.get("reference")
-            if not reference or reference.startswith("#") or "/" not in reference:
-                continue
-            rtype = reference.split("/")[-2]
-            if rtype not in ACCEPTED_OUTCOMES:
-                with self.archive.transaction() as conn:
-                    detail = f"{rtype} is not taken in from hospitals (§4.6)"
-                    self._event(conn, ref.id, "outcome-dropped", detail=detail)
-                continue
-            res = hosp.get(_relative(reference, hosp.transport.base_url))
-            if res.verdict != "delivered":
-                with self.archive.transaction() as conn:
-                    self._event(conn, ref.id, "outcome-missing",
-                                detail=f"{reference}: {res.error}")  # fmt: skip
-                continue
-            body = res.body
-            try:
-                resource = res.json() or {}
-            except ValueError:
-                resource = None
-            if not isinstance(resource, dict) or resource.get("resourceType") != rtype:
-                with self.archive.transaction() as conn:
-                    self._event(conn, ref.id, "outcome-missing",
-                                detail=f"{reference}: the answer is not a {rtype}")  # fmt: skip
-                continue
-            version = (resource.get("meta") or {}).get("versionId")
-            if self._store_outcome(ref, reference, rtype, version, body):
-                stored += 1
-        return stored
-
-    def _store_outcome(
-        self, ref: Referral, reference: str, rtype: str, version: str | None, body: bytes
-    ) -> bool:
-        o = tables.referral_outcomes.c
-        with self.archive.transaction() as conn:
-            exists = conn.execute(
-                sa.select(sa.func.count()).where(
-                    o.referral_id == ref.id, o.reference == reference, o.version == version
-                )
-            ).scalar_one()
-            if exists:
-                return False
-            conn.execute(
-                tables.referral_outcomes.insert(),
-                [
-                    {
-                        "referral_id": ref.id,
-                        "case_number": ref.case_number,
-                        "reference": reference,
-                        "resource_type": rtype,
-                        "version": version,
-                        "body": body.decode("utf-8"),
-                        "sha256": hashlib.sha256(body).hexdigest(),
-                        "fetched_at": now_iso(),
-                    }
-                ],
-            )
-            self._event(conn, ref.id, "outcome", detail=f"{reference} stored")
-        return True
