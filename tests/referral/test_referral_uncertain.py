@@ -31,7 +31,7 @@ def proxy(fhir: Any) -> Iterator[FaultProxy]:
 
 
 def make(db_url: str, engine: Engine, tmp_path: Path, proxy: FaultProxy, **cfg: Any) -> Any:
-    archive = Archive.open(db_url)
+    archive = Archive.create(db_url)
     # The next attempt at least half a second later: one `deliver` makes one attempt.
     settings = {"timeout": 1, "retry_base": 1, "retry_cap": 2, **cfg}
     config = config_at(write(tmp_path / "p.toml", proxy.base_url, **settings))
