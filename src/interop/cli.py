@@ -11,6 +11,7 @@ import argparse
 import gc
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ from interop.commands import COMMANDS
 log = logging.getLogger(__name__)
 
 
-_GLOBAL_WITH_VALUE = frozenset({"--db", "--config"})
+_GLOBAL_WITH_VALUE = frozenset({"--db", "--config", "--lang"})
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
@@ -54,6 +55,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="partners configuration (TOML); default $INTEROP_CONFIG"
     )
+    parser.add_argument(
+        "--lang", choices=("zh_CN", "en"), help="language of messages; default from $LANG"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
@@ -75,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from interop.i18n import choose, set_language
+
+    set_language(choose(args.lang, os.environ.get("LANG")))
     try:
         code: int = args._run(args)
     except InteropError as exc:

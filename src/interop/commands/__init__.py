@@ -22,4 +22,6 @@ COMMANDS: dict[str, str] = {
     "consent": "interop.commands.consent",
     "referral": "interop.commands.referral",
     "outbox": "interop.commands.outbox",
+    "staff": "interop.commands.staff",
+    "serve": "interop.commands.serve",
 }

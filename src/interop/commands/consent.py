@@ -3,7 +3,8 @@
 A consent is part of the case record: adding or withdrawing one stores a new
 version of the record (nothing is overwritten, 9.4.3). The grantor is the
 guardian or temporary guardian (an adult id of the record); the child's
-assent is recorded beside it.
+assent is recorded beside it. Adding or withdrawing needs a person signed in with
+their personal API token (``INTEROP_TOKEN``) who is staff of the case.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 from typing import Any
 
 from interop._errors import InputError
 from interop.caserecord import record_to_dict
 from interop.privacy.session import add_now_option, clock, open_discloser
+from interop.staff.identity import act_as
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -74,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
                         f"on {c['date']} ({period}) assent {c.get('child_assent', '-')}"
                     )
             return 0
+        act_as(
+            discloser.archive,
+            os.environ.get("INTEROP_TOKEN"),
+            "consent.change",
+            case=args.case,
+        )
         moment = (clock(getattr(args, "now", None)) or discloser.now)()
         today = moment.date().isoformat()
         body: dict[str, Any] = record_to_dict(record)

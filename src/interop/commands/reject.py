@@ -1,15 +1,19 @@
 """``interop reject ID --reason TEXT`` — a supervisor rejects a pending disclosure (9.3).
 
 For a break-glass disclosure this records the post-hoc review as
-*not justified* (an incident, requirements §4.7).
+*not justified* (an incident, requirements §4.7). The reviewer is the person signed in
+with their personal API token (``INTEROP_TOKEN``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from interop.privacy.session import add_now_option, open_discloser
+from interop.staff import review
+from interop.staff.identity import act_as
 
 NAME = "reject"
 HELP = "reject a pending disclosure as its supervisor (it never leaves)"
@@ -18,24 +22,15 @@ HELP = "reject a pending disclosure as its supervisor (it never leaves)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="disclosure id (D-…)")
     parser.add_argument("--reason", required=True, help="why (kept in the audit log)")
-    parser.add_argument(
-        "--as",
-        dest="as_staff",
-        metavar="STAFF_ID",
-        help="who rejects (default: the case's supervisor)",
-    )
     parser.add_argument("--json", action="store_true", help="script-readable output")
     add_now_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     with open_discloser(args) as discloser:
-        before = discloser.get(args.id)
-        approver = args.as_staff
-        if not approver:
-            _, record = discloser.latest_record(before.case_number)
-            approver = record.case.supervisor or ""
-        d = discloser.reject(args.id, approver=approver, reason=args.reason)
+        person = act_as(discloser.archive, os.environ.get("INTEROP_TOKEN"), "disclosure.reject")
+        approver = person.staff_id
+        d = review.reject(discloser, person, args.id, args.reason)
     if args.json:
         print(json.dumps(d.summary(), ensure_ascii=False, indent=2))
     else:

@@ -4,7 +4,8 @@ The case is the archive's latest version. The engine maps it, filters it by
 the policy of (purpose, partner kind) in ``mappings/purposes/``, labels and
 validates it, checks consent and decides: it leaves now (pre-approved
 profile, G-12, or break-glass), waits for a supervisor (``interop approve``),
-or is refused. ``--dry-run`` prints the exact Bundle that would be sent and
+or is refused. The requester is the person signed in with their personal API
+token (``INTEROP_TOKEN``). ``--dry-run`` prints the exact Bundle that would be sent and
 records nothing as disclosed (the preview itself is audited).
 
 Exit codes: 0 sent or waiting for review; 1 refused or not delivered;
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from interop.privacy.session import add_now_option, open_discloser
+from interop.staff.identity import act_as
 
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
@@ -32,12 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         metavar="PARTNER",
         help="partner name of the configuration ([partners.NAME])",
-    )
-    parser.add_argument(
-        "--as",
-        dest="as_staff",
-        metavar="STAFF_ID",
-        help="who asks (a staff id of the case; default its care manager)",
     )
     parser.add_argument("--reason-code", help="break-glass reason (crisis type, 4.7)")
     parser.add_argument("--reason-text", help="break-glass reason in words (stored, not shown)")
@@ -55,10 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_discloser(args) as discloser:
-        requester = args.as_staff
-        if not requester:
-            _, record = discloser.latest_record(args.case)
-            requester = record.case.care_manager or ""
+        person = act_as(
+            discloser.archive,
+            os.environ.get("INTEROP_TOKEN"),
+            "disclosure.request",
+            case=args.case,
+        )
+        requester = person.staff_id
         d = discloser.request(
             args.case,
             purpose=args.purpose,

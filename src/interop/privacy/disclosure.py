@@ -173,8 +173,12 @@ class Discloser:
         policies: PolicySet | None = None,
         now: Callable[[], dt.datetime] | None = None,
         calendar: WorkCalendar | None = None,
+        authority: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self.archive = archive
+        # The roles a staff id holds in the staff register (G-16: approval authority comes
+        # from the register, not from the case record being shared); None: the case record's.
+        self._authority = authority
         self.engine = engine
         self.config = config
         self._plugins = plugins
@@ -229,6 +233,13 @@ class Discloser:
     @staticmethod
     def _staff_role(record: CaseRecord, staff_id: str) -> str | None:
         return next((s.role for s in record.staff if s.id == staff_id), None)
+
+    def _approver_role(self, record: CaseRecord, staff_id: str) -> str | None:
+        """The reviewing role of ``staff_id``: from the staff register when one is given."""
+        if self._authority is None:
+            return self._staff_role(record, staff_id)
+        held = self._authority(staff_id) & APPROVER_ROLES
+        return ("supervisor" if "supervisor" in held else "org-lead") if held else None
 
     def policy_for(self, purpose: str, partner: Partner) -> Policy | None:
         return self.policies.find(purpose, partner.kind)
@@ -663,7 +674,7 @@ class Discloser:
 
     def _decider(self, d: Disclosure, approver: str, action: str) -> CaseRecord:
         _, record = self.latest_record(d.case_number)
-        role = self._staff_role(record, approver)
+        role = self._approver_role(record, approver)
         problem = None
         if role not in APPROVER_ROLES:
             problem = (
@@ -777,7 +788,7 @@ class Discloser:
             status=d.status,
             action="break-glass-review",
             approver=approver,
-            role=self._staff_role(record, approver),
+            role=self._approver_role(record, approver),
             reason=reason,
             review_outcome=outcome,
         )
@@ -793,7 +804,7 @@ class Discloser:
                 f"disclosure {d.id} is {d.status}, not pending: nothing to approve", code="E607"
             )
         record = self._decider(d, approver, "approve")
-        role = self._staff_role(record, approver)
+        role = self._approver_role(record, approver)
         policy = self.policies.find(d.purpose, d.partner_kind)
         topic = policy.consent_topic if policy is not None else None
         if policy is None or topic is not None:
@@ -837,7 +848,7 @@ class Discloser:
             status="rejected",
             action="rejection",
             approver=approver,
-            role=self._staff_role(record, approver),
+            role=self._approver_role(record, approver),
             reason=reason,
         )
         return self.get(disclosure_id)

@@ -40,7 +40,14 @@ def clock(value: str | None) -> Callable[[], dt.datetime] | None:
 @contextmanager
 def open_discloser(args: argparse.Namespace) -> Iterator[Discloser]:
     from interop.engine import Engine
+    from interop.staff.identity import authority
 
     config = load_config(args.config)
     with Archive.open(args.db) as archive:
-        yield Discloser(archive, Engine(), config, now=clock(getattr(args, "now", None)))
+        yield Discloser(
+            archive,
+            Engine(),
+            config,
+            now=clock(getattr(args, "now", None)),
+            authority=authority(archive).active_roles,
+        )
