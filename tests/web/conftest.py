@@ -7,17 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_support import NOW, register_people, school_case, serving, write_config
+from web_support import NOW, school_case, serving, write_config
 
 from interop.engine import Engine
 from interop.store import Archive
 from interop.web.context import Console
+from staff_support import register_people
 
 
 @pytest.fixture
 def web_archive(tmp_path: Path, engine: Engine) -> Iterator[Archive]:
     with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
-        register_people(archive)
+        register_people(archive, NOW.date())
         school_case(archive, engine)
         yield archive
 

@@ -20,43 +20,15 @@ from interop.config import Config, load_config
 from interop.core.workdays import CHINA_TZ
 from interop.engine import Engine
 from interop.staff.accounts import Accounts
-from interop.staff.register import Register, create_first_admin, qualification, screening
 from interop.store import Archive
 from interop.web.context import Console
 from interop.web.server import bind, make_server
+from staff_support import PASSWORD, PEOPLE, register_people  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "fixtures" / "cases"
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CHINA_TZ)
 SCHOOL_CASE = "JX0104-2025-00005"
-PASSWORD = "correct-horse-battery"
-
-#: staff id → roles; staff-01/02/03 are the staff ids the bundled case records use.
-PEOPLE: dict[str, list[str]] = {
-    "adm-01": ["admin"],
-    "staff-01": ["worker"],
-    "staff-02": ["worker"],
-    "staff-03": ["supervisor"],
-    "lead-01": ["org-lead"],
-    "view-01": ["commissioner-viewer"],
-    "outsider": ["worker"],  # a worker on no bundled case
-}
-
-
-def register_people(archive: Archive, today: dt.date = NOW.date()) -> None:
-    create_first_admin(archive, "adm-01", "管理员", PASSWORD)
-    reg, acc = Register(archive, today=today), Accounts(archive, today=today)
-    quals = [
-        qualification("sw-mid", "2020-06-01"),
-        qualification("supervision-experience", "2022-01-01"),
-    ]
-    screens = [screening((today - dt.timedelta(days=30)).isoformat(), "passed")]
-    for staff_id, roles in PEOPLE.items():
-        if staff_id == "adm-01":
-            continue
-        reg.add(staff_id, "测试人员", roles, qualifications=quals, screening=screens,
-                active_from="2025-01-01")  # fmt: skip
-        acc.set_password(staff_id, PASSWORD)
 
 
 def school_case(archive: Archive, engine: Engine) -> str:
