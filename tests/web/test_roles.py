@@ -117,7 +117,10 @@ def test_deactivated_person_loses_session_and_tokens(base: str, web_archive: Arc
     )
     assert r.status_code == 303
     assert s.get(f"{base}/due", allow_redirects=False).status_code == 303
-    assert requests.get(f"{base}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(f"{base}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_every_form_needs_the_csrf_token(base: str) -> None:

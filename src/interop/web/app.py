@@ -245,12 +245,18 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def no_icon(request: Request) -> Response:
+    """Browsers ask for an icon; the console has none (and nothing from elsewhere)."""
+    return Response(status_code=204)
+
+
 def create_app(console: Console) -> Any:
     """The console and API as one ASGI application (wrapped in the security headers)."""
     from interop.web import api_routes, pages
 
     routes = [
         Route("/healthz", healthz),
+        Route("/favicon.ico", no_icon),
         *pages.routes(),
         *api_routes.routes(),
         Mount("/static", StaticFiles(packages=[("interop.web", "static")]), name="static"),
