@@ -50,12 +50,11 @@ def test_roles_need_what_5_2_asks(db_url: str) -> None:
             )
         assert err.value.code == "E804" and "screening" in err.value.message
         old = screening("2025-06-01", "passed")  # more than 12 months ago
+        degree = [qualification("degree-sw", "2019-07-01")]
         with pytest.raises(StaffError):
-            reg.add("w-1", "某", ["worker"], qualifications=[qualification("degree-sw", "2019-07-01")],
-                    screening=[old])  # fmt: skip
+            reg.add("w-1", "某", ["worker"], qualifications=degree, screening=[old])
         fresh = screening("2026-10-01", "passed")
-        reg.add("w-1", "某", ["worker"], qualifications=[qualification("degree-sw", "2019-07-01")],
-                screening=[fresh])  # fmt: skip
+        reg.add("w-1", "某", ["worker"], qualifications=degree, screening=[fresh])
         with pytest.raises(StaffError) as err:
             reg.set_roles("w-1", ["supervisor"])
         assert "supervision experience" in err.value.message
