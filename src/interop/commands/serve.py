@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 
+from interop._errors import InputError
 from interop.i18n import _
+
+MSG_BIND = "cannot listen on {host}:{port}: {why}"
 
 NAME = "serve"
 HELP = "run the web console and JSON API (127.0.0.1 by default)"
@@ -36,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with Archive.open(args.db) as archive:
         console = Console(archive, config, secure=args.secure, now=clock(args.now))
-        sock = bind(args.host, args.port)
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as exc:
+            raise InputError(
+                MSG_BIND.format(host=args.host, port=args.port, why=exc.strerror or exc),
+                code="E840",
+            ) from None
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(
