@@ -27,6 +27,7 @@ PAGES = {
     "/outbox": {"staff-03", "lead-01", "adm-01"},
     "/audit": {"staff-03", "lead-01", "view-01", "adm-01"},
     "/staff": {"lead-01", "adm-01"},
+    "/jobs": {"lead-01", "adm-01"},
     "/account": ALL,
 }
 
@@ -39,6 +40,7 @@ API = {
     "/api/outbox": {"staff-03", "lead-01", "adm-01"},
     "/api/audit": {"staff-03", "lead-01", "view-01", "adm-01"},
     "/api/staff": {"lead-01", "adm-01"},
+    "/api/jobs": {"lead-01", "adm-01"},
 }
 
 #: Every form target (POST): refused without the session's CSRF token.

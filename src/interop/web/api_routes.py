@@ -93,7 +93,12 @@ def outbox(request: Request, console: Console, person: SignedIn, body: Body) -> 
 
 @api("outbox.operate")
 def outbox_retry(request: Request, console: Console, person: SignedIn, body: Body) -> Any:
-    return console.outbox.retry(request.path_params["id"]).summary()
+    return console.referrals.replay(request.path_params["id"]).summary()
+
+
+@api("jobs.view")
+def jobs(request: Request, console: Console, person: SignedIn, body: Body) -> Any:
+    return console.jobs.states() if console.jobs is not None else []
 
 
 @api("audit.view")
@@ -128,5 +133,6 @@ def routes() -> list[Route]:
         Route("/api/outbox", outbox),
         Route("/api/outbox/{id}/retry", outbox_retry, methods=post),
         Route("/api/audit", audit),
+        Route("/api/jobs", jobs),
         Route("/api/staff", staff),
     ]

@@ -50,6 +50,7 @@ NAV = [
     ("/outbox", "outbox.view", "Outbox"),
     ("/audit", "audit.view", "Audit"),
     ("/staff", "staff.view", "Staff"),
+    ("/jobs", "jobs.view", "Background jobs"),
     ("/account", "self.manage", "My account"),
 ]
 

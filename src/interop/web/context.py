@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from interop.config import Config
 from interop.staff.accounts import Accounts
@@ -31,6 +31,8 @@ class Console:
     secure: bool = False
     #: "now" for the disclosure workflow (tests and demos pin it); None: the clock.
     now: Callable[[], dt.datetime] | None = None
+    #: The background jobs when ``interop serve`` runs them (:class:`interop.web.jobs.Jobs`).
+    jobs: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _engine: Engine | None = None
     _discloser: Discloser | None = None

@@ -266,8 +266,15 @@ def outbox(ctx: Ctx) -> Response:
 
 @page("outbox.operate")
 def outbox_retry(ctx: Ctx) -> Response:
-    item = ctx.console.outbox.retry(ctx.request.path_params["id"])
+    # A referral goes again only if the current purpose policy still lets out what was approved.
+    item = ctx.console.referrals.replay(ctx.request.path_params["id"])
     return _back("/outbox", item.status)
+
+
+@page("jobs.view")
+def jobs(ctx: Ctx) -> Response:
+    running = ctx.console.jobs
+    return ctx.render("jobs.html", jobs=running.states() if running is not None else None)
 
 
 @page("outbox.operate")
@@ -440,6 +447,7 @@ def routes() -> list[Route]:
         Route("/outbox", outbox),
         Route("/outbox/{id}/retry", outbox_retry, methods=post),
         Route("/outbox/partners/{partner}", outbox_pause, methods=post),
+        Route("/jobs", jobs),
         Route("/audit", audit_page),
         Route("/audit/{seq:int}", audit_event),
         Route("/staff", staff),
