@@ -16,8 +16,11 @@ _CALL = re.compile(r"""\b_\((["'])(.+?)\1\)""")
 
 def _msgids() -> set[str]:
     found = set()
-    files = [*(SRC / "web" / "templates").glob("*.html"), SRC / "commands" / "staff.py",
-             SRC / "commands" / "serve.py"]  # fmt: skip
+    commands = SRC / "commands"
+    files = [
+        *(SRC / "web" / "templates").glob("*.html"),
+        *(commands / f"{name}.py" for name in ("staff", "serve", "approve", "reject", "consent")),
+    ]
     for path in files:
         found |= {m.group(2) for m in _CALL.finditer(path.read_text("utf-8"))}
     from interop.web.app import NAV

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 
+from interop.i18n import _
 from interop.privacy.session import add_now_option, open_discloser
 from interop.staff import review
 from interop.staff.identity import act_as
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    done_line = _("disclosure {id}: {state} by {who} (sha256 {sha})")
     with open_discloser(args) as discloser:
         person = act_as(discloser.archive, os.environ.get("INTEROP_TOKEN"), "disclosure.approve")
         approver = person.staff_id
@@ -40,12 +42,15 @@ def run(args: argparse.Namespace) -> int:
             out["receipt"] = receipt
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        state = d.status if not d.break_glass else f"review {d.review_outcome}"
-        print(f"disclosure {d.id}: {state} by {approver} (sha256 {d.sha256})")
+        state = (
+            _(d.status)
+            if not d.break_glass
+            else _("review {outcome}").format(outcome=_(d.review_outcome or ""))
+        )
+        print(done_line.format(id=d.id, state=state, who=approver, sha=d.sha256))
         if receipt is not None:
-            print(
-                f"  delivered to {d.partner}: " + ", ".join(f"{k} {v}" for k, v in receipt.items())
-            )
+            got = ", ".join(f"{k} {v}" for k, v in receipt.items())
+            print(_("  delivered to {partner}: {receipt}").format(partner=d.partner, receipt=got))
         elif d.status == "refused":
             print(f"  {d.reasons[-1]}")
     return 1 if d.status == "refused" else 0

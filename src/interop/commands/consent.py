@@ -17,6 +17,7 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.caserecord import record_to_dict
+from interop.i18n import _
 from interop.privacy.session import add_now_option, clock, open_discloser
 from interop.staff.identity import act_as
 
@@ -64,7 +65,7 @@ def _date(value: str | None, what: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     with open_discloser(args) as discloser:
-        _, record = discloser.latest_record(args.case)
+        _version, record = discloser.latest_record(args.case)
         if args.consent_command == "list":
             rows = [record_to_dict(record)["consents"][i] for i in range(len(record.consents))]
             if args.json:
@@ -105,14 +106,16 @@ def run(args: argparse.Namespace) -> int:
             if args.child_assent:
                 new["child_assent"] = args.child_assent == "yes"
             consents.append(new)
-            done = f"consent {cid} ({args.topic}) recorded"
+            done = _("consent {id} ({topic}) recorded").format(id=cid, topic=args.topic)
         else:
             found = next((c for c in consents if c["id"] == args.consent_id), None)
             if found is None:
                 raise InputError(f"case {args.case} has no consent {args.consent_id}", code="E109")
             found["status"] = "inactive"
             found["withdrawn_date"] = _date(args.date, "--date") or today
-            done = f"consent {args.consent_id} withdrawn on {found['withdrawn_date']}"
+            done = _("consent {id} withdrawn on {date}").format(
+                id=args.consent_id, date=found["withdrawn_date"]
+            )
         checked = discloser.engine.check_case(body)
         if checked.record is None or not checked.ok:
             problems = "; ".join(i.line() for i in checked.issues if i.severity == "error")
@@ -128,5 +131,9 @@ def run(args: argparse.Namespace) -> int:
             deadline=archive.case_deadline(rec.case.case_number),
             received=rec.case.list_received_date,
         )
-    print(f"case {args.case}: {done} ({result} version)")
+    print(
+        _("case {case}: {done} ({result} version)").format(
+            case=args.case, done=done, result=_(result)
+        )
+    )
     return 0

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 
+from interop.i18n import _
 from interop.privacy.session import add_now_option, open_discloser
 from interop.staff import review
 from interop.staff.identity import act_as
@@ -34,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(d.summary(), ensure_ascii=False, indent=2))
     else:
-        state = d.status if not d.break_glass else f"review {d.review_outcome}"
-        print(f"disclosure {d.id}: {state} by {approver}")
+        state = (
+            _(d.status)
+            if not d.break_glass
+            else _("review {outcome}").format(outcome=_(d.review_outcome or ""))
+        )
+        print(_("disclosure {id}: {state} by {who}").format(id=d.id, state=state, who=approver))
     return 0
