@@ -11,3 +11,6 @@ bash scripts/setup.sh
 .venv/bin/interop "$@" sync fixtures/lists/civil-affairs-list.csv
 echo
 .venv/bin/interop "$@" cases due
+echo
+# Last: the console over the same archive, with a person signed in.
+bash scripts/console.sh "$@"

@@ -489,3 +489,25 @@ REGISTRY: dict[str, ErrorCode] = _codes(
 def describe(code: str) -> ErrorCode | None:
     """The registry entry of a code, if it is registered."""
     return REGISTRY.get(code)
+
+
+class StaffError(InteropError):
+    """The staff register (人员名册) cannot do what was asked: unknown or duplicate
+    staff id, unknown role, bad date (exit 2)."""
+
+    code = "E800"
+    exit_code = 2
+
+
+class AuthenticationError(InteropError):
+    """Nobody is signed in: no, a wrong, an expired or a revoked credential (exit 2)."""
+
+    code = "E810"
+    exit_code = 2
+
+
+class AccessDenied(InteropError):
+    """The signed-in person's roles do not allow the action (deny by default; exit 1)."""
+
+    code = "E820"
+    exit_code = 1

@@ -26,7 +26,7 @@ from interop.settings import Settings
 log = logging.getLogger(__name__)
 
 
-_GLOBAL_WITH_VALUE = frozenset({"--db", "--config"})
+_GLOBAL_WITH_VALUE = frozenset({"--db", "--config", "--lang"})
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
@@ -79,6 +79,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="partners configuration (TOML); default $INTEROP_CONFIG"
     )
+    parser.add_argument(
+        "--lang", choices=("zh_CN", "en"), help="language of messages; default from $LANG"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
@@ -103,6 +106,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from interop.i18n import choose, set_language
+
+    set_language(choose(args.lang, os.environ.get("LANG")))
     try:
         # the one place that reads the environment: everything below gets settings
         settings = Settings.build(db=args.db, config=args.config, environ=os.environ, clock=clock)

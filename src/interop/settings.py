@@ -17,7 +17,9 @@ default (setting: environment variable, ``[settings]`` key; default):
 - sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 2);
 - rows from which a sync uses workers: ``INTEROP_SYNC_PARALLEL_MIN``, ``sync_parallel_min``;
 - sync batch size: ``INTEROP_SYNC_BATCH_SIZE``, ``sync_batch_size``;
-- plugins not loaded: ``INTEROP_DISABLE_PLUGINS`` (comma-separated), ``disabled_plugins``.
+- plugins not loaded: ``INTEROP_DISABLE_PLUGINS`` (comma-separated), ``disabled_plugins``;
+- who is acting: the personal API token in ``INTEROP_TOKEN`` (the environment only, never
+  the file; kept out of ``repr``).
 
 Secrets (partners' ``auth.token_env``) are looked up in :attr:`Settings.secrets`,
 the environment the command was started with; they are never written to a file.
@@ -45,6 +47,7 @@ ENV_SYNC_WORKERS = "INTEROP_SYNC_WORKERS"
 ENV_SYNC_PARALLEL_MIN = "INTEROP_SYNC_PARALLEL_MIN"
 ENV_SYNC_BATCH_SIZE = "INTEROP_SYNC_BATCH_SIZE"
 ENV_DISABLE_PLUGINS = "INTEROP_DISABLE_PLUGINS"
+ENV_TOKEN = "INTEROP_TOKEN"
 
 _MESSAGES = {
     "not_number": "{where}: {key} must be a whole number, 0 or more",
@@ -95,6 +98,7 @@ class Settings:
     sync_batch_size: int | None = None
     disabled_plugins: tuple[str, ...] = ()
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    token: str | None = field(default=None, repr=False)
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
@@ -159,6 +163,7 @@ class Settings:
             sync_batch_size=number(ENV_SYNC_BATCH_SIZE, "sync_batch_size") or None,
             disabled_plugins=blocked,
             secrets=dict(environ),
+            token=environ.get(ENV_TOKEN) or None,
             clock=clock or SystemClock(),
         )
 

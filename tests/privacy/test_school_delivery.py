@@ -15,11 +15,32 @@ from privacy_support import NOW, Received, case_doc
 from interop.cli import main as cli_main
 from interop.clock import FixedClock
 from interop.privacy.disclosure import Discloser
+from interop.store import Archive
+from staff_support import register_people, tokens
 
 
 def main(argv: list[str]) -> int:
     """The command line with the test's fixed clock (no option sets the time)."""
     return cli_main(argv, clock=FixedClock(NOW))
+
+
+class SignedIn:
+    """Who the commands act for: the personal API token in INTEROP_TOKEN."""
+
+    def __init__(self, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tokens, self.monkeypatch = tokens, monkeypatch
+
+    def as_(self, staff_id: str) -> None:
+        self.monkeypatch.setenv("INTEROP_TOKEN", self.tokens[staff_id])
+
+
+@pytest.fixture(autouse=True)
+def people(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> SignedIn:
+    """The staff register; commands act for the case's worker unless a test says otherwise."""
+    register_people(archive)
+    signed = SignedIn(tokens(archive, "staff-01", "staff-03"), monkeypatch)
+    signed.as_("staff-01")
+    return signed
 
 
 def _forbidden_for_school() -> list[bytes]:
@@ -63,6 +84,7 @@ def test_share_approve_and_deliver_over_http(
     school_server: tuple[str, Received],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    people: SignedIn,
 ) -> None:
     monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "test-token-not-secret")
     _, received = school_server
@@ -78,9 +100,10 @@ def test_share_approve_and_deliver_over_http(
     assert main([*share, "--json"]) == 0
     pending = json.loads(capsys.readouterr().out)
     assert pending["status"] == "pending" and not received.requests
-    # The requester may not approve; the supervisor may (default --as: the case supervisor).
-    assert main([*base, "approve", pending["id"], "--as", "staff-01"]) == 1
-    assert "E605" in capsys.readouterr().err
+    # The requester (a worker of the register) may not approve; the supervisor may.
+    assert main([*base, "approve", pending["id"]]) == 1
+    assert "E821" in capsys.readouterr().err
+    people.as_("staff-03")
     assert main([*base, "approve", pending["id"], "--json"]) == 0
     approved = json.loads(capsys.readouterr().out)
     assert approved["status"] == "approved" and approved["receipt"]["status"] == 201
@@ -116,7 +139,7 @@ def test_share_approve_and_deliver_over_http(
     # Sending twice is refused; the audit log tells the whole story.
     assert main([*base, "audit", "list", "--case", school_case, "--json"]) == 0
     actions = [r["action"] for r in json.loads(capsys.readouterr().out)]
-    assert actions == ["preview", "pending", "approval-refused", "approval", "delivery"]
+    assert actions == ["preview", "pending", "approval", "delivery"]
 
 
 def test_out_dir_partner_gets_a_file_with_the_exact_bytes(
@@ -125,6 +148,7 @@ def test_out_dir_partner_gets_a_file_with_the_exact_bytes(
     config_file: Path,
     discloser: Discloser,
     capsys: pytest.CaptureFixture[str],
+    people: SignedIn,
 ) -> None:
     base = ["--db", db_url, "--config", str(config_file)]
     assert (
@@ -143,6 +167,7 @@ def test_out_dir_partner_gets_a_file_with_the_exact_bytes(
         == 0
     )
     d = json.loads(capsys.readouterr().out)
+    people.as_("staff-03")
     assert main([*base, "approve", d["id"], "--json"]) == 0
     receipt = json.loads(capsys.readouterr().out)["receipt"]
     written = Path(receipt["location"]).read_bytes()
@@ -158,6 +183,7 @@ def test_school_that_fails_is_retried_then_reported(
     school_server: tuple[str, Received],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    people: SignedIn,
 ) -> None:
     monkeypatch.setenv("INTEROP_TEST_SCHOOL_TOKEN", "t")
     _, received = school_server
@@ -179,6 +205,7 @@ def test_school_that_fails_is_retried_then_reported(
         == 0
     )
     d = json.loads(capsys.readouterr().out)
+    people.as_("staff-03")
     assert main([*base, "approve", d["id"]]) == 1
     err = capsys.readouterr().err
     assert "E622" in err and "503" in err

@@ -21,6 +21,7 @@ from referral_support import CASE_FILE, HOSPITAL, case_doc, store, write_config
 from interop.engine import Engine
 from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.store import Archive
+from staff_support import register_people, tokens
 
 REASON = "持续幻听两周，需精神科评估"
 FAULT_ENTRY = Path(__file__).resolve().parents[1] / "fault_entry.py"
@@ -30,6 +31,8 @@ class Cli:
     def __init__(self, db: str, config: Path) -> None:
         self.db = db
         self.config = config
+        # Personal API tokens of the register's worker and supervisor (INTEROP_TOKEN).
+        self.worker = self.supervisor = ""
 
     def __call__(
         self, *args: str, fault: str | None = None, **env: str
@@ -55,12 +58,16 @@ def cli(tmp_path: Path, fhir: Any, engine: Engine) -> Cli:
     db = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
     with Archive.create(db) as a:
         store(a, engine, case_doc(CASE_FILE))
-    return Cli(db, write_config(tmp_path / "partners.toml", fhir.base_url))
+        register_people(a)
+        signed = tokens(a, "staff-01", "staff-03")
+    cli = Cli(db, write_config(tmp_path / "partners.toml", fhir.base_url))
+    cli.worker, cli.supervisor = signed["staff-01"], signed["staff-03"]
+    return cli
 
 
 def test_create_approve_killed_then_outbox_run_delivers_once(cli: Cli, fhir: Any) -> None:
     made = cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL,
-               "--trigger", "RT-02", "--reason", REASON, "--as", "staff-01")  # fmt: skip
+               "--trigger", "RT-02", "--reason", REASON, INTEROP_TOKEN=cli.worker)  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "under-review" in made.stdout
     assert REASON not in made.stdout + made.stderr  # the reason is never printed
@@ -70,7 +77,7 @@ def test_create_approve_killed_then_outbox_run_delivers_once(cli: Cli, fhir: Any
     # The supervisor approves; the approval event queues the referral in the archive of
     # --db (no environment), and the process is killed right after the outbox row is
     # written, before any network call.
-    approved = cli("approve", ref["disclosure_id"], "--as", "staff-03",
+    approved = cli("approve", ref["disclosure_id"], INTEROP_TOKEN=cli.supervisor,
                    fault="outbox.after-enqueue")  # fmt: skip
     assert approved.returncode == -signal.SIGKILL, approved.stderr
     box = cli.json("outbox", "list")
@@ -101,7 +108,7 @@ def test_refusal_and_unknown_referral_exit_codes(cli: Cli, tmp_path: Path, engin
     with Archive.create(cli.db) as a:
         store(a, engine, doc)  # a new version without the hospital-referral consent
     refused = cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL,
-                  "--trigger", "RT-02", "--reason", REASON, "--as", "staff-01")  # fmt: skip
+                  "--trigger", "RT-02", "--reason", REASON, INTEROP_TOKEN=cli.worker)  # fmt: skip
     assert refused.returncode == 1
     assert "hosp-referral" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -112,10 +119,12 @@ def test_refusal_and_unknown_referral_exit_codes(cli: Cli, tmp_path: Path, engin
 
 def test_pause_resume_and_not_accepted_in_cases_due(cli: Cli, fhir: Any) -> None:
     cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL, "--trigger", "RT-05",
-        "--reason", REASON, "--as", "staff-01")  # fmt: skip
+        "--reason", REASON, INTEROP_TOKEN=cli.worker)  # fmt: skip
     (ref,) = cli.json("referral", "list")
     assert cli("outbox", "pause", HOSPITAL, "--reason", "hospital maintenance").returncode == 0
-    approved = cli("approve", ref["disclosure_id"], "--as", "staff-03")
+    # No INTEROP_DB here: the hook cannot find the archive, and `outbox run` queues the
+    # approved referral itself (the backstop).
+    approved = cli("approve", ref["disclosure_id"], INTEROP_TOKEN=cli.supervisor)
     assert approved.returncode == 0, approved.stderr
     assert cli.json("outbox", "run")["delivered"] == 0
     assert fhir.counters()["requests"] == 0  # paused: not even an attempt

@@ -26,4 +26,6 @@ COMMANDS: dict[str, str] = {
     "package": "interop.commands.package",
     "case": "interop.commands.case",
     "report": "interop.commands.report",
+    "staff": "interop.commands.staff",
+    "serve": "interop.commands.serve",
 }

@@ -3,7 +3,8 @@
 A consent is part of the case record: adding or withdrawing one stores a new
 version of the record (nothing is overwritten, 9.4.3). The grantor is the
 guardian or temporary guardian (an adult id of the record); the child's
-assent is recorded beside it.
+assent is recorded beside it. Adding or withdrawing needs a person signed in with
+their personal API token (``INTEROP_TOKEN``) who is staff of the case.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from typing import Any
 
 from interop._errors import InputError
+from interop.i18n import _
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -59,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     # imported here: the parser and `interop --help` load no library
     from interop.caserecord import record_to_dict
     from interop.privacy.session import open_discloser
+    from interop.staff.identity import act_as
 
     with open_discloser(args) as discloser:
-        _, record = discloser.latest_record(args.case)
+        _version, record = discloser.latest_record(args.case)
         if args.consent_command == "list":
             rows = [record_to_dict(record)["consents"][i] for i in range(len(record.consents))]
             if args.json:
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
                         f"on {c['date']} ({period}) assent {c.get('child_assent', '-')}"
                     )
             return 0
+        act_as(discloser.archive, args.settings.token, "consent.change", case=args.case)
         moment = discloser.now()
         today = moment.date().isoformat()
         body: dict[str, Any] = record_to_dict(record)
@@ -96,14 +100,16 @@ def run(args: argparse.Namespace) -> int:
             if args.child_assent:
                 new["child_assent"] = args.child_assent == "yes"
             consents.append(new)
-            done = f"consent {cid} ({args.topic}) recorded"
+            done = _("consent {id} ({topic}) recorded").format(id=cid, topic=args.topic)
         else:
             found = next((c for c in consents if c["id"] == args.consent_id), None)
             if found is None:
                 raise InputError(f"case {args.case} has no consent {args.consent_id}", code="E109")
             found["status"] = "inactive"
             found["withdrawn_date"] = _date(args.date, "--date") or today
-            done = f"consent {args.consent_id} withdrawn on {found['withdrawn_date']}"
+            done = _("consent {id} withdrawn on {date}").format(
+                id=args.consent_id, date=found["withdrawn_date"]
+            )
         checked = discloser.engine.check_case(body)
         if checked.record is None or not checked.ok:
             problems = "; ".join(i.line() for i in checked.issues if i.severity == "error")
@@ -119,5 +125,9 @@ def run(args: argparse.Namespace) -> int:
             deadline=archive.case_deadline(rec.case.case_number),
             received=rec.case.list_received_date,
         )
-    print(f"case {args.case}: {done} ({result} version)")
+    print(
+        _("case {case}: {done} ({result} version)").format(
+            case=args.case, done=done, result=_(result)
+        )
+    )
     return 0

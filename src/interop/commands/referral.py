@@ -10,7 +10,8 @@ never shows the reason text, a name or an ID number (``--json`` of ``show``
 gives the reason to scripts).
 
 Exit codes: 0 done (or waiting for review); 1 refused or could not complete;
-2 unusable input.
+2 unusable input. ``create`` and ``cancel`` act for the person signed in with their
+personal API token (``INTEROP_TOKEN``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from interop.referral.lifecycle import MODES, TRIGGERS, Referral, Referrals
+from interop.staff.identity import act_as
 
 NAME = "referral"
 HELP = "refer a child to a hospital over FHIR and follow the referral (转介诊疗)"
@@ -35,7 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--trigger", required=True, choices=TRIGGERS, help="referral trigger (§1.9.7)")
     c.add_argument("--reason", required=True, help="why (sent to the hospital; never printed)")
     c.add_argument("--mode", choices=MODES, default="concurrent", help="G-13 (default concurrent)")
-    c.add_argument("--as", dest="as_staff", metavar="STAFF_ID", help="who refers (default: CM)")
     c.add_argument("--crisis-type", help="break-glass reason code (crisis type) for RT-01")
     c.add_argument("--no-send", action="store_true", help="queue only; `interop outbox run` sends")
     c.add_argument("--json", action="store_true", help="script-readable output")
@@ -50,7 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     x = sub.add_parser("cancel", help="cancel a referral from our side")
     x.add_argument("referral", metavar="REF")
     x.add_argument("--reason", required=True, help="why (sent to the hospital)")
-    x.add_argument("--as", dest="as_staff", metavar="STAFF_ID", default="operator")
     x.add_argument("--no-send", action="store_true", help="queue only")
     x.add_argument("--json", action="store_true", help="script-readable output")
 
@@ -110,10 +110,12 @@ def run(args: argparse.Namespace) -> int:
     with open_referrals(args) as refs:
         action = args.referral_command
         if action == "create":
-            requester = args.as_staff
-            if not requester:
-                _, record = refs.discloser.latest_record(args.case)
-                requester = record.case.care_manager or ""
+            requester = act_as(
+                refs.discloser.archive,
+                args.settings.token,
+                "referral.create",
+                case=args.case,
+            ).staff_id
             ref = refs.create(
                 args.case,
                 partner=args.partner,
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
                 ref = refs.get(ref.id)
             return _report(args, refs, ref)
         if action == "cancel":
-            ref = refs.cancel(args.referral, reason=args.reason, requester=args.as_staff)
+            who = act_as(refs.discloser.archive, args.settings.token, "referral.cancel").staff_id
+            ref = refs.cancel(args.referral, reason=args.reason, requester=who)
             if not args.no_send and ref.state == "cancel-requested":
                 refs.deliver(ref.id)
                 ref = refs.get(ref.id)

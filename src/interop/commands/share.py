@@ -4,7 +4,8 @@ The case is the archive's latest version. The engine maps it, filters it by
 the policy of (purpose, partner kind) in ``mappings/purposes/``, labels and
 validates it, checks consent and decides: it leaves now (pre-approved
 profile, G-12, or break-glass), waits for a supervisor (``interop approve``),
-or is refused. ``--dry-run`` prints the exact Bundle that would be sent and
+or is refused. The requester is the person signed in with their personal API
+token (``INTEROP_TOKEN``). ``--dry-run`` prints the exact Bundle that would be sent and
 records nothing as disclosed (the preview itself is audited).
 
 Exit codes: 0 sent or waiting for review; 1 refused or not delivered;
@@ -31,12 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PARTNER",
         help="partner name of the configuration ([partners.NAME])",
     )
-    parser.add_argument(
-        "--as",
-        dest="as_staff",
-        metavar="STAFF_ID",
-        help="who asks (a staff id of the case; default its care manager)",
-    )
     parser.add_argument("--reason-code", help="break-glass reason (crisis type, 4.7)")
     parser.add_argument("--reason-text", help="break-glass reason in words (stored, not shown)")
     parser.add_argument(
@@ -53,12 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     # imported here: the parser and `interop --help` load no library
     from interop.exchange.session import open_driver
+    from interop.staff.identity import act_as
 
     with open_driver(args) as driver:
-        requester = args.as_staff
-        if not requester:
-            _, record = driver.discloser.latest_record(args.case)
-            requester = record.case.care_manager or ""
+        person = act_as(
+            driver.discloser.archive, args.settings.token, "disclosure.request", case=args.case
+        )
+        requester = person.staff_id
         d, handover = driver.share(
             args.case,
             purpose=args.purpose,

@@ -264,7 +264,7 @@ class Driver:
         partner: str | None = None,
         ids: list[str] | None = None,
         wait: float = 0.0,
-        batch: int = 20,
+        batch: int = 1,
         worker: str | None = None,
     ) -> RunSummary:
         """Deliver what is due (every kind), then record disclosures' outcomes."""

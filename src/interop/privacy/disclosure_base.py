@@ -15,7 +15,7 @@ from interop.config import Config, Partner
 from interop.core.record import CaseRecord
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.privacy import audit
-from interop.privacy.disclosure_model import Disclosure, DisclosureError, iso
+from interop.privacy.disclosure_model import APPROVER_ROLES, Disclosure, DisclosureError, iso
 from interop.privacy.events import audit_event
 from interop.privacy.labels import Labeller
 from interop.privacy.policy import Policy, PolicySet, load_policies
@@ -55,8 +55,12 @@ class DiscloserBase:
         policies: PolicySet | None = None,
         now: Callable[[], dt.datetime] | None = None,
         calendar: WorkCalendar | None = None,
+        authority: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self.archive = archive
+        # The roles a staff id holds in the staff register (G-16: approval authority comes
+        # from the register, not from the case record being shared); None: the case record's.
+        self._authority = authority
         self.engine = engine
         self.config = config
         self.policies = (
@@ -102,6 +106,13 @@ class DiscloserBase:
     @staticmethod
     def _staff_role(record: CaseRecord, staff_id: str) -> str | None:
         return next((s.role for s in record.staff if s.id == staff_id), None)
+
+    def _approver_role(self, record: CaseRecord, staff_id: str) -> str | None:
+        """The reviewing role of ``staff_id``: from the staff register when one is given."""
+        if self._authority is None:
+            return self._staff_role(record, staff_id)
+        held = self._authority(staff_id) & APPROVER_ROLES
+        return ("supervisor" if "supervisor" in held else "org-lead") if held else None
 
     def policy_for(self, purpose: str, partner: Partner) -> Policy | None:
         return self.policies.find(purpose, partner.kind)

@@ -19,7 +19,7 @@ class DisclosureReviews(DisclosureRecords):
 
     def _decider(self, d: Disclosure, approver: str, action: str) -> CaseRecord:
         _, record = self.latest_record(d.case_number)
-        role = self._staff_role(record, approver)
+        role = self._approver_role(record, approver)
         problem = None
         if role not in APPROVER_ROLES:
             problem = (
@@ -99,7 +99,7 @@ class DisclosureReviews(DisclosureRecords):
             status=d.status,
             action="break-glass-review",
             approver=approver,
-            role=self._staff_role(record, approver),
+            role=self._approver_role(record, approver),
             reason=reason,
             review_outcome=outcome,
         )
@@ -115,7 +115,7 @@ class DisclosureReviews(DisclosureRecords):
                 f"disclosure {d.id} is {d.status}, not pending: nothing to approve", code="E607"
             )
         record = self._decider(d, approver, "approve")
-        role = self._staff_role(record, approver)
+        role = self._approver_role(record, approver)
         policy = self.policies.find(d.purpose, d.partner_kind)
         topic = policy.consent_topic if policy is not None else None
         if policy is None or topic is not None:
@@ -157,7 +157,7 @@ class DisclosureReviews(DisclosureRecords):
             status="rejected",
             action="rejection",
             approver=approver,
-            role=self._staff_role(record, approver),
+            role=self._approver_role(record, approver),
             reason=reason,
         )
         return self.get(disclosure_id)

@@ -18,10 +18,19 @@ __all__ = ["open_discloser"]
 
 @contextmanager
 def open_discloser(args: argparse.Namespace) -> Iterator[Discloser]:
+    """A Discloser over ``--db`` and ``--config``; approval authority from the staff
+    register (G-16), the time from the settings' clock."""
     from interop.engine import Engine
     from interop.fhir.canonical import case_number_system
+    from interop.staff.identity import authority
 
     engine = Engine(case_number_system=case_number_system(args.settings.org_code))
     config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
-        yield Discloser(archive, engine, config, now=args.settings.clock.now)
+        yield Discloser(
+            archive,
+            engine,
+            config,
+            now=args.settings.clock.now,
+            authority=authority(archive).active_roles,
+        )

@@ -874,6 +874,7 @@ class Archive:
                     t.cases.insert(),
                     [{"case_number": case_number, "child_id": child_id, **values}],
                 )
+            _link_case_staff(conn, case_number, body)
         return "new" if latest is None else "changed"
 
     def case_versions(self, case_number: str) -> list[dict[str, Any]]:
@@ -1107,6 +1108,21 @@ _DEADLINES = sa.select(
     t.cases.c.provisional,
 )
 _SELECTS: dict[tuple[str, int, int], str] = {}
+
+
+def _link_case_staff(conn: sa.Connection, case_number: str, body: dict[str, Any]) -> None:
+    """Who is staff on the case now (``case_staff``: a worker's lists are one query)."""
+    conn.execute(t.case_staff.delete().where(t.case_staff.c.case_number == case_number))
+    links = {
+        str(s["id"]): str(s.get("role") or "")
+        for s in body.get("staff") or ()
+        if isinstance(s, dict) and s.get("id")
+    }
+    if links:
+        conn.execute(
+            t.case_staff.insert(),
+            [{"case_number": case_number, "staff_id": i, "role": r} for i, r in links.items()],
+        )
 
 
 def _child_by_resident_id(conn: sa.Connection, resident_id: str) -> int | None:

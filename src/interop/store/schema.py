@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = sa.MetaData()
 
@@ -541,3 +541,106 @@ def _v6_to_v7(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[6] = _v6_to_v7
+
+
+# ---------------------------------------------------------------------------
+# Version 8 — the staff register (人员名册), accounts, API tokens and console
+# sessions (interop.staff, interop.web). 5.2; G-16: approval authority comes from
+# the register, never from a case record.
+# ---------------------------------------------------------------------------
+
+#: One row per person of the service organisation; ids are the ids case records use.
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),  # shown to signed-in staff only, never logged
+    sa.Column("roles", sa.Text, nullable=False),  # JSON list of role codes
+    sa.Column("qualifications", sa.Text, nullable=False),  # JSON list of {kind, ref, date, until}
+    sa.Column("screening", sa.Text, nullable=False),  # JSON list of {kind, date, result} (5.2)
+    sa.Column("active_from", sa.String(10), nullable=False),
+    sa.Column("active_until", sa.String(10)),  # set by deactivation
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+#: The password of a person (argon2id hash) and its lockout counters.
+staff_accounts = sa.Table(
+    "staff_accounts",
+    metadata,
+    sa.Column("staff_id", sa.String(64), sa.ForeignKey("staff.id"), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.Float),  # epoch seconds
+    sa.Column("changed_at", sa.String(32), nullable=False),
+)
+
+#: Personal API tokens: only the SHA-256 of the secret is kept.
+staff_tokens = sa.Table(
+    "staff_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("staff_id", sa.String(64), sa.ForeignKey("staff.id"), nullable=False, index=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),  # epoch seconds
+    sa.Column("revoked_at", sa.String(32)),
+    sa.Column("last_used_at", sa.String(32)),
+)
+
+#: Signed-in console sessions: the SHA-256 of the cookie's secret and the CSRF token.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("secret_sha256", sa.String(64), primary_key=True),
+    sa.Column("staff_id", sa.String(64), sa.ForeignKey("staff.id"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+
+#: Who is staff on which case (the ``staff`` of the latest case record), so that a worker's
+#: lists are one indexed query; written with each imported case-record version.
+case_staff = sa.Table(
+    "case_staff",
+    metadata,
+    sa.Column("case_number", sa.String(40), primary_key=True),
+    sa.Column("staff_id", sa.String(64), primary_key=True, index=True),
+    sa.Column("role", sa.String(32), nullable=False),
+)
+
+
+def _v7_to_v8(conn: sa.Connection) -> None:
+    """Adds the staff register, accounts, API tokens, console sessions and the case-staff
+    index (filled from the latest version of each case record)."""
+    import orjson
+
+    for table in (staff, staff_accounts, staff_tokens, web_sessions, case_staff):
+        table.create(conn, checkfirst=True)
+    cr = case_records.c
+    latest = (
+        sa.select(cr.case_number, sa.func.max(cr.version).label("v"))
+        .group_by(cr.case_number)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(cr.case_number, cr.body).join(
+            latest, (cr.case_number == latest.c.case_number) & (cr.version == latest.c.v)
+        )
+    )
+    links = {
+        (number, str(s["id"])): str(s.get("role") or "")
+        for number, body in rows
+        for s in orjson.loads(body).get("staff") or ()
+        if isinstance(s, dict) and s.get("id")
+    }
+    if links:
+        conn.execute(
+            case_staff.insert(),
+            [{"case_number": c, "staff_id": i, "role": r} for (c, i), r in links.items()],
+        )
+
+
+MIGRATIONS[7] = _v7_to_v8

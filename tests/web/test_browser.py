@@ -1,0 +1,192 @@
+"""The console in a real browser: Playwright for Python driving Debian's Chromium
+(``/usr/bin/chromium``, installed by ``.ci/run``; never downloaded at run time). A supervisor
+signs in, reviews and approves a worker's disclosure, is refused on their own request,
+follows a referral; an org lead retries a dead letter. A screenshot of each page is kept in
+``test-artefacts/console/``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import CASES, NOW, PASSWORD, SCHOOL_CASE, serving
+
+from archive_support import store
+from interop.config import load_config
+from interop.engine import Engine
+from interop.exchange.http import HttpResult
+from interop.exchange.outbox import OutboxItem, RetryPolicy
+from interop.store import Archive
+from interop.web.context import Console
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "console"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSPITAL = "jx-childrens-hospital"
+REFERRAL_CASE = "JX0101-2025-00001"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Refusing:
+    """A partner that answers every delivery with a server error (a dead letter after one)."""
+
+    retry = RetryPolicy()
+
+    def attempt(self, item: OutboxItem) -> HttpResult:
+        return HttpResult(verdict="fatal", status=500, error="HTTP 500 from the partner")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def full_console(
+    web_archive: Archive, tmp_path: Path, engine: Engine
+) -> Iterator[tuple[Console, dict[str, str]]]:
+    path = tmp_path / "partners-browser.toml"
+    path.write_text(
+        f"""
+[partners.school-mingde]
+kind = "school"
+out_dir = "{(tmp_path / "school-out").as_posix()}"
+
+[partners.{HOSPITAL}]
+kind = "hospital-fhir"
+base_url = "http://127.0.0.1:9/fhir"
+owner = "Organization/jxch"
+""",
+        encoding="utf-8",
+    )
+    doc = json.loads((CASES / "01-medium-in-service.json").read_text("utf-8"))
+    doc["consents"].append(
+        {"id": "consent-hosp", "topic": "hosp-referral", "status": "active",
+         "grantor": "adult-01", "date": "2026-11-20", "period_start": "2026-11-20",
+         "period_end": "2027-11-19", "child_assent": True}
+    )  # fmt: skip
+    store(web_archive, engine, doc)
+    console = Console(web_archive, load_config(path), now=lambda: NOW)
+    console._engine = engine
+    ids = {}
+    for who in ("staff-01", "staff-03"):
+        d = console.discloser.request(
+            SCHOOL_CASE, purpose="school-support", partner="school-mingde", requester=who
+        )
+        ids[who] = d.id
+    ref = console.referrals.create(
+        REFERRAL_CASE, partner=HOSPITAL, trigger="RT-02", reason="需要评估", requester="staff-01"
+    )
+    ids["referral"] = ref.id
+    box = console.outbox
+    item = box.enqueue(partner="school-mingde", kind="test", payload=b"{}",
+                       idempotency_key="browser-dead", max_attempts=1)  # fmt: skip
+    box.run(lambda partner: Refusing(), ids=[item.id])
+    assert box.get(item.id).status == "dead"
+    ids["dead"] = item.id
+    yield console, ids
+    console.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Any, base: str, staff_id: str) -> None:
+    page.goto(f"{base}/signin")
+    page.fill("#staff_id", staff_id)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_supervisor_and_org_lead_in_the_browser(
+    chromium: Any, full_console: tuple[Console, dict[str, str]]
+) -> None:
+    console, ids = full_console
+    with serving(console) as base:
+        context = chromium.new_context(locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/signin")
+        _shot(page, "01-signin")
+        _sign_in(page, base, "staff-03")
+        page.wait_for_url(f"{base}/approvals")
+        assert ids["staff-01"] in page.content()
+        _shot(page, "02-approvals")
+
+        # Review the worker's request: the Bundle as it would leave, then approve it.
+        page.click(f"a[href='/approvals/{ids['staff-01']}']")
+        page.wait_for_url(f"{base}/approvals/{ids['staff-01']}")
+        assert page.locator("article.resource").count() > 3
+        _shot(page, "03-review")
+        page.click("button.approve")
+        page.wait_for_url(f"{base}/approvals?done=approved")
+        assert "已完成" in page.inner_text("main")
+        assert console.discloser.get(ids["staff-01"]).approver == "staff-03"
+
+        # Their own request: refused (four-eyes), no button to press.
+        page.goto(f"{base}/approvals/{ids['staff-03']}")
+        assert "另一位督导人员审核" in page.inner_text("main")
+        assert page.locator("button.approve").count() == 0
+        _shot(page, "04-own-request-refused")
+
+        # Follow the referral: its state and history.
+        page.click("nav >> text=转介")
+        page.wait_for_url(f"{base}/referrals")
+        _shot(page, "05-referrals")
+        page.click(f"a[href='/referrals/{ids['referral']}']")
+        assert "审核中" in page.inner_text("main")
+        _shot(page, "06-referral")
+        for path, name in (("/due", "07-due"), ("/audit?verify=1", "08-audit"),
+                           ("/sync", "09-sync"), ("/preview?case=" + SCHOOL_CASE, "10-preview"),
+                           ("/account", "11-account")):  # fmt: skip
+            page.goto(f"{base}{path}")
+            assert page.locator("h1").count() == 1, path
+            _shot(page, name)
+        page.click("header button[type=submit]")  # sign out
+        page.wait_for_url(f"{base}/signin")
+
+        # The org lead retries the dead letter in the outbox.
+        _sign_in(page, base, "lead-01")
+        page.goto(f"{base}/outbox")
+        assert ids["dead"] in page.content()
+        _shot(page, "12-outbox")
+        page.click(f"form[action='/outbox/{ids['dead']}/retry'] button")
+        page.wait_for_url(f"{base}/outbox?done=pending")
+        assert console.outbox.get(ids["dead"]).status == "pending"
+        page.goto(f"{base}/staff")
+        _shot(page, "13-staff")
+        page.goto(f"{base}/lang?to=en")
+        page.goto(f"{base}/outbox")
+        assert "Dead letters" in page.content()
+        _shot(page, "14-outbox-en")
+        context.close()
+        assert errors == []  # no script errors (there is no script; CSP blocks none)
