@@ -483,6 +483,59 @@ REGISTRY: dict[str, ErrorCode] = _codes(
         "The referral's delivery is uncertain: it may have reached the hospital.",
         "Run interop outbox run to reconcile it first.",
     ),
+    # -- E8xx: people (the staff register), sign-in and the console
+    ("E800", "The staff register cannot do what was asked.", "Read the message."),
+    ("E801", "A staff id, name or date is unusable.", "Give it in the form the message names."),
+    (
+        "E802",
+        "A qualification or screening entry is unknown or malformed.",
+        "Use the codes listed.",
+    ),
+    (
+        "E803",
+        "A role is unknown, or a person was given no role.",
+        "Use the roles listed (worker, counsellor, supervisor, org-lead …).",
+    ),
+    (
+        "E804",
+        "The person's recorded qualifications or screening do not allow the role (5.2).",
+        "Record the qualification and the minor-contact screening first.",
+    ),
+    ("E805", "That staff id is already in the register.", "Choose another id."),
+    ("E806", "No active staff member of that id.", "Check the id (interop staff list)."),
+    (
+        "E807",
+        "The register already has staff: a signed-in administrator adds people.",
+        "Sign in as an administrator (INTEROP_TOKEN) and use interop staff add.",
+    ),
+    ("E808", "The password is too short.", "Choose a longer password."),
+    ("E809", "The token's lifetime or id is unusable.", "Give 1 to 366 days, or a token of yours."),
+    ("E810", "Nobody is signed in.", "Sign in, or set INTEROP_TOKEN to your personal token."),
+    (
+        "E811",
+        "Wrong staff id or password.",
+        "Try again; the account locks after repeated failures.",
+    ),
+    ("E812", "The account is locked after repeated failures.", "Wait, or ask an administrator."),
+    ("E813", "No valid personal token was given.", "Set INTEROP_TOKEN to a token of yours."),
+    ("E814", "The token has expired or was revoked.", "Make a new one (interop staff token)."),
+    ("E815", "The console session has ended.", "Sign in again."),
+    ("E820", "Your roles do not allow this (deny by default).", "Ask someone whose role does."),
+    (
+        "E821",
+        "This belongs to someone else (a request of yours, a token of others).",
+        "Ask a colleague.",
+    ),
+    ("E822", "You are not staff of this case.", "Ask the case's care manager or a supervisor."),
+    ("E823", "The form's CSRF token is missing or wrong.", "Reload the page and submit again."),
+    ("E830", "The API request body is not a JSON object.", "Send a JSON object."),
+    ("E831", "The console was asked for a row that does not exist.", "Go back to the list."),
+    ("E832", "The two new passwords differ.", "Type the same new password twice."),
+    (
+        "E840",
+        "interop serve cannot listen on that address and port.",
+        "Stop what uses the port, or give --port (and --host).",
+    ),
 )
 
 
