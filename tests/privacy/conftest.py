@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from privacy_support import (
     Received,
+    SignedIn,
     case_doc,
     make_discloser,
     school_consent,
@@ -23,6 +24,7 @@ from interop.config import Config, load_config
 from interop.engine import Engine
 from interop.privacy.disclosure import Discloser
 from interop.store import Archive
+from staff_support import register_people, tokens
 
 
 @pytest.fixture
@@ -135,3 +137,12 @@ def school_case(archive: Archive, engine: Engine) -> str:
 @pytest.fixture
 def discloser(archive: Archive, engine: Engine, config: Config) -> Discloser:
     return make_discloser(archive, engine, config)
+
+
+@pytest.fixture
+def people(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> SignedIn:
+    """The staff register; commands act for the case's worker unless a test says otherwise."""
+    register_people(archive)
+    signed = SignedIn(tokens(archive, "staff-01", "staff-03"), monkeypatch)
+    signed.as_("staff-01")
+    return signed

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from archive_support import store  # noqa: F401  (re-exported for the tests)
 from interop.config import Config
 from interop.core.workdays import CHINA_TZ
@@ -55,3 +57,13 @@ class Received:
 def make_discloser(archive: Archive, engine: Engine, config: Config, **kw: Any) -> Discloser:
     clock = kw.pop("now", NOW)
     return Discloser(archive, engine, config, now=lambda: clock, **kw)
+
+
+class SignedIn:
+    """Who the commands act for: the personal API token in INTEROP_TOKEN."""
+
+    def __init__(self, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tokens, self.monkeypatch = tokens, monkeypatch
+
+    def as_(self, staff_id: str) -> None:
+        self.monkeypatch.setenv("INTEROP_TOKEN", self.tokens[staff_id])

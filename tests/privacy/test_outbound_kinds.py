@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from privacy_support import NOW, Received
+from privacy_support import NOW, Received, SignedIn
 
 from interop.cli import main as cli_main
 from interop.clock import FixedClock
@@ -36,13 +36,21 @@ class Road:
     base: list[str]
     case: str
     received: Received
+    people: SignedIn
 
 
 @pytest.fixture
 def road(
-    school_case: str, db_url: str, config_file: Path, school_server: tuple[str, Received]
+    school_case: str,
+    db_url: str,
+    config_file: Path,
+    school_server: tuple[str, Received],
+    people: SignedIn,
 ) -> Road:
-    return Road(["--db", db_url, "--config", str(config_file)], school_case, school_server[1])
+    """Commands act for the case's worker (staff-01) unless a test signs in another."""
+    return Road(
+        ["--db", db_url, "--config", str(config_file)], school_case, school_server[1], people
+    )
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -201,7 +209,9 @@ def test_a_dead_disclosure_is_not_sent_again_once_the_policy_refuses_it(
     share = [*base, "share", school_case, "--purpose", "school-support", "--to", "school-mingde"]
     code, d = _cli(capsys, *share, "--json")
     assert code == 0 and d["status"] == "pending"
+    road.people.as_("staff-03")  # the supervisor
     assert main([*base, "approve", d["id"]]) == 1  # dead-lettered after two attempts
+    road.people.as_("staff-01")
     capsys.readouterr()
     (item,) = _outbox(capsys, base)["items"]
     assert item["status"] == "dead"

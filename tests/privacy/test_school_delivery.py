@@ -10,13 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from privacy_support import NOW, Received, case_doc
+from privacy_support import NOW, Received, SignedIn, case_doc
 
 from interop.cli import main as cli_main
 from interop.clock import FixedClock
 from interop.privacy.disclosure import Discloser
-from interop.store import Archive
-from staff_support import register_people, tokens
 
 
 def main(argv: list[str]) -> int:
@@ -24,23 +22,10 @@ def main(argv: list[str]) -> int:
     return cli_main(argv, clock=FixedClock(NOW))
 
 
-class SignedIn:
-    """Who the commands act for: the personal API token in INTEROP_TOKEN."""
-
-    def __init__(self, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-        self.tokens, self.monkeypatch = tokens, monkeypatch
-
-    def as_(self, staff_id: str) -> None:
-        self.monkeypatch.setenv("INTEROP_TOKEN", self.tokens[staff_id])
-
-
 @pytest.fixture(autouse=True)
-def people(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> SignedIn:
-    """The staff register; commands act for the case's worker unless a test says otherwise."""
-    register_people(archive)
-    signed = SignedIn(tokens(archive, "staff-01", "staff-03"), monkeypatch)
-    signed.as_("staff-01")
-    return signed
+def _signed_in(people: SignedIn) -> SignedIn:
+    """Commands act for the case's worker unless a test says otherwise."""
+    return people
 
 
 def _forbidden_for_school() -> list[bytes]:

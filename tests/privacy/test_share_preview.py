@@ -15,6 +15,7 @@ from interop.clock import FixedClock
 from interop.core.resident_id import make
 from interop.engine import Engine
 from interop.store import Archive
+from staff_support import register_people, tokens
 
 RID = make("360111", dt.date(1979, 2, 3), "2", 77)
 
@@ -35,7 +36,10 @@ def _config(tmp_path: Path) -> Path:
 
 
 def test_dry_run_shows_redactions_and_blocked_elements(
-    tmp_path: Path, engine: Engine, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
     doc = case_doc("05-disability-reenrolment.json")
@@ -43,6 +47,8 @@ def test_dry_run_shows_redactions_and_blocked_elements(
     doc["plans"][0]["reenrolment_support"] += f"；母亲身份证 {RID}，电话 139-1234-5678"
     with Archive.create(db) as archive:
         number = store(archive, engine, doc)
+        register_people(archive)
+        monkeypatch.setenv("INTEROP_TOKEN", tokens(archive, "staff-01")["staff-01"])
     base = ["--db", db, "--config", str(_config(tmp_path))]
     share = [*base, "share", number, "--purpose", "school-support", "--to", "school-by-hand"]
     assert main([*share, "--dry-run"]) == 0

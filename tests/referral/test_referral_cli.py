@@ -142,10 +142,12 @@ def test_pause_resume_and_not_accepted_in_cases_due(cli: Cli, fhir: Any) -> None
 
 
 def test_anomalies_retry_and_cases_due(cli: Cli, fhir: Any) -> None:
-    cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL, "--trigger", "RT-02",
-        "--reason", REASON, "--as", "staff-01")  # fmt: skip
+    made = cli("referral", "create", "JX0101-2025-00001", "--to", HOSPITAL, "--trigger", "RT-02",
+               "--reason", REASON, INTEROP_TOKEN=cli.worker)  # fmt: skip
+    assert made.returncode == 0, made.stderr
     (ref,) = cli.json("referral", "list")
-    assert cli("approve", ref["disclosure_id"], "--as", "staff-03").returncode == 0
+    approved = cli("approve", ref["disclosure_id"], INTEROP_TOKEN=cli.supervisor)
+    assert approved.returncode == 0, approved.stderr
     assert cli.json("outbox", "run")["delivered"] == 1
     nothing = cli("referral", "retry", ref["id"])
     assert nothing.returncode == 1

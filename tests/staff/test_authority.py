@@ -35,7 +35,7 @@ def test_the_register_not_the_case_record_decides(tmp_path: Path, engine: Engine
             s["role"] = "supervisor"
     cfg = tmp_path / "p.toml"
     cfg.write_text(f'[partners.s]\nkind = "school"\nout_dir = "{tmp_path.as_posix()}/o"\n', "utf-8")
-    with Archive.open(f"sqlite:///{tmp_path / 'a.sqlite3'}") as archive:
+    with Archive.create(f"sqlite:///{tmp_path / 'a.sqlite3'}") as archive:
         case = store(archive, engine, doc)
         register_people(archive, NOW.date())
         d = Discloser(archive, engine, load_config(cfg), now=lambda: NOW,

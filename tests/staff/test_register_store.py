@@ -21,7 +21,7 @@ CASE_BODY = {"staff": [{"id": "staff-01", "role": "worker"}, {"id": "staff-03", 
 
 
 def test_migration_from_v4_adds_the_register_and_indexes_case_staff(db_url: str) -> None:
-    with Archive.open(db_url) as a, a.engine.begin() as conn:
+    with Archive.create(db_url) as a, a.engine.begin() as conn:
         for table in (t.web_sessions, t.staff_tokens, t.staff_accounts, t.case_staff, t.staff):
             table.drop(conn)
         conn.execute(
@@ -33,7 +33,7 @@ def test_migration_from_v4_adds_the_register_and_indexes_case_staff(db_url: str)
             ],
         )  # fmt: skip
         conn.execute(t.meta.update().where(t.meta.c.key == "schema_version").values(value="4"))
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         assert Register(a).cases_of("staff-01") == ["C-1"]
         assert Register(a).cases_of("old-01") == []  # only the latest version counts
         with a.engine.connect() as conn:
@@ -42,7 +42,7 @@ def test_migration_from_v4_adds_the_register_and_indexes_case_staff(db_url: str)
 
 
 def test_roles_need_what_5_2_asks(db_url: str) -> None:
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         reg = Register(a, today=TODAY)
         with pytest.raises(StaffError) as err:
             reg.add(
@@ -71,7 +71,7 @@ def test_roles_need_what_5_2_asks(db_url: str) -> None:
 
 
 def test_first_admin_only_once(db_url: str) -> None:
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         create_first_admin(a, "adm", "管理员", "a-long-password-1")
         with pytest.raises(StaffError) as err:
             create_first_admin(a, "adm2", "管理员", "a-long-password-1")
@@ -80,7 +80,7 @@ def test_first_admin_only_once(db_url: str) -> None:
 
 def test_password_lockout_and_change(db_url: str) -> None:
     now = [1_800_000_000.0]
-    with Archive.open(db_url) as a:
+    with Archive.create(db_url) as a:
         create_first_admin(a, "adm", "管理员", "a-long-password-1")
         acc = Accounts(a, clock=lambda: now[0])
         assert acc.authenticate("adm", "a-long-password-1").roles == {"admin"}

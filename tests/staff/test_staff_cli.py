@@ -18,7 +18,9 @@ PW = "first-admin-password"
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.delenv("INTEROP_TOKEN", raising=False)
-    return ["--db", f"sqlite:///{tmp_path / 'a.sqlite3'}"]
+    url = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    assert main(["--db", url, "init"]) == 0  # only init makes an archive
+    return ["--db", url]
 
 
 def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:

@@ -17,7 +17,7 @@ from staff_support import register_people
 
 @pytest.fixture
 def web_archive(tmp_path: Path, engine: Engine) -> Iterator[Archive]:
-    with Archive.open(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
         register_people(archive, NOW.date())
         school_case(archive, engine)
         yield archive

@@ -30,7 +30,7 @@ def test_approve_and_reject_over_the_api(console: Console, base: str, web_archiv
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "approved" and body["approver"] == "staff-03"
-    assert body["receipt"]["file"].endswith(f"{did}.json")
+    assert body["receipt"]["location"].endswith(f"{did}.json")
     # Decided already: a conflict, in plain words.
     r = requests.post(f"{base}/api/disclosures/{did}/approve", headers=sup)
     assert r.status_code == 409 and r.json()["error"]["code"] == "E607"

@@ -34,7 +34,7 @@ def _start(db: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
 
 def test_serve_runs_jobs_and_stops_gracefully(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
-    with Archive.open(db) as archive:
+    with Archive.create(db) as archive:
         register_people(archive)
     proc, base = _start(db, "--outbox-every", "0.2", "--poll-every", "0.2")
     try:
