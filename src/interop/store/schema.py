@@ -636,6 +636,9 @@ def _v7_to_v8(conn: sa.Connection) -> None:
         for s in orjson.loads(body).get("staff") or ()
         if isinstance(s, dict) and s.get("id")
     }
+    # (An archive that already has the table keeps its rows: the step may run again.)
+    have = set(conn.execute(sa.select(case_staff.c.case_number, case_staff.c.staff_id)).all())
+    links = {k: v for k, v in links.items() if tuple(k) not in have}
     if links:
         conn.execute(
             case_staff.insert(),
