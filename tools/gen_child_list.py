@@ -4,7 +4,7 @@
 
 Every resident ID passes the GB 11643 check digit but belongs to no one
 (sequence codes are generated). With ``--bad``, that share of rows is made
-deliberately bad, cycling through every quarantine kind of issue 3, plus a
+deliberately bad, cycling through every quarantine kind, plus a
 residence outside Jiangxi (a warning, not a quarantine). ``--change`` makes a
 variant of the same list with that share of rows changed (for re-sync tests).
 The same seed gives the same file.

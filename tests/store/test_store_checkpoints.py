@@ -1,4 +1,4 @@
-"""WAL checkpoints in a thread of their own while a long sync writes (issue 3)."""
+"""WAL checkpoints in a thread of their own while a long sync writes."""
 
 from __future__ import annotations
 

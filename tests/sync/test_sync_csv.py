@@ -1,4 +1,4 @@
-"""Sync of CSV lists: encodings, quarantine kinds, reconciliation, idempotency (issue 3)."""
+"""Sync of CSV lists: encodings, quarantine kinds, reconciliation, idempotency."""
 
 from __future__ import annotations
 

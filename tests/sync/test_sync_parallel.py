@@ -1,4 +1,4 @@
-"""A large CSV list synced by worker processes ends as a one-process sync does (issue 3).
+"""A large CSV list synced by worker processes ends as a one-process sync does.
 
 Each list is synced twice — with workers (``INTEROP_SYNC_WORKERS=2``,
 ``INTEROP_SYNC_PARALLEL_MIN=0``) and without (``INTEROP_SYNC_WORKERS=0``) —

@@ -1,4 +1,4 @@
-"""Parts of a quote-free CSV file read on their own (issue 3, Performance).
+"""Parts of a quote-free CSV file read on their own (the sync's speed targets, bench/bench_sync.py).
 
 :mod:`interop.inbound.csvparts` cuts a list file into byte ranges at line
 ends so that worker processes read them; :func:`interop.inbound.readers.csv_row`

@@ -1,4 +1,4 @@
-"""Parts of a CSV list file that worker processes read on their own (issue 3, Performance).
+"""Parts of a CSV list file that worker processes read on their own (the sync's speed targets, bench/bench_sync.py).
 
 A large list is synced on both cores (:mod:`interop.inbound.workers`): each
 worker reads a byte range of the file itself, so the one process that
@@ -29,7 +29,7 @@ PART_BYTES = 1 << 20
 #: The file's last ``TAIL_PARTS * PART_BYTES`` bytes are cut in parts ``TAIL_DIVISOR`` times
 #: smaller. The writer commits a part's rows once a worker has prepared them; at the end of
 #: the file it has nothing left to do meanwhile, and a small last part is a short wait
-#: (issue 3, W1: the last parts had the writer alone on one core for 0.3 s).
+#: (a first sync: the last parts had the writer alone on one core for 0.3 s).
 TAIL_PARTS, TAIL_DIVISOR = 4, 4
 _BLOCK = 8 << 20
 #: Encodings whose byte 0x0A is always a line end and 0x22 always a quote.

@@ -1,4 +1,4 @@
-"""The part of a list row's work that needs no archive (issue 3).
+"""The part of a list row's work that needs no archive.
 
 :class:`Preparer` maps a row, checks it, and — when its key is new — builds
 its whole case record; the result is a :class:`Prepared` row that only
@@ -190,8 +190,7 @@ class Packer:
     """A worker's prepared rows, packed (:func:`pack`) a few dozen at a time as they come.
 
     Packed while they are still in the processor's cache, not a whole part
-    (thousands of rows) at the end: a worker's share of a first sync of
-    100,000 rows took 17 % less time so (2.60 s → 2.15 s, one process).
+    (thousands of rows) at the end (the measurement is in docs/decisions.md, D-19).
     """
 
     def __init__(self) -> None:

@@ -4,7 +4,7 @@ Each row is new, changed (which fields) or unchanged; a bad row goes to
 quarantine with its reason and never blocks the good rows; with a full list,
 children absent from it are marked delisted for review, never deleted.
 
-How the work is shaped (issue 3, Performance):
+How the work is shaped (the sync's speed targets, bench/bench_sync.py):
 
 - a first pass reads the list once and classifies every row, writing
   nothing: a row whose mapped cells hash to what the archive already holds

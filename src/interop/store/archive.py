@@ -1172,9 +1172,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # 8 KiB pages for a new archive (no effect on an existing one). A re-sync rewrites
     # pages here and there (a changed child's row, its case, index entries): half the
-    # bytes of 16 KiB pages, 2-5 % of a re-sync of 100,000 rows. A first sync pays
-    # 0-3 % at 100,000 rows and 6 % at 300,000; it runs once, the re-sync again and
-    # again (D-19). 4 KiB pages would slow a first sync by 6 % at 100,000 rows.
+    # bytes of 16 KiB pages. A first sync pays a little for it; it runs once, the
+    # re-sync again and again (the trade-off as measured: D-19).
     cur.execute("PRAGMA page_size=8192")
     cur.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL is crash-consistent: a killed process loses nothing committed, a power

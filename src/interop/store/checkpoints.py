@@ -1,4 +1,4 @@
-"""Write-ahead-log checkpoints in a thread of their own while a long sync writes (issue 3).
+"""Write-ahead-log checkpoints in a thread of their own while a long sync writes.
 
 An SQLite archive runs in WAL mode: a commit appends pages to the log, and
 a *checkpoint* copies them into the archive file and waits for the disk

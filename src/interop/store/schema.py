@@ -159,7 +159,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
 
 # ---------------------------------------------------------------------------
 # Version 2 — purpose-of-use disclosures, supervisor reviews, audit log
-# (issue 4; interop.privacy). 9.3, requirements §4.6–4.8, G-12, G-16.
+# (interop.privacy). 9.3, requirements §4.6–4.8, G-12, G-16.
 # ---------------------------------------------------------------------------
 
 #: Every outbound disclosure request: the exact payload, its hash and its fate.
@@ -247,7 +247,7 @@ MIGRATIONS[1] = _v1_to_v2
 
 # ---------------------------------------------------------------------------
 # Version 3 — durable outbox and hospital referrals
-# (issue 5; interop.exchange.outbox, interop.referral). 6.2.1, R-6.2.1-02, DL-07/08/10/17.
+# (interop.exchange.outbox, interop.referral). 6.2.1, R-6.2.1-02, DL-07/08/10/17.
 # ---------------------------------------------------------------------------
 
 #: Every outbound delivery, written before any network call (durable outbox).
@@ -401,7 +401,7 @@ MIGRATIONS[2] = _v2_to_v3
 
 # ---------------------------------------------------------------------------
 # Version 4 — children found by resident ID through their match key where it says
-# the ID (issue 3, Performance: a first sync keeps one index fewer).
+# the ID (a first sync keeps one index fewer).
 # ---------------------------------------------------------------------------
 
 #: True for a child whose match key does not say its resident ID (``k:`` + the ID is
