@@ -1,4 +1,4 @@
-"""Benchmark of the civil-affairs list sync (the sync's speed targets, bench/bench_sync.py). Not a timed test.
+"""Benchmark of the civil-affairs list sync. Not a timed test.
 
     .venv/bin/python bench/bench_sync.py            # 100,000 rows: W1, W2, RSS, lower bound
     .venv/bin/python bench/bench_sync.py --million  # also W1 and peak RSS at 300k and 1M rows

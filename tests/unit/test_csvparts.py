@@ -1,4 +1,4 @@
-"""Parts of a quote-free CSV file read on their own (the sync's speed targets, bench/bench_sync.py).
+"""Parts of a quote-free CSV file read on their own.
 
 :mod:`interop.inbound.csvparts` cuts a list file into byte ranges at line
 ends so that worker processes read them; :func:`interop.inbound.readers.csv_row`

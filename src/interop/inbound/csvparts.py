@@ -1,4 +1,4 @@
-"""Parts of a CSV list file that worker processes read on their own (the sync's speed targets, bench/bench_sync.py).
+"""Parts of a CSV list file that worker processes read on their own.
 
 A large list is synced on both cores (:mod:`interop.inbound.workers`): each
 worker reads a byte range of the file itself, so the one process that

@@ -1,4 +1,4 @@
-"""The first pass of a large CSV sync, in worker processes (the sync's speed targets, bench/bench_sync.py).
+"""The first pass of a large CSV sync, in worker processes.
 
 Each worker reads its parts of the file (:mod:`interop.inbound.csvparts`),
 keys every row, looks the key up among the archive's children and reports

@@ -1,4 +1,4 @@
-"""Sync of a large CSV list on both cores (the sync's speed targets, bench/bench_sync.py).
+"""Sync of a large CSV list on both cores.
 
 The two passes of :func:`interop.inbound.sync.sync_file_rows`, with the
 reading, keying and mapping of rows done by worker processes, each reading

@@ -1,4 +1,4 @@
-"""Worker processes for a large list sync: both cores, one writer (the sync's speed targets, bench/bench_sync.py).
+"""Worker processes for a large list sync: both cores, one writer.
 
 Mapping a row is pure Python and holds the GIL, so threads would not help;
 worker processes do. They are forked once the run's state is built (the
