@@ -26,7 +26,7 @@ from interop.store.casework import CaseWork
 DueSource = Callable[[Archive, dt.datetime, str | None], list[dict[str, Any]]]
 
 
-def _referral_accept(archive: Archive, now: dt.datetime, until: str | None) -> list[dict[str, Any]]:
+def _referral_items(archive: Archive, now: dt.datetime, until: str | None) -> list[dict[str, Any]]:
     # Referrals handed over and not accepted in time, and anomalies at the hospital
     # (interop.referral); the follow-up after discharge is DL-17 of the case's own deadlines.
     from interop.referral.lifecycle import referral_due_items
@@ -35,7 +35,7 @@ def _referral_accept(archive: Archive, now: dt.datetime, until: str | None) -> l
     return [it for it in items if it["rule"] != "referral-follow-up"]
 
 
-EXTRA_SOURCES: list[DueSource] = [_referral_accept]
+EXTRA_SOURCES: list[DueSource] = [_referral_items]
 
 
 @dataclass(frozen=True, slots=True)
