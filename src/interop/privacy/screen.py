@@ -125,10 +125,12 @@ def screen(
         guardian_names={a.name for a in record.guardians()},
         guardian_phones={a.phone for a in record.guardians() if a.phone},
     )
-    # The narrative is made from what leaves: again, after the safety flags took out
-    # what they forbid (a guardian's phone must not stay in the text).
-    for entry in filtered.bundle.get("entry") or []:
-        entry["resource"] = with_narrative(entry["resource"])
+    if plan.flags:
+        # The narrative is made from what leaves: again, once the safety flags have taken
+        # out what they forbid (a guardian's phone must not stay in the text) and added
+        # their Flags; a case without flags keeps the filter's narrative as it is.
+        for entry in filtered.bundle.get("entry") or []:
+            entry["resource"] = with_narrative(entry["resource"])
     for flag in plan.as_flag:
         out.notes.append(MSG_FLAG_CARRIED.format(flag=flag, how="a Flag"))
     for flag in plan.as_label:
