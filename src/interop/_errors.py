@@ -213,6 +213,19 @@ class CaseNotFound(InputError):
     code = "E253"
 
 
+class StaffNotEligible(InputError):
+    """A person a case step names (the new care manager, a session's second worker …) is
+    not an active person of the staff register in the right role (E260, exit 2)."""
+
+    code = "E260"
+
+
+class UnknownStep(InputError):
+    """No case step of that name (E264, exit 2)."""
+
+    code = "E264"
+
+
 class StoredRecordUnusable(RuleViolation):
     """The latest stored version of a case breaks the case-record format (E257)."""
 
@@ -382,6 +395,24 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ),
     ("E258", "The report's period or format is unusable.", "Give --from/--to dates, a format."),
     ("E259", "A session of that id is already recorded.", "Give the session a new id."),
+    # -- E26x: case steps acting as a person; warnings signed off (interop case, console)
+    (
+        "E260",
+        "A person the step names is not in the staff register, not active, or lacks the role.",
+        "Name a register id of an active person with that role (interop staff list).",
+    ),
+    (
+        "E261",
+        "Warnings are signed off by a supervisor who did not record the step (four eyes).",
+        "Ask another supervisor to sign them off.",
+    ),
+    (
+        "E262",
+        "No open warning of that number on the case.",
+        "Show the case (interop case show) for its open warnings.",
+    ),
+    ("E263", "A sign-off needs a reason.", "Give --reason TEXT."),
+    ("E264", "No case step of that name.", "Use one of the steps the message lists."),
     # -- E3xx: rules of the standard broken by the data (exit 1)
     ("E300", "A rule of the standard is broken by the data.", "Correct the case data."),
     ("E310", "A mapping makes the same resource twice.", "Fix the mapping's ids."),
@@ -564,3 +595,9 @@ class AccessDenied(InteropError):
 
     code = "E820"
     exit_code = 1
+
+
+class SignOffRefused(AccessDenied):
+    """The author of a step may not sign off its warnings (four eyes, E261; exit 1)."""
+
+    code = "E261"

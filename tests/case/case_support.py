@@ -13,9 +13,11 @@ import pytest
 from interop.caserecord import build_part
 from interop.casework.stepper import Context, Stepper
 from interop.cli import main
+from interop.clock import FixedClock
 from interop.core.record import CaseRecord
 from interop.core.workdays import WorkCalendar
 from interop.store import Archive
+from staff_support import PEOPLE, register_people, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "fixtures" / "cases"
@@ -77,16 +79,35 @@ def last_session_day(rec: CaseRecord) -> str:
 
 
 class Cli:
-    """``interop`` in this process, on one archive; returns (exit code, stdout, stderr)."""
+    """``interop`` in this process, on one archive with the tests' staff register; acts as
+    the person of ``INTEROP_TOKEN`` (:meth:`as_`, staff-01 the worker at first) on the
+    settings' clock (:meth:`on`); returns (exit code, stdout, stderr)."""
 
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(
+        self, db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         self.db = db
         self.capsys = capsys
-        Archive.create(db).close()  # as `interop init` does: only init makes an archive
+        self.monkeypatch = monkeypatch
+        self.clock: FixedClock | None = None
+        with Archive.create(db) as archive:  # as `interop init` does: only init makes one
+            register_people(archive)
+            self.tokens = tokens(archive, *PEOPLE)
+        self.as_("staff-01")
+
+    def as_(self, staff_id: str) -> Cli:
+        """Act as ``staff_id`` from now on (their personal API token)."""
+        self.monkeypatch.setenv("INTEROP_TOKEN", self.tokens[staff_id])
+        return self
+
+    def on(self, day: str) -> Cli:
+        """The settings' clock at noon of ``day`` (China time)."""
+        self.clock = FixedClock(dt.datetime.fromisoformat(f"{day}T12:00:00+08:00"))
+        return self
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
         self.capsys.readouterr()
-        code = main(["--db", self.db, *args])
+        code = main(["--db", self.db, *args], clock=self.clock)
         out = self.capsys.readouterr()
         return code, out.out, out.err
 

@@ -29,36 +29,38 @@ PERSONAL = ("冯悦心", "方英芳", "13800003547", "360402201212196920", "梧�
 def walk_to_service(cli: Cli, case: str = LISTED_CASE) -> None:
     """listed → in service with 4 weekly sessions and the mid-term evaluation done."""
     steps: list[tuple[str, ...]] = [
-        ("case", "intake", case, "--worker", "staff-01", "--date", "2026-02-14"),
-        ("case", "assess", case, "--form", A),
-        ("case", "review", case, "--supervisor", "staff-03", "--date", "2026-02-20"),
-        ("case", "agreement", case, "--date", "2026-02-24", "--end", "2026-12-31"),
-        ("case", "plan", case, "--form", B),
+        ("staff-01", "case", "intake", case, "--date", "2026-02-14"),
+        ("staff-01", "case", "assess", case, "--form", A),
+        ("staff-03", "case", "review", case, "--date", "2026-02-20"),
+        ("staff-01", "case", "agreement", case, "--date", "2026-02-24", "--end", "2026-12-31"),
+        ("staff-01", "case", "plan", case, "--form", B),
     ]
     for day in ("2026-03-04", "2026-03-11", "2026-03-18", "2026-03-25"):
         steps.append(
-            ("case", "session", case, "--form", C, "--start", f"{day}T14:30:00+08:00",
-             "--end", f"{day}T16:00:00+08:00")
+            ("staff-01", "case", "session", case, "--form", C,
+             "--start", f"{day}T14:30:00+08:00", "--end", f"{day}T16:00:00+08:00")
         )  # fmt: skip
     steps.append(
-        ("case", "midterm", case, "--supervisor", "staff-03", "--date", "2026-03-27",
+        ("staff-03", "case", "midterm", case, "--date", "2026-03-27",
          "--outcome", "continue", "--effect", "焦虑减轻")
     )  # fmt: skip
-    for args in steps:
-        code, _, err = cli(*args, "--as-of", "2026-03-27")
+    cli.on("2026-03-27")
+    for who, *args in steps:
+        code, _, err = cli.as_(who)(*args)
         assert code == 0, (args, err)
+    cli.as_("staff-01")
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    c = Cli(db_url, capsys)
+def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    c = Cli(db_url, capsys, monkeypatch)
     assert c("import", str(LISTED))[0] == 0
     return c
 
 
 def test_walk_listed_to_closed(cli: Cli) -> None:
     walk_to_service(cli)
-    show = cli.json("case", "show", LISTED_CASE, "--as-of", "2026-03-28")
+    show = cli.on("2026-03-28").json("case", "show", LISTED_CASE)
     assert show["state"] == "in-service" and show["sessions"]["finished"] == 4
     assert [m["outcome"] for m in show["midterms"]] == ["continue"]
     assert {d["rule"] for d in show["deadlines"]} >= {"DL-11", "DL-13", "DL-14"}
@@ -83,9 +85,7 @@ def test_walk_listed_to_closed(cli: Cli) -> None:
 def test_refused_steps_exit_1_name_rule_and_write_nothing(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("case", "session", LISTED_CASE, "--form", C)
     assert code == 1 and "[E250]" in err and "in state listed" in err and "T-10" in err
-    assert (
-        cli("case", "intake", LISTED_CASE, "--worker", "staff-01", "--date", "2026-02-14")[0] == 0
-    )
+    assert cli("case", "intake", LISTED_CASE, "--date", "2026-02-14")[0] == 0
     form = _toml(A)
     del form["worker_confirmation"]
     path = tmp_path / "annex-a.json"
@@ -104,7 +104,7 @@ def _toml(path: str) -> dict[str, Any]:
 
 
 def test_an_invalid_form_exits_2_naming_the_field(cli: Cli, tmp_path: Path) -> None:
-    cli("case", "intake", LISTED_CASE, "--worker", "staff-01", "--date", "2026-02-14")
+    cli("case", "intake", LISTED_CASE, "--date", "2026-02-14")
     form = _toml(A)
     form["risk_level"] = 3
     form.pop("family_situation")
@@ -115,7 +115,8 @@ def test_an_invalid_form_exits_2_naming_the_field(cli: Cli, tmp_path: Path) -> N
     broken = tmp_path / "b.toml"
     broken.write_text("risk_level = [", "utf-8")
     assert cli("case", "assess", LISTED_CASE, "--form", str(broken))[0] == 2
-    assert cli("case", "show", "NO-SUCH-CASE")[0] == 2
+    assert cli("case", "show", "NO-SUCH-CASE")[0] == 1  # a worker: not their case (E822)
+    assert cli.as_("staff-03")("case", "show", "NO-SUCH-CASE")[0] == 2  # E253
 
 
 def test_warnings_record_the_step_and_show(cli: Cli) -> None:
@@ -129,9 +130,49 @@ def test_warnings_record_the_step_and_show(cli: Cli) -> None:
         "case", "session", LISTED_CASE, "--form", C,
         "--start", "2026-04-01T14:30:00+08:00", "--end", "2026-04-01T14:40:00+08:00",
     )  # fmt: skip
-    assert code == 0 and "warning CL-05" in err and "10 minutes" in err
+    assert code == 0 and "CL-05" in err and "10 minutes" in err and "open until" in err
     show = cli.json("case", "show", LISTED_CASE)
     assert "CL-05" in {i["rule"] for i in show["issues"]}
+    warned = [w for w in show["warnings"] if w["rule"] == "CL-05"]
+    assert warned and all(w["open"] and w["author"] == "staff-01" for w in warned)
+    due = cli.json("cases", "due", "--rule", "sign-off")
+    assert {i["warning"] for i in due} >= {w["id"] for w in warned}
+
+
+def test_a_supervisor_not_the_author_signs_warnings_off(cli: Cli) -> None:
+    """Sign-off: by a supervisor, never the step's author (four eyes), with a reason."""
+    walk_to_service(cli)
+    session = ("case", "session", LISTED_CASE, "--form", C)
+    cli("case", "session", LISTED_CASE, "--form", C,
+        "--start", "2026-04-01T14:30:00+08:00", "--end", "2026-04-01T14:40:00+08:00")  # fmt: skip
+    cli.as_("staff-03")(*session,
+        "--start", "2026-04-08T14:30:00+08:00", "--end", "2026-04-08T14:40:00+08:00")  # fmt: skip
+    warned = {w["author"]: w["id"] for w in cli.json("case", "show", LISTED_CASE)["warnings"]}
+    mine, theirs = warned["staff-03"], warned["staff-01"]
+    code, _, err = cli.as_("staff-01")("case", "signoff", LISTED_CASE, "--reason", "ok")
+    assert code == 1 and "[E821]" in err  # a worker may not sign off
+    code, _, err = cli.as_("staff-03")("case", "signoff", LISTED_CASE, "--reason", "ok")
+    assert code == 1 and "[E261]" in err and str(mine) in err  # their own step's warning
+    assert cli("case", "signoff", LISTED_CASE, str(theirs), "--reason", " ")[0] == 2  # E263
+    assert cli("case", "signoff", LISTED_CASE, "99999", "--reason", "ok")[0] == 2  # E262
+    code, out, err = cli(
+        "case", "signoff", LISTED_CASE, str(theirs), "--reason", "短会谈：孩子身体不适"
+    )
+    assert code == 0 and f"#{theirs}" in out and "staff-03" in out, err
+    show = cli.json("case", "show", LISTED_CASE)
+    done = next(w for w in show["warnings"] if w["id"] == theirs)
+    assert done["signed_off"]["by"] == "staff-03" and done["signed_off"]["reason"]
+    assert next(w for w in show["warnings"] if w["id"] == mine)["open"]
+    assert "signed off by staff-03" in cli("case", "show", LISTED_CASE)[1]
+    due = {i["warning"] for i in cli.json("cases", "due", "--rule", "sign-off")}
+    assert theirs not in due and mine in due
+    with Archive.open(cli.db) as a, a.engine.connect() as conn:
+        from interop.privacy import audit
+
+        rows = audit.rows(conn, case_number=LISTED_CASE)
+    actors = {(r.action, r.actor) for r in rows}
+    assert ("case-signoff", "staff-03") in actors and ("case-intake", "staff-01") in actors
+    assert ("case-review", "staff-03") in actors
 
 
 def test_imported_record_contradicting_its_state_is_stored_with_the_issue(
@@ -161,30 +202,25 @@ def test_caseload_counts_the_organisation_cl04(cli: Cli, tmp_path: Path) -> None
         p.write_text(json.dumps(d, ensure_ascii=False), "utf-8")
         files.append(str(p))
     assert cli("import", *files)[0] == 0
-    code, _, err = cli(
-        "case", "intake", LISTED_CASE, "--worker", "staff-01", "--date", "2026-02-14"
-    )
+    code, _, err = cli("case", "intake", LISTED_CASE, "--date", "2026-02-14")
     assert code == 1 and "CL-04" in err and "8 open cases" in err
-    assert (
-        cli("case", "intake", LISTED_CASE, "--worker", "staff-02", "--date", "2026-02-14")[0] == 0
-    )
+    assert cli.as_("staff-02")("case", "intake", LISTED_CASE, "--date", "2026-02-14")[0] == 0
 
 
 def test_cases_due_filters_and_json(cli: Cli) -> None:
     walk_to_service(cli)
-    items = cli.json("cases", "due", "--as-of", "2026-04-10")
+    cli.on("2026-04-10")
+    items = cli.json("cases", "due")
     mine = [i for i in items if i["case"] == LISTED_CASE]
     assert {"DL-11", "DL-13", "DL-14"} <= {i["rule"] for i in mine}
     gap = next(i for i in mine if i["rule"] == "DL-11")
     assert (
         gap["overdue"] is True and gap["deadline"] == "2026-04-01" and gap["worker"] == "staff-01"
     )
-    assert {
-        i["rule"] for i in cli.json("cases", "due", "--rule", "DL-11", "--as-of", "2026-04-10")
-    } == {"DL-11"}
-    assert cli.json("cases", "due", "--worker", "staff-09", "--as-of", "2026-04-10") == []
-    assert cli.json("cases", "due", "--risk", "high", "--as-of", "2026-04-10") == []
-    code, text, _ = cli("cases", "due", "--as-of", "2026-04-10")
+    assert {i["rule"] for i in cli.json("cases", "due", "--rule", "DL-11")} == {"DL-11"}
+    assert cli.json("cases", "due", "--worker", "staff-09") == []
+    assert cli.json("cases", "due", "--risk", "high") == []
+    code, text, _ = cli("cases", "due")
     assert code == 0 and "OVERDUE" in text and "DL-11" in text
 
 
@@ -227,7 +263,7 @@ def test_report_csv_json_xlsx_without_personal_data(cli: Cli, tmp_path: Path) ->
 
 def test_normal_result_closes_before_service(cli: Cli) -> None:
     """R-6.1.1-03: `case close CASE --reason normal` needs the help resources given."""
-    cli("case", "intake", LISTED_CASE, "--worker", "staff-01", "--date", "2026-02-14")
+    cli("case", "intake", LISTED_CASE, "--date", "2026-02-14")
     code, _, err = cli("case", "close", LISTED_CASE, "--reason", "normal", "--date", "2026-02-16")
     assert code == 1 and "R-6.1.1-03" in err
     code, out, _ = cli(
@@ -246,7 +282,8 @@ def test_normal_result_closes_before_service(cli: Cli) -> None:
 def test_a_listed_child_without_staff_takes_the_worker_from_the_staff_list(
     cli: Cli, tmp_path: Path
 ) -> None:
-    """A synced list entry has no staff: `--staff-file` brings the organisation's staff."""
+    """A synced list entry has no staff: the signed-in worker joins it from the register,
+    `--staff-file` brings the organisation's other staff (the supervisor)."""
     d = copy.deepcopy(doc("listed.json"))
     d["case"]["case_number"] = "JX0409-2026-00107"
     staff = d["staff"]
@@ -256,9 +293,7 @@ def test_a_listed_child_without_staff_takes_the_worker_from_the_staff_list(
     path = tmp_path / "bare.json"
     path.write_text(json.dumps(d, ensure_ascii=False), "utf-8")
     assert cli("import", str(path))[0] == 0
-    args = ("case", "intake", "JX0409-2026-00107", "--worker", "staff-01", "--date", "2026-02-14")
-    code, _, err = cli(*args)
-    assert code == 1 and "R-5.2.2-01" in err
+    args = ("case", "intake", "JX0409-2026-00107", "--date", "2026-02-14")
     register = tmp_path / "staff.toml"
     register.write_text(
         "".join(
@@ -269,13 +304,21 @@ def test_a_listed_child_without_staff_takes_the_worker_from_the_staff_list(
         ),
         "utf-8",
     )
+    bad = tmp_path / "staff.json"
+    bad.write_text(json.dumps({"staff": [{"id": "x"}]}), "utf-8")
+    assert cli(*args, "--staff-file", str(bad))[0] == 2
     code, _, err = cli(*args, "--staff-file", str(register))
     assert code == 0, err
     show = cli.json("case", "show", "JX0409-2026-00107")
     assert show["staff"]["care_manager"] == "staff-01" and show["state"] == "intake"
-    bad = tmp_path / "staff.json"
-    bad.write_text(json.dumps({"staff": [{"id": "x"}]}), "utf-8")
-    assert cli(*args, "--staff-file", str(bad))[0] == 2
+    with Archive.open(cli.db) as a:
+        staff_of = a.case_versions("JX0409-2026-00107")[-1]["body"]["staff"]
+    mine = next(x for x in staff_of if x["id"] == "staff-01")
+    assert mine["name"] == "测试人员" and mine["qualifications"] == ["sw"]  # the register's
+    assert "staff-03" in {x["id"] for x in staff_of}
+    # a worker of the register who is not staff of the case
+    code, _, err = cli.as_("outsider")("case", "show", "JX0409-2026-00107")
+    assert code == 1 and "[E822]" in err
 
 
 def test_stored_deadlines_equal_the_ones_worked_out_now(cli: Cli) -> None:
@@ -305,8 +348,8 @@ def test_unusable_step_input_exits_2_with_its_code(cli: Cli) -> None:
     assert code == 2 and "[E255]" in err and "--form" in err
     code, _, err = cli("case", "crisis", LISTED_CASE, "--resolve", "--carer", "adult-01")
     assert code == 2 and "[E254]" in err
-    code, _, err = cli("case", "midterm", LISTED_CASE, "--date", "2026-03-30")
-    assert code == 2 and "[E252]" in err and "--supervisor" in err
+    code, _, err = cli.as_("staff-03")("case", "midterm", LISTED_CASE, "--date", "2026-03-30")
+    assert code == 2 and "[E252]" in err and "--outcome" in err
     code, _, err = cli("case", "session", LISTED_CASE, "--form", C, "--start", "soon")
     assert code == 2 and "[E252]" in err
     assert "Traceback" not in err

@@ -63,11 +63,15 @@ def write_csv(
     return path
 
 
-def run_cli(*argv: str) -> tuple[int, Any]:
+def run_cli(*argv: str, on: str | None = None) -> tuple[int, Any]:
     """Run ``interop`` in-process; returns (exit code, parsed JSON of stdout when --json).
 
     The archive of ``--db`` is created first (``interop init``): only init creates one.
+    ``on``: the settings' clock at noon of that day (China time), else the system clock.
     """
+    import datetime as dt
+
+    from interop.clock import FixedClock
     import io
     import json
     from contextlib import redirect_stdout
@@ -79,7 +83,8 @@ def run_cli(*argv: str) -> tuple[int, Any]:
 
     buf = io.StringIO()
     with redirect_stdout(buf):
-        code = main(list(argv))
+        clock = FixedClock(dt.datetime.fromisoformat(f"{on}T12:00:00+08:00")) if on else None
+        code = main(list(argv), clock=clock)
     out = buf.getvalue()
     return code, (json.loads(out) if "--json" in argv and out.strip() else out)
 

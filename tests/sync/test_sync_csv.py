@@ -209,7 +209,7 @@ def test_cases_due(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
     rows = [good_row(1, 风险等级="高"), good_row(2, 风险等级="中"), good_row(3, 风险等级="低")]
     sync(db, write_csv(tmp_path / "l.csv", rows))
-    rc, items = run_cli("--db", db, "cases", "due", "--json", "--as-of", "2025-12-30")
+    rc, items = run_cli("--db", db, "cases", "due", "--json", on="2025-12-30")
     assert rc == 0
     assert [(i["risk"], i["rule"], i["deadline"]) for i in items] == [
         ("high", "DL-03", "2025-12-29"),
@@ -217,11 +217,9 @@ def test_cases_due(tmp_path: Path) -> None:
     ]
     assert [i["overdue"] for i in items] == [True, False]
     assert {"case", "risk", "deadline", "rule", "provisional", "overdue"} <= set(items[0])
-    rc, soon = run_cli(
-        "--db", db, "cases", "due", "--json", "--within", "3", "--as-of", "2025-12-30"
-    )
+    rc, soon = run_cli("--db", db, "cases", "due", "--json", "--within", "3", on="2025-12-30")
     assert [i["rule"] for i in soon] == ["DL-03"]
-    rc, text = run_cli("--db", db, "cases", "due", "--as-of", "2025-12-30")
+    rc, text = run_cli("--db", db, "cases", "due", on="2025-12-30")
     assert "OVERDUE" in text and "ORG-2025-00001" in text
 
 
@@ -229,7 +227,7 @@ def test_agreement_date_gives_dl01_to_low_risk(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'a.db'}"
     path = write_csv(tmp_path / "l.csv", [good_row(1, 风险等级="低")])
     sync(db, path, "--agreement-date", "2025-12-01")
-    _, items = run_cli("--db", db, "cases", "due", "--json", "--as-of", "2025-12-22")
+    _, items = run_cli("--db", db, "cases", "due", "--json", on="2025-12-22")
     assert [(i["rule"], i["deadline"]) for i in items] == [("DL-01", "2026-01-13")]
 
 
@@ -238,7 +236,7 @@ def test_provisional_deadline_into_unpublished_year(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "l.csv", [good_row(1, 风险等级="中")])
     rc, rep = run_cli("--db", db, "sync", str(path), "--received", "2026-12-24", "--json")
     assert rc == 0 and rep["new"] == 1
-    rc, items = run_cli("--db", db, "cases", "due", "--json", "--as-of", "2026-12-24")
+    rc, items = run_cli("--db", db, "cases", "due", "--json", on="2026-12-24")
     assert items[0]["provisional"] is True
 
 

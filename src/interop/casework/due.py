@@ -35,7 +35,30 @@ def _referral_items(archive: Archive, now: dt.datetime, until: str | None) -> li
     return [it for it in items if it["rule"] != "referral-follow-up"]
 
 
-EXTRA_SOURCES: list[DueSource] = [_referral_items]
+def _warning_items(archive: Archive, now: dt.datetime, until: str | None) -> list[dict[str, Any]]:
+    # Warnings of case steps still open: a supervisor who did not record the step signs
+    # them off (interop case signoff); dated the day the step was recorded.
+    from interop.store.case_warnings import CaseWarnings
+
+    return [
+        {
+            "case": w["case_number"],
+            "rule": "sign-off",
+            "event": f"warning {w['rule']} of step {w['action']} (version {w['version']})",
+            "start": w["recorded_at"][:10],
+            "deadline": w["recorded_at"][:10],
+            "due_at": None,
+            "provisional": False,
+            "overdue": False,
+            "warning": w["id"],
+            "warning_rule": w["rule"],
+            "author": w["author"],
+        }
+        for w in CaseWarnings(archive).open()
+    ]
+
+
+EXTRA_SOURCES: list[DueSource] = [_referral_items, _warning_items]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,14 @@ import datetime as dt
 from typing import Any
 
 from interop.casework.due import referral_clocks
-from interop.casework.steps import load_record
+from interop.casework.steps import load_record, opened
 from interop.core.casechecks import active_plan, state_issues
 from interop.core.casedeadlines import CaseDeadlines
 from interop.core.casestates import STATES, episode_status, state_name
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
+from interop.store.case_warnings import CaseWarnings
 from interop.store.casework import CaseWork
 
 #: How many of the latest sessions the summary lists.
@@ -31,15 +32,19 @@ def _age(birth: str, on: dt.date) -> int:
 
 
 def case_summary(
-    db: str | None, case_number: str, now: dt.datetime, calendar: WorkCalendar | None = None
+    db: str | Archive | None,
+    case_number: str,
+    now: dt.datetime,
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, Any]:
     """The summary of a case as a JSON-ready dict."""
     terms = Terminology.load()
-    with Archive.open(db) as archive:
+    with opened(db) as archive:
         work = CaseWork(archive)
         version, rec = load_record(work, case_number, terms)
         steps = work.steps(case_number)
         clocks = referral_clocks(work).get(case_number, [])
+        warnings = CaseWarnings(archive).of_case(case_number)
     today = now.astimezone(CHINA_TZ).date()
     c = rec.case
     plan = active_plan(rec)
@@ -91,11 +96,26 @@ def case_summary(
         "closure_reason": c.closure_reason,
         "deadlines": [d.as_dict(now) for d in due],
         "issues": issues,
+        "warnings": [_warning(w) for w in warnings],
         "steps": [
             {k: s[k] for k in ("version", "action", "from", "to", "transitions", "at")}
             for s in steps
         ],
     }
+
+
+def _warning(w: dict[str, Any]) -> dict[str, Any]:
+    """A warning of a step as the summary shows it (open, or signed off by whom and why)."""
+    keys = ("id", "version", "action", "rule", "path", "message", "todo", "author")
+    out = {k: w[k] for k in keys}
+    out["recorded_at"] = w["recorded_at"]
+    out["open"] = w["signed_by"] is None
+    out["signed_off"] = (
+        None
+        if w["signed_by"] is None
+        else {"by": w["signed_by"], "at": w["signed_at"], "reason": w["reason"]}
+    )
+    return out
 
 
 def summary_text(s: dict[str, Any]) -> str:
@@ -138,4 +158,15 @@ def summary_text(s: dict[str, Any]) -> str:
         lines.append("  issues")
         for i in s["issues"]:
             lines.append(f"    {i['rule']} ({i['severity']}) {i['where']}: {i['message']}")
+    if s["warnings"]:
+        lines.append("  warnings (supervisor sign-off)")
+        for w in s["warnings"]:
+            so = w["signed_off"]
+            status = (
+                "OPEN" if so is None else f"signed off by {so['by']} {so['at']}: {so['reason']}"
+            )
+            lines.append(
+                f"    #{w['id']} v{w['version']} {w['action']} {w['rule']} {w['path']} "
+                f"(by {w['author'] or '-'}): {status}"
+            )
     return "\n".join(lines)

@@ -6,14 +6,16 @@ step to apply (a function of a :class:`~interop.casework.stepper.Stepper`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import sqlalchemy as sa
 
 from interop._errors import CaseNotFound as CaseNotFound
 from interop._errors import InputError
@@ -117,8 +119,18 @@ def _typed(case_number: str, version: int, body: dict[str, Any]) -> CaseRecord:
     return rec
 
 
+@contextlib.contextmanager
+def opened(db: str | Archive | None) -> Iterator[Archive]:
+    """The archive given, or the one of the URL (opened here and closed after)."""
+    if isinstance(db, Archive):
+        yield db
+        return
+    with Archive.open(db) as archive:
+        yield archive
+
+
 def record_step(
-    db: str | None,
+    db: str | Archive | None,
     case_number: str,
     action: str,
     apply: Callable[[Stepper], Step],
@@ -126,15 +138,19 @@ def record_step(
     calendar: WorkCalendar | None = None,
     terminology: Terminology | None = None,
     today: dt.date | None = None,
+    author: str | None = None,
+    also: Callable[[sa.Connection, int, str], None] | None = None,
 ) -> Outcome:
     """Apply one step to the latest version of a case and store the new version.
 
     Raises :class:`~interop.core.casestates.IllegalTransition` (E250) or
     :class:`~interop.casework.stepper.StepRefused` (E251) without writing anything.
+    ``author`` (who recorded it) goes with its warnings; ``also`` writes the audit event
+    in the same transaction.
     """
     terms = terminology or Terminology.load()
     cal = calendar or WorkCalendar.load()
-    with Archive.open(db) as archive:
+    with opened(db) as archive:
         work = CaseWork(archive)
         version, body_before = _latest(work, case_number)
         record = _typed(case_number, version, body_before)
@@ -161,8 +177,9 @@ def record_step(
             step.record.case.care_manager,
             step.record.case.risk_level,
             own_deadlines(step.record, cal),
+            author,
         )
-        new_version = work.record_step(row, version)
+        new_version = work.record_step(row, version, also)
     return Outcome(
         case_number,
         new_version,

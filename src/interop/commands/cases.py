@@ -3,18 +3,18 @@
 Each item: the rule, the event that started its clock, the last day (working days
 per §1.9.1 with 调休, calendar days or hours as the standard says), provisional
 where the calendar of that year is not published, and overdue once 23:59:59
-Asia/Shanghai of its last day (or its hour) has passed. Filters: ``--worker``,
-``--risk``, ``--rule``, ``--within DAYS``.
+Asia/Shanghai of its last day (or its hour) has passed. Warnings of case steps not yet
+signed off by a supervisor are listed too (rule ``sign-off``, dated the day of the step).
+Filters: ``--worker``, ``--risk``, ``--rule``, ``--within DAYS``. "Today" is the settings'
+clock (tests give ``interop.cli.main(argv, clock=FixedClock(...))``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 
 from interop._errors import InputError
-from interop.core.workdays import CHINA_TZ
 
 NAME = "cases"
 HELP = "list cases of the archive (cases due: every open deadline, earliest first)"
@@ -35,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     due.add_argument("--rule", metavar="DL-NN", help="only this deadline rule (e.g. DL-11)")
     due.add_argument("--json", action="store_true", help="print a JSON array")
-    due.add_argument("--as-of", metavar="DATE", help=argparse.SUPPRESS)  # tests: fixed today
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,14 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.within is not None and args.within < 0:
         raise InputError("--within: give a number of days, 0 or more", code="E108")
-    if args.as_of:
-        try:
-            day = dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            raise InputError("--as-of: not a date YYYY-MM-DD", code="E105") from None
-        now = dt.datetime.combine(day, dt.time(12, 0), tzinfo=CHINA_TZ)
-    else:
-        now = args.settings.clock.now()
+    now = args.settings.clock.now()
     filters = DueFilter(args.within, args.worker, args.risk, args.rule)
     with Archive.open(args.db) as archive:
         items = due_items(archive, now, WorkCalendar.load(), filters)
@@ -70,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             notes.append("OVERDUE")
         if it["provisional"]:
             notes.append("provisional (calendar not published)")
+        if it.get("warning"):
+            notes.append(f"warning #{it['warning']} {it['warning_rule']} awaits sign-off")
         if it.get("referral"):
             notes.append(f"referral {it['referral']} at {it['partner']}")
         event = it.get("event") or it["rule"]

@@ -11,15 +11,16 @@ is refused (E256): someone else recorded a step in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from interop.store import case_warnings
 from interop.store import schema as t
-from interop.store.archive import Archive, StoreError, now_iso
+from interop.store.archive import Archive, StoreError, _link_case_staff, now_iso
 from interop.store.jsontext import digest, dumps
 
 #: States in which a care manager carries a case (G-09): INTAKE … CLOSING, PAUSED included.
@@ -51,6 +52,7 @@ class StepRow:
     care_manager: str | None
     risk_level: str | None
     due: Sequence[dict[str, Any]] | None = None  # the version's own open deadlines
+    author: str | None = None  # staff id of the person who recorded the step
 
 
 class CaseWork:
@@ -90,8 +92,18 @@ class CaseWork:
         with self.engine.connect() as conn:
             return {r[0]: int(r[1]) for r in conn.execute(q)}
 
-    def record_step(self, step: StepRow, expected_version: int) -> int:
-        """Write a step as the version after ``expected_version``; the new version."""
+    def record_step(
+        self,
+        step: StepRow,
+        expected_version: int,
+        also: Callable[[sa.Connection, int, str], None] | None = None,
+    ) -> int:
+        """Write a step as the version after ``expected_version``; the new version.
+
+        Its warnings stay open (``case_warnings``) until a supervisor signs them off; who
+        is staff on the case (``case_staff``) follows the new version; ``also`` (the audit
+        event) is written in the same transaction with the version and the stamp.
+        """
         text = dumps(step.body)
         stamp = now_iso()
         cr = t.case_records.c
@@ -131,6 +143,18 @@ class CaseWork:
                 )
             )
             self._note(conn, step, version, stamp)
+            _link_case_staff(conn, step.case_number, step.body)
+            case_warnings.add(
+                conn,
+                step.case_number,
+                version,
+                step.action,
+                step.findings,
+                step.author,
+                stamp,
+            )
+            if also is not None:
+                also(conn, version, stamp)
         return version
 
     def note_import(self, step: StepRow, version: int) -> None:

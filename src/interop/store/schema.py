@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = sa.MetaData()
 
@@ -647,3 +647,36 @@ def _v7_to_v8(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[7] = _v7_to_v8
+
+
+# ---------------------------------------------------------------------------
+# Version 9 — warnings of case steps and their supervisor sign-off (interop.casework)
+# ---------------------------------------------------------------------------
+
+#: Each warning-level rule issue a case step was recorded with: open until a supervisor who
+#: is not the step's author signs it off with a reason (who and when are kept).
+case_warnings = sa.Table(
+    "case_warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_number", sa.String(40), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),  # the case-record version of the step
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("todo", sa.Text, nullable=False),
+    sa.Column("author", sa.String(64)),  # staff id of who recorded the step
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("signed_by", sa.String(64)),
+    sa.Column("signed_at", sa.String(32)),
+    sa.Column("reason", sa.Text),
+)
+
+
+def _v8_to_v9(conn: sa.Connection) -> None:
+    """Adds case_warnings (steps recorded before it have no open warnings to sign off)."""
+    case_warnings.create(conn, checkfirst=True)
+
+
+MIGRATIONS[8] = _v8_to_v9
