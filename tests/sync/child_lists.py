@@ -70,13 +70,12 @@ def run_cli(*argv: str, on: str | None = None) -> tuple[int, Any]:
     ``on``: the settings' clock at noon of that day (China time), else the system clock.
     """
     import datetime as dt
-
-    from interop.clock import FixedClock
     import io
     import json
     from contextlib import redirect_stdout
 
     from interop.cli import main
+    from interop.clock import FixedClock
 
     if "--db" in argv:
         init_archive(argv[argv.index("--db") + 1])

@@ -240,7 +240,7 @@ def prepare(
     if step == "plan":
         return lambda st: st.plan(part, extras)
     if step == "session":
-        return lambda st: st.session(part)
+        return _joining(part["staff"], acting, lambda st: st.session(part))
     if step == "midterm":
         return lambda st: st.midterm(part)
     if step == "crisis":
@@ -251,6 +251,24 @@ def prepare(
     given = bool(part.get("resources_given"))
     body = {k: v for k, v in part.items() if k != "reason"}
     return lambda st: st.close(str(reason), str(part["date"]), body, extras, given)
+
+
+def _joining(ids: list[str], acting: Acting, then: Apply) -> Apply:
+    """``then``, after the people named on a session who are not yet staff of the case join
+    it from the register (the second worker of a home visit is staff of the case, CL-07)."""
+
+    def apply(st: Stepper) -> Step:
+        have = {s.id for s in st.rec.staff}
+        for staff_id in ids:
+            if staff_id not in have:
+                roles = acting.register.active_roles(staff_id)
+                role = next(
+                    (r for r in ("worker", "supervisor", "org-lead") if r in roles), "worker"
+                )
+                st.rec.staff.append(acting.staff_entry(staff_id, role))
+        return then(st)
+
+    return apply
 
 
 def _plain(step: str, d: dict[str, Any], acting: Acting, staff: list[Staff]) -> Apply:

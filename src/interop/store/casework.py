@@ -193,6 +193,19 @@ class CaseWork:
             ],
         )
 
+    def listing(self, cases: Sequence[str] | None = None, limit: int = 300) -> list[dict[str, Any]]:
+        """Cases with their state, risk and care manager (the console's 个案 list)."""
+        c, w = t.cases.c, t.case_work.c
+        q = (
+            sa.select(c.case_number, c.state, c.risk_level, w.care_manager)
+            .select_from(t.cases.outerjoin(t.case_work, w.case_number == c.case_number))
+            .order_by(c.case_number)
+        )
+        if cases is not None:
+            q = q.where(c.case_number.in_(list(cases)))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q.limit(limit)).mappings()]
+
     def steps(self, case_number: str) -> list[dict[str, Any]]:
         """The step log of a case, oldest first."""
         s = t.case_steps.c

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 #: The console's sections in menu order: (path, action needed, title msgid).
 NAV = [
     ("/due", "due.view", "To do"),
+    ("/cases", "case.view", "Cases"),
     ("/approvals", "disclosure.review", "Approvals"),
     ("/preview", "preview.view", "Purpose preview"),
     ("/referrals", "referral.view", "Referrals"),
@@ -253,12 +254,14 @@ async def no_icon(request: Request) -> Response:
 
 def create_app(console: Console) -> Any:
     """The console and API as one ASGI application (wrapped in the security headers)."""
-    from interop.web import api_routes, pages
+    from interop.web import api_routes, case_api, case_pages, pages
 
     routes = [
         Route("/healthz", healthz),
         Route("/favicon.ico", no_icon),
         *pages.routes(),
+        *case_pages.routes(),
+        *case_api.routes(),
         *api_routes.routes(),
         Mount("/static", StaticFiles(packages=[("interop.web", "static")]), name="static"),
     ]
