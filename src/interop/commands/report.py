@@ -4,7 +4,6 @@ commissioning body (7.5.3, chapter 10): counts and rates only, no personal data.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import io
 import json
@@ -33,6 +32,7 @@ def _day(value: str, flag: str) -> dt.date:
 
 def run(args: argparse.Namespace) -> int:
     from interop.casework.report import build_report
+    from interop.casework.report_files import write_csv, write_xlsx
     from interop.core.workdays import WorkCalendar
 
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
@@ -50,21 +50,10 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(doc, ensure_ascii=False, indent=1)
     elif args.format == "csv":
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["section", "item", "value"])
-        w.writerows([r.section, r.item, r.value] for r in rows)
+        write_csv(rows, buf)  # text cells a spreadsheet would run are prefixed (OWASP)
         text = buf.getvalue()
     else:
-        from openpyxl import Workbook  # type: ignore[import-untyped,unused-ignore]
-
-        wb = Workbook()
-        ws = wb.active
-        assert ws is not None
-        ws.title = f"{start.isoformat()}~{end.isoformat()}"
-        ws.append(["section", "item", "value"])
-        for r in rows:
-            ws.append([r.section, r.item, r.value])
-        wb.save(args.out)
+        write_xlsx(rows, args.out, f"{start.isoformat()}~{end.isoformat()}")
         return 0
     if args.out:
         Path(args.out).write_text(text, "utf-8")
