@@ -81,24 +81,30 @@ def test_each_role_on_the_api_routes(
 
 
 @pytest.mark.parametrize(
-    ("who", "case_page", "step_page"),
+    ("who", "case_page", "step_page", "sign"),
     [
-        ("staff-01", 200, 200),
-        ("outsider", 403, 403),
-        ("staff-03", 200, 200),
-        ("view-01", 403, 403),
-        ("adm-01", 403, 403),
+        ("staff-01", 200, 200, 403),
+        ("outsider", 403, 403, 403),
+        ("staff-03", 200, 200, 422),  # allowed; nothing open to sign off
+        ("lead-01", 200, 200, 403),
+        ("view-01", 403, 403, 403),
+        ("adm-01", 403, 403, 403),
     ],
 )
 def test_each_role_on_the_case_pages(
-    base: str, in_service: str, who: str, case_page: int, step_page: int
+    base: str, in_service: str, who: str, case_page: int, step_page: int, sign: int
 ) -> None:
     s = sign_in(base, who)
     assert s.get(f"{base}/cases/{CASE}").status_code == case_page
     assert s.get(f"{base}/cases/{CASE}/session").status_code == step_page
-    assert s.get(f"{base}/cases").status_code == (
-        403 if case_page == 403 and who != "outsider" else 200
+    listed = s.get(f"{base}/cases")
+    assert listed.status_code == (
+        200 if who in ("staff-01", "outsider", "staff-03", "lead-01") else 403
     )
+    if who == "outsider":
+        assert CASE not in listed.text
+    r = s.post(f"{base}/cases/{CASE}/signoff", data={"csrf": csrf_of(s, base), "reason": "ok"})
+    assert r.status_code == sign
 
 
 def test_not_signed_in_pages_go_to_sign_in_and_posts_are_401(base: str, in_service: str) -> None:
@@ -189,7 +195,9 @@ def test_a_warned_step_and_its_sign_off_over_the_api(
     r = requests.post(f"{url}/signoff", headers=sup, json={"issues": [theirs], "reason": "again"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "E262"
     due = requests.get(f"{base}/api/due", headers=sup)
-    assert due.status_code == 200
+    assert [w["id"] for w in due.json()["warnings"] if w["rule"] == "CL-05"] == [mine]
+    page = sign_in(base, "staff-03").get(f"{base}/due")
+    assert f"#{mine} CL-05" in page.text and f"#{theirs} CL-05" not in page.text
     with web_archive.engine.connect() as conn:
         rows = audit.rows(conn, case_number=CASE)
     assert [(r.action, r.actor) for r in rows] == [

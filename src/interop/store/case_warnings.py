@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from interop.store import schema as t
-from interop.store.archive import Archive, now_iso
+from interop.store.archive import Archive, StoreError, now_iso
 
 __all__ = ["CaseWarnings", "add"]
 
@@ -112,11 +112,17 @@ class CaseWarnings:
                 q = q.where(w.c.id.in_(list(ids)))
             rows = [dict(r) for r in conn.execute(q.order_by(w.c.id)).mappings()]
             check(rows)
-            conn.execute(
+            done = conn.execute(
                 w.update()
                 .where(w.c.id.in_([r["id"] for r in rows]), w.c.signed_by.is_(None))
                 .values(signed_by=by, signed_at=stamp, reason=reason)
             )
+            if done.rowcount != len(rows):  # another supervisor signed some meanwhile
+                raise StoreError(
+                    f"case {case_number}: warnings were signed off meanwhile: show the case "
+                    "and sign again",
+                    code="E256",
+                )
             signed = [{**r, "signed_by": by, "signed_at": stamp, "reason": reason} for r in rows]
             if also is not None:
                 also(conn, signed, stamp)

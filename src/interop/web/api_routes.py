@@ -13,6 +13,7 @@ from interop.exchange import review
 from interop.staff.identity import may_see_case
 from interop.staff.policy import case_scope
 from interop.staff.register import SignedIn
+from interop.store.case_warnings import CaseWarnings
 from interop.web.app import api
 from interop.web.context import Console
 
@@ -32,6 +33,7 @@ def due(request: Request, console: Console, person: SignedIn, body: Body) -> Any
     return {
         "waiting": console.queries.waiting(cases=cases),
         "reviews": console.queries.open_reviews(cases=cases),
+        "warnings": CaseWarnings(console.archive).open(cases),  # awaiting sign-off
     }
 
 

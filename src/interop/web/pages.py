@@ -19,6 +19,7 @@ from interop.staff.accounts import Accounts
 from interop.staff.identity import may_see_case
 from interop.staff.policy import allowed, case_scope
 from interop.staff.register import ROLES, qualification, screening
+from interop.store.case_warnings import CaseWarnings
 from interop.web.app import Ctx, page, render
 from interop.web.render import readable_bundle
 from interop.web.security import (
@@ -120,6 +121,7 @@ def due(ctx: Ctx) -> Response:
         "due.html",
         waiting=q.waiting(cases=cases),
         reviews=q.open_reviews(cases=cases),
+        warnings=CaseWarnings(ctx.console.archive).open(cases),  # awaiting sign-off
         scope_all=cases is None,
     )
 
