@@ -353,3 +353,24 @@ def test_unusable_step_input_exits_2_with_its_code(cli: Cli) -> None:
     code, _, err = cli("case", "session", LISTED_CASE, "--form", C, "--start", "soon")
     assert code == 2 and "[E252]" in err
     assert "Traceback" not in err
+
+
+def test_people_a_step_names_are_register_ids_checked(cli: Cli) -> None:
+    """E260: the new care manager of a transfer, who detected a crisis, a session's second
+    worker are active people of the register in a fitting role; a worker who is not staff
+    of the case records nothing on it (E822)."""
+    walk_to_service(cli)
+    transfer = ("case", "transfer", LISTED_CASE, "--date", "2026-04-01", "--reason", "调岗")
+    for who in ("nobody", "view-01"):  # not in the register; a viewer is not a worker
+        code, _, err = cli(*transfer, "--to", who, "--agreed-by", "child")
+        assert code == 2 and "[E260]" in err and who in err
+    code, _, err = cli(
+        "case", "crisis", LISTED_CASE, "--type", "life-self",
+        "--detected-at", "2026-03-30T09:00", "--by", "ghost",
+    )  # fmt: skip
+    assert code == 2 and "[E260]" in err and "ghost" in err
+    code, _, err = cli.as_("outsider")(*transfer, "--to", "outsider", "--agreed-by", "child")
+    assert code == 1 and "[E822]" in err
+    code, out, err = cli.as_("staff-01")(*transfer, "--to", "staff-02", "--agreed-by", "child")
+    assert code == 0, err
+    assert cli.json("case", "show", LISTED_CASE)["staff"]["care_manager"] == "staff-02"
