@@ -371,6 +371,6 @@ def test_people_a_step_names_are_register_ids_checked(cli: Cli) -> None:
     assert code == 2 and "[E260]" in err and "ghost" in err
     code, _, err = cli.as_("outsider")(*transfer, "--to", "outsider", "--agreed-by", "child")
     assert code == 1 and "[E822]" in err
-    code, out, err = cli.as_("staff-01")(*transfer, "--to", "staff-02", "--agreed-by", "child")
+    code, _, err = cli.as_("staff-01")(*transfer, "--to", "staff-02", "--agreed-by", "child")
     assert code == 0, err
     assert cli.json("case", "show", LISTED_CASE)["staff"]["care_manager"] == "staff-02"
