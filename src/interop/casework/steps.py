@@ -1,7 +1,8 @@
 """Recording a step of a case: read the latest version, apply the step, check, store.
 
-The commands of ``interop case`` make one call here, :func:`record_step`, with the
-step to apply (a function of a :class:`~interop.casework.stepper.Stepper`).
+:mod:`interop.casework.case_steps` (for the CLI, the console and the API) makes one
+call here, :func:`record_step`, with the step to apply (a function of a
+:class:`~interop.casework.stepper.Stepper`), its author and the audit to write with it.
 """
 
 from __future__ import annotations

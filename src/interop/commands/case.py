@@ -43,7 +43,10 @@ MSG = {
 
 #: action → (help, form name or None)
 ACTIONS: dict[str, tuple[str, str | None]] = {
-    "show": ("summary of a case: state, risk, staff, deadlines, consents, referrals", None),
+    "show": (
+        "summary of a case: state, risk, staff, deadlines, consents, referrals, warnings",
+        None,
+    ),
     "intake": ("the signed-in worker takes a listed child (T-02; CL-04 caseload)", None),
     "assess": ("record Annex A, the feasibility assessment (T-05, or T-03/T-04)", "annex-a"),
     "review": ("the contractor's review seal and report (T-06)", None),
