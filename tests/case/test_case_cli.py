@@ -374,3 +374,19 @@ def test_people_a_step_names_are_register_ids_checked(cli: Cli) -> None:
     code, _, err = cli.as_("staff-01")(*transfer, "--to", "staff-02", "--agreed-by", "child")
     assert code == 0, err
     assert cli.json("case", "show", LISTED_CASE)["staff"]["care_manager"] == "staff-02"
+
+
+def test_intake_by_the_worker_or_assigned_by_a_supervisor(cli: Cli) -> None:
+    """接案 (T-02): the signed-in worker takes the case, or a supervisor or the lead gives it
+    to a worker of the register; a worker gives nobody else a case."""
+    intake = ("case", "intake", LISTED_CASE, "--date", "2026-02-14")
+    code, _, err = cli.as_("staff-01")(*intake, "--to", "staff-02")
+    assert code == 1 and "[E821]" in err
+    code, _, err = cli.as_("staff-03")(*intake)
+    assert code == 2 and "[E260]" in err  # a supervisor carries no case
+    code, _, err = cli(*intake, "--to", "view-01")
+    assert code == 2 and "[E260]" in err and "view-01" in err
+    code, _, err = cli(*intake, "--to", "staff-02")
+    assert code == 0, err
+    show = cli.json("case", "show", LISTED_CASE)
+    assert show["staff"]["care_manager"] == "staff-02" and show["state"] == "intake"

@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema
 
-from interop._errors import InputError, StaffNotEligible, UnknownStep
+from interop._errors import AccessDenied, InputError, StaffNotEligible, UnknownStep
 from interop.caserecord import schema_issues
 from interop.casework.acting import CARE_ROLES, SERVICE_ROLES, Acting
 from interop.casework.forms import form_schema, parse_form
@@ -33,6 +33,8 @@ from interop.core.people import Staff
 __all__ = ["STEPS", "StepSpec", "input_schema", "prepare", "spec"]
 
 Apply = Callable[[Stepper], Step]
+#: Who may give a listed child to another worker at 接案.
+ASSIGNERS = frozenset({"supervisor", "org-lead"})
 
 _DATE = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 _MOMENT = {
@@ -69,8 +71,9 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "intake",
             "case.assign",
-            "接案: the signed-in worker takes the listed child (T-02; CL-04 caseload)",
-            schema=_object(["date"], date=_DATE),
+            "接案: the signed-in worker takes the listed child, or a supervisor or the "
+            "organisation's lead assigns it to a worker (to) (T-02; CL-04 caseload)",
+            schema=_object(["date"], date=_DATE, to=_TEXT),
         ),
         StepSpec("assess", "case.record", "Annex A, feasibility assessment (T-05)", "annex-a"),
         StepSpec(
@@ -253,6 +256,25 @@ def prepare(
     return lambda st: st.close(str(reason), str(part["date"]), body, extras, given)
 
 
+def _intake_worker(to: str | None, acting: Acting) -> str:
+    """Who carries the case from 接案: the signed-in worker or counsellor, or the worker a
+    supervisor or the organisation's lead assigns it to (an active worker of the register)."""
+    me = acting.staff_id
+    if to is None or to == me:
+        if not acting.holds(SERVICE_ROLES):
+            raise StaffNotEligible(
+                "intake (接案): the care manager is a worker or counsellor: name one with 'to'"
+            )
+        return me
+    if not acting.holds(ASSIGNERS):
+        raise AccessDenied(
+            f"{me} may not assign a case to another worker (a supervisor or the "
+            "organisation's lead does)",
+            code="E821",
+        )
+    return acting.other(to, SERVICE_ROLES, "to (the care manager)")
+
+
 def _joining(ids: list[str], acting: Acting, then: Apply) -> Apply:
     """``then``, after the people named on a session who are not yet staff of the case join
     it from the register (the second worker of a home visit is staff of the case, CL-07)."""
@@ -274,11 +296,9 @@ def _joining(ids: list[str], acting: Acting, then: Apply) -> Apply:
 def _plain(step: str, d: dict[str, Any], acting: Acting, staff: list[Staff]) -> Apply:
     """The steps without a form."""
     if step == "intake":
-        if not acting.holds(SERVICE_ROLES):
-            raise StaffNotEligible("intake (接案) is taken by a worker or counsellor")
-        me = acting.staff_id
-        joining = [s for s in staff if s.id != me] + [acting.staff_entry(me, "worker")]
-        return lambda st: st.assign(me, d["date"], joining)
+        worker = _intake_worker(d.get("to"), acting)
+        joining = [s for s in staff if s.id != worker] + [acting.staff_entry(worker, "worker")]
+        return lambda st: st.assign(worker, d["date"], joining)
     if step == "review":
         return lambda st: st.review(acting.staff_id, d["date"])
     if step == "agreement":

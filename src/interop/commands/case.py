@@ -47,7 +47,11 @@ ACTIONS: dict[str, tuple[str, str | None]] = {
         "summary of a case: state, risk, staff, deadlines, consents, referrals, warnings",
         None,
     ),
-    "intake": ("the signed-in worker takes a listed child (T-02; CL-04 caseload)", None),
+    "intake": (
+        "the signed-in worker takes a listed child, or assigns it --to a worker "
+        "(T-02; CL-04 caseload)",
+        None,
+    ),
     "assess": ("record Annex A, the feasibility assessment (T-05, or T-03/T-04)", "annex-a"),
     "review": ("the contractor's review seal and report (T-06)", None),
     "agreement": ("the child under a signed project agreement (T-07; starts DL-01)", None),
@@ -86,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _flags(p: dict[str, argparse.ArgumentParser]) -> None:
     p["intake"].add_argument("--date", required=True, help="intake date (A-24)")
+    p["intake"].add_argument(
+        "--to",
+        metavar="STAFF",
+        help="a supervisor or the organisation's lead assigns the case to this worker "
+        "(register id; default: the signed-in worker takes it)",
+    )
     p["intake"].add_argument(
         "--staff-file",
         metavar="FILE",
@@ -199,7 +209,9 @@ def _input(args: argparse.Namespace, today: dt.date) -> tuple[str, dict[str, Any
     """The step's name and its input object (as the API takes it) from the form and flags."""
     a = args.case_action
     d = _date
-    if a in ("intake", "review", "resume"):
+    if a == "intake":
+        return a, _set({}, date=d(args.date, "--date"), to=args.to)
+    if a in ("review", "resume"):
         return a, {"date": d(args.date, "--date")}
     if a == "agreement":
         return a, _set({}, date=d(args.date, "--date"), end=d(args.end, "--end"))

@@ -33,12 +33,13 @@ POLICY: dict[str, frozenset[str]] = {
     "referral.cancel": _LEADS,
     # 个案: a case's summary and the steps of DB36/T 2143 (a worker or counsellor on the
     # cases they are staff of; the case scope below). 接案 (T-02) is taken by the worker
-    # who will carry the case; the contractor's review seal (T-06) by a supervisor or the
+    # who will carry the case, or assigned to one by a supervisor or the organisation's
+    # lead (interop.casework.step_input); the contractor's review seal (T-06) by a supervisor or the
     # organisation's lead; the mid-term evaluation (7.4.1) and signing off a step's
     # warnings by a supervisor (督导人员).
     "case.view": _CARE,
     "case.record": _CARE,
-    "case.assign": frozenset({"worker", "counsellor"}),
+    "case.assign": _CARE,
     "case.review": _LEADS,
     "case.midterm": frozenset({"supervisor"}),
     "case.signoff": frozenset({"supervisor"}),
