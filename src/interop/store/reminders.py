@@ -1,6 +1,6 @@
 """Deadline reminders (截止提醒) in the archive: recorded once per deadline, person and day.
 
-The unique key (day, worker, case, rule, deadline, referral) makes recording idempotent:
+The unique key (day, worker, case, rule, deadline, referral, event) makes recording idempotent:
 a second run of the job on the same day, another console on the same archive or a
 restart adds nothing (``INSERT … ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL).
 """
@@ -39,7 +39,7 @@ class Reminders:
                 "ref": str(it.get("referral") or ""),
                 "overdue": bool(it.get("overdue")),
                 "provisional": bool(it.get("provisional")),
-                "event": str(it.get("event") or it["rule"]),
+                "event": str(it.get("event") or it["rule"])[:200],
                 "created_at": stamp,
             }
             for it in items

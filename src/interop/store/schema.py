@@ -657,7 +657,8 @@ MIGRATIONS[7] = _v7_to_v8
 #: A reminder of an open deadline (``cases due``) recorded for the person it concerns
 #: (``worker``: the case's care manager; ``""`` when the case has none yet, e.g. a listed
 #: child waiting to start) on one China day. Only what the 待办 page shows: the case
-#: number, the rule, the last day and whether it has passed — never a name.
+#: number, the rule, the last day, what started its clock (one deadline per party of DL-13)
+#: and whether it has passed — never a name.
 reminders = sa.Table(
     "reminders",
     metadata,
@@ -670,10 +671,17 @@ reminders = sa.Table(
     sa.Column("ref", sa.String(40), nullable=False),  # a referral's id, else ""
     sa.Column("overdue", sa.Boolean, nullable=False),
     sa.Column("provisional", sa.Boolean, nullable=False),
-    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("event", sa.String(200), nullable=False),  # what started the clock
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.UniqueConstraint(
-        "day", "worker", "case_number", "rule", "deadline", "ref", name="uq_reminders_once"
+        "day",
+        "worker",
+        "case_number",
+        "rule",
+        "deadline",
+        "ref",
+        "event",
+        name="uq_reminders_once",
     ),
     sa.Index("ix_reminders_worker_day", "worker", "day"),
 )
