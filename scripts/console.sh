@@ -5,7 +5,7 @@
 # you can read (mode 600, like Jenkins' initialAdminPassword); every clone on this machine
 # uses the same archive in the user data folder, so it finds the same file. This script
 # reads it, starts `interop serve` on 127.0.0.1, signs in through the sign-in form and
-# prints the URL and credentials. Once the administrator sets a password of their own the
+# prints the URL, the staff id and the file (never the password itself). Once the administrator sets a password of their own the
 # file is gone: sign in with it. Interactive: the console keeps running until Ctrl-C;
 # otherwise it stops after the sign-in. Options (e.g. --db URL) go to interop.
 set -euo pipefail
@@ -20,7 +20,6 @@ if [ "$ADMIN" = "-" ] || [ ! -r "$SECRET" ]; then
   echo "The register already has staff: sign in with your own staff id and password." >&2
   exit 0
 fi
-PW=$(head -n 1 "$SECRET")
 LOG=$(mktemp)
 "$I" "$@" serve --port "${INTEROP_CONSOLE_PORT:-0}" >"$LOG" 2>&1 &
 SERVER=$!
@@ -49,7 +48,7 @@ sync = s.get(f"{url}/sync", timeout=30).text
 runs = len(re.findall(r'href="/sync\?run=', sync))
 print(f"signed in as {who}: {title} · 名单同步 shows {runs} sync run(s)")
 PY
-echo "console: $URL  staff id: $ADMIN  password: $PW  (from $SECRET)"
+echo "console: $URL  staff id: $ADMIN  password: in $SECRET (readable only by you)"
 if [ -t 0 ]; then
   echo "(Ctrl-C stops the console)"
   wait "$SERVER"
