@@ -54,11 +54,9 @@ class Reminders:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             stmt = sqlite_insert(t.reminders).on_conflict_do_nothing()
-        added = 0
         with self.archive.transaction() as conn:
-            for row in rows:  # (one at a time: rowcount says whether it was new)
-                added += conn.execute(stmt, row).rowcount or 0
-        return added
+            # (RETURNING gives the rows that were new: a conflict returns none)
+            return len(conn.execute(stmt.returning(t.reminders.c.id), rows).all())
 
     def of_day(
         self,
