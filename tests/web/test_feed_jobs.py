@@ -179,3 +179,36 @@ def test_allow_delist_lets_a_full_feed_delist(
     job.run_once()
     assert job.last_error is None and job.last_result["delisted"] == 6
     assert _listed(archive) == (3, 6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [("sync_minutes = -1\n", "sync_minutes"), ('sync_minutes = "hourly"\n', "sync_minutes"),
+     ('full = "yes"\n', "full"), ('full = true\nallow_delist = "lots"\n', "allow_delist")],
+)  # fmt: skip
+def test_unusable_feed_settings_are_refused_at_start(
+    archive: Archive, tmp_path: Path, extra: str, key: str
+) -> None:
+    from interop._errors import ConfigError
+
+    console = Console(archive, _config(tmp_path, "http://127.0.0.1:9/children", extra))
+    with pytest.raises(ConfigError) as err:
+        Jobs.standard(console, outbox_every=600, poll_every=600)
+    assert err.value.code == "E851" and f"partner ca: '{key}'" in err.value.message
+
+
+def test_sync_minutes_0_schedules_nothing_and_shares_still_configure(
+    archive: Archive, tmp_path: Path
+) -> None:
+    extra = 'sync_minutes = 0\nfull = true\nallow_delist = "5%"\n'
+    extra += f'out_dir = "{(tmp_path / "ca-out").as_posix()}"\n'
+    config = _config(tmp_path, "http://127.0.0.1:9/children", extra)
+    jobs = Jobs.standard(Console(archive, config), outbox_every=600, poll_every=600)
+    assert [j.name for j in jobs.jobs] == ["outbox", "referral-poll", "deadline-reminders"]
+    # The feed's keys do not trouble the civil-affairs share carrier (oversight shares).
+    from interop.exchange.plugins import Plugins
+
+    partner = config.partner("ca")
+    carrier = Plugins().partner_kinds()["civil-affairs"]("ca", {"kind": "civil-affairs",
+                                                                **partner.settings})  # fmt: skip
+    carrier.close()
