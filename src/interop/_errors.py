@@ -545,7 +545,8 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ),
     (
         "E851",
-        "A scheduled feed's settings are unusable (sync_minutes, full, allow_delist).",
+        "A scheduled feed's settings are unusable (sync_minutes, full, allow_delist, "
+        "[sync] agreement_date).",
         "Correct the partner's table in the configuration file.",
     ),
     (

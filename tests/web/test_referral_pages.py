@@ -110,4 +110,10 @@ def test_routine_waits_and_crisis_is_break_glass_reviewed_on_approvals(hconsole:
         # The routine one waits for a supervisor's approval (not the requester: G-16).
         routine_ref = next(r for r in hconsole.referrals.find() if r.id != ref_id)
         assert hconsole.discloser.get(routine_ref.disclosure_id).status == "pending"
+        # One referral's page: its case's staff and the overseers, nobody else.
+        for who, status in (("staff-01", 200), ("lead-01", 200), ("outsider", 403),
+                            ("adm-01", 403), ("view-01", 403)):  # fmt: skip
+            assert sign_in(base, who).get(f"{base}/referrals/{ref_id}").status_code == status
+        r = requests.get(f"{base}/referrals/{ref_id}", allow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/signin"
     assert PASSWORD not in page

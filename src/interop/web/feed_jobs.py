@@ -22,6 +22,7 @@ A refusal or failure is the job's error (:class:`~interop._errors.JobError`), sh
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -100,17 +101,21 @@ def scheduled_feeds(config: Config, feed_kinds: Iterable[str]) -> list[Scheduled
 
 
 def sync_options(config: Config, org_code: str | None) -> SyncOptions:
-    """The options ``interop sync`` takes from the ``[sync]`` table (received today)."""
+    """The options ``interop sync`` takes from the ``[sync]`` table (received today), in
+    one process (a fork beside the console's threads could inherit a held lock)."""
     section = config.raw.get("sync", {})
     agreement = section.get("agreement_date")
-    import datetime as dt
-
+    try:
+        agreed = dt.date.fromisoformat(str(agreement)) if agreement else None
+    except ValueError:
+        raise ConfigError("[sync] agreement_date: not a date YYYY-MM-DD", code="E851") from None
     return SyncOptions(
         received=today(),
-        agreement_date=dt.date.fromisoformat(str(agreement)) if agreement else None,
+        agreement_date=agreed,
         case_prefix=str(org_code or section.get("org_code") or "ORG"),
         contractor_id=str(section.get("contractor_id", "contractor")),
         contractor_name=str(section.get("contractor_name", "承接机构")),
+        workers=0,  # in the console's process: no forked workers beside its threads
     )
 
 
