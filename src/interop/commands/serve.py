@@ -78,6 +78,18 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
         console = Console(archive, config, secure=args.secure, now=args.settings.clock.now)
+        if not args.no_jobs:
+            from interop.web.jobs import Jobs
+
+            # (built before listening: unusable feed settings stop the start, E851)
+            console.jobs = Jobs.standard(
+                console,
+                outbox_every=args.outbox_every,
+                poll_every=args.poll_every,
+                remind_every=args.remind_every,
+                remind_within=args.remind_within,
+                org_code=args.settings.org_code,
+            )
         try:
             sock = bind(args.host, args.port)
         except OSError as exc:
@@ -91,17 +103,7 @@ def run(args: argparse.Namespace) -> int:
             _("console at http://{host}:{port}/ (Ctrl-C stops)").format(host=shown, port=port),
             flush=True,
         )
-        if not args.no_jobs:
-            from interop.web.jobs import Jobs
-
-            console.jobs = Jobs.standard(
-                console,
-                outbox_every=args.outbox_every,
-                poll_every=args.poll_every,
-                remind_every=args.remind_every,
-                remind_within=args.remind_within,
-                org_code=args.settings.org_code,
-            )
+        if console.jobs is not None:
             console.jobs.start()
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
         # handler it found: this one ends the command normally (exit 0) after the cleanup.
