@@ -96,7 +96,7 @@ class Jobs:
         within ``remind_within`` days or overdue) and one job per scheduled feed."""
         from interop.casework.reminders import DEFAULT_WITHIN_DAYS, remind
         from interop.exchange.plugins import Plugins
-        from interop.web.feed_jobs import scheduled_feeds, sync_feed
+        from interop.web.feed_jobs import ScheduledFeed, scheduled_feeds, sync_feed
 
         feeds = scheduled_feeds(console.config, Plugins().feeds())
 
@@ -118,7 +118,7 @@ class Jobs:
             within = DEFAULT_WITHIN_DAYS if remind_within is None else remind_within
             return remind(console.archive, now, within_days=within)
 
-        def feed_job(feed: Any) -> Job:
+        def feed_job(feed: ScheduledFeed) -> Job:
             def work() -> dict[str, Any]:
                 return sync_feed(feed, console.archive, console.config, org_code=org_code)
 
