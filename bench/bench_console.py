@@ -8,6 +8,8 @@ spread over three months), a staff register (an org lead, a supervisor, a worker
 cases), 200 pending disclosures and the audit chain of M events; then ``interop serve`` is
 started as its own process on 127.0.0.1 and each page and API call is fetched ``--n`` times
 by a signed-in person (org lead, or the worker for the worker's due list): p50 / p95 in ms.
+Before that, the deadline-reminder job's run is timed over every case (a first run that
+records a reminder of each, and a second that finds them all recorded).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 PAGES = ["/due", "/approvals", "/referrals", "/audit", "/audit?action=approval", "/outbox",
          "/sync", "/staff"]  # fmt: skip
-API = ["/api/due", "/api/disclosures?status=pending", "/api/audit", "/api/outbox"]
+API = ["/api/due", "/api/reminders", "/api/disclosures?status=pending", "/api/audit",
+       "/api/outbox"]  # fmt: skip
 
 
 def fill(url: str, cases: int, events: int) -> None:
@@ -40,7 +43,7 @@ def fill(url: str, cases: int, events: int) -> None:
     from interop.store import schema as t
     from staff_support import register_people
 
-    with Archive.open(url) as archive:
+    with Archive.create(url) as archive:
         register_people(archive)
         start = dt.date(2026, 12, 1)
         stamp = "2026-12-01T08:00:00+00:00"
@@ -108,6 +111,26 @@ def timed(s: requests.Session, url: str, n: int) -> tuple[float, float]:
     return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
+def reminders(url: str) -> None:
+    """The reminder job's run over every deadline (within 90 days): first and again."""
+    from interop.casework.reminders import remind
+    from interop.core.workdays import WorkCalendar
+    from interop.store import Archive
+
+    calendar = WorkCalendar.load()
+    now = dt.datetime.now(dt.UTC)
+    with Archive.open(url) as archive:
+        for run in ("first", "again"):
+            t0 = time.perf_counter()
+            got = remind(archive, now, within_days=90, calendar=calendar)
+            ms = (time.perf_counter() - t0) * 1000
+            print(
+                f"reminder job ({run}): {got['recorded']:,} recorded of "
+                f"{got['due_soon'] + got['overdue']:,} deadlines in {ms:.0f} ms",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cases", type=int, default=10_000)
@@ -119,6 +142,7 @@ def main() -> None:
         t0 = time.perf_counter()
         fill(url, args.cases, args.audit)
         print(f"filled in {time.perf_counter() - t0:.1f} s", flush=True)
+        reminders(url)
         proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "interop"), "--db", url, "serve", "--port", "0"],
             stdout=subprocess.PIPE, text=True,

@@ -567,6 +567,34 @@ REGISTRY: dict[str, ErrorCode] = _codes(
         "interop serve cannot listen on that address and port.",
         "Stop what uses the port, or give --port (and --host).",
     ),
+    # The console's jobs, referrals from the console, first sign-in (E850–E869)
+    (
+        "E850",
+        "A scheduled feed's sync did not complete (the job's error on 后台任务 and 名单同步).",
+        "Read the message: fix the partner's feed or configuration, or run "
+        "`interop sync` by hand with --allow-delist when a full list really delists that many.",
+    ),
+    (
+        "E851",
+        "A scheduled feed's settings are unusable (sync_minutes, full, allow_delist, "
+        "[sync] agreement_date).",
+        "Correct the partner's table in the configuration file.",
+    ),
+    (
+        "E852",
+        "The referral form is incomplete (case, hospital, routine or crisis, reason).",
+        "Fill in every field of the form.",
+    ),
+    (
+        "E853",
+        "The partner chosen for a referral is not a hospital partner (hospital-fhir).",
+        "Choose a hospital of the partners configuration.",
+    ),
+    (
+        "E854",
+        "The initial administrator password file cannot be written or read.",
+        "Check the folder beside the archive (the user data folder) and its permissions.",
+    ),
 )
 
 
@@ -601,3 +629,11 @@ class SignOffRefused(AccessDenied):
     """The author of a step may not sign off its warnings (four eyes, E261; exit 1)."""
 
     code = "E261"
+
+
+class JobError(InteropError):
+    """A background job of ``interop serve`` could not do its run (exit 1): shown as the
+    job's error on 后台任务, never a crash of the console."""
+
+    code = "E850"
+    exit_code = 1

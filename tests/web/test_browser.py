@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import CASES, NOW, PASSWORD, SCHOOL_CASE, serving
+from web_support import (
+    CASES,
+    NOW,
+    PASSWORD,
+    REFERRAL_CASE,
+    REFERRAL_HOSPITAL,
+    SCHOOL_CASE,
+    hospital_console,
+    serving,
+)
 
 from archive_support import store
 from interop.config import load_config
@@ -35,7 +45,6 @@ FLAGS = [
     "--disable-sync",
 ]
 HOSPITAL = "jx-childrens-hospital"
-REFERRAL_CASE = "JX0101-2025-00001"
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +199,51 @@ def test_supervisor_and_org_lead_in_the_browser(
         _shot(page, "14-outbox-en")
         context.close()
         assert errors == []  # no script errors (there is no script; CSP blocks none)
+
+
+def test_a_worker_refers_in_crisis_and_a_supervisor_reviews_it(
+    chromium: Any, web_archive: Archive, tmp_path: Path, engine: Engine
+) -> None:
+    """转介 → a crisis referral (break-glass, sent at once) by the worker; 审批 → the
+    supervisor finds its review due and records it as justified."""
+    console = hospital_console(web_archive, tmp_path, engine)
+    try:
+        with serving(console) as base:
+            context = chromium.new_context(locale="zh-CN")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            _sign_in(page, base, "staff-01")
+            page.click("nav >> text=转介")
+            page.wait_for_url(f"{base}/referrals")
+            page.fill("#case", REFERRAL_CASE)
+            page.select_option("#partner", REFERRAL_HOSPITAL)
+            page.check("#urgency-crisis")
+            page.select_option("#crisis_type", "life-self")
+            page.fill("#reason", "孩子有自伤风险，需要立即评估")
+            _shot(page, "15-referral-form")
+            page.click("button.refer")
+            page.wait_for_url(re.compile(r".*/referrals/REF-[0-9A-F]+\?done=.*"))
+            assert "紧急调阅" in page.inner_text("main")
+            _shot(page, "16-crisis-referral")
+            ref_id = page.url.split("/referrals/")[1].split("?")[0]
+            ref = console.referrals.get(ref_id)
+            assert ref.break_glass and ref.requester == "staff-01"
+            page.click("header button[type=submit]")  # sign out
+            page.wait_for_url(f"{base}/signin")
+
+            _sign_in(page, base, "staff-03")
+            page.wait_for_url(f"{base}/approvals")
+            due = page.inner_text("main").split("待完成的紧急调阅事后审核")[1]
+            assert ref.disclosure_id in due
+            page.click(f"a[href='/approvals/{ref.disclosure_id}']")
+            _shot(page, "17-break-glass-review")
+            page.click("button.approve")  # 事后审核：合理
+            page.wait_for_url(f"{base}/approvals?done=*")
+            assert console.discloser.get(ref.disclosure_id).review_outcome == "justified"
+            assert ref.disclosure_id not in page.inner_text("main")
+            _shot(page, "18-review-recorded")
+            context.close()
+            assert errors == []
+    finally:
+        console.close()

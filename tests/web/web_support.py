@@ -110,3 +110,36 @@ def csrf_of(s: requests.Session, base: str) -> str:
 def token_for(archive: Archive, staff_id: str, *, days: int = 30) -> str:
     secret, _row = Accounts(archive).issue_token(staff_id, days=days)
     return secret
+
+
+REFERRAL_HOSPITAL = "jx-childrens-hospital"
+REFERRAL_CASE = "JX0101-2025-00001"
+
+
+def hospital_console(archive: Archive, tmp_path: Path, engine: Engine) -> Console:
+    """A console whose partners include a hospital (nothing listens on its port: a delivery
+    stays queued for the outbox) and case 01 with the guardian's referral consent."""
+    path = tmp_path / "partners-hospital.toml"
+    path.write_text(
+        f"""
+[partners.school-mingde]
+kind = "school"
+out_dir = "{(tmp_path / "school-out").as_posix()}"
+
+[partners.{REFERRAL_HOSPITAL}]
+kind = "hospital-fhir"
+base_url = "http://127.0.0.1:9/fhir"
+owner = "Organization/jxch"
+""",
+        encoding="utf-8",
+    )
+    doc = json.loads((CASES / "01-medium-in-service.json").read_text("utf-8"))
+    doc["consents"].append(
+        {"id": "consent-hosp", "topic": "hosp-referral", "status": "active",
+         "grantor": "adult-01", "date": "2026-11-20", "period_start": "2026-11-20",
+         "period_end": "2027-11-19", "child_assent": True}
+    )  # fmt: skip
+    store(archive, engine, doc)
+    console = Console(archive, load_config(path), now=lambda: NOW)
+    console._engine = engine
+    return console

@@ -110,24 +110,22 @@ def run(args: argparse.Namespace) -> int:
     with open_referrals(args) as refs:
         action = args.referral_command
         if action == "create":
-            requester = act_as(
-                refs.discloser.archive,
-                args.settings.token,
-                "referral.create",
-                case=args.case,
-            ).staff_id
-            ref = refs.create(
+            from interop.referral.create import create_as
+
+            person = act_as(
+                refs.discloser.archive, args.settings.token, "referral.create", case=args.case
+            )
+            ref = create_as(
+                refs,
+                person,
                 args.case,
                 partner=args.partner,
                 trigger=args.trigger,
                 reason=args.reason,
-                requester=requester,
                 mode=args.mode,
                 crisis_type=args.crisis_type,
+                send=not args.no_send,
             )
-            if not args.no_send and ref.state == "info-prepared":
-                refs.deliver(ref.id)
-                ref = refs.get(ref.id)
             return _report(args, refs, ref)
         if action == "cancel":
             who = act_as(refs.discloser.archive, args.settings.token, "referral.cancel").staff_id

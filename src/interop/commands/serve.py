@@ -4,8 +4,10 @@ Binds 127.0.0.1:8080 by default (``--host``/``--port``; behind a TLS reverse pro
 ``--secure`` so session cookies are marked Secure). Sign in with a staff id and password of
 the staff register (``interop staff add``); scripts use ``/api/`` with a personal API token.
 Ctrl-C or SIGTERM stops it gracefully. It also runs the background jobs (``--no-jobs``:
-not here): the outbox every 30 s and referral polling of partners due by their
-``poll_minutes`` — the same work as ``interop outbox run`` and ``interop referral poll``.
+not here): the outbox every 30 s, referral polling of partners due by their
+``poll_minutes``, deadline reminders hourly (``--remind-every``, ``--remind-within``) and
+each partner feed every ``sync_minutes`` — the same work as ``interop outbox run``,
+``interop referral poll``, ``interop cases due`` and ``interop sync --partner``.
 ``GET /healthz`` answers ``{"status": "ok"}``.
 """
 
@@ -50,6 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often to look for partners due a poll (their poll_minutes)",
     )
+    parser.add_argument(
+        "--remind-every",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often to record deadline reminders (default hourly; one per deadline, "
+        "person and day)",
+    )
+    parser.add_argument(
+        "--remind-within",
+        type=int,
+        default=3,
+        metavar="DAYS",
+        help="remind of deadlines within DAYS calendar days (overdue ones always; default 3)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +78,18 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
         console = Console(archive, config, secure=args.secure, now=args.settings.clock.now)
+        if not args.no_jobs:
+            from interop.web.jobs import Jobs
+
+            # (built before listening: unusable feed settings stop the start, E851)
+            console.jobs = Jobs.standard(
+                console,
+                outbox_every=args.outbox_every,
+                poll_every=args.poll_every,
+                remind_every=args.remind_every,
+                remind_within=args.remind_within,
+                org_code=args.settings.org_code,
+            )
         try:
             sock = bind(args.host, args.port)
         except OSError as exc:
@@ -74,12 +103,7 @@ def run(args: argparse.Namespace) -> int:
             _("console at http://{host}:{port}/ (Ctrl-C stops)").format(host=shown, port=port),
             flush=True,
         )
-        if not args.no_jobs:
-            from interop.web.jobs import Jobs
-
-            console.jobs = Jobs.standard(
-                console, outbox_every=args.outbox_every, poll_every=args.poll_every
-            )
+        if console.jobs is not None:
             console.jobs.start()
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the
         # handler it found: this one ends the command normally (exit 0) after the cleanup.

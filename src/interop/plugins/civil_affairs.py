@@ -24,6 +24,8 @@ The feed protocol::
     max_attempts = 4      # feed pages: tries in this run; shares: outbox attempts
     retry_base = 0.5      # seconds, doubled after each failed try
     page_size = 500
+    sync_minutes = 60     # `interop serve` syncs the feed on this cadence (default daily)
+    full = false          # true: each fetch is the whole list (the --full guard applies)
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ log = logging.getLogger(__name__)
 
 KIND = "civil-affairs"
 #: Keys of the feed, which the share carrier leaves alone.
-FEED_KEYS = frozenset({"url", "mapping", "page_size", "kind"})
+FEED_KEYS = frozenset(
+    {"url", "mapping", "page_size", "kind", "sync_minutes", "full", "allow_delist"}
+)
 SHARE_ENDPOINTS = Endpoints(
     url="share_url", base_url="share_base_url", out_dir="out_dir", extra=FEED_KEYS
 )

@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from interop._errors import AuthenticationError, StaffError
+from interop.staff.initial_admin import retire
 from interop.staff.register import Register, SignedIn
 from interop.store.archive import Archive
 
@@ -73,6 +74,8 @@ class Accounts:
         if len(password) < MIN_PASSWORD:
             raise StaffError(MSG_SHORT.format(n=MIN_PASSWORD), code="E808")
         self.store.set_password(staff_id, _HASHER.hash(password), self._stamp())
+        # A password of one's own: the initial administrator's generated one is used up.
+        retire(self.register.store.archive, staff_id)
 
     def authenticate(self, staff_id: str, password: str) -> SignedIn:
         """The person whose password this is; lockout after repeated failures."""

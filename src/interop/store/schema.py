@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = sa.MetaData()
 
@@ -680,3 +680,49 @@ def _v8_to_v9(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[8] = _v8_to_v9
+
+
+# ---------------------------------------------------------------------------
+# Version 10 — deadline reminders of the console's job (提醒): one per deadline, person
+# and day, whatever the number of runs or restarts.
+# ---------------------------------------------------------------------------
+
+#: A reminder of an open deadline (``cases due``) recorded for the person it concerns
+#: (``worker``: the case's care manager; ``""`` when the case has none yet, e.g. a listed
+#: child waiting to start) on one China day. Only what the 待办 page shows: the case
+#: number, the rule, the last day, what started its clock (one deadline per party of DL-13)
+#: and whether it has passed — never a name.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("worker", sa.String(64), nullable=False),
+    sa.Column("case_number", sa.String(40), nullable=False),
+    sa.Column("rule", sa.String(40), nullable=False),
+    sa.Column("deadline", sa.String(10), nullable=False),
+    sa.Column("ref", sa.String(40), nullable=False),  # a referral's id, else ""
+    sa.Column("overdue", sa.Boolean, nullable=False),
+    sa.Column("provisional", sa.Boolean, nullable=False),
+    sa.Column("event", sa.String(200), nullable=False),  # what started the clock
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint(
+        "day",
+        "worker",
+        "case_number",
+        "rule",
+        "deadline",
+        "ref",
+        "event",
+        name="uq_reminders_once",
+    ),
+    sa.Index("ix_reminders_worker_day", "worker", "day"),
+)
+
+
+def _v9_to_v10(conn: sa.Connection) -> None:
+    """Adds the reminders table (idempotent: an archive that has it keeps its rows)."""
+    reminders.create(conn, checkfirst=True)
+
+
+MIGRATIONS[9] = _v9_to_v10

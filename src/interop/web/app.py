@@ -254,15 +254,17 @@ async def no_icon(request: Request) -> Response:
 
 def create_app(console: Console) -> Any:
     """The console and API as one ASGI application (wrapped in the security headers)."""
-    from interop.web import api_routes, case_api, case_pages, pages
+    from interop.web import api_routes, case_api, case_pages, pages, referral_pages, reminders
 
     routes = [
         Route("/healthz", healthz),
         Route("/favicon.ico", no_icon),
+        *referral_pages.routes(),
         *pages.routes(),
         *case_pages.routes(),
         *case_api.routes(),
         *api_routes.routes(),
+        *reminders.routes(),
         Mount("/static", StaticFiles(packages=[("interop.web", "static")]), name="static"),
     ]
     app = Starlette(routes=routes)

@@ -1,10 +1,12 @@
-"""Background jobs of ``interop serve``: the outbox workers and referral polling on their
-cadence, each with its last run, result and error visible in the console (后台任务).
+"""Background jobs of ``interop serve``: the outbox workers, referral polling, deadline
+reminders and the partners' list feeds on their cadence, each with its last run, result and
+error visible in the console (后台任务).
 
-Each job is a thread calling the same library functions as ``interop outbox run`` and
-``interop referral poll`` (which still work from cron). Stopping is graceful: no new run
-starts; a run in progress finishes its batch (a delivery in flight completes or is released
-to the next worker by its lease).
+Each job is a thread calling the same library functions as ``interop outbox run``,
+``interop referral poll``, ``interop cases due`` (:mod:`interop.casework.reminders`) and
+``interop sync --partner`` (:mod:`interop.web.feed_jobs`), which still work from cron.
+Stopping is graceful: no new run starts; a run in progress finishes its batch (a delivery
+in flight completes or is released to the next worker by its lease).
 """
 
 from __future__ import annotations
@@ -79,9 +81,24 @@ class Jobs:
         self._threads: list[threading.Thread] = []
 
     @classmethod
-    def standard(cls, console: Console, *, outbox_every: float, poll_every: float) -> Jobs:
-        """The outbox (deliver what is due) and referral polling (partners due by their
-        ``poll_minutes``)."""
+    def standard(
+        cls,
+        console: Console,
+        *,
+        outbox_every: float,
+        poll_every: float,
+        remind_every: float = 3600.0,
+        remind_within: int | None = None,
+        org_code: str | None = None,
+    ) -> Jobs:
+        """The outbox (deliver what is due), referral polling (partners due by their
+        ``poll_minutes``), deadline reminders (every ``remind_every`` seconds, deadlines
+        within ``remind_within`` days or overdue) and one job per scheduled feed."""
+        from interop.casework.reminders import DEFAULT_WITHIN_DAYS, remind
+        from interop.exchange.plugins import Plugins
+        from interop.web.feed_jobs import ScheduledFeed, scheduled_feeds, sync_feed
+
+        feeds = scheduled_feeds(console.config, Plugins().feeds())
 
         def outbox() -> dict[str, Any]:
             from interop.exchange.driver import Driver
@@ -96,7 +113,25 @@ class Jobs:
         def poll() -> dict[str, Any]:
             return dict(console.referrals.poll())
 
-        return cls([Job("outbox", outbox_every, outbox), Job("referral-poll", poll_every, poll)])
+        def reminders() -> dict[str, Any]:
+            now = console.now() if console.now is not None else dt.datetime.now(dt.UTC)
+            within = DEFAULT_WITHIN_DAYS if remind_within is None else remind_within
+            return remind(console.archive, now, within_days=within)
+
+        def feed_job(feed: ScheduledFeed) -> Job:
+            def work() -> dict[str, Any]:
+                return sync_feed(feed, console.archive, console.config, org_code=org_code)
+
+            return Job(f"feed:{feed.partner}", feed.every_minutes * 60, work)
+
+        return cls(
+            [
+                Job("outbox", outbox_every, outbox),
+                Job("referral-poll", poll_every, poll),
+                Job("deadline-reminders", remind_every, reminders),
+                *(feed_job(f) for f in feeds),
+            ]
+        )
 
     def start(self) -> None:
         for job in self.jobs:
@@ -119,3 +154,7 @@ class Jobs:
 
     def states(self) -> list[dict[str, Any]]:
         return [j.state() for j in self.jobs]
+
+    def feed_states(self) -> list[dict[str, Any]]:
+        """The scheduled feeds' jobs (名单同步 shows their last error)."""
+        return [j.state() for j in self.jobs if j.name.startswith("feed:")]

@@ -21,6 +21,7 @@ from interop.staff.policy import allowed, case_scope
 from interop.staff.register import ROLES, qualification, screening
 from interop.store.case_warnings import CaseWarnings
 from interop.web.app import Ctx, page, render
+from interop.web.reminders import reminders_of
 from interop.web.render import readable_bundle
 from interop.web.security import (
     LANG_COOKIE,
@@ -119,7 +120,7 @@ def due(ctx: Ctx) -> Response:
     q = ctx.console.queries
     return ctx.render(
         "due.html",
-        waiting=q.waiting(cases=cases),
+        reminders=reminders_of(ctx.console, ctx.person),
         reviews=q.open_reviews(cases=cases),
         warnings=CaseWarnings(ctx.console.archive).open(cases),  # awaiting sign-off
         scope_all=cases is None,
@@ -212,27 +213,6 @@ def preview(ctx: Ctx) -> Response:
     return ctx.render("preview.html", case=case, rows=rows)
 
 
-# -- 转介 ---------------------------------------------------------------------
-
-
-@page("referral.view")
-def referrals(ctx: Ctx) -> Response:
-    found = ctx.console.referrals.find()
-    cases = _scope(ctx)
-    if cases is not None:
-        mine = set(cases)
-        found = [r for r in found if r.case_number in mine]
-    return ctx.render("referrals.html", referrals=[r.summary() for r in reversed(found)])
-
-
-@page("referral.view")
-def referral(ctx: Ctx) -> Response:
-    shown = ctx.console.referrals.show(ctx.request.path_params["id"])
-    if not may_see_case(ctx.console.archive, ctx.person, shown["case_number"]):
-        raise AccessDenied("you are not staff of this case", code="E822")
-    return ctx.render("referral.html", r=shown)
-
-
 # -- 名单同步 ------------------------------------------------------------------
 
 
@@ -241,8 +221,13 @@ def sync(ctx: Ctx) -> Response:
     q = ctx.console.queries
     runs = q.sync_runs()
     run_id = ctx.request.query_params.get("run") or (runs[0]["run_id"] if runs else None)
+    running = ctx.console.jobs
     return ctx.render(
-        "sync.html", runs=runs, run_id=run_id, rows=q.quarantine(run_id) if run_id else []
+        "sync.html",
+        runs=runs,
+        run_id=run_id,
+        rows=q.quarantine(run_id) if run_id else [],
+        feeds=running.feed_states() if running is not None else [],
     )
 
 
@@ -443,8 +428,6 @@ def routes() -> list[Route]:
         Route("/approvals/{id}/approve", approve, methods=post),
         Route("/approvals/{id}/reject", reject, methods=post),
         Route("/preview", preview),
-        Route("/referrals", referrals),
-        Route("/referrals/{id}", referral),
         Route("/sync", sync),
         Route("/outbox", outbox),
         Route("/outbox/{id}/retry", outbox_retry, methods=post),
