@@ -98,8 +98,8 @@ def _error_classes() -> set[str]:
     }
 
 
-def report(po: Path = PO) -> Report:
-    """Extract the code's msgids and read the catalogue ``po``."""
+def report(po: Path | None = None) -> Report:
+    """Extract the code's msgids and read the catalogue ``po`` (default: zh_CN's)."""
     rep = Report()
     rep.required = _extract({"_": None, "N_": None}, quiet=False)
     for msgid, where in _command_helps().items():
@@ -108,7 +108,7 @@ def report(po: Path = PO) -> Report:
         for text in (entry.meaning, entry.action):
             rep.required.setdefault(text, []).append(f"interop._errors.REGISTRY[{code}]")
     rep.optional = set(_extract(dict.fromkeys(_error_classes(), (1,)), quiet=True))
-    with po.open("rb") as fh:
+    with (po or PO).open("rb") as fh:
         cat = read_po(fh, locale="zh_CN")
     rep.entries = {
         str(m.id): str(m.string) if isinstance(m.string, str) else ""
@@ -125,14 +125,14 @@ def _po_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def stub(rep: Report, po: Path = PO) -> int:
+def stub(rep: Report, po: Path | None = None) -> int:
     """Append the missing msgids that have no entry at all, with an empty msgstr."""
     new = [m for m in rep.missing if m not in rep.entries]
     if new:
         lines = ["", "# stubs (tools/i18n_catalogue.py --stub): translate, then move to a block"]
         for msgid in new:
             lines += ["", f"#: {rep.required[msgid][0]}", f"msgid {_po_string(msgid)}", 'msgstr ""']
-        with po.open("a", encoding="utf-8") as fh:
+        with (po or PO).open("a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
     return len(new)
 

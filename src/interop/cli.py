@@ -21,7 +21,7 @@ from pathlib import Path
 from interop._errors import InteropError
 from interop.clock import Clock
 from interop.commands import COMMANDS
-from interop.i18n import _, choose, current, set_language
+from interop.i18n import LANGUAGES, _, choose, current, set_language
 from interop.i18n.errors import explain
 from interop.i18n.parser import Parser
 from interop.settings import Settings
@@ -69,10 +69,12 @@ def command_help(modname: str) -> str:
 def _lang_in(argv: Sequence[str]) -> str | None:
     """The ``--lang`` of ``argv`` (read before parsing, so the help is in that language)."""
     for i, arg in enumerate(argv):
-        if arg == "--lang" and i + 1 < len(argv):
-            return argv[i + 1]
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
         if arg.startswith("--lang="):
-            return arg.partition("=")[2]
+            value = arg.partition("=")[2]
+        if value is not None:
+            # an unknown language is argparse's to refuse, in the language of LANG
+            return value if value in LANGUAGES else None
     return None
 
 
@@ -143,7 +145,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         print(f"interop: {explain(exc, current())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"interop: {_('interrupted')}", file=sys.stderr)
+        print("interop: " + _("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

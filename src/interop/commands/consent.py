@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     wd.add_argument("--date", help=_("date withdrawn (default today)"))
 
 
+def _status_names() -> dict[str, str]:
+    return {"active": _("in force"), "inactive": _("withdrawn")}
+
+
 def _date(value: str | None, what: str) -> str | None:
     if value is None:
         return None
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from interop.privacy.session import open_discloser
     from interop.staff.identity import act_as
 
+    status_names = _status_names()
     with open_discloser(args) as discloser:
         _version, record = discloser.latest_record(args.case)
         if args.consent_command == "list":
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                         line.format(
                             id=c["id"],
                             topic=c["topic"],
-                            status=_(c["status"]),
+                            status=status_names.get(c["status"], c["status"]),
                             grantor=c["grantor"],
                             date=c["date"],
                             period=period,

@@ -85,6 +85,15 @@ VOCABULARY: tuple[str, ...] = (
     # background jobs of the console (web.jobs)
     N_("outbox"),
     N_("referral-poll"),
+    # the archive that is not there (store.location.NO_ARCHIVE; said by i18n.errors)
+    N_(
+        "no archive at {where}: create one with `interop init --db URL` "
+        "(the --db you gave), or give the --db of an existing archive"
+    ),
+    N_(
+        "{where} holds no interop archive: create one with `interop init --db URL` "
+        "(the --db you gave), or give the --db of an existing archive"
+    ),
     # the console's CSRF refusal (web.security.MSG_CSRF)
     N_("the form is out of date or did not come from this console (CSRF); reload and retry"),
 )
