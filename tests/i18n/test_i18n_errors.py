@@ -71,3 +71,26 @@ def test_argparse_messages_are_translated_by_their_template() -> None:
     finally:
         set_language("en")
     assert translate_message(nested) == nested
+
+
+def test_a_message_made_from_a_template_is_said_with_its_values() -> None:
+    from interop.exchange.driver import MSG_QUEUED
+    from interop.i18n.templates import localise
+    from interop.staff.policy import MSG_DENIED
+
+    queued = MSG_QUEUED.format(partner="school-a", item="17")
+    assert localise(queued, "zh_CN") == (
+        "已作为发件箱投递 17 排队发往 school-a；由 interop outbox run 发送"
+    )
+    assert localise(queued, "en") == queued
+    denied = MSG_DENIED.format(who="w01", action="disclosure.approve", roles="worker")
+    said = explain(AccessDenied(denied, code="E820"), "zh_CN")
+    assert "详情：w01 无权执行 disclosure.approve（角色：worker）" in said
+
+
+def test_a_template_with_little_fixed_text_takes_no_message_apart() -> None:
+    from interop.i18n.templates import localise
+
+    # "token {id} {label} {revoked}" and "{file}: valid" must not match these
+    assert localise("token x y z", "zh_CN") == "token x y z"
+    assert localise("row 3: valid", "zh_CN") == "row 3: valid"

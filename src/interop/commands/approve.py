@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.i18n import _
+from interop.i18n import _, current
+from interop.i18n.templates import localise
 
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
@@ -60,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
         for line in handover.lines(d.partner, d.partner_kind) if handover else []:
             print(f"  {line}")
         if d.status == "refused":
-            print(f"  {d.reasons[-1]}")
+            print("  " + localise(d.reasons[-1], current()))
     return 1 if d.status == "refused" else 0

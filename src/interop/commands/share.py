@@ -18,7 +18,8 @@ import argparse
 import json
 import sys
 
-from interop.i18n import _
+from interop.i18n import _, current
+from interop.i18n.templates import localise
 
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
@@ -79,14 +80,14 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         for r in d.reasons:
             said = _("refused: {reason}") if d.status == "refused" else "{reason}"
-            print("interop: " + said.format(reason=r), file=sys.stderr)
+            print("interop: " + said.format(reason=localise(r, current())), file=sys.stderr)
     else:
         print(
             _("disclosure {id}: {state}").format(id=d.id, state=_(d.status))
             + (f" (sha256 {d.sha256})" if d.sha256 else "")
         )
         for r in d.reasons:
-            print(f"  {r}")
+            print("  " + localise(r, current()))
         for line in handover.lines(d.partner, d.partner_kind) if handover else []:
             print(f"  {line}")
         if d.status == "pending":

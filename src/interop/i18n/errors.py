@@ -14,12 +14,9 @@ names and masked identifiers, never personal data. English keeps the one-line fo
 
 from __future__ import annotations
 
-import re
-import string
-from functools import cache
-
 from interop._errors import REGISTRY, InteropError
-from interop.i18n import N_, catalogue, translate
+from interop.i18n import N_, translate
+from interop.i18n.templates import localise
 
 __all__ = ["explain"]
 
@@ -27,7 +24,7 @@ __all__ = ["explain"]
 def explain(exc: InteropError, lang: str) -> str:
     """``exc`` for an operator in ``lang``: one line in English, else the translated
     meaning, the detail and what to do (the code first, as ``[E520]``)."""
-    detail = _detail(exc.message, lang)
+    detail = localise(exc.message, lang)
     entry = REGISTRY.get(exc.code)
     if lang == "en" or entry is None:
         return f"[{exc.code}] {detail}"
@@ -42,44 +39,6 @@ def explain(exc: InteropError, lang: str) -> str:
         lines.append("  " + translate(_DETAIL, lang).format(detail=detail))
     lines.append("  " + translate(_ACTION, lang).format(action=action))
     return "\n".join(lines)
-
-
-def _detail(message: str, lang: str) -> str:
-    said = translate(message, lang)
-    if said != message or lang == "en":
-        return said
-    for pattern, template in _templates(lang):
-        m = pattern.fullmatch(message)
-        if m is not None:
-            return template.format(**m.groupdict())
-    return message
-
-
-@cache
-def _templates(lang: str) -> list[tuple[re.Pattern[str], str]]:
-    """The catalogue's messages with plain named fields, as patterns that take a message
-    apart; the one with the most fixed text first (the most specific)."""
-    found: list[tuple[int, re.Pattern[str], str]] = []
-    for msgid, said in catalogue(lang).items():
-        try:
-            parts = list(string.Formatter().parse(msgid))
-        except ValueError:
-            continue
-        fields = [f for _t, f, spec, conv in parts if f is not None]
-        if not fields or any(
-            not f.isidentifier() or spec or conv for _t, f, spec, conv in parts if f is not None
-        ):
-            continue
-        out, names = [], set()
-        for text, name, _spec, _conv in parts:
-            out.append(re.escape(text))
-            if name is not None:
-                out.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
-                names.add(name)
-        fixed = sum(len(text) for text, *_rest in parts)
-        found.append((fixed, re.compile("".join(out), re.DOTALL), said))
-    found.sort(key=lambda t: -t[0])
-    return [(pattern, said) for _n, pattern, said in found]
 
 
 # The labels of the detail and action lines (msgids; translated per call above).
