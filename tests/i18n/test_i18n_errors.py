@@ -4,6 +4,10 @@ translated too where the catalogue has it or the template it was made from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from interop._errors import REGISTRY, AccessDenied, InputError, InteropError, StoreError
 from interop.i18n import catalogue, translate
 from interop.i18n.errors import explain
@@ -94,3 +98,16 @@ def test_a_template_with_little_fixed_text_takes_no_message_apart() -> None:
     # "token {id} {label} {revoked}" and "{file}: valid" must not match these
     assert localise("token x y z", "zh_CN") == "token x y z"
     assert localise("row 3: valid", "zh_CN") == "row 3: valid"
+
+
+def test_a_configuration_error_in_chinese(tmp_path: Path) -> None:
+    from interop.config import ConfigError, load_config
+
+    file = tmp_path / "partners.toml"
+    file.write_text('[partners.s]\nkind = "school"\nurl = "ftp://x"\n', "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(file)
+    assert str(caught.value) == f"[E162] {file}: partner s: key 'url' must be an http(s) URL"
+    said = explain(caught.value, "zh_CN").splitlines()
+    assert said[0] == "[E162] 合作方配置表或其中的键有误。"
+    assert said[1] == f"  详情：{file}: partner s：键 'url' 必须是 http(s) URL"
