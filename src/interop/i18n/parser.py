@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import unicodedata
 from functools import cache
 from typing import Any, NoReturn
 
 from interop.i18n import N_, _
 
-__all__ = ["Formatter", "Parser"]
+__all__ = ["Formatter", "Parser", "wrap"]
 
 _USAGE = N_("usage: ")
 _POSITIONALS = N_("positional arguments")
@@ -77,8 +78,46 @@ def translate_message(message: str) -> str:
     return message
 
 
+#: A run of wide (CJK) characters, one at a time, or a word of other characters, or spaces.
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_TOKEN = re.compile(f"[{_WIDE}]|[^\\s{_WIDE}]+|\\s+")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns: Chinese breaks between any two
+    characters (it has no spaces), other text between words; wide characters count two."""
+    lines: list[str] = []
+    line, used = "", 0
+    for token in _TOKEN.findall(" ".join(text.split())):
+        w = _width(token)
+        if used + w > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = "", 0
+            if token.isspace():
+                continue
+        line, used = line + token, used + w
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
 class Formatter(argparse.HelpFormatter):
-    """The help formatter: the usage prefix in the current language."""
+    """The help formatter: the usage prefix in the current language, Chinese wrapped by
+    its display width (textwrap breaks only at spaces, which Chinese has none of)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if _width(text) == len(text):
+            return super()._split_lines(text, width)
+        return wrap(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if _width(text) == len(text):
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in wrap(text, width - len(indent)))
 
     def add_usage(
         self,
