@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from interop._errors import InputError
-from interop.i18n import _
+from interop.i18n import _, current
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -48,8 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     wd.add_argument("--date", help=_("date withdrawn (default today)"))
 
 
-def _status_names() -> dict[str, str]:
-    return {"active": _("in force"), "inactive": _("withdrawn")}
+def _status(code: str) -> str:
+    """A consent's status for the operator: the record's code in English (as before),
+    words in another language."""
+    if current() == "en":
+        return code
+    return {"active": _("in force"), "inactive": _("withdrawn")}.get(code, code)
 
 
 def _date(value: str | None, what: str) -> str | None:
@@ -69,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from interop.privacy.session import open_discloser
     from interop.staff.identity import act_as
 
-    status_names = _status_names()
     with open_discloser(args) as discloser:
         _version, record = discloser.latest_record(args.case)
         if args.consent_command == "list":
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                         line.format(
                             id=c["id"],
                             topic=c["topic"],
-                            status=status_names.get(c["status"], c["status"]),
+                            status=_status(c["status"]),
                             grantor=c["grantor"],
                             date=c["date"],
                             period=period,
