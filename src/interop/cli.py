@@ -21,7 +21,7 @@ from pathlib import Path
 from interop._errors import InteropError
 from interop.clock import Clock
 from interop.commands import COMMANDS
-from interop.i18n import LANGUAGES, _, choose, current, set_language
+from interop.i18n import LANGUAGES, _, choose, current, speaking
 from interop.i18n.errors import explain
 from interop.i18n.parser import Parser
 from interop.settings import Settings
@@ -123,14 +123,17 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     """Run one command; ``clock`` (tests, demos) replaces the system clock."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # the language first: the help and argparse's own errors are in it too
-    set_language(choose(_lang_in(argv), os.environ.get("LANG")))
+    with speaking(choose(_lang_in(argv), os.environ.get("LANG"))):
+        return _run(argv, clock)
+
+
+def _run(argv: list[str], clock: Clock | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    set_language(choose(args.lang, os.environ.get("LANG")))
     try:
         # the one place that reads the environment: everything below gets settings
         settings = Settings.build(db=args.db, config=args.config, environ=os.environ, clock=clock)

@@ -97,3 +97,14 @@ def test_help_and_argparse_errors_in_the_chosen_language(
     assert out.startswith("usage: interop ") and "show this help message and exit" in out
     code, _, err = _run(capsys, "--lang", "en", "cases")
     assert "the following arguments are required: ACTION" in err
+
+
+def test_the_language_of_a_command_does_not_outlive_it(
+    archive: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from interop.i18n import current
+
+    assert _run(capsys, *archive, "--lang", "zh_CN", "cases", "due")[1] == "没有未到期的时限\n"
+    assert current() == "en"  # library code run next (a test) speaks English again
+    _run(capsys, "--lang", "zh_CN", "--help")  # argparse's exit too
+    assert current() == "en"

@@ -61,19 +61,16 @@ def test_every_registered_code_is_said_in_chinese_with_its_code() -> None:
 
 
 def test_argparse_messages_are_translated_by_their_template() -> None:
-    from interop.i18n import set_language
+    from interop.i18n import speaking
 
-    set_language("zh_CN")
-    try:
-        nested = "argument --risk: invalid choice: 'x' (choose from 'low', 'high')"
+    nested = "argument --risk: invalid choice: 'x' (choose from 'low', 'high')"
+    with speaking("zh_CN"):
         assert translate_message(nested) == "参数 --risk：无效的选项值：'x'（可选：'low', 'high'）"
         assert (
             translate_message("the following arguments are required: ACTION")
             == "缺少以下必需参数：ACTION"
         )
         assert translate_message("something argparse says anew") == "something argparse says anew"
-    finally:
-        set_language("en")
     assert translate_message(nested) == nested
 
 

@@ -14,11 +14,22 @@ entry that no code names any more shows as stale. Errors are said to an operator
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib.resources import files
 
-__all__ = ["LANGUAGES", "N_", "_", "choose", "current", "set_language", "translate"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "_",
+    "choose",
+    "current",
+    "set_language",
+    "speaking",
+    "translate",
+]
 
 #: Languages with a catalogue (en is the msgid itself).
 LANGUAGES = ("zh_CN", "en")
@@ -36,6 +47,17 @@ def choose(override: str | None, env_lang: str | None) -> str:
 
 def set_language(lang: str) -> None:
     _current.set(lang if lang in LANGUAGES else "en")
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """``lang`` for the code run inside, then the language before (a command's choice does
+    not outlive it: the next command in the same process, a test, chooses again)."""
+    token = _current.set(lang if lang in LANGUAGES else "en")
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def current() -> str:
