@@ -81,3 +81,10 @@ def fhir(fhir_server_session: object) -> Iterator[object]:
     yield fhir_server_session
     fhir_server_session.wait_up()  # type: ignore[attr-defined]
     fhir_server_session.reset()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI follows LANG (zh_CN where it says zh) and tests read its English text: a
+    shell in zh_CN must not change them. A test that wants Chinese sets LANG or --lang."""
+    monkeypatch.setenv("LANG", "C.UTF-8")

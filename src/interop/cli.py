@@ -21,6 +21,9 @@ from pathlib import Path
 from interop._errors import InteropError
 from interop.clock import Clock
 from interop.commands import COMMANDS
+from interop.i18n import LANGUAGES, _, choose, current, speaking
+from interop.i18n.errors import explain
+from interop.i18n.parser import Parser
 from interop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,35 +66,54 @@ def command_help(modname: str) -> str:
     return help_text
 
 
+def _lang_in(argv: Sequence[str]) -> str | None:
+    """The ``--lang`` of ``argv`` (read before parsing, so the help is in that language)."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value is not None:
+            # an unknown language is argparse's to refuse, in the language of LANG
+            return value if value in LANGUAGES else None
+    return None
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; imports only the chosen command's module (none for the overview)."""
-    parser = argparse.ArgumentParser(
+    """The parser, in the current language; imports only the chosen command's module
+    (none for the overview)."""
+    parser = Parser(
         prog="interop",
-        description="Carry DB36/T 2143-2025 case data as FHIR R4, sending each partner only "
-        "what its purpose needs.",
+        description=_(
+            "Carry DB36/T 2143-2025 case data as FHIR R4, sending each partner only "
+            "what its purpose needs."
+        ),
     )
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="archive database URL (sqlite:///path or postgresql://…); default $INTEROP_DB, "
-        "[settings] db or a SQLite file in the user data folder",
+        help=_(
+            "archive database URL (sqlite:///path or postgresql://…); default $INTEROP_DB, "
+            "[settings] db or a SQLite file in the user data folder"
+        ),
     )
     parser.add_argument(
-        "--config", metavar="FILE", help="partners configuration (TOML); default $INTEROP_CONFIG"
+        "--config",
+        metavar="FILE",
+        help=_("partners configuration (TOML); default $INTEROP_CONFIG"),
     )
     parser.add_argument(
-        "--lang", choices=("zh_CN", "en"), help="language of messages; default from $LANG"
+        "--lang", choices=("zh_CN", "en"), help=_("language of messages; default from $LANG")
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=_("more log output"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
     for name, modname in COMMANDS.items():
         if name != chosen:
             # listed for the overview and for argparse's choices; never run
-            sub.add_parser(name, help=command_help(modname), add_help=False)
+            sub.add_parser(name, help=_(command_help(modname)), add_help=False)
             continue
         mod = importlib.import_module(modname)
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(mod.NAME, help=_(mod.HELP), description=_(mod.HELP))
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -100,15 +122,18 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command; ``clock`` (tests, demos) replaces the system clock."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # the language first: the help and argparse's own errors are in it too
+    with speaking(choose(_lang_in(argv), os.environ.get("LANG"))):
+        return _run(argv, clock)
+
+
+def _run(argv: list[str], clock: Clock | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from interop.i18n import choose, set_language
-
-    set_language(choose(args.lang, os.environ.get("LANG")))
     try:
         # the one place that reads the environment: everything below gets settings
         settings = Settings.build(db=args.db, config=args.config, environ=os.environ, clock=clock)
@@ -120,10 +145,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         diskcache.use_folder(settings.cache_dir)
         code: int = args._run(args)
     except InteropError as exc:
-        print(f"interop: {exc}", file=sys.stderr)
+        print(f"interop: {explain(exc, current())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interop: interrupted", file=sys.stderr)
+        print("interop: " + _("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

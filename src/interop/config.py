@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from interop._errors import ConfigError as ConfigError
+from interop.i18n import N_
 
 __all__ = ["ENV_CONFIG", "Config", "ConfigError", "Partner", "load_config"]
 
@@ -36,6 +37,30 @@ ENV_CONFIG = "INTEROP_CONFIG"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _SECRET_KEYS = frozenset({"token", "password", "secret", "api_key", "client_secret"})
 _AUTH_TYPES = frozenset({"none", "bearer"})
+
+
+# Operator-facing messages (English msgids; the CLI says them in the operator's language).
+MSG_TOKEN_UNSET = N_("partner {name}: auth.token_env names {env}, which is not set")
+MSG_NO_PARTNER = N_("no partner '{name}' in {file} ([partners.{name}])")
+MSG_NO_PARTNER_NO_FILE = N_("no partner '{name}' (no configuration file given) ([partners.{name}])")
+MSG_UNREADABLE = N_("{file}: cannot read the configuration ({why})")
+MSG_NOT_UTF8 = N_("{file}: the configuration is not UTF-8 text")
+MSG_NOT_TOML = N_("{file}: not valid TOML ({why})")
+MSG_PARTNERS_TABLE = N_("{file}: [partners] must be a table of partner tables")
+MSG_PLAIN_NAME = N_("{file}: partner name '{name}' is not a plain name")
+MSG_NOT_TABLE = N_("{where}: must be a table")
+MSG_NO_KIND = N_("{where}: key 'kind' is missing or not text")
+MSG_SECRET = N_(
+    "{where}: key '{key}' holds a secret in the file; put it in an environment variable and "
+    'name it with auth = {{ type = "bearer", token_env = "…" }}'
+)
+MSG_NOT_URL = N_("{where}: key '{key}' must be an http(s) URL")
+MSG_OUT_DIR = N_("{where}: key 'out_dir' must be a folder path")
+MSG_AUTH_TABLE = N_("{where}: key 'auth' must be an inline table")
+MSG_AUTH_TYPE = N_("{where}: key 'auth.type' must be one of {types}")
+MSG_AUTH_SECRET = N_("{where}: key 'auth.{key}' holds a secret in the file; use auth.token_env")
+MSG_AUTH_KEY = N_("{where}: unknown key 'auth.{key}'")
+MSG_TOKEN_ENV = N_("{where}: key 'auth.token_env' must name an environment variable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +94,7 @@ class Partner:
         secret = auth.get(_SECRET)
         token = secret.value if isinstance(secret, _Secret) else None
         if not token:
-            raise ConfigError(
-                f"partner {self.name}: auth.token_env names {env}, which is not set",
-                code="E163",
-            )
+            raise ConfigError(MSG_TOKEN_UNSET.format(name=self.name, env=env), code="E163")
         return token
 
 
@@ -87,8 +109,12 @@ class Config:
     def partner(self, name: str) -> Partner:
         found = self.partners.get(name)
         if found is None:
-            where = f" in {self.source}" if self.source else " (no configuration file given)"
-            raise ConfigError(f"no partner '{name}'{where} ([partners.{name}])", code="E161")
+            said = (
+                MSG_NO_PARTNER.format(name=name, file=self.source)
+                if self.source
+                else MSG_NO_PARTNER_NO_FILE.format(name=name)
+            )
+            raise ConfigError(said, code="E161")
         return found
 
 
@@ -106,11 +132,11 @@ def load_config(path: str | Path | None, *, secrets: Mapping[str, str] | None = 
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{file}: cannot read the configuration ({exc.strerror})") from None
+        raise ConfigError(MSG_UNREADABLE.format(file=file, why=exc.strerror)) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{file}: the configuration is not UTF-8 text") from None
+        raise ConfigError(MSG_NOT_UTF8.format(file=file)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+        raise ConfigError(MSG_NOT_TOML.format(file=file, why=exc)) from None
     partners = _partners(file, data.get("partners", {}), secrets or {})
     return Config(partners=partners, source=file, raw=data)
 
@@ -132,34 +158,29 @@ _SECRET = "_secret"
 
 def _partners(file: Path, table: Any, secrets: Mapping[str, str]) -> dict[str, Partner]:
     if not isinstance(table, dict):
-        raise ConfigError(f"{file}: [partners] must be a table of partner tables", code="E162")
+        raise ConfigError(MSG_PARTNERS_TABLE.format(file=file), code="E162")
     out: dict[str, Partner] = {}
     for name, body in table.items():
         where = f"{file}: partner {name}"
         if not _NAME.fullmatch(name):
-            raise ConfigError(f"{file}: partner name '{name}' is not a plain name", code="E162")
+            raise ConfigError(MSG_PLAIN_NAME.format(file=file, name=name), code="E162")
         if not isinstance(body, dict):
-            raise ConfigError(f"{where}: must be a table", code="E162")
+            raise ConfigError(MSG_NOT_TABLE.format(where=where), code="E162")
         kind = body.get("kind")
         if not isinstance(kind, str) or not kind:
-            raise ConfigError(f"{where}: key 'kind' is missing or not text", code="E162")
+            raise ConfigError(MSG_NO_KIND.format(where=where), code="E162")
         for key in body:
             if key.lower() in _SECRET_KEYS:
-                raise ConfigError(
-                    f"{where}: key '{key}' holds a secret in the file; put it in an "
-                    'environment variable and name it with auth = {{ type = "bearer", '
-                    'token_env = "…" }}',
-                    code="E164",
-                )
+                raise ConfigError(MSG_SECRET.format(where=where, key=key), code="E164")
         for key in ("url", "base_url"):
             value = body.get(key)
             if value is not None and (
                 not isinstance(value, str) or not value.startswith(("http://", "https://"))
             ):
-                raise ConfigError(f"{where}: key '{key}' must be an http(s) URL", code="E162")
+                raise ConfigError(MSG_NOT_URL.format(where=where, key=key), code="E162")
         out_dir = body.get("out_dir")
         if out_dir is not None and (not isinstance(out_dir, str) or not out_dir):
-            raise ConfigError(f"{where}: key 'out_dir' must be a folder path", code="E162")
+            raise ConfigError(MSG_OUT_DIR.format(where=where), code="E162")
         if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
             body = {**body, "out_dir": str((file.parent / out_dir).resolve())}
         auth = body.get("auth")
@@ -177,24 +198,18 @@ def _check_auth(where: str, auth: Any) -> None:
     if auth is None:
         return
     if not isinstance(auth, dict):
-        raise ConfigError(f"{where}: key 'auth' must be an inline table", code="E162")
+        raise ConfigError(MSG_AUTH_TABLE.format(where=where), code="E162")
     kind = auth.get("type", "bearer")
     if kind not in _AUTH_TYPES:
         raise ConfigError(
-            f"{where}: key 'auth.type' must be one of {', '.join(sorted(_AUTH_TYPES))}",
-            code="E162",
+            MSG_AUTH_TYPE.format(where=where, types=", ".join(sorted(_AUTH_TYPES))), code="E162"
         )
     for key in auth:
         if key.lower() in _SECRET_KEYS:
-            raise ConfigError(
-                f"{where}: key 'auth.{key}' holds a secret in the file; use auth.token_env",
-                code="E164",
-            )
+            raise ConfigError(MSG_AUTH_SECRET.format(where=where, key=key), code="E164")
         if key not in ("type", "token_env"):
-            raise ConfigError(f"{where}: unknown key 'auth.{key}'", code="E162")
+            raise ConfigError(MSG_AUTH_KEY.format(where=where, key=key), code="E162")
     if kind == "bearer":
         env = auth.get("token_env")
         if not isinstance(env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
-            raise ConfigError(
-                f"{where}: key 'auth.token_env' must name an environment variable", code="E162"
-            )
+            raise ConfigError(MSG_TOKEN_ENV.format(where=where), code="E162")

@@ -36,6 +36,7 @@ from typing import Any
 
 from interop._errors import ConfigError
 from interop.clock import Clock, SystemClock
+from interop.i18n import N_
 
 __all__ = ["Settings", "default_cache_dir", "default_data_dir"]
 
@@ -50,10 +51,10 @@ ENV_DISABLE_PLUGINS = "INTEROP_DISABLE_PLUGINS"
 ENV_TOKEN = "INTEROP_TOKEN"
 
 _MESSAGES = {
-    "not_number": "{where}: {key} must be a whole number, 0 or more",
-    "not_text": "{where}: {key} must be text",
-    "unknown": "{where}: unknown key {key} in [settings]",
-    "unreadable": "{where}: cannot read [settings] ({why})",
+    "not_number": N_("{where}: {key} must be a whole number, 0 or more"),
+    "not_text": N_("{where}: {key} must be text"),
+    "unknown": N_("{where}: unknown key {key} in [settings]"),
+    "unreadable": N_("{where}: cannot read [settings] ({why})"),
 }
 _TOML_KEYS = frozenset(
     {

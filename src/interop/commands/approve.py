@@ -13,16 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.i18n import _
+from interop.i18n import _, current
+from interop.i18n.templates import localise
 
 NAME = "approve"
 HELP = "approve a pending disclosure as its supervisor (four-eyes), then send it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", metavar="ID", help="disclosure id (D-…)")
-    parser.add_argument("--no-send", action="store_true", help="approve only; deliver later")
-    parser.add_argument("--json", action="store_true", help="script-readable output")
+    parser.add_argument("id", metavar="ID", help=_("disclosure id (D-…)"))
+    parser.add_argument("--no-send", action="store_true", help=_("approve only; deliver later"))
+    parser.add_argument("--json", action="store_true", help=_("script-readable output"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         state = (
             _(d.status)
             if not d.break_glass
-            else _("review {outcome}").format(outcome=_(d.review_outcome or ""))
+            else _("review {outcome}").format(
+                outcome=_(d.review_outcome) if d.review_outcome else ""
+            )
         )
         print(
             _("disclosure {id}: {state} by {who} (sha256 {sha})").format(
@@ -58,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
         for line in handover.lines(d.partner, d.partner_kind) if handover else []:
             print(f"  {line}")
         if d.status == "refused":
-            print(f"  {d.reasons[-1]}")
+            print("  " + localise(d.reasons[-1], current()))
     return 1 if d.status == "refused" else 0

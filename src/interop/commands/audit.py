@@ -15,6 +15,7 @@ import json
 from collections import Counter
 
 from interop._errors import InputError
+from interop.i18n import _
 
 NAME = "audit"
 HELP = "the disclosure audit log: list, verify the hash chain, monthly report"
@@ -22,15 +23,15 @@ HELP = "the disclosure audit log: list, verify the hash chain, monthly report"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    ls = sub.add_parser("list", help="audit events in chain order")
-    ls.add_argument("--case", metavar="CASE", help="only events of this case")
-    ls.add_argument("--action", help="only this action (request, approval, break-glass …)")
-    ls.add_argument("--json", action="store_true", help="print a JSON array of AuditEvents")
-    vf = sub.add_parser("verify", help="check the hash chain (exit 1 at the first broken link)")
-    vf.add_argument("--json", action="store_true", help="script-readable output")
-    rp = sub.add_parser("report", help="disclosures of a month; every break-glass (4.7)")
-    rp.add_argument("--month", metavar="YYYY-MM", help="default: all time")
-    rp.add_argument("--json", action="store_true", help="script-readable output")
+    ls = sub.add_parser("list", help=_("audit events in chain order"))
+    ls.add_argument("--case", metavar="CASE", help=_("only events of this case"))
+    ls.add_argument("--action", help=_("only this action (request, approval, break-glass …)"))
+    ls.add_argument("--json", action="store_true", help=_("print a JSON array of AuditEvents"))
+    vf = sub.add_parser("verify", help=_("check the hash chain (exit 1 at the first broken link)"))
+    vf.add_argument("--json", action="store_true", help=_("script-readable output"))
+    rp = sub.add_parser("report", help=_("disclosures of a month; every break-glass (4.7)"))
+    rp.add_argument("--month", metavar="YYYY-MM", help=_("default: all time"))
+    rp.add_argument("--json", action="store_true", help=_("script-readable output"))
 
 
 def _month(value: str | None) -> tuple[str | None, str | None]:
@@ -39,7 +40,7 @@ def _month(value: str | None) -> tuple[str | None, str | None]:
     try:
         start = dt.date.fromisoformat(value + "-01")
     except ValueError:
-        raise InputError("--month: give YYYY-MM", code="E105") from None
+        raise InputError(_("--month: give YYYY-MM"), code="E105") from None
     nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return start.isoformat(), nxt.isoformat()
 
@@ -60,9 +61,13 @@ def run(args: argparse.Namespace) -> int:
                     out.update(broken_at=broken.seq, problem=broken.problem)
                 print(json.dumps(out))
             elif broken is None:
-                print(f"audit chain intact: {count} events")
+                print(_("audit chain intact: {count} events").format(count=count))
             else:
-                print(f"audit chain BROKEN at event {broken.seq}: {broken.problem}")
+                print(
+                    _("audit chain BROKEN at event {seq}: {problem}").format(
+                        seq=broken.seq, problem=broken.problem
+                    )
+                )
             return 0 if broken is None else 1
         if args.audit_command == "list":
             with archive.engine.connect() as conn:
@@ -75,9 +80,19 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 0
             for r in rows:
+                line = _(
+                    "{seq:>6} {recorded} {action:<18} case {case} {purpose} → {partner} by {actor}"
+                )
                 print(
-                    f"{r.seq:>6} {r.recorded} {r.action:<18} case {r.case_number or '-'} "
-                    f"{r.purpose or '-'} → {r.partner or '-'} by {r.actor or '-'}"
+                    line.format(
+                        seq=r.seq,
+                        recorded=r.recorded,
+                        action=r.action,
+                        case=r.case_number or "-",
+                        purpose=r.purpose or "-",
+                        partner=r.partner or "-",
+                        actor=r.actor or "-",
+                    )
                     + (f" [{r.disclosure_id}]" if r.disclosure_id else "")
                 )
             return 0
@@ -99,14 +114,28 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"audit report{' for ' + args.month if args.month else ''}")
+    print(
+        _("audit report for {month}").format(month=args.month) if args.month else _("audit report")
+    )
     for s in summary:
         print(f"  {s['purpose'] or '-':<20} {s['action']:<18} {s['count']:>5}")
-    print(f"break-glass disclosures: {len(report)}")
+    print(_("break-glass disclosures: {n}").format(n=len(report)))
     for b in report:
+        review = b["review_outcome"] or b["review_status"]
         print(
-            f"  {b['disclosure']} case {b['case']} → {b['partner']} by {b['requester']} "
-            f"({b['reason_code']}) on {b['created_at']}: review due {b['review_due']}, "
-            f"{b['review_outcome'] or b['review_status'] or 'no review task'}"
+            "  "
+            + _(
+                "{id} case {case} → {partner} by {requester} ({reason}) on {created}: "
+                "review due {due}, {review}"
+            ).format(
+                id=b["disclosure"],
+                case=b["case"],
+                partner=b["partner"],
+                requester=b["requester"],
+                reason=b["reason_code"],
+                created=b["created_at"],
+                due=b["review_due"],
+                review=_(review) if review else _("no review task"),
+            )
         )
     return 0

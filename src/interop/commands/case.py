@@ -24,7 +24,7 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.core.workdays import CHINA_TZ
-from interop.i18n import _
+from interop.i18n import N_, _
 
 NAME = "case"
 HELP = (
@@ -33,12 +33,12 @@ HELP = (
 
 #: Operator messages of this command (plain English, one place).
 MSG = {
-    "recorded": "case {case}: {action} recorded as version {version}: {moves}",
-    "warning": "warning #{id} {rule} {where}: {message} — {todo} (open until signed off)",
-    "signed": "case {case}: warning #{id} {rule} signed off by {who}",
-    "need_form_or": "give --form FILE or {flags}",
-    "date": "{flag}: not a date YYYY-MM-DD",
-    "datetime": "{flag}: not a date-time YYYY-MM-DDThh:mm[:ss]+08:00",
+    "recorded": N_("case {case}: {action} recorded as version {version}: {moves}"),
+    "warning": N_("warning #{id} {rule} {where}: {message} — {todo} (open until signed off)"),
+    "signed": N_("case {case}: warning #{id} {rule} signed off by {who}"),
+    "need_form_or": N_("give --form FILE or {flags}"),
+    "date": N_("{flag}: not a date YYYY-MM-DD"),
+    "datetime": N_("{flag}: not a date-time YYYY-MM-DDThh:mm[:ss]+08:00"),
 }
 
 #: action → (help, form name or None)

@@ -15,6 +15,7 @@ import argparse
 import json
 
 from interop._errors import InputError
+from interop.i18n import _
 
 NAME = "cases"
 HELP = "list cases of the archive (cases due: every open deadline, earliest first)"
@@ -22,19 +23,21 @@ HELP = "list cases of the archive (cases due: every open deadline, earliest firs
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
-    due = sub.add_parser("due", help="open deadlines of every case (DL-01..DL-17), earliest first")
+    due = sub.add_parser(
+        "due", help=_("open deadlines of every case (DL-01..DL-17), earliest first")
+    )
     due.add_argument(
         "--within",
         metavar="DAYS",
         type=int,
-        help="only deadlines within DAYS calendar days from today (overdue ones included)",
+        help=_("only deadlines within DAYS calendar days from today (overdue ones included)"),
     )
-    due.add_argument("--worker", metavar="STAFF", help="only cases of this care manager")
+    due.add_argument("--worker", metavar="STAFF", help=_("only cases of this care manager"))
     due.add_argument(
-        "--risk", choices=("normal", "low", "medium", "high"), help="only cases of this risk"
+        "--risk", choices=("normal", "low", "medium", "high"), help=_("only cases of this risk")
     )
-    due.add_argument("--rule", metavar="DL-NN", help="only this deadline rule (e.g. DL-11)")
-    due.add_argument("--json", action="store_true", help="print a JSON array")
+    due.add_argument("--rule", metavar="DL-NN", help=_("only this deadline rule (e.g. DL-11)"))
+    due.add_argument("--json", action="store_true", help=_("print a JSON array"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from interop.store import Archive
 
     if args.within is not None and args.within < 0:
-        raise InputError("--within: give a number of days, 0 or more", code="E108")
+        raise InputError(_("--within: give a number of days, 0 or more"), code="E108")
     now = args.settings.clock.now()
     filters = DueFilter(args.within, args.worker, args.risk, args.rule)
     with Archive.open(args.db) as archive:
@@ -53,24 +56,35 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(items, ensure_ascii=False))
         return 0
     if not items:
-        print("no open deadline" + (" in that window" if args.within is not None else ""))
+        print(
+            _("no open deadline in that window")
+            if args.within is not None
+            else _("no open deadline")
+        )
         return 0
-    print(f"{'case':<20} {'risk':<7} {'worker':<10} {'deadline':<11} {'rule':<6} event; note")
+    case, risk, worker, deadline, rule = _("case"), _("risk"), _("worker"), _("deadline"), _("rule")
+    print(f"{case:<20} {risk:<7} {worker:<10} {deadline:<11} {rule:<6} " + _("event; note"))
     for it in items:
         notes = []
         if it["overdue"]:
-            notes.append("OVERDUE")
+            notes.append(_("OVERDUE"))
         if it["provisional"]:
-            notes.append("provisional (calendar not published)")
+            notes.append(_("provisional (calendar not published)"))
         if it.get("warning"):
-            notes.append(f"warning #{it['warning']} {it['warning_rule']} awaits sign-off")
+            notes.append(
+                _("warning #{id} {rule} awaits sign-off").format(
+                    id=it["warning"], rule=it["warning_rule"]
+                )
+            )
         if it.get("referral"):
-            notes.append(f"referral {it['referral']} at {it['partner']}")
+            notes.append(
+                _("referral {id} at {partner}").format(id=it["referral"], partner=it["partner"])
+            )
         event = it.get("event") or it["rule"]
         print(
             f"{it['case']:<20} {it.get('risk') or '-':<7} {it.get('worker') or '-':<10} "
             f"{it['deadline']:<11} {it['rule']:<6} {event}"
             + ("; " + ", ".join(notes) if notes else "")
         )
-    print(f"{len(items)} open deadline(s)")
+    print(_("{n} open deadline(s)").format(n=len(items)))
     return 0

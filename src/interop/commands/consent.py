@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from interop._errors import InputError
-from interop.i18n import _
+from interop.i18n import _, current
 
 NAME = "consent"
 HELP = "list, add or withdraw the data-sharing consents of a case"
@@ -23,29 +23,37 @@ HELP = "list, add or withdraw the data-sharing consents of a case"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="consent_command", metavar="ACTION", required=True)
-    ls = sub.add_parser("list", help="the consents of a case")
+    ls = sub.add_parser("list", help=_("the consents of a case"))
     ls.add_argument("case", metavar="CASE")
-    ls.add_argument("--json", action="store_true", help="print a JSON array")
-    add = sub.add_parser("add", help="record a consent (a new case-record version)")
+    ls.add_argument("--json", action="store_true", help=_("print a JSON array"))
+    add = sub.add_parser("add", help=_("record a consent (a new case-record version)"))
     add.add_argument("case", metavar="CASE")
     add.add_argument(
-        "--topic", required=True, help="consent topic: service, school-contact, hosp-referral, …"
+        "--topic", required=True, help=_("consent topic: service, school-contact, hosp-referral, …")
     )
     add.add_argument(
         "--grantor",
         required=True,
         metavar="ADULT_ID",
-        help="the guardian or temporary guardian (adult id of the record)",
+        help=_("the guardian or temporary guardian (adult id of the record)"),
     )
-    add.add_argument("--date", help="date signed (default today)")
-    add.add_argument("--from", dest="start", help="first day it covers")
-    add.add_argument("--until", help="last day it covers")
-    add.add_argument("--child-assent", choices=("yes", "no"), help="the child's assent (G-25)")
-    add.add_argument("--id", help="consent id (default consent-NN)")
-    wd = sub.add_parser("withdraw", help="withdraw a consent (a new case-record version)")
+    add.add_argument("--date", help=_("date signed (default today)"))
+    add.add_argument("--from", dest="start", help=_("first day it covers"))
+    add.add_argument("--until", help=_("last day it covers"))
+    add.add_argument("--child-assent", choices=("yes", "no"), help=_("the child's assent (G-25)"))
+    add.add_argument("--id", help=_("consent id (default consent-NN)"))
+    wd = sub.add_parser("withdraw", help=_("withdraw a consent (a new case-record version)"))
     wd.add_argument("case", metavar="CASE")
     wd.add_argument("consent_id", metavar="CONSENT_ID")
-    wd.add_argument("--date", help="date withdrawn (default today)")
+    wd.add_argument("--date", help=_("date withdrawn (default today)"))
+
+
+def _status(code: str) -> str:
+    """A consent's status for the operator: the record's code in English (as before),
+    words in another language."""
+    if current() == "en":
+        return code
+    return {"active": _("in force"), "inactive": _("withdrawn")}.get(code, code)
 
 
 def _date(value: str | None, what: str) -> str | None:
@@ -54,7 +62,9 @@ def _date(value: str | None, what: str) -> str | None:
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise InputError(f"{what}: not a date YYYY-MM-DD", code="E105") from None
+        raise InputError(
+            _("{what}: not a date YYYY-MM-DD").format(what=what), code="E105"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,9 +82,20 @@ def run(args: argparse.Namespace) -> int:
             else:
                 for c in rows:
                     period = f"{c.get('period_start', '…')} – {c.get('period_end', '…')}"
+                    line = _(
+                        "{id:<14} {topic:<18} {status:<9} by {grantor} on {date} ({period}) "
+                        "assent {assent}"
+                    )
                     print(
-                        f"{c['id']:<14} {c['topic']:<18} {c['status']:<9} by {c['grantor']} "
-                        f"on {c['date']} ({period}) assent {c.get('child_assent', '-')}"
+                        line.format(
+                            id=c["id"],
+                            topic=c["topic"],
+                            status=_status(c["status"]),
+                            grantor=c["grantor"],
+                            date=c["date"],
+                            period=period,
+                            assent=c.get("child_assent", "-"),
+                        )
                     )
             return 0
         act_as(discloser.archive, args.settings.token, "consent.change", case=args.case)
@@ -85,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
         if args.consent_command == "add":
             cid = args.id or f"consent-{len(consents) + 1:02d}"
             if any(c["id"] == cid for c in consents):
-                raise InputError(f"case {args.case} already has a consent {cid}", code="E109")
+                raise InputError(
+                    _("case {case} already has a consent {id}").format(case=args.case, id=cid),
+                    code="E109",
+                )
             new = {
                 "id": cid,
                 "topic": args.topic,
@@ -104,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             found = next((c for c in consents if c["id"] == args.consent_id), None)
             if found is None:
-                raise InputError(f"case {args.case} has no consent {args.consent_id}", code="E109")
+                raise InputError(
+                    _("case {case} has no consent {id}").format(case=args.case, id=args.consent_id),
+                    code="E109",
+                )
             found["status"] = "inactive"
             found["withdrawn_date"] = _date(args.date, "--date") or today
             done = _("consent {id} withdrawn on {date}").format(
@@ -113,7 +140,10 @@ def run(args: argparse.Namespace) -> int:
         checked = discloser.engine.check_case(body)
         if checked.record is None or not checked.ok:
             problems = "; ".join(i.line() for i in checked.issues if i.severity == "error")
-            raise InputError(f"the consent does not fit the case record: {problems}", code="E109")
+            raise InputError(
+                _("the consent does not fit the case record: {problems}").format(problems=problems),
+                code="E109",
+            )
         rec = checked.record
         archive = discloser.archive
         result = archive.import_record(

@@ -22,6 +22,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from interop.commands.sync import parse_date
+from interop.i18n import N_, _
 
 if TYPE_CHECKING:
     from interop.issues import Issue
@@ -31,12 +32,16 @@ HELP = "store case-record files in the archive (new versions where they changed)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", metavar="CASE_FILE", nargs="+", help="case-record JSON files")
-    parser.add_argument("--json", action="store_true", help="print a JSON array, one item a file")
+    parser.add_argument("files", metavar="CASE_FILE", nargs="+", help=_("case-record JSON files"))
+    parser.add_argument(
+        "--json", action="store_true", help=_("print a JSON array, one item a file")
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="refuse a case that breaks a rule of the standard (default: store it and its issues)",
+        help=_(
+            "refuse a case that breaks a rule of the standard (default: store it and its issues)"
+        ),
     )
 
 
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             item["rule_errors"] = broken
             if broken and args.strict:
                 rejected += 1
-                item.update(case=rec.case.case_number, result="rejected (--strict)")
+                item.update(case=rec.case.case_number, result=N_("rejected (--strict)"))
                 results.append(item)
                 continue
             deadline = None
@@ -132,12 +137,14 @@ def run(args: argparse.Namespace) -> int:
                     f"{it['file']}: warning {s['rule']} {s['where']}: {s['message']}",
                     file=sys.stderr,
                 )
-            case = f" (case {it['case']})" if it["case"] else ""
+            case = _(" (case {case})").format(case=it["case"]) if it["case"] else ""
             broken = it.get("rule_errors", 0)
             note = (
-                f"; {broken} open rule error(s) recorded: a disclosure waits for review"
+                _("; {n} open rule error(s) recorded: a disclosure waits for review").format(
+                    n=broken
+                )
                 if broken and it["result"] in ("new", "changed", "unchanged")
                 else ""
             )
-            print(f"{it['file']}: {it['result']}{case}{note}")
+            print(f"{it['file']}: {_(it['result'])}{case}{note}")
     return 1 if rejected else 0

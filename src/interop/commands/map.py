@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from interop.i18n import _
+
 if TYPE_CHECKING:
     from interop.issues import Issue
 
@@ -15,13 +17,13 @@ HELP = "map a case-record file to a FHIR R4 Bundle (type collection) and validat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case_file", metavar="CASE_FILE", help="a case-record JSON file")
-    parser.add_argument("--format", default="json", help="output format: json or xml")
-    parser.add_argument("--out", metavar="FILE", help="write the Bundle here instead of stdout")
+    parser.add_argument("case_file", metavar="CASE_FILE", help=_("a case-record JSON file"))
+    parser.add_argument("--format", default="json", help=_("output format: json or xml"))
+    parser.add_argument("--out", metavar="FILE", help=_("write the Bundle here instead of stdout"))
     parser.add_argument(
         "--org-code",
         metavar="CODE",
-        help="organisation namespace of case numbers (default $INTEROP_ORG_CODE or [settings])",
+        help=_("organisation namespace of case numbers (default $INTEROP_ORG_CODE or [settings])"),
     )
 
 
@@ -41,14 +43,18 @@ def run(args: argparse.Namespace) -> int:
     fmt = formats.get(args.format)
     if fmt is None:
         raise InputError(
-            f"unknown format '{args.format}' (known: {', '.join(sorted(formats))})", code="E104"
+            _("unknown format '{format}' (known: {known})").format(
+                format=args.format, known=", ".join(sorted(formats))
+            ),
+            code="E104",
         )
     engine = Engine(case_number_system=case_number_system(args.org_code or args.settings.org_code))
     mapped = engine.map_file(args.case_file)
     print_issues(mapped.issues)
     if not mapped.ok or mapped.bundle is None:
         errors = sum(1 for i in mapped.issues if i.severity == "error")
-        print(f"{args.case_file}: {errors} error(s); no Bundle written", file=sys.stderr)
+        said = _("{file}: {n} error(s); no Bundle written")
+        print(said.format(file=args.case_file, n=errors), file=sys.stderr)
         return 1
     data = fmt.dumps(mapped.bundle)
     if args.out:

@@ -17,6 +17,7 @@ import json
 from interop._errors import InputError
 from interop.exchange.driver import DISCLOSURE_KIND, Driver
 from interop.exchange.outbox import DEFAULT_LEASE, STATUSES, Outbox, iso
+from interop.i18n import _
 
 NAME = "outbox"
 HELP = "list, run, retry, pause and resume outbound deliveries"
@@ -24,43 +25,48 @@ HELP = "list, run, retry, pause and resume outbound deliveries"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
-    ls = sub.add_parser("list", help="deliveries (no payloads)")
-    ls.add_argument("--status", choices=STATUSES)
-    ls.add_argument("--partner")
-    ls.add_argument("--json", action="store_true", help="script-readable output")
+    ls = sub.add_parser("list", help=_("deliveries (no payloads)"))
+    ls.add_argument("--status", choices=STATUSES, help=_("only deliveries in this state"))
+    ls.add_argument("--partner", help=_("only this partner"))
+    ls.add_argument("--json", action="store_true", help=_("script-readable output"))
 
-    rt = sub.add_parser("retry", help="queue a dead delivery again (current purpose policy)")
-    rt.add_argument("id", nargs="?", metavar="ID")
-    rt.add_argument("--dead", action="store_true", help="every dead delivery")
-    rt.add_argument("--partner", help="with --dead: only this partner's")
-    rt.add_argument("--json", action="store_true")
+    rt = sub.add_parser("retry", help=_("queue a dead delivery again (current purpose policy)"))
+    rt.add_argument("id", nargs="?", metavar="ID", help=_("delivery id"))
+    rt.add_argument("--dead", action="store_true", help=_("every dead delivery"))
+    rt.add_argument("--partner", help=_("with --dead: only this partner's"))
+    rt.add_argument("--json", action="store_true", help=_("script-readable output"))
 
-    for name, text in (("pause", "stop every delivery to a partner"), ("resume", "deliver again")):
+    for name, text in (
+        ("pause", _("stop every delivery to a partner")),
+        ("resume", _("deliver again")),
+    ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("partner", metavar="PARTNER")
+        p.add_argument("partner", metavar="PARTNER", help=_("partner name ([partners.NAME])"))
         if name == "pause":
-            p.add_argument("--reason", help="why (shown in list)")
+            p.add_argument("--reason", help=_("why (shown in list)"))
 
-    rn = sub.add_parser("run", help="deliver what is due")
-    rn.add_argument("--partner", help="only this partner")
+    rn = sub.add_parser("run", help=_("deliver what is due"))
+    rn.add_argument("--partner", help=_("only this partner"))
     rn.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                    help="keep going for what falls due within SECONDS")  # fmt: skip
+                    help=_("keep going for what falls due within SECONDS"))  # fmt: skip
     rn.add_argument(
         "--batch",
         type=int,
         default=1,
         metavar="N",
-        help="rows a worker claims at a time (default 1: workers share the queue)",
+        help=_("rows a worker claims at a time (default 1: workers share the queue)"),
     )
     rn.add_argument(
         "--lease",
         type=float,
         default=DEFAULT_LEASE,
         metavar="SECONDS",
-        help=f"how long a claim holds a row unless renewed (default {DEFAULT_LEASE:g})",
+        help=_("how long a claim holds a row unless renewed (default {lease:g})").format(
+            lease=DEFAULT_LEASE
+        ),
     )
     rn.add_argument("--worker", help=argparse.SUPPRESS)
-    rn.add_argument("--json", action="store_true")
+    rn.add_argument("--json", action="store_true", help=_("script-readable output"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,19 +83,23 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps({"paused": paused, "items": out}, ensure_ascii=False, indent=2))
                 return 0
             for name, why in paused.items():
-                print(f"PAUSED {name}" + (f": {why}" if why else ""))
+                print(_("PAUSED {partner}").format(partner=name) + (f": {why}" if why else ""))
             if not items:
-                print("the outbox is empty" if not args.status else f"no {args.status} delivery")
+                print(
+                    _("the outbox is empty")
+                    if not args.status
+                    else _("no {status} delivery").format(status=_(args.status))
+                )
                 return 0
             for i in items:
                 when = iso(i.next_attempt_at) if i.status == "pending" else iso(i.delivered_at)
-                print(f"{i.id} {i.partner:<22} {i.kind:<16} {i.status:<9} "
+                print(f"{i.id} {i.partner:<22} {i.kind:<16} {_(i.status):<9} "
                       f"{i.attempts}/{i.max_attempts} {when or '-'}"
                       + (f"  {i.last_error}" if i.last_error else ""))  # fmt: skip
             return 0
         if action == "retry":
             if bool(args.id) == bool(args.dead):
-                raise InputError("give a delivery ID or --dead", code="E109")
+                raise InputError(_("give a delivery ID or --dead"), code="E109")
             ids = [args.id] if args.id else [
                 i.id for i in box.items(status="dead", partner=args.partner)
             ]  # fmt: skip
@@ -102,19 +112,20 @@ def run(args: argparse.Namespace) -> int:
                 print(json.dumps([d.summary() for d in done], ensure_ascii=False, indent=2))
             for d in done if not args.json else []:
                 print(
-                    f"{d.id}: {d.status}" + (f" — {d.last_error}" if d.status == "refused" else "")
+                    f"{d.id}: {_(d.status)}"
+                    + (f" — {d.last_error}" if d.status == "refused" else "")
                 )
             return 1 if any(d.status == "refused" for d in done) else 0
         if action == "pause":
             box.pause(args.partner, args.reason)
-            print(f"deliveries to {args.partner} paused")
+            print(_("deliveries to {partner} paused").format(partner=args.partner))
             return 0
         if action == "resume":
             box.resume(args.partner)
-            print(f"deliveries to {args.partner} resumed")
+            print(_("deliveries to {partner} resumed").format(partner=args.partner))
             return 0
         if args.batch < 1 or args.lease <= 0:
-            raise InputError("--batch and --lease must be positive", code="E722")
+            raise InputError(_("--batch and --lease must be positive"), code="E722")
         box.lease_seconds = args.lease
         refs.sweep_reviews()
         with Driver(refs.discloser, outbox=box, plugins=refs.plugins) as driver:
@@ -125,15 +136,28 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(summary.as_dict()))
         else:
-            print(f"delivered {summary.delivered}, retrying {summary.retrying}, "
-                  f"uncertain {summary.uncertain}, dead {summary.dead}, "
-                  f"held back {summary.released}")  # fmt: skip
+            said = _(
+                "delivered {delivered}, retrying {retrying}, uncertain {uncertain}, "
+                "dead {dead}, held back {released}"
+            )
+            print(
+                said.format(
+                    delivered=summary.delivered,
+                    retrying=summary.retrying,
+                    uncertain=summary.uncertain,
+                    dead=summary.dead,
+                    released=summary.released,
+                )
+            )
             if summary.reconciled:
-                print(f"  {summary.reconciled} found at the partner by our identifiers "
-                      "(not sent again)")  # fmt: skip
+                said = _("  {n} found at the partner by our identifiers (not sent again)")
+                print(said.format(n=summary.reconciled))
             if summary.held:
-                print(f"  {summary.held} delivery(ies) held by another worker's live lease "
-                      f"(until {summary.held_until}); they come back if it stops")  # fmt: skip
+                said = _(
+                    "  {n} delivery(ies) held by another worker's live lease (until {until}); "
+                    "they come back if it stops"
+                )
+                print(said.format(n=summary.held, until=summary.held_until))
             for p in summary.skipped_partners:
-                print(f"  skipped partner {p} (see the log)")
+                print(_("  skipped partner {partner} (see the log)").format(partner=p))
         return 0

@@ -6,38 +6,39 @@ import argparse
 from pathlib import Path
 
 from interop.fhir import package, profiles_doc
+from interop.i18n import N_, _
 from interop.resources import mappings_dir, profiles_dir
 
 NAME = "package"
 HELP = "build the FHIR package (.tgz) of the profiles, check it, or refresh its index"
 
-# Operator-facing messages (one place, for the message catalogue).
-MSG_BUILT = "wrote {out} ({name}#{version}, canonical {canonical}, {count} resources)"
-MSG_SOUND = "{name}#{version}: the package is sound ({count} resources)"
-MSG_PROBLEMS = "{count} problem(s) in the package"
-MSG_INDEXED = "wrote {path}"
+# Operator-facing messages (English msgids, translated where printed).
+MSG_BUILT = N_("wrote {out} ({name}#{version}, canonical {canonical}, {count} resources)")
+MSG_SOUND = N_("{name}#{version}: the package is sound ({count} resources)")
+MSG_PROBLEMS = N_("{count} problem(s) in the package")
+MSG_INDEXED = N_("wrote {path}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    b = sub.add_parser("build", help="write the package .tgz a partner loads")
-    b.add_argument("--out", metavar="FILE", help="the .tgz to write (default: NAME-VERSION.tgz)")
+    b = sub.add_parser("build", help=_("write the package .tgz a partner loads"))
+    b.add_argument("--out", metavar="FILE", help=_("the .tgz to write (default: NAME-VERSION.tgz)"))
     b.add_argument(
         "--canonical-base",
         metavar="URL",
-        help="another canonical base for every URL of the package (a province hosting its own)",
+        help=_("another canonical base for every URL of the package (a province hosting its own)"),
     )
-    sub.add_parser("check", help="validate the package itself (manifest, URLs, index)")
-    sub.add_parser("index", help="rewrite .index.json and the ImplementationGuide")
-    d = sub.add_parser("doc", help="write docs/profiles.md (the package described) to stdout")
-    d.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    sub.add_parser("check", help=_("validate the package itself (manifest, URLs, index)"))
+    sub.add_parser("index", help=_("rewrite .index.json and the ImplementationGuide"))
+    d = sub.add_parser("doc", help=_("write docs/profiles.md (the package described) to stdout"))
+    d.add_argument("--out", metavar="FILE", help=_("write to FILE instead of stdout"))
 
 
 def run(args: argparse.Namespace) -> int:
     folder = profiles_dir()
     if args.action == "index":
         for path in package.write_index(folder):
-            print(MSG_INDEXED.format(path=path))
+            print(_(MSG_INDEXED).format(path=path))
         return 0
     if args.action == "doc":
         text = profiles_doc.render(folder)
@@ -49,13 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "check":
         problems = package.check(folder, package.used_extensions(mappings_dir() / "fhir"))
         for p in problems:
-            print(f"ERROR   {p}")
+            print(_("ERROR   {problem}").format(problem=p))
         pkg = package.manifest(folder)
         if problems:
-            print(MSG_PROBLEMS.format(count=len(problems)))
+            print(_(MSG_PROBLEMS).format(count=len(problems)))
             return 1
         count = len(package.artefacts(folder))
-        print(MSG_SOUND.format(name=pkg["name"], version=pkg["version"], count=count))
+        print(_(MSG_SOUND).format(name=pkg["name"], version=pkg["version"], count=count))
         return 0
     package.require_sound(folder, package.used_extensions(mappings_dir() / "fhir"))
     pkg = package.manifest(folder)
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     written = package.build(folder, out, base=args.canonical_base)
     count = len(package.artefacts(folder))
     print(
-        MSG_BUILT.format(
+        _(MSG_BUILT).format(
             out=out,
             name=written["name"],
             version=written["version"],

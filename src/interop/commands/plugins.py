@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from interop.i18n import _
+
 NAME = "plugins"
 HELP = "list the loaded plugins and the hooks they implement"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
 def run(args: argparse.Namespace) -> int:

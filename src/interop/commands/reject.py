@@ -17,9 +17,9 @@ HELP = "reject a pending disclosure as its supervisor (it never leaves)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", metavar="ID", help="disclosure id (D-…)")
-    parser.add_argument("--reason", required=True, help="why (kept in the audit log)")
-    parser.add_argument("--json", action="store_true", help="script-readable output")
+    parser.add_argument("id", metavar="ID", help=_("disclosure id (D-…)"))
+    parser.add_argument("--reason", required=True, help=_("why (kept in the audit log)"))
+    parser.add_argument("--json", action="store_true", help=_("script-readable output"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
         state = (
             _(d.status)
             if not d.break_glass
-            else _("review {outcome}").format(outcome=_(d.review_outcome or ""))
+            else _("review {outcome}").format(
+                outcome=_(d.review_outcome) if d.review_outcome else ""
+            )
         )
         print(
             _("disclosure {id}: {state} by {who}").format(id=d.id, state=state, who=person.staff_id)

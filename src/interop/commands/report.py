@@ -11,23 +11,28 @@ import sys
 from pathlib import Path
 
 from interop._errors import InputError
+from interop.i18n import _
 
 NAME = "report"
 HELP = "indicators for the commissioning body over a period (CSV, XLSX or JSON; no personal data)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day")
-    parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day")
-    parser.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
-    parser.add_argument("--out", metavar="FILE", help="write here (required for xlsx)")
+    parser.add_argument("--from", dest="start", required=True, metavar="DATE", help=_("first day"))
+    parser.add_argument("--to", dest="end", required=True, metavar="DATE", help=_("last day"))
+    parser.add_argument(
+        "--format", choices=("csv", "xlsx", "json"), default="csv", help=_("output format")
+    )
+    parser.add_argument("--out", metavar="FILE", help=_("write here (required for xlsx)"))
 
 
 def _day(value: str, flag: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{flag}: not a date YYYY-MM-DD", code="E258") from None
+        raise InputError(
+            _("{flag}: not a date YYYY-MM-DD").format(flag=flag), code="E258"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
     start, end = _day(args.start, "--from"), _day(args.end, "--to")
     if end < start:
-        raise InputError("--to is before --from", code="E258")
+        raise InputError(_("--to is before --from"), code="E258")
     if args.format == "xlsx" and not args.out:
-        raise InputError("--format xlsx needs --out FILE", code="E258")
+        raise InputError(_("--format xlsx needs --out FILE"), code="E258")
     rows = build_report(args.db, start, end, WorkCalendar.load())
     if args.format == "json":
         doc = {

@@ -18,31 +18,34 @@ import argparse
 import json
 import sys
 
+from interop.i18n import _, current
+from interop.i18n.templates import localise
+
 NAME = "share"
 HELP = "disclose a case to a partner for one purpose (filtered, labelled, audited)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", metavar="CASE", help="case number (个案编号)")
-    parser.add_argument("--purpose", required=True, help="purpose code, e.g. school-support")
+    parser.add_argument("case", metavar="CASE", help=_("case number (个案编号)"))
+    parser.add_argument("--purpose", required=True, help=_("purpose code, e.g. school-support"))
     parser.add_argument(
         "--to",
         dest="partner",
         required=True,
         metavar="PARTNER",
-        help="partner name of the configuration ([partners.NAME])",
+        help=_("partner name of the configuration ([partners.NAME])"),
     )
-    parser.add_argument("--reason-code", help="break-glass reason (crisis type, 4.7)")
-    parser.add_argument("--reason-text", help="break-glass reason in words (stored, not shown)")
+    parser.add_argument("--reason-code", help=_("break-glass reason (crisis type, 4.7)"))
+    parser.add_argument("--reason-text", help=_("break-glass reason in words (stored, not shown)"))
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the exact Bundle that would be sent; disclose nothing",
+        help=_("print the exact Bundle that would be sent; disclose nothing"),
     )
     parser.add_argument(
-        "--no-send", action="store_true", help="queue the delivery in the outbox; send it later"
+        "--no-send", action="store_true", help=_("queue the delivery in the outbox; send it later")
     )
-    parser.add_argument("--json", action="store_true", help="script-readable output")
+    parser.add_argument("--json", action="store_true", help=_("script-readable output"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,13 +79,17 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(d.payload)
             sys.stdout.flush()
         for r in d.reasons:
-            print(f"interop: {'refused: ' if d.status == 'refused' else ''}{r}", file=sys.stderr)
+            said = _("refused: {reason}") if d.status == "refused" else "{reason}"
+            print("interop: " + said.format(reason=localise(r, current())), file=sys.stderr)
     else:
-        print(f"disclosure {d.id}: {d.status}" + (f" (sha256 {d.sha256})" if d.sha256 else ""))
+        print(
+            _("disclosure {id}: {state}").format(id=d.id, state=_(d.status))
+            + (f" (sha256 {d.sha256})" if d.sha256 else "")
+        )
         for r in d.reasons:
-            print(f"  {r}")
+            print("  " + localise(r, current()))
         for line in handover.lines(d.partner, d.partner_kind) if handover else []:
             print(f"  {line}")
         if d.status == "pending":
-            print(f"  a supervisor approves it with: interop approve {d.id}")
+            print("  " + _("a supervisor approves it with: interop approve {id}").format(id=d.id))
     return 1 if d.status in ("refused", "rejected") else 0

@@ -37,57 +37,59 @@ HELP = "the staff register: people, roles, qualifications, screening, passwords 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
-    add = sub.add_parser("add", help="add a person to the register")
-    add.add_argument("id", metavar="STAFF_ID", help="register id (the id case records use)")
-    add.add_argument("--name", required=True, help="full name (shown to signed-in staff only)")
+    add = sub.add_parser("add", help=_("add a person to the register"))
+    add.add_argument("id", metavar="STAFF_ID", help=_("register id (the id case records use)"))
+    add.add_argument("--name", required=True, help=_("full name (shown to signed-in staff only)"))
     add.add_argument("--role", action="append", default=[], choices=sorted(ROLES))
     _records(add)
-    add.add_argument("--from", dest="start", metavar="DATE", help="first active day")
+    add.add_argument("--from", dest="start", metavar="DATE", help=_("first active day"))
     add.add_argument(
         "--admin",
         action="store_true",
-        help="the first administrator, made on this machine (refused once anyone is registered)",
+        help=_("the first administrator, made on this machine (refused once anyone is registered)"),
     )
     add.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from stdin (else one is generated and printed once)",
+        help=_("read the password from stdin (else one is generated and printed once)"),
     )
-    add.add_argument("--no-password", action="store_true", help="no account (register only)")
-    add.add_argument("--json", action="store_true", help="script-readable output")
+    add.add_argument("--no-password", action="store_true", help=_("no account (register only)"))
+    add.add_argument("--json", action="store_true", help=_("script-readable output"))
 
-    ls = sub.add_parser("list", help="everyone in the register")
-    ls.add_argument("--json", action="store_true", help="print a JSON array")
-    show = sub.add_parser("show", help="one person: roles, qualifications, screening, tokens")
+    ls = sub.add_parser("list", help=_("everyone in the register"))
+    ls.add_argument("--json", action="store_true", help=_("print a JSON array"))
+    show = sub.add_parser("show", help=_("one person: roles, qualifications, screening, tokens"))
     show.add_argument("id", metavar="STAFF_ID")
-    show.add_argument("--json", action="store_true", help="script-readable output")
+    show.add_argument("--json", action="store_true", help=_("script-readable output"))
 
-    roles = sub.add_parser("roles", help="set a person's roles (5.2 checks apply)")
+    roles = sub.add_parser("roles", help=_("set a person's roles (5.2 checks apply)"))
     roles.add_argument("id", metavar="STAFF_ID")
     roles.add_argument("roles", nargs="+", metavar="ROLE", choices=sorted(ROLES))
-    rec = sub.add_parser("record", help="record a qualification or screening of a person")
+    rec = sub.add_parser("record", help=_("record a qualification or screening of a person"))
     rec.add_argument("id", metavar="STAFF_ID")
     _records(rec)
-    de = sub.add_parser("deactivate", help="end a person's active period (tokens end)")
+    de = sub.add_parser("deactivate", help=_("end a person's active period (tokens end)"))
     de.add_argument("id", metavar="STAFF_ID")
-    de.add_argument("--until", metavar="DATE", help="last active day (default today)")
+    de.add_argument("--until", metavar="DATE", help=_("last active day (default today)"))
 
     pw = sub.add_parser(
         "password",
-        help="change one's password (stdin: old, then new line) or, as administrator, "
-        "set another's (--reset; stdin: new)",
+        help=_(
+            "change one's password (stdin: old, then new line) or, as administrator, "
+            "set another's (--reset; stdin: new)"
+        ),
     )
     pw.add_argument("id", metavar="STAFF_ID")
-    pw.add_argument("--reset", action="store_true", help="administrator sets a new password")
+    pw.add_argument("--reset", action="store_true", help=_("administrator sets a new password"))
 
-    tok = sub.add_parser("token", help="personal API tokens (INTEROP_TOKEN)")
+    tok = sub.add_parser("token", help=_("personal API tokens (INTEROP_TOKEN)"))
     tsub = tok.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    issue = tsub.add_parser("issue", help="a new token for STAFF_ID (stdin: the password)")
+    issue = tsub.add_parser("issue", help=_("a new token for STAFF_ID (stdin: the password)"))
     issue.add_argument("id", metavar="STAFF_ID")
-    issue.add_argument("--label", default="cli", help="what the token is for")
-    issue.add_argument("--days", type=int, default=TOKEN_DAYS, help="life in days (1-366)")
-    tsub.add_parser("list", help="the signed-in person's tokens (administrators: everyone's)")
-    rv = tsub.add_parser("revoke", help="revoke a token (one's own; administrators: any)")
+    issue.add_argument("--label", default="cli", help=_("what the token is for"))
+    issue.add_argument("--days", type=int, default=TOKEN_DAYS, help=_("life in days (1-366)"))
+    tsub.add_parser("list", help=_("the signed-in person's tokens (administrators: everyone's)"))
+    rv = tsub.add_parser("revoke", help=_("revoke a token (one's own; administrators: any)"))
     rv.add_argument("token_id", metavar="TOKEN_ID")
 
 
@@ -97,14 +99,14 @@ def _records(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CODE:DATE[:REF]",
-        help="a qualification (5.2.2/5.2.3): sw-mid, degree-psych, supervision-experience, …",
+        help=_("a qualification (5.2.2/5.2.3): sw-mid, degree-psych, supervision-experience, …"),
     )
     p.add_argument(
         "--screening",
         action="append",
         default=[],
         metavar="DATE:RESULT[:AUTHORITY]",
-        help="a minor-contact screening (R-5.2.2-03); RESULT passed or failed",
+        help=_("a minor-contact screening (R-5.2.2-03); RESULT passed or failed"),
     )
 
 
@@ -175,13 +177,20 @@ def _run(args: argparse.Namespace, archive: Archive) -> int:
             _out(entry)
             return 0
         print(f"{entry['id']}  {mask_name(entry['name'])}  {', '.join(entry['roles'])}")
-        print(f"  {_('active')}: {entry['active_from']} – {entry['active_until'] or '…'}")
+        active, qual, screen = _("active"), _("qualification"), _("screening")
+        print(f"  {active}: {entry['active_from']} – {entry['active_until'] or '…'}")
         for q in entry["qualifications"]:
-            print(f"  {_('qualification')}: {q['kind']} {q['date']}")
+            print(f"  {qual}: {q['kind']} {q['date']}")
         for s in entry["screening"]:
-            print(f"  {_('screening')}: {s['date']} {s['result']}")
+            print(f"  {screen}: {s['date']} {_(s['result'])}")
         for k in entry["tokens"]:
-            print(f"  token {k['id']} {k['label']} {'revoked' if k['revoked_at'] else ''}")
+            revoked = _("revoked") if k["revoked_at"] else ""
+            print(
+                "  "
+                + _("token {id} {label} {revoked}").format(
+                    id=k["id"], label=k["label"], revoked=revoked
+                )
+            )
         return 0
     act_as(archive, args.settings.token, "staff.manage")
     if action == "roles":
@@ -246,7 +255,7 @@ def _tokens(args: argparse.Namespace, archive: Archive, accounts: Accounts) -> i
     admin = person.has("admin")
     if args.token_command == "list":
         for k in accounts.store.tokens(None if admin else person.staff_id):
-            state = "revoked" if k["revoked_at"] else ""
+            state = _("revoked") if k["revoked_at"] else ""
             print(f"{k['id']:<20} {k['staff_id']:<16} {k['label']:<16} {state}")
         return 0
     owned = {k["id"] for k in accounts.store.tokens(person.staff_id)}

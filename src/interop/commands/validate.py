@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from interop._errors import InputError
+from interop.i18n import _
 
 NAME = "validate"
 HELP = "validate a FHIR R4 resource or Bundle (JSON or XML) against base R4 and the profiles"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="FHIR JSON or XML file")
-    parser.add_argument("--json", action="store_true", help="print an OperationOutcome")
+    parser.add_argument("file", metavar="FILE", help=_("FHIR JSON or XML file"))
+    parser.add_argument("--json", action="store_true", help=_("print an OperationOutcome"))
 
 
 def read_fhir_file(path: str) -> dict[str, Any]:
@@ -24,7 +25,10 @@ def read_fhir_file(path: str) -> dict[str, Any]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise InputError(f"{p}: cannot read the file ({exc.strerror})", code="E101") from None
+        raise InputError(
+            _("{path}: cannot read the file ({why})").format(path=p, why=exc.strerror),
+            code="E101",
+        ) from None
     if raw.lstrip()[:1] == b"<":
         from interop.fhir import release
 
@@ -32,9 +36,13 @@ def read_fhir_file(path: str) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{p}: neither valid JSON nor XML", code="E102") from None
+        raise InputError(
+            _("{path}: neither valid JSON nor XML").format(path=p), code="E102"
+        ) from None
     if not isinstance(data, dict) or "resourceType" not in data:
-        raise InputError(f"{p}: not a FHIR resource (no resourceType)", code="E105")
+        raise InputError(
+            _("{path}: not a FHIR resource (no resourceType)").format(path=p), code="E105"
+        )
     return data
 
 
@@ -52,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
         for issue in issues:
             print(issue.line())
         if not issues:
-            print(f"{args.file}: valid")
+            print(_("{file}: valid").format(file=args.file))
     return 1 if any(i.severity in ("error", "fatal") for i in issues) else 0

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import InputError
 from interop.exchange.http import FHIR_JSON, HttpResult, HttpTransport, bearer_token, split_url
 from interop.exchange.retry import RetryPolicy
+from interop.i18n import N_
 
 if TYPE_CHECKING:
     from interop.exchange.outbox import OutboxItem
@@ -53,10 +54,10 @@ COMMON_KEYS = frozenset(
     }
 )
 
-MSG_UNKNOWN_KEY = "partner {name}: unknown key '{key}' for kind {kind}"
-MSG_ONE_ENDPOINT = "partner {name}: give exactly one of {keys} to deliver disclosures to"
-MSG_NOT_NUMBERS = "partner {name}: 'timeout' and 'connect_timeout' must be positive numbers"
-MSG_CANNOT_WRITE = "cannot write to the out_dir of {name} ({why})"
+MSG_UNKNOWN_KEY = N_("partner {name}: unknown key '{key}' for kind {kind}")
+MSG_ONE_ENDPOINT = N_("partner {name}: give exactly one of {keys} to deliver disclosures to")
+MSG_NOT_NUMBERS = N_("partner {name}: 'timeout' and 'connect_timeout' must be positive numbers")
+MSG_CANNOT_WRITE = N_("cannot write to the out_dir of {name} ({why})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ import orjson
 from interop.exchange.outbox import Outbox, OutboxItem, RunSummary
 from interop.exchange.plugins import Plugins
 from interop.exchange.transport import Transport
+from interop.i18n import N_, _
 from interop.privacy.disclosure_model import DeliveryError, Disclosure
 from interop.store.deliveries import DISCLOSURE_KIND, unrecorded_disclosure_deliveries
 
@@ -41,21 +42,21 @@ __all__ = ["DISCLOSURE_KIND", "Driver", "Handover"]
 
 log = logging.getLogger(__name__)
 
-MSG_NO_PLUGIN = "partner {name}: no plugin handles kind '{kind}'"
-MSG_FAILED = "disclosure {id} to {partner} failed: {problem}"
-MSG_MAY_NOT_LEAVE = "disclosure {id} is {status}: it may not leave"
-MSG_NO_BREAK_GLASS_REPLAY = (
+MSG_NO_PLUGIN = N_("partner {name}: no plugin handles kind '{kind}'")
+MSG_FAILED = N_("disclosure {id} to {partner} failed: {problem}")
+MSG_MAY_NOT_LEAVE = N_("disclosure {id} is {status}: it may not leave")
+MSG_NO_BREAK_GLASS_REPLAY = N_(
     "a break-glass disclosure is not sent again later; share it again with its reason"
 )
-MSG_REPLAY_REFUSED = "the current purpose policy refuses it: {why}"
-MSG_REPLAY_NARROWER = (
+MSG_REPLAY_REFUSED = N_("the current purpose policy refuses it: {why}")
+MSG_REPLAY_NARROWER = N_(
     "the current purpose policy no longer lets out everything that was approved; "
     "share it again for a fresh decision"
 )
-MSG_BY_PLUGIN = "delivery is left to the plugin of partner kind '{kind}'"
-MSG_DELIVERED = "delivered to {partner}: {said}"
-MSG_QUEUED = "queued for {partner} as outbox delivery {item}; interop outbox run sends it"
-MSG_LAST_ATTEMPT = "last attempt: {problem}"
+MSG_BY_PLUGIN = N_("delivery is left to the plugin of partner kind '{kind}'")
+MSG_DELIVERED = N_("delivered to {partner}: {said}")
+MSG_QUEUED = N_("queued for {partner} as outbox delivery {item}; interop outbox run sends it")
+MSG_LAST_ATTEMPT = N_("last attempt: {problem}")
 
 #: What became of an approved disclosure on its way out.
 HandoverState = Literal["delivered", "queued", "dead", "by-plugin"]
@@ -90,13 +91,13 @@ class Handover:
     def lines(self, partner: str, kind: str) -> list[str]:
         """What became of the disclosure, in words for the operator."""
         if self.state == "by-plugin":
-            return [MSG_BY_PLUGIN.format(kind=kind)]
+            return [_(MSG_BY_PLUGIN).format(kind=kind)]
         if self.state == "delivered" and self.receipt is not None:
             said = ", ".join(f"{k} {v}" for k, v in self.receipt.items() if k != "outbox")
-            return [MSG_DELIVERED.format(partner=partner, said=said)]
+            return [_(MSG_DELIVERED).format(partner=partner, said=said)]
         item = self.item.id if self.item is not None else "?"
-        lines = [MSG_QUEUED.format(partner=partner, item=item)]
-        return lines + ([MSG_LAST_ATTEMPT.format(problem=self.problem)] if self.problem else [])
+        lines = [_(MSG_QUEUED).format(partner=partner, item=item)]
+        return lines + ([_(MSG_LAST_ATTEMPT).format(problem=self.problem)] if self.problem else [])
 
 
 class Driver:

@@ -16,6 +16,7 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.exchange.http import HttpResult
+from interop.i18n import N_
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "RetryPolicy", "with_retries"]
 
@@ -24,8 +25,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_ATTEMPTS = 8
 
 #: What an operator reads when the retry keys of a partner are wrong.
-MSG_NOT_NUMBERS = "max_attempts, retry_base and retry_cap must be numbers"
-MSG_BOTH_SPELLINGS = (
+MSG_NOT_NUMBERS = N_("max_attempts, retry_base and retry_cap must be numbers")
+MSG_BOTH_SPELLINGS = N_(
     "give either 'max_attempts'/'retry_base' or the older 'retries'/'backoff', not both"
 )
 

@@ -5,15 +5,31 @@ catalogue ``interop/i18n/<lang>/interop.po``, read with Babel on first use. The 
 is chosen per command (``--lang``, else ``LANG``: zh_CN where it says zh) or per console
 request; English is the fallback for a message the catalogue lacks. Requirement IDs stay in
 the message as references, never replace it.
+
+``N_`` marks a text that code translates later, as data (a state, a column, a registry
+meaning): the extractor (``tools/i18n_catalogue.py``) finds it there, so a catalogue
+entry that no code names any more shows as stale. Errors are said to an operator by
+:func:`interop.i18n.errors.explain`; argparse's own texts by :mod:`interop.i18n.parser`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib.resources import files
 
-__all__ = ["LANGUAGES", "_", "choose", "current", "set_language", "translate"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "_",
+    "choose",
+    "current",
+    "set_language",
+    "speaking",
+    "translate",
+]
 
 #: Languages with a catalogue (en is the msgid itself).
 LANGUAGES = ("zh_CN", "en")
@@ -31,6 +47,17 @@ def choose(override: str | None, env_lang: str | None) -> str:
 
 def set_language(lang: str) -> None:
     _current.set(lang if lang in LANGUAGES else "en")
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """``lang`` for the code run inside, then the language before (a command's choice does
+    not outlive it: the next command in the same process, a test, chooses again)."""
+    token = _current.set(lang if lang in LANGUAGES else "en")
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def current() -> str:
@@ -60,3 +87,8 @@ def translate(message: str, lang: str) -> str:
 def _(message: str) -> str:
     """``message`` in the current language (the English text when it has no translation)."""
     return translate(message, _current.get())
+
+
+def N_(message: str) -> str:
+    """``message`` itself: marks a msgid that is translated later, where it is used."""
+    return message

@@ -27,6 +27,7 @@ from interop.core.record import CaseRecord
 from interop.fhir.narrative import with_narrative
 from interop.fhir.terminology import Terminology
 from interop.fhir.validate import Validator
+from interop.i18n import N_
 from interop.issues import Issue
 from interop.privacy.filter import Filtered, apply_policy
 from interop.privacy.labels import Labeller
@@ -37,17 +38,17 @@ from interop.privacy.safety import apply_safety, plan_safety
 __all__ = ["Screened", "known_people", "screen"]
 
 # Operator-facing messages of this module (one place, for the message catalogue).
-MSG_FLAG_BLOCKED = (
+MSG_FLAG_BLOCKED = N_(
     "the case carries the safety flag {flags}, which partner kind '{kind}' cannot honour "
     "(policy {policy}): nothing leaves (requirements §4.4)"
 )
-MSG_FLAG_CARRIED = "safety flag {flag} travels as {how} (requirements §4.4)"
-MSG_GUARDIAN = "guardian-restricted: the guardian's contact details are left out (§4.4)"
-MSG_RULES = "the case has {n} open rule error(s) of the standard (9.3):"
-MSG_INVALID = "the filtered Bundle is not valid FHIR R4; nothing leaves"
-MSG_BLOCK = "free text holds personal data the policy does not let out; nothing leaves:"
-MSG_REVIEW = "free text holds personal data for the supervisor to check:"
-MSG_REDACTED = "free text: {n} span(s) of personal data redacted ({kinds})"
+MSG_FLAG_CARRIED = N_("safety flag {flag} travels as {how} (requirements §4.4)")
+MSG_GUARDIAN = N_("guardian-restricted: the guardian's contact details are left out (§4.4)")
+MSG_RULES = N_("the case has {n} open rule error(s) of the standard (9.3):")
+MSG_INVALID = N_("the filtered Bundle is not valid FHIR R4; nothing leaves")
+MSG_BLOCK = N_("free text holds personal data the policy does not let out; nothing leaves:")
+MSG_REVIEW = N_("free text holds personal data for the supervisor to check:")
+MSG_REDACTED = N_("free text: {n} span(s) of personal data redacted ({kinds})")
 
 
 @dataclass(slots=True)

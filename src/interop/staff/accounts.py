@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from interop._errors import AuthenticationError, StaffError
+from interop.i18n import N_
 from interop.staff.initial_admin import retire
 from interop.staff.register import Register, SignedIn
 from interop.store.archive import Archive
@@ -34,14 +35,14 @@ TOKEN_PREFIX = "itk_"
 #: Default life of a personal API token.
 TOKEN_DAYS = 90
 
-# Operator-facing messages (English; the catalogue translates them). A failed sign-in
+# Operator-facing messages (English msgids, marked for the catalogue). A failed sign-in
 # never says whether the staff id exists.
-MSG_BAD_CREDENTIALS = "wrong staff id or password"
-MSG_LOCKED = "the account is locked after repeated failed sign-ins; try again later"
-MSG_SHORT = "a password has at least {n} characters"
-MSG_NO_TOKEN = "no valid API token (INTEROP_TOKEN or Authorization: Bearer)"
-MSG_TOKEN_EXPIRED = "the API token has expired or was revoked"
-MSG_SESSION_ENDED = "the session has ended; sign in again"
+MSG_BAD_CREDENTIALS = N_("wrong staff id or password")
+MSG_LOCKED = N_("the account is locked after repeated failed sign-ins; try again later")
+MSG_SHORT = N_("a password has at least {n} characters")
+MSG_NO_TOKEN = N_("no valid API token (INTEROP_TOKEN or Authorization: Bearer)")
+MSG_TOKEN_EXPIRED = N_("the API token has expired or was revoked")
+MSG_SESSION_ENDED = N_("the session has ended; sign in again")
 
 _HASHER = PasswordHasher()  # argon2id with the library's current parameters (RFC 9106)
 

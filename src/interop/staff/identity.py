@@ -5,6 +5,7 @@ are checked against the one policy table (:mod:`interop.staff.policy`)."""
 from __future__ import annotations
 
 from interop._errors import AccessDenied
+from interop.i18n import N_
 from interop.staff.accounts import Accounts
 from interop.staff.policy import case_scope, require
 from interop.staff.register import Register, SignedIn
@@ -12,7 +13,7 @@ from interop.store.archive import Archive
 
 __all__ = ["act_as", "authority", "may_see_case"]
 
-MSG_NOT_ON_CASE = "{who} is not staff of case {case} and may not act on it"
+MSG_NOT_ON_CASE = N_("{who} is not staff of case {case} and may not act on it")
 
 
 def may_see_case(archive: Archive, person: SignedIn, case_number: str) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interop._errors import StaffError
+from interop.i18n import N_
 from interop.staff.register import Register, create_first_admin
 from interop.store.archive import Archive, describe_url
 from interop.store.initial_admin import InitialAdminStore
@@ -32,7 +33,7 @@ ADMIN_ID = "admin"
 ADMIN_NAME = "系统管理员"
 SUFFIX = ".initialAdminPassword"
 
-MSG_WRITE = "cannot write the initial administrator password file {file}: {why}"
+MSG_WRITE = N_("cannot write the initial administrator password file {file}: {why}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ the cases on which they are staff; roles that oversee the programme all of them.
 from __future__ import annotations
 
 from interop._errors import AccessDenied
+from interop.i18n import N_
 from interop.staff.register import ROLES, SignedIn
 
 __all__ = ["OVERSEERS", "POLICY", "allowed", "case_scope", "require"]
@@ -64,7 +65,7 @@ POLICY: dict[str, frozenset[str]] = {
 #: Roles that see every case (a worker or counsellor sees only their own cases).
 OVERSEERS = frozenset({"supervisor", "org-lead", "commissioner-viewer", "admin"})
 
-MSG_DENIED = "{who} may not {action} (roles: {roles})"
+MSG_DENIED = N_("{who} may not {action} (roles: {roles})")
 
 
 def allowed(person: SignedIn | None, action: str) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interop._errors import StaffError
+from interop.i18n import N_
 from interop.store.archive import Archive
 from interop.store.staff import StaffStore
 
@@ -56,21 +57,21 @@ _SUPERVISOR_LEVEL = frozenset({"sw-mid", "sw-senior", "degree-sw", "degree-psych
 SCREENING_VALID_DAYS = 365
 
 # Operator-facing messages of this module (English; the catalogue translates them).
-MSG_UNKNOWN_ROLE = "unknown role '{role}' (roles: {roles})"
-MSG_UNKNOWN_QUALIFICATION = "unknown qualification '{code}' (codes: {codes})"
-MSG_BAD_DATE = "{what}: '{value}' is not a date YYYY-MM-DD"
-MSG_NO_STAFF = "no staff member {staff_id} in the register"
-MSG_TAKEN = "staff id {staff_id} is already in the register"
-MSG_WORKER_NEEDS = (
+MSG_UNKNOWN_ROLE = N_("unknown role '{role}' (roles: {roles})")
+MSG_UNKNOWN_QUALIFICATION = N_("unknown qualification '{code}' (codes: {codes})")
+MSG_BAD_DATE = N_("{what}: '{value}' is not a date YYYY-MM-DD")
+MSG_NO_STAFF = N_("no staff member {staff_id} in the register")
+MSG_TAKEN = N_("staff id {staff_id} is already in the register")
+MSG_WORKER_NEEDS = N_(
     "role {role} needs a qualification (5.2.2, R-5.2.2-01) and a passed minor-contact "
     "screening of the last 12 months (R-5.2.2-03)"
 )
-MSG_SUPERVISOR_NEEDS = (
+MSG_SUPERVISOR_NEEDS = N_(
     "role supervisor needs a social-work (mid-level or above) certificate or a degree in social "
     "work or psychology, and supervision experience (5.2.3, R-5.2.3-01/02)"
 )
-MSG_NO_ROLE = "a staff member needs at least one role"
-MSG_BAD_ID = "a staff id is 1 to 64 letters, digits, '-', '_' or '.'"
+MSG_NO_ROLE = N_("a staff member needs at least one role")
+MSG_BAD_ID = N_("a staff id is 1 to 64 letters, digits, '-', '_' or '.'")
 
 
 @dataclass(frozen=True)

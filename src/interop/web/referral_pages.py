@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from interop._errors import AccessDenied, InputError
+from interop.i18n import N_
 from interop.referral.create import CRISIS_TYPES, create_as
 from interop.referral.records import CRISIS_TRIGGER, MODES, TRIGGERS
 from interop.staff.identity import may_see_case
@@ -24,8 +25,8 @@ HOSPITAL_KIND = "hospital-fhir"
 #: Triggers of a routine referral (RT-01 is the crisis one, §1.9.7).
 ROUTINE_TRIGGERS = tuple(t for t in TRIGGERS if t != CRISIS_TRIGGER)
 
-MSG_INCOMPLETE = "the referral form needs {field}"
-MSG_NOT_HOSPITAL = "partner {name} is not a hospital of the configuration"
+MSG_INCOMPLETE = N_("the referral form needs {field}")
+MSG_NOT_HOSPITAL = N_("partner {name} is not a hospital of the configuration")
 
 
 def _hospitals(ctx: Ctx) -> list[str]:
