@@ -152,13 +152,18 @@ def _error_page(request: Request, exc: InteropError, status: int) -> Response:
     )
 
 
+#: Input errors that name something that is not there: no case in the archive (E602),
+#: no disclosure (E604), no outbox delivery (E641) of the id asked for.
+NOT_FOUND = frozenset({"E602", "E604", "E641"})
+
+
 def _status(exc: InteropError) -> int:
     if isinstance(exc, AuthenticationError):
         return 401
     if isinstance(exc, AccessDenied):
         return 403
     if isinstance(exc, InputError):
-        return 404 if exc.code in ("E604", "E602") else 400
+        return 404 if exc.code in NOT_FOUND else 400
     return 409
 
 
