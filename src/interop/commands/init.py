@@ -10,11 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.store import Archive
-from interop.store.archive import describe_url
-from interop.store.location import resolve_url
-from interop.store.schema import SCHEMA_VERSION
-
 NAME = "init"
 HELP = "create the archive at --db (or $INTEROP_DB, or the default); nothing when it exists"
 
@@ -26,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: `interop init --help` loads no database library
+    from interop.store import Archive
+    from interop.store.connect import describe_url
+    from interop.store.location import resolve_url
+    from interop.store.schema import SCHEMA_VERSION
+
     with Archive.create(args.db):
         pass
     where = describe_url(resolve_url(args.db))
