@@ -23,6 +23,7 @@ __all__ = [
     "case_deadlines",
     "case_versions",
     "import_record",
+    "latest_record",
     "link_case_staff",
     "waiting_cases",
 ]
@@ -171,3 +172,15 @@ def link_case_staff(conn: sa.Connection, case_number: str, body: dict[str, Any])
             t.case_staff.insert(),
             [{"case_number": case_number, "staff_id": i, "role": r} for i, r in links.items()],
         )
+
+
+def latest_record(conn: sa.Connection, case_number: str) -> tuple[int, dict[str, Any]] | None:
+    """The latest version of a case record and its body, or None when there is none."""
+    cr = t.case_records.c
+    row = conn.execute(
+        sa.select(cr.version, cr.body)
+        .where(cr.case_number == case_number)
+        .order_by(cr.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), orjson.loads(row[1]))

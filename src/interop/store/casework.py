@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from interop.store import schema as t
 from interop.store.archive import Archive, StoreError, now_iso
+from interop.store.cases import latest_record
 from interop.store.jsontext import digest, dumps
 
 #: States in which a care manager carries a case (G-09): INTAKE … CLOSING, PAUSED included.
@@ -62,15 +63,8 @@ class CaseWork:
 
     def latest(self, case_number: str) -> tuple[int, dict[str, Any]] | None:
         """The latest version of a case record and its body, or None."""
-        cr = t.case_records.c
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(cr.version, cr.body)
-                .where(cr.case_number == case_number)
-                .order_by(cr.version.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else (row[0], orjson.loads(row[1]))
+            return latest_record(conn, case_number)
 
     def open_cases(self, worker: str) -> set[str]:
         """The cases ``worker`` carries as care manager (CL-04; a CaseloadSource)."""

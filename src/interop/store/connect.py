@@ -16,7 +16,11 @@ from sqlalchemy.engine import make_url
 from interop._errors import StoreError
 from interop.store.migrate import missing_archive
 
-__all__ = ["describe_url", "make_engine"]
+__all__ = ["Connection", "describe_url", "make_engine"]
+
+#: A connection of the archive, as the modules above store pass it through (typing only:
+#: they hold what :meth:`interop.store.archive.Archive.transaction` gave them).
+Connection = sa.Connection
 
 
 def describe_url(url: str) -> str:
