@@ -71,8 +71,8 @@ def _sign_in(db: Path) -> str:
     as 5.2 asks, and their personal API token (``INTEROP_TOKEN``) the commands act for."""
     import datetime as dt
 
-    from interop.staff.accounts import Accounts
-    from interop.staff.register import Register, create_first_admin, qualification, screening
+    from interop.staff.accounts import Accounts, create_first_admin
+    from interop.staff.register import Register, qualification, screening
     from interop.store import Archive
 
     today = dt.date.today()

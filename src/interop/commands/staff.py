@@ -20,12 +20,11 @@ from typing import Any
 from interop._errors import StaffError
 from interop.core.masking import mask_name
 from interop.i18n import _
-from interop.staff.accounts import TOKEN_DAYS, Accounts
+from interop.staff.accounts import TOKEN_DAYS, Accounts, create_first_admin
 from interop.staff.identity import act_as
 from interop.staff.register import (
     ROLES,
     Register,
-    create_first_admin,
     qualification,
     screening,
 )

@@ -23,7 +23,7 @@ from interop._errors import AuthenticationError, StaffError
 from interop.staff.register import Register, SignedIn
 from interop.store.archive import Archive
 
-__all__ = ["LOCK_SECONDS", "MAX_FAILURES", "TOKEN_PREFIX", "Accounts"]
+__all__ = ["LOCK_SECONDS", "MAX_FAILURES", "TOKEN_PREFIX", "Accounts", "create_first_admin"]
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
@@ -180,3 +180,25 @@ class Accounts:
 
     def end_session(self, secret: str) -> None:
         self.store.delete_session(_sha(secret))
+
+
+def create_first_admin(
+    archive: Archive,
+    staff_id: str,
+    name: str,
+    password: str,
+    *,
+    roles: list[str] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """The first administrator, on the machine itself (``interop staff add --admin``; also
+    for ``interop init``). Refused once the register has anyone: later people are added by a
+    signed-in administrator."""
+    register = Register(archive)
+    if register.store.count() > 0:
+        raise StaffError(
+            "the register already has staff: a signed-in administrator adds people",
+            code="E807",
+        )
+    person = register.add(staff_id, name, sorted({"admin", *roles}))
+    Accounts(archive).set_password(staff_id, password)
+    return person

@@ -24,7 +24,6 @@ __all__ = [
     "ROLES",
     "Register",
     "SignedIn",
-    "create_first_admin",
 ]
 
 #: Role code → the standard's term (the console shows the Chinese term).
@@ -251,27 +250,3 @@ class Register:
 
     def cases_of(self, staff_id: str) -> list[str]:
         return self.store.cases_of(staff_id)
-
-
-def create_first_admin(
-    archive: Archive,
-    staff_id: str,
-    name: str,
-    password: str,
-    *,
-    roles: list[str] = (),  # type: ignore[assignment]
-) -> dict[str, Any]:
-    """The first administrator, on the machine itself (``interop staff add --admin``; also
-    for ``interop init``). Refused once the register has anyone: later people are added by a
-    signed-in administrator."""
-    from interop.staff.accounts import Accounts
-
-    register = Register(archive)
-    if register.store.count() > 0:
-        raise StaffError(
-            "the register already has staff: a signed-in administrator adds people",
-            code="E807",
-        )
-    person = register.add(staff_id, name, sorted({"admin", *roles}))
-    Accounts(archive).set_password(staff_id, password)
-    return person
