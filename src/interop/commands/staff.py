@@ -15,7 +15,7 @@ import argparse
 import json
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import StaffError
 from interop.core.masking import mask_name
@@ -28,7 +28,9 @@ from interop.staff.register import (
     qualification,
     screening,
 )
-from interop.store import Archive
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 NAME = "staff"
 HELP = "the staff register: people, roles, qualifications, screening, passwords and tokens"
@@ -133,6 +135,8 @@ def _out(data: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.store import Archive  # (`interop staff --help` loads no database library)
+
     with Archive.open(args.db) as archive:
         return _run(args, archive)
 

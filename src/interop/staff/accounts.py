@@ -14,14 +14,16 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from interop._errors import AuthenticationError, StaffError
 from interop.staff.register import Register, SignedIn
-from interop.store.archive import Archive
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 __all__ = ["LOCK_SECONDS", "MAX_FAILURES", "TOKEN_PREFIX", "Accounts", "create_first_admin"]
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import StaffError
-from interop.store.archive import Archive
-from interop.store.staff import StaffStore
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 __all__ = [
     "QUALIFICATIONS",
@@ -154,6 +155,9 @@ class Register:
     """The staff register of one archive."""
 
     def __init__(self, archive: Archive, *, today: dt.date | None = None) -> None:
+        # imported here: the roles and codes above are read without the database library
+        from interop.store.staff import StaffStore
+
         self.store = StaffStore(archive)
         self._today = today
 
