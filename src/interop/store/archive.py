@@ -26,6 +26,7 @@ from interop.store.batches import ChangedChild as ChangedChild
 from interop.store.batches import NewChild as NewChild
 from interop.store.batches import QuarantinedRow as QuarantinedRow
 from interop.store.batches import with_case_number as with_case_number
+from interop.store.cases import Deadline
 from interop.store.checkpoints import Checkpoints
 from interop.store.children import Guardian as Guardian
 from interop.store.children import Known as Known
@@ -44,8 +45,6 @@ from interop.store.migrate import prepare
 from interop.store.peek import Found
 from interop.store.records import merge_list_fields as merge_list_fields
 from interop.store.stamps import now_iso as now_iso
-
-Deadline = tuple[str, str, str, bool]
 
 
 class Archive:

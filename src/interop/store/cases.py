@@ -19,6 +19,7 @@ from interop.store.driver import select_in
 from interop.store.jsontext import digest, dumps
 
 __all__ = [
+    "Deadline",
     "case_deadline",
     "case_deadlines",
     "case_versions",
@@ -28,6 +29,7 @@ __all__ = [
     "waiting_cases",
 ]
 
+#: A case's start deadline: (rule, start, due, provisional).
 Deadline = tuple[str, str, str, bool]
 
 _DEADLINES = sa.select(
