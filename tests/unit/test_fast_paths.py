@@ -1,6 +1,7 @@
 """What a preview or a queued referral does not load: the policies are checked without a
-FHIR model class, and a partner's HTTP transport loads the HTTP library only when it
-first sends (share --dry-run and referral create --no-send send nothing)."""
+FHIR model class, a partner's HTTP transport loads the HTTP library only when it first
+sends (share --dry-run and referral create --no-send send nothing), and a SQLite archive
+never loads the PostgreSQL driver."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: The model classes (pydantic) and the HTTP library.
-HEAVY = ("fhir.resources.R4B", "pydantic", "requests", "urllib3")
+#: The model classes (pydantic), the HTTP library and the PostgreSQL driver.
+HEAVY = ("fhir.resources.R4B", "pydantic", "requests", "urllib3", "psycopg")
 
 
 def _modules_after(code: str, cache: Path | None = None) -> list[str]:
@@ -45,3 +46,12 @@ def test_a_transport_loads_the_http_library_at_its_first_call_only() -> None:
     assert _modules_after(made) == []
     used = made.replace("t.close()", "assert t.session.headers['Authorization'] == 'Bearer x'")
     assert "requests" in _modules_after(used)
+
+
+def test_a_sqlite_archive_loads_no_postgresql_driver(tmp_path: Path) -> None:
+    code = (
+        "from interop.store import Archive\n"
+        f"with Archive.create('sqlite:///{tmp_path / 'a.sqlite3'}') as a:\n"
+        "    assert a.count_children() == 0\n"
+    )
+    assert _modules_after(code) == []
