@@ -9,8 +9,9 @@ the child) beside the bare interpreter start. Targets: every command starts
 machine the wall time follows its load; the CPU time does not.
 
 Usage: ``python -m bench.bench_cli [RUNS]`` (default 5). Everything is written
-in a temporary folder (archive, configuration, cache); nothing is sent (the
-hospital address is never contacted with ``--no-send``).
+in a temporary folder (archive made by ``interop init``, the case's worker in its
+staff register with a personal API token, configuration, cache); nothing is sent
+(the hospital address is never contacted with ``--no-send``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,29 @@ poll_minutes = 15
 """
 
 
+def _sign_in(db: Path) -> str:
+    """The archive's staff register: the case's worker (staff-01), qualified and screened
+    as 5.2 asks, and their personal API token (``INTEROP_TOKEN``) the commands act for."""
+    import datetime as dt
+
+    from interop.staff.accounts import Accounts, create_first_admin
+    from interop.staff.register import Register, qualification, screening
+    from interop.store import Archive
+
+    today = dt.date.today()
+    with Archive.open(f"sqlite:///{db}") as archive:
+        create_first_admin(archive, "adm-01", "管理员", "bench-password-not-secret")
+        Register(archive, today=today).add(
+            "staff-01",
+            "测试人员",
+            ["worker"],
+            qualifications=[qualification("sw-mid", "2020-06-01")],
+            screening=[screening((today - dt.timedelta(days=30)).isoformat(), "passed")],
+            active_from="2025-01-01",
+        )
+        return Accounts(archive, today=today).issue_token("staff-01", days=1)[0]
+
+
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of the child, exit code) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -88,6 +112,8 @@ def main(runs: int = 5) -> None:
         env["INTEROP_ORG_CODE"] = "JX0101"
         cli = [sys.executable, "-m", "interop.cli", "--db", str(work / "a.sqlite3")]
         cli += ["--config", str(config)]
+        subprocess.run([*cli, "init"], env=env, capture_output=True, check=True)
+        env["INTEROP_TOKEN"] = _sign_in(work / "a.sqlite3")
         imported = subprocess.run(
             [*cli, "import", str(case_file), "--json"], env=env, capture_output=True, text=True
         )

@@ -8,8 +8,8 @@ from functools import cache
 
 from argon2 import PasswordHasher
 
-from interop.staff.accounts import Accounts
-from interop.staff.register import Register, create_first_admin, qualification, screening
+from interop.staff.accounts import Accounts, create_first_admin
+from interop.staff.register import Register, qualification, screening
 from interop.store import Archive
 
 PASSWORD = "correct-horse-battery"

@@ -138,16 +138,16 @@ class StoreError(InteropError):
 
 
 class OutboxError(InteropError):
-    """An outbox operation cannot be done (unknown item, wrong state); exit 1."""
+    """An outbox operation cannot be done in the item's state; exit 1."""
 
-    code = "E600"
+    code = "E640"
     exit_code = 1
 
 
 class OutboxItemNotFound(InputError):
     """No delivery has that id (exit 2)."""
 
-    code = "E601"
+    code = "E641"
 
 
 class DisclosureError(InteropError):
@@ -265,7 +265,13 @@ class ErrorCode:
 
 
 def _codes(*rows: tuple[str, str, str]) -> dict[str, ErrorCode]:
-    return {code: ErrorCode(code, meaning, action) for code, meaning, action in rows}
+    """The registry by code; a code given twice is refused (a code has one meaning)."""
+    out: dict[str, ErrorCode] = {}
+    for code, meaning, action in rows:
+        if code in out:
+            raise ValueError(f"error code {code} is registered twice")
+        out[code] = ErrorCode(code, meaning, action)
+    return out
 
 
 #: Every code interop uses, by code. A code keeps its meaning once published;
@@ -449,31 +455,16 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E506", "The archive is too old to migrate.", "Export it with the release that wrote it."),
     ("E510", "A write to the archive failed.", "Check the database; run again."),
     # -- E6xx: disclosures and the outbox
+    # E600–E611: the disclosure workflow (privacy decides).
     (
         "E600",
-        "A disclosure or outbox step is not allowed in the item's state.",
-        "List the item; do the step its state allows.",
+        "A disclosure step is not allowed in the disclosure's state.",
+        "List the disclosure; do the step its state allows.",
     ),
-    (
-        "E601",
-        "No outbox delivery of that id, or an unknown purpose code.",
-        "Check the id (outbox list) or the purpose (docs/purposes.md).",
-    ),
-    (
-        "E602",
-        "The outbox delivery cannot be retried, or the case is not in the archive.",
-        "Only dead, refused or pending deliveries are retried; import the case first.",
-    ),
-    (
-        "E603",
-        "The delivery is being sent or done, or the case does not pass its checks.",
-        "Wait and list again; correct the case before sharing it.",
-    ),
-    (
-        "E604",
-        "The partner's kind takes no outbox deliveries, or no disclosure of that id.",
-        "Check the partner's kind; check the disclosure id.",
-    ),
+    ("E601", "An unknown purpose code.", "Give a purpose of docs/purposes.md."),
+    ("E602", "The case is not in the archive.", "Import the case first."),
+    ("E603", "The case does not pass its checks.", "Correct the case before sharing it."),
+    ("E604", "No disclosure of that id.", "Check the disclosure id."),
     ("E605", "This person may not approve or reject it (G-16).", "Ask another supervisor."),
     ("E606", "Someone else decided the disclosure meanwhile.", "List it to see its state."),
     ("E607", "The disclosure is not pending (or was reviewed).", "Nothing to do."),
@@ -491,6 +482,23 @@ REGISTRY: dict[str, ErrorCode] = _codes(
     ("E622", "Delivering the disclosure failed.", "Check the partner; deliver again."),
     ("E630", "The school did not take the Bundle.", "Check the school's endpoint."),
     ("E631", "A school partner's settings are wrong.", "Fix the key named."),
+    # E640–E643: the outbox (exchange delivers).
+    (
+        "E640",
+        "An outbox step is not allowed in the delivery's state.",
+        "List the delivery (outbox list); do the step its state allows.",
+    ),
+    ("E641", "No outbox delivery of that id.", "Check the id (outbox list)."),
+    (
+        "E642",
+        "The outbox delivery cannot be retried in its state.",
+        "Only dead, refused or pending deliveries are retried.",
+    ),
+    (
+        "E643",
+        "The outbox delivery is being sent or was delivered: it cannot be cancelled or refused.",
+        "Wait and list again.",
+    ),
     # -- E7xx: referrals to hospitals
     ("E700", "A referral step cannot be done.", "Read the message; list the referral."),
     ("E701", "No referral of that id.", "Check the id with interop referral list."),

@@ -16,7 +16,7 @@ from interop.engine import Engine
 from interop.exchange.driver import Driver
 from interop.exchange.outbox import Outbox
 from interop.privacy import audit
-from interop.privacy.disclosure import DeliveryError, Discloser, DisclosureError
+from interop.privacy.disclosure import Discloser, DisclosureError
 from interop.store import Archive
 
 
@@ -157,7 +157,7 @@ def test_reject_keeps_it_from_leaving(
     assert out.status == "rejected" and not out.may_leave
     with pytest.raises(DisclosureError, match="not pending"):
         discloser.approve(d.id, approver="staff-03")
-    with Driver(discloser) as driver, pytest.raises(DeliveryError, match="may not leave"):
+    with Driver(discloser) as driver, pytest.raises(DisclosureError, match="may not leave"):
         driver.hand_over(out)
     assert Outbox(archive).items() == []
     assert _actions(archive) == [

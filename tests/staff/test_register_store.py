@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from interop._errors import AuthenticationError, StaffError
-from interop.staff.accounts import LOCK_SECONDS, MAX_FAILURES, Accounts
-from interop.staff.register import Register, create_first_admin, qualification, screening
+from interop.staff.accounts import LOCK_SECONDS, MAX_FAILURES, Accounts, create_first_admin
+from interop.staff.register import Register, qualification, screening
 from interop.store import Archive
 from interop.store import schema as t
 

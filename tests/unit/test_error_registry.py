@@ -46,6 +46,70 @@ def test_registry_entries_are_complete() -> None:
         assert entry.meaning.strip() and entry.action.strip(), code
 
 
+def _registered_codes(source: str) -> list[str]:
+    """The codes of the rows given to ``_codes(...)`` in the error module's source, in order."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_codes":
+            return [
+                row.elts[0].value
+                for row in node.args
+                if isinstance(row, ast.Tuple) and isinstance(row.elts[0], ast.Constant)
+            ]
+    return []
+
+
+def test_a_code_is_registered_once() -> None:
+    codes = _registered_codes((SRC / "_errors.py").read_text("utf-8"))
+    assert len(codes) == len(REGISTRY) >= 70
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    assert not twice, f"codes registered twice (two meanings): {twice}"
+    # the registry itself refuses a second row of one code
+    with pytest.raises(ValueError, match="E600 is registered twice"):
+        errors._codes(("E600", "one", "do"), ("E600", "another", "do"))
+
+
+def _raisers(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Code -> the exception classes that carry it: a class's own ``code = "E…"`` and
+    every ``SomeError(…, code="E…")`` in the sources."""
+    classes = {
+        name: obj
+        for name, obj in vars(errors).items()
+        if isinstance(obj, type) and issubclass(obj, InteropError)
+    }
+    out: dict[str, set[str]] = {}
+    for name, cls in classes.items():
+        if "code" in vars(cls):
+            out.setdefault(cls.code, set()).add(name)
+    for source in sources.values():
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            for kw in node.keywords:
+                if name in classes and kw.arg == "code" and isinstance(kw.value, ast.Constant):
+                    out.setdefault(str(kw.value.value), set()).add(name)
+    return out
+
+
+def test_each_code_is_carried_by_one_exception_class() -> None:
+    # Two classes giving one code (an outbox error and a disclosure error, say) are two
+    # meanings under one number: the operator cannot look the code up.
+    sources = {str(p): p.read_text("utf-8") for p in _sources()}
+    shared = {code: sorted(names) for code, names in _raisers(sources).items() if len(names) > 1}
+    assert not shared, f"codes carried by more than one exception class: {shared}"
+
+
+def test_the_one_class_scan_finds_a_shared_code() -> None:
+    sample = (
+        'raise OutboxError("no", code="E777")\n'
+        'raise DisclosureError("no", code="E777")\n'
+        'raise InputError("no", code="E641")\n'  # OutboxItemNotFound's own code
+    )
+    found = _raisers({"sample.py": sample})
+    assert found["E777"] == {"OutboxError", "DisclosureError"}
+    assert found["E641"] == {"InputError", "OutboxItemNotFound"}
+
+
 def test_every_error_class_lives_in_the_error_module_with_a_registered_code() -> None:
     # interop's own exception classes: defined in _errors.py only
     names = {

@@ -107,7 +107,7 @@ def test_help_and_the_parser_load_no_heavy_library() -> None:
         "import sys\n"
         "from interop.cli import build_parser, main\n"
         "for name in ('map', 'validate', 'share', 'approve', 'reject', 'consent', 'cases',"
-        " 'audit', 'import', 'plugins', 'sync'):\n"
+        " 'audit', 'import', 'plugins', 'sync', 'init', 'referral', 'staff'):\n"
         "    build_parser([name])\n"
         "try:\n"
         "    main(['--help'])\n"

@@ -47,3 +47,11 @@ def test_approve_and_reject_over_the_api(console: Console, base: str, web_archiv
                       json={"reason": "not needed now"})  # fmt: skip
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     assert requests.get(f"{base}/api/disclosures/D-nope", headers=sup).status_code == 404
+
+
+def test_an_unknown_outbox_delivery_is_not_found(base: str, web_archive: Archive) -> None:
+    # E641 names a delivery that is not there: 404, as an unknown disclosure (E604) is.
+    lead = {"Authorization": f"Bearer {token_for(web_archive, 'lead-01')}"}
+    r = requests.post(f"{base}/api/outbox/O-nope/retry", headers=lead)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "E641", r.text
+    assert "O-nope" in r.json()["error"]["message"]

@@ -18,10 +18,6 @@ import argparse
 import json
 
 from interop.i18n import _
-from interop.store import Archive
-from interop.store.archive import describe_url
-from interop.store.location import resolve_url
-from interop.store.schema import SCHEMA_VERSION
 
 NAME = "init"
 HELP = "create the archive at --db (or $INTEROP_DB, or the default); nothing when it exists"
@@ -48,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: `interop init --help` loads no database library
+    from interop.store import Archive
+    from interop.store.connect import describe_url
+    from interop.store.location import resolve_url
+    from interop.store.schema import SCHEMA_VERSION
+
     url = resolve_url(args.db, data_dir=args.settings.data_dir)
     admin = None
     with Archive.create(args.db) as archive:

@@ -20,10 +20,14 @@ import argparse
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from interop.referral.lifecycle import MODES, TRIGGERS, Referral, Referrals
-from interop.staff.identity import act_as
+# The parser needs only the names of triggers and modes: `interop referral --help` loads
+# neither the referral machinery nor the database library.
+from interop.referral.triggers import MODES, TRIGGERS
+
+if TYPE_CHECKING:
+    from interop.referral.lifecycle import Referral, Referrals
 
 NAME = "referral"
 HELP = "refer a child to a hospital over FHIR and follow the referral (转介诊疗)"
@@ -79,6 +83,7 @@ def open_referrals(args: argparse.Namespace) -> Iterator[Referrals]:
     from interop.config import load_config
     from interop.engine import Engine
     from interop.fhir.canonical import case_number_system
+    from interop.referral.lifecycle import Referrals
     from interop.store import Archive
 
     config = load_config(args.config, secrets=args.settings.secrets)
@@ -107,6 +112,8 @@ def _print(data: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.staff.identity import act_as
+
     with open_referrals(args) as refs:
         action = args.referral_command
         if action == "create":

@@ -15,21 +15,22 @@ import argparse
 import json
 import secrets
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import StaffError
 from interop.core.masking import mask_name
 from interop.i18n import _
-from interop.staff.accounts import TOKEN_DAYS, Accounts
+from interop.staff.accounts import TOKEN_DAYS, Accounts, create_first_admin
 from interop.staff.identity import act_as
 from interop.staff.register import (
     ROLES,
     Register,
-    create_first_admin,
     qualification,
     screening,
 )
-from interop.store import Archive
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 NAME = "staff"
 HELP = "the staff register: people, roles, qualifications, screening, passwords and tokens"
@@ -136,6 +137,8 @@ def _out(data: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.store import Archive  # (`interop staff --help` loads no database library)
+
     with Archive.open(args.db) as archive:
         return _run(args, archive)
 

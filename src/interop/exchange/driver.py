@@ -32,7 +32,7 @@ from interop.exchange.outbox import Outbox, OutboxItem, RunSummary
 from interop.exchange.plugins import Plugins
 from interop.exchange.transport import Transport
 from interop.i18n import N_, _
-from interop.privacy.disclosure_model import DeliveryError, Disclosure
+from interop.privacy.disclosure_model import DeliveryError, Disclosure, DisclosureError
 from interop.store.deliveries import DISCLOSURE_KIND, unrecorded_disclosure_deliveries
 
 if TYPE_CHECKING:
@@ -195,10 +195,11 @@ class Driver:
     def hand_over(self, d: Disclosure, *, send: bool = True) -> Handover:
         """Queue an approved disclosure in the outbox and, with ``send``, attempt it now.
 
-        Raises DeliveryError (E622) when the partner dead-letters it.
+        Raises DisclosureError (E609) when it may not leave, DeliveryError (E622) when the
+        partner dead-letters it.
         """
         if not d.may_leave or d.payload is None:
-            raise DeliveryError(MSG_MAY_NOT_LEAVE.format(id=d.id, status=d.status), code="E609")
+            raise DisclosureError(MSG_MAY_NOT_LEAVE.format(id=d.id, status=d.status), code="E609")
         if not self.carries(d):
             return Handover("by-plugin")
         item = self.queue(d)

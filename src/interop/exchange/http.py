@@ -20,14 +20,16 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import requests
+from typing import TYPE_CHECKING, Any, Literal
 
 from interop.config import Partner
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +127,33 @@ class HttpTransport:
         self.partner = partner
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = (connect_timeout, timeout)
-        self.session = requests.Session()
-        self.session.verify = verify
-        if cert is not None:
-            self.session.cert = cert
-        self.session.headers["Accept"] = FHIR_JSON
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        self._verify = verify
+        self._cert = cert
+        self._token = token
+        self._session: requests.Session | None = None
+        self._made = threading.Lock()  # outbox workers share a transport: one session
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session``, made at the first call: a command that only previews
+        or queues (share --dry-run, referral create --no-send) loads no HTTP library."""
+        with self._made:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                session.verify = self._verify
+                if self._cert is not None:
+                    session.cert = self._cert
+                session.headers["Accept"] = FHIR_JSON
+                if self._token:
+                    session.headers["Authorization"] = f"Bearer {self._token}"
+                self._session = session
+            return self._session
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -153,9 +172,12 @@ class HttpTransport:
         hdrs = dict(headers or {})
         if body is not None:
             hdrs["Content-Type"] = content_type
+        session = self.session
+        import requests  # (loaded with the session)
+
         t0 = time.monotonic()
         try:
-            resp = self.session.request(
+            resp = session.request(
                 method,
                 self.url(path),
                 data=body,

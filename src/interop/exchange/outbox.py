@@ -417,7 +417,7 @@ class Outbox:
             raise OutboxError(
                 f"delivery {item_id} is {item.status}; only dead, refused or pending "
                 "deliveries can be retried",
-                code="E602",
+                code="E642",
             )
         values: dict[str, Any] = {
             "status": "pending",
@@ -449,7 +449,7 @@ class Outbox:
             raise OutboxError(
                 f"delivery {item_id} is being sent or was already delivered; it cannot be "
                 f"marked {status}",
-                code="E603",
+                code="E643",
             )
 
     # -- claiming -------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from interop.fhir import release
 from interop.fhir.primitives import PRIMITIVES
-from interop.fhir.shapes import COMPLEX, PRIMITIVE, PRIMITIVE_EXT, RESOURCE, Field, TypeInfo
+from interop.fhir.shape_types import COMPLEX, PRIMITIVE, PRIMITIVE_EXT, RESOURCE, Field, TypeInfo
 
 __all__ = ["ShapeCompiler", "compile_all"]
 

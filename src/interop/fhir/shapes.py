@@ -25,7 +25,13 @@ from typing import Any
 
 from interop._errors import DataFileError
 from interop.fhir import diskcache, release
-from interop.fhir.primitives import PRIMITIVES, Checker
+from interop.fhir.primitives import PRIMITIVES
+from interop.fhir.shape_types import COMPLEX as COMPLEX
+from interop.fhir.shape_types import PRIMITIVE as PRIMITIVE
+from interop.fhir.shape_types import PRIMITIVE_EXT as PRIMITIVE_EXT
+from interop.fhir.shape_types import RESOURCE as RESOURCE
+from interop.fhir.shape_types import Field as Field
+from interop.fhir.shape_types import TypeInfo as TypeInfo
 
 __all__ = [
     "COMPLEX",
@@ -43,41 +49,8 @@ __all__ = [
     "type_info",
 ]
 
-PRIMITIVE, COMPLEX, RESOURCE, PRIMITIVE_EXT = 0, 1, 2, 3
-
 # Bumped when the layout of the kept JSON changes.
 _FORMAT = "shapes-1"
-
-
-@dataclass(slots=True, eq=False)
-class Field:
-    """One JSON element of a type."""
-
-    name: str  # JSON name, e.g. "status", "_status", "valueQuantity", "class"
-    many: bool  # a JSON array
-    kind: int  # PRIMITIVE, COMPLEX, RESOURCE or PRIMITIVE_EXT
-    type_name: str  # FHIR type: "code", "CodeableConcept", "Resource", ...
-    path: str  # element path, e.g. "CarePlan.activity.detail.status"
-    check: Checker | None = None  # primitive checker
-    spec: TypeInfo | None = None  # nested type (COMPLEX, PRIMITIVE_EXT)
-    choice: str | None = None  # choice group, e.g. "value" for valueQuantity
-    codes: frozenset[str] | None = None  # required binding of base R4 (code)
-    codings: frozenset[tuple[str, str]] | None = None  # same, CodeableConcept/Coding
-
-
-@dataclass(slots=True, eq=False)
-class TypeInfo:
-    """The compiled shape of one resource, datatype or backbone element."""
-
-    name: str  # element path of the type: "Patient", "Quantity", "CarePlan.activity"
-    is_resource: bool
-    fields: dict[str, Field]
-    required: tuple[tuple[str, str | None], ...] = ()  # (name, "_name" or None)
-    choices: dict[str, tuple[str, ...]] | None = None  # group → value names
-    required_choices: tuple[str, ...] = ()
-
-    def element(self, name: str) -> Field | None:
-        return self.fields.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +161,10 @@ def cache_key() -> str:
     import fhir.resources
 
     here = Path(__file__).resolve().parent
-    sources = [(here / n).read_bytes() for n in ("shapes.py", "shape_compiler.py", "primitives.py")]
+    sources = [
+        (here / n).read_bytes()
+        for n in ("shapes.py", "shape_types.py", "shape_compiler.py", "primitives.py")
+    ]
     return diskcache.digest(_FORMAT, str(fhir.resources.__version__), *sources)
 
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import sqlalchemy as sa
 
-from interop.store import schema as t
+from interop.store import audit_log
+
+if TYPE_CHECKING:
+    from interop.store.connect import Connection
 
 __all__ = ["GENESIS", "AuditRow", "Break", "append", "rows", "verify"]
 
@@ -88,7 +90,7 @@ def _hashed_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def append(
-    conn: sa.Connection,
+    conn: Connection,
     *,
     recorded: str,
     action: str,
@@ -100,17 +102,8 @@ def append(
     actor: str | None = None,
 ) -> int:
     """Append one AuditEvent inside the caller's transaction; returns its seq."""
-    h = t.audit_head.c
-    head = conn.execute(sa.select(h.seq, h.hash).where(h.id == 1).with_for_update()).first()
-    if head is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(t.audit_head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS}])
-        except sa.exc.IntegrityError:
-            pass  # another writer created it first
-        head = conn.execute(sa.select(h.seq, h.hash).where(h.id == 1).with_for_update()).first()
-    assert head is not None
-    seq, prev = int(head[0]) + 1, str(head[1])
+    last, prev = audit_log.lock_head(conn, GENESIS)
+    seq = last + 1
     row = {
         "seq": seq,
         "recorded": recorded,
@@ -123,13 +116,12 @@ def append(
         "event": orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode(),
     }
     digest = _row_hash(prev, _hashed_fields(row))
-    conn.execute(t.audit_log.insert(), [{**row, "prev_hash": prev, "hash": digest}])
-    conn.execute(t.audit_head.update().where(h.id == 1).values(seq=seq, hash=digest))
+    audit_log.add(conn, row, prev_hash=prev, hash_=digest)
     return seq
 
 
 def rows(
-    conn: sa.Connection,
+    conn: Connection,
     *,
     case_number: str | None = None,
     action: str | None = None,
@@ -137,18 +129,9 @@ def rows(
     until: str | None = None,
 ) -> list[AuditRow]:
     """Audit rows in chain order, optionally for one case, one action or a time span."""
-    a = t.audit_log.c
-    q = sa.select(t.audit_log).order_by(a.seq)
-    if case_number is not None:
-        q = q.where(a.case_number == case_number)
-    if action is not None:
-        q = q.where(a.action == action)
-    if since is not None:
-        q = q.where(a.recorded >= since)
-    if until is not None:
-        q = q.where(a.recorded < until)
     out = []
-    for r in conn.execute(q).mappings():
+    found = audit_log.select(conn, case_number=case_number, action=action, since=since, until=until)
+    for r in found:
         out.append(
             AuditRow(
                 seq=r["seq"],
@@ -176,15 +159,13 @@ def _moment(stamp: Any) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
-def verify(conn: sa.Connection) -> tuple[int, Break | None]:
+def verify(conn: Connection) -> tuple[int, Break | None]:
     """Walk the whole chain: (rows checked, first break or None)."""
-    a = t.audit_log.c
     prev = GENESIS
     expected = 1
     count = 0
     last_stamp: dt.datetime | None = None
-    result = conn.execute(sa.select(t.audit_log).order_by(a.seq)).mappings()
-    for r in result:
+    for r in audit_log.select(conn):
         count += 1
         if r["seq"] != expected:
             return count, Break(expected, f"row {expected} is missing (next row is {r['seq']})")
@@ -192,7 +173,7 @@ def verify(conn: sa.Connection) -> tuple[int, Break | None]:
             return count, Break(
                 r["seq"], "does not follow the row before it (rows deleted or reordered)"
             )
-        if _row_hash(prev, _hashed_fields(dict(r))) != r["hash"]:
+        if _row_hash(prev, _hashed_fields(r)) != r["hash"]:
             return count, Break(r["seq"], "its content does not match its hash (row edited)")
         # rows are appended in time order: a stamp before the previous one means a clock
         # set back or a time given by hand, which the hash chain alone cannot show
@@ -204,8 +185,7 @@ def verify(conn: sa.Connection) -> tuple[int, Break | None]:
         last_stamp = stamp
         prev = r["hash"]
         expected += 1
-    h = t.audit_head.c
-    head = conn.execute(sa.select(h.seq, h.hash).where(h.id == 1)).first()
+    head = audit_log.head(conn)
     last = expected - 1
     if head is not None and (int(head[0]) != last or str(head[1]) != prev):
         if int(head[0]) > last:

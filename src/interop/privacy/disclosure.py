@@ -43,7 +43,7 @@ from interop.privacy.disclosure_model import (
 )
 from interop.privacy.disclosure_request import DisclosureRequests
 from interop.privacy.disclosure_review import DisclosureReviews
-from interop.store import schema as t
+from interop.store import disclosures as stored
 
 __all__ = [
     "APPROVER_ROLES",
@@ -69,12 +69,10 @@ class Discloser(DisclosureRequests, DisclosureReviews):
         action = "delivery" if problem is None else "delivery-failed"
         event = self._step_event(d, action, stamp, actor=None, role=None, text=problem)
         with self.archive.transaction() as conn:
-            values: dict[str, Any] = {
-                "delivery": orjson.dumps(
-                    receipt if problem is None else {"error": problem}
-                ).decode()
-            }
-            if problem is None:
-                values["delivered_at"] = stamp
-            conn.execute(t.disclosures.update().where(t.disclosures.c.id == d.id).values(**values))
+            stored.record_delivery(
+                conn,
+                d.id,
+                delivery=orjson.dumps(receipt if problem is None else {"error": problem}).decode(),
+                delivered_at=stamp if problem is None else None,
+            )
             audit_row(conn, d, stamp=stamp, action=action, event=event, actor=None)

@@ -7,9 +7,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
-import sqlalchemy as sa
-
 from interop._errors import InputError
 from interop.config import Config, Partner
 from interop.core.record import CaseRecord
@@ -19,15 +16,22 @@ from interop.privacy.disclosure_model import APPROVER_ROLES, Disclosure, Disclos
 from interop.privacy.events import audit_event
 from interop.privacy.labels import Labeller
 from interop.privacy.policy import Policy, PolicySet, load_policies
-from interop.store import schema as t
-from interop.store.archive import Archive
+from interop.store.cases import latest_record
 
 if TYPE_CHECKING:
     from interop.engine import Engine
+    from interop.store.archive import Archive
+    from interop.store.connect import Connection
 
 
 def audit_row(
-    conn: Any, d: Disclosure, *, stamp: str, action: str, event: dict[str, Any], actor: str | None
+    conn: Connection,
+    d: Disclosure,
+    *,
+    stamp: str,
+    action: str,
+    event: dict[str, Any],
+    actor: str | None,
 ) -> None:
     """Append the AuditEvent of one step of disclosure ``d`` to the hash chain."""
     audit.append(
@@ -84,17 +88,11 @@ class DiscloserBase:
 
     def latest_record(self, case_number: str) -> tuple[int, CaseRecord]:
         """The latest stored version of a case record, checked (InputError when absent)."""
-        cr = t.case_records.c
         with self.archive.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(cr.version, cr.body)
-                .where(cr.case_number == case_number)
-                .order_by(cr.version.desc())
-                .limit(1)
-            ).first()
+            row = latest_record(conn, case_number)
         if row is None:
             raise InputError(f"no case {case_number} in the archive", code="E602")
-        checked = self.engine.check_case(orjson.loads(row[1]))
+        checked = self.engine.check_case(row[1])
         if checked.record is None or not checked.ok:
             raise DisclosureError(
                 f"case {case_number} version {row[0]} does not pass its checks; "

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
 from interop._errors import InputError
 from interop.privacy.disclosure_base import DiscloserBase
 from interop.privacy.disclosure_model import Disclosure
-from interop.store import schema as t
+from interop.store import disclosures as stored
 
 
 class DisclosureRecords(DiscloserBase):
@@ -19,18 +18,10 @@ class DisclosureRecords(DiscloserBase):
     def get(self, disclosure_id: str) -> Disclosure:
         """A stored disclosure (InputError when unknown)."""
         with self.archive.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(t.disclosures).where(t.disclosures.c.id == disclosure_id))
-                .mappings()
-                .first()
-            )
-            review = conn.execute(
-                sa.select(t.reviews.c.due, t.reviews.c.outcome).where(
-                    t.reviews.c.disclosure_id == disclosure_id
-                )
-            ).first()
-        if row is None:
+            found = stored.get(conn, disclosure_id)
+        if found is None:
             raise InputError(f"no disclosure {disclosure_id}", code="E604")
+        row, review = found
         payload = row["payload"]
         return Disclosure(
             id=row["id"],
@@ -57,42 +48,14 @@ class DisclosureRecords(DiscloserBase):
     def disclosures(
         self, *, case_number: str | None = None, status: str | None = None
     ) -> list[Disclosure]:
-        c = t.disclosures.c
-        q = sa.select(c.id).order_by(c.created_at, c.id)
-        if case_number is not None:
-            q = q.where(c.case_number == case_number)
-        if status is not None:
-            q = q.where(c.status == status)
         with self.archive.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(q)]
+            ids = stored.ids(conn, case_number=case_number, status=status)
         return [self.get(i) for i in ids]
 
     def break_glass_report(
         self, *, since: str | None = None, until: str | None = None
     ) -> list[dict[str, Any]]:
         """Every break-glass disclosure with its review (requirements §4.7: monthly report)."""
-        d, r = t.disclosures.c, t.reviews.c
-        q = (
-            sa.select(
-                d.id,
-                d.case_number,
-                d.partner,
-                d.requester,
-                d.reason_code,
-                d.created_at,
-                r.due,
-                r.status,
-                r.outcome,
-                r.reviewer,
-            )
-            .join(t.reviews, r.disclosure_id == d.id, isouter=True)
-            .where(d.break_glass.is_(True), d.status == "approved")
-            .order_by(d.created_at)
-        )
-        if since:
-            q = q.where(d.created_at >= since)
-        if until:
-            q = q.where(d.created_at < until)
         keys = (
             "disclosure",
             "case",
@@ -106,4 +69,5 @@ class DisclosureRecords(DiscloserBase):
             "reviewer",
         )
         with self.archive.engine.connect() as conn:
-            return [dict(zip(keys, row, strict=True)) for row in conn.execute(q)]
+            rows = stored.break_glass_rows(conn, since=since, until=until)
+        return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -23,7 +23,7 @@ from interop.privacy.events import audit_event
 from interop.privacy.policy import Policy
 from interop.privacy.screen import screen
 from interop.privacy.summary import status_summary
-from interop.store import schema as t
+from interop.store import disclosures as stored
 
 log = logging.getLogger(__name__)
 
@@ -321,47 +321,43 @@ class DisclosureRequests(DiscloserBase):
             )
             if dry_run:
                 return d.freeze()
-            conn.execute(
-                t.disclosures.insert(),
-                [
-                    {
-                        "id": d.id,
-                        "case_number": d.case_number,
-                        "case_version": version,
-                        "purpose": d.purpose,
-                        "partner": d.partner,
-                        "partner_kind": d.partner_kind,
-                        "policy": d.policy,
-                        "requester": d.requester,
-                        "status": d.status,
-                        "break_glass": d.break_glass,
-                        "reason_code": reason_code if d.break_glass else None,
-                        "reason_text": reason_text if d.break_glass else None,
-                        "payload": d.payload,
-                        "sha256": d.sha256,
-                        "elements": orjson.dumps(d.elements).decode(),
-                        "reasons": orjson.dumps(d.reasons).decode(),
-                        "entities": orjson.dumps(entities or []).decode(),
-                        "created_at": d.created_at,
-                    }
-                ],
+            stored.add(
+                conn,
+                {
+                    "id": d.id,
+                    "case_number": d.case_number,
+                    "case_version": version,
+                    "purpose": d.purpose,
+                    "partner": d.partner,
+                    "partner_kind": d.partner_kind,
+                    "policy": d.policy,
+                    "requester": d.requester,
+                    "status": d.status,
+                    "break_glass": d.break_glass,
+                    "reason_code": reason_code if d.break_glass else None,
+                    "reason_text": reason_text if d.break_glass else None,
+                    "payload": d.payload,
+                    "sha256": d.sha256,
+                    "elements": orjson.dumps(d.elements).decode(),
+                    "reasons": orjson.dumps(d.reasons).decode(),
+                    "entities": orjson.dumps(entities or []).decode(),
+                    "created_at": d.created_at,
+                },
             )
             if flag is not None and d.review_due is not None:
-                conn.execute(
-                    t.reviews.insert(),
-                    [
-                        {
-                            "id": "R-" + uuid.uuid4().hex[:16],
-                            "disclosure_id": d.id,
-                            "case_number": d.case_number,
-                            "kind": "break-glass",
-                            "due": d.review_due,
-                            "provisional": provisional,
-                            "status": "requested",
-                            "flag": orjson.dumps(flag).decode(),
-                            "created_at": d.created_at,
-                        }
-                    ],
+                stored.add_review(
+                    conn,
+                    {
+                        "id": "R-" + uuid.uuid4().hex[:16],
+                        "disclosure_id": d.id,
+                        "case_number": d.case_number,
+                        "kind": "break-glass",
+                        "due": d.review_due,
+                        "provisional": provisional,
+                        "status": "requested",
+                        "flag": orjson.dumps(flag).decode(),
+                        "created_at": d.created_at,
+                    },
                 )
         log.info(
             "disclosure %s of case %s for %s to %s: %s",

@@ -11,7 +11,7 @@ from interop.privacy.consent import check_consent
 from interop.privacy.disclosure_base import audit_row
 from interop.privacy.disclosure_model import APPROVER_ROLES, Disclosure, DisclosureError, iso
 from interop.privacy.disclosure_records import DisclosureRecords
-from interop.store import schema as t
+from interop.store import disclosures as stored
 
 
 class DisclosureReviews(DisclosureRecords):
@@ -56,29 +56,20 @@ class DisclosureReviews(DisclosureRecords):
         )
         with self.archive.transaction() as conn:
             if review_outcome is not None:
-                done = conn.execute(
-                    t.reviews.update()
-                    .where(t.reviews.c.disclosure_id == d.id, t.reviews.c.status == "requested")
-                    .values(
-                        status="completed",
-                        outcome=review_outcome,
-                        reviewer=approver,
-                        completed_at=stamp,
-                    )
+                done = stored.complete_review(
+                    conn, d.id, outcome=review_outcome, reviewer=approver, stamp=stamp
                 )
             else:
-                done = conn.execute(
-                    t.disclosures.update()
-                    .where(t.disclosures.c.id == d.id, t.disclosures.c.status == "pending")
-                    .values(
-                        status=status,
-                        approver=approver,
-                        decided_at=stamp,
-                        decision_reason=reason,
-                        reasons=orjson.dumps(d.reasons).decode(),
-                    )
+                done = stored.decide(
+                    conn,
+                    d.id,
+                    status=status,
+                    approver=approver,
+                    stamp=stamp,
+                    reason=reason,
+                    reasons=orjson.dumps(d.reasons).decode(),
                 )
-            if done.rowcount != 1:
+            if not done:
                 raise DisclosureError(
                     f"disclosure {d.id} was decided by someone else meanwhile", code="E606"
                 )

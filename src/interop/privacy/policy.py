@@ -41,7 +41,9 @@ to per-disclosure review (G-12).
 
 Files are checked when loaded: an unknown purpose, resource type, element or
 consent topic is a :class:`~interop._errors.DataFileError` naming the file,
-the line and the entry.
+the line and the entry. The policy itself (rules, nodes) is
+:mod:`interop.privacy.policy_model`; its element paths are
+:mod:`interop.privacy.policy_paths`.
 """
 
 from __future__ import annotations
@@ -49,16 +51,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
 from interop.fhir import canonical, release
-from interop.fhir.structure import TypeInfo, type_info
+from interop.fhir.structure import type_info
 from interop.fhir.terminology import Terminology
-from interop.privacy.policy_sections import FreeTextRules, free_text_rules, safety_flag_rules
+from interop.privacy.policy_model import CONFIDENTIALITY_ORDER as CONFIDENTIALITY_ORDER
+from interop.privacy.policy_model import OBLIGATIONS, REVIEW_MODES
+from interop.privacy.policy_model import Cond as Cond
+from interop.privacy.policy_model import Node as Node
+from interop.privacy.policy_model import Policy as Policy
+from interop.privacy.policy_model import PolicySet as PolicySet
+from interop.privacy.policy_model import ResourceRule as ResourceRule
+from interop.privacy.policy_model import Review as Review
+from interop.privacy.policy_paths import add_path, check_path, inherit_full
+from interop.privacy.policy_sections import FreeTextRules as FreeTextRules
+from interop.privacy.policy_sections import free_text_rules, safety_flag_rules
 from interop.resources import mappings_dir
 
 __all__ = [
@@ -71,14 +81,6 @@ __all__ = [
     "ResourceRule",
     "load_policies",
 ]
-
-#: v3 Confidentiality codes, least to most restricted.
-CONFIDENTIALITY_ORDER = ("U", "L", "M", "N", "R", "V")
-#: Obligations of HL7 v3 ActCode the policies may attach (§4.5).
-OBLIGATIONS = frozenset({"NORDSCLCD", "NOPERSISTP", "NORDSCLCDS", "NOREUSE", "NOPRINT"})
-REVIEW_MODES = frozenset({"pre-approved", "per-disclosure", "post-hoc"})
-#: Elements a path never implies: they leave only when named (deny by default).
-NEVER_IMPLIED = frozenset({"extension", "modifierExtension", "contained", "text"})
 
 _KEYS = frozenset(
     {
@@ -102,161 +104,6 @@ _KEYS = frozenset(
 )
 _RULE_KEYS = frozenset({"type", "rows", "class", "where", "elements", "note"})
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,39}")
-_SEGMENT = re.compile(r"(extension|modifierExtension)\(([^()]+)\)|([A-Za-z_][A-Za-z0-9_]*(\[x\])?)")
-
-
-@dataclass(frozen=True, slots=True)
-class Cond:
-    """Keep an item when any value at ``path`` (dotted JSON names) is (not) in ``values``."""
-
-    path: tuple[str, ...]
-    values: frozenset[Any]
-    negate: bool = False
-
-    def holds(self, item: Any) -> bool:
-        found = any(v in self.values for v in _values_at(item, self.path))
-        return found != self.negate
-
-
-def _values_at(item: Any, steps: tuple[str, ...]) -> list[Any]:
-    current = [item]
-    for step in steps:
-        nxt: list[Any] = []
-        for c in current:
-            if isinstance(c, dict):
-                v = c.get(step)
-                if isinstance(v, list):
-                    nxt.extend(v)
-                elif v is not None:
-                    nxt.append(v)
-        current = nxt
-    return [c for c in current if isinstance(c, str | int | float | bool)]
-
-
-@dataclass(slots=True, eq=False)
-class Node:
-    """Compiled allow-list of one element: what of it may leave.
-
-    ``full`` keeps the element with everything under it except the
-    :data:`NEVER_IMPLIED` elements and ``_x``; ``children`` / ``extensions``
-    select parts. ``label`` is the policy path, reported when data passed.
-    """
-
-    label: str
-    full: bool = False
-    children: dict[str, Node] = field(default_factory=dict)
-    extensions: dict[str, Node] = field(default_factory=dict)
-    modifier_extensions: dict[str, Node] = field(default_factory=dict)
-    where: Cond | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceRule:
-    """Which resources of a type leave (``where``) and which of their elements (``root``)."""
-
-    type: str
-    rows: tuple[int, ...]
-    cls: str  # "A" | "C" (consent-class content, G-12)
-    where: Cond | None
-    root: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Review:
-    mode: str
-    approved_on: dt.date | None = None
-    valid_until: dt.date | None = None
-    due_workdays: int = 1
-
-    def pre_approved_on(self, day: dt.date) -> bool:
-        """Whether the pre-approval (G-12) still holds on ``day``."""
-        if self.mode != "pre-approved":
-            return False
-        if self.approved_on is not None and day < self.approved_on:
-            return False
-        return self.valid_until is None or day <= self.valid_until
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """One purpose profile (§4.6 adapter mechanics)."""
-
-    file: str
-    purpose: str
-    version: str
-    title: str
-    partner_kinds: tuple[str, ...]
-    consent_topic: str | None
-    child_assent: bool
-    c_consent_topic: str | None  # C-class rules apply only with this consent active
-    review: Review
-    break_glass: bool
-    confidentiality: str
-    ceiling: str
-    obligations: tuple[str, ...]
-    rules: dict[str, tuple[ResourceRule, ...]]
-    free_text: FreeTextRules = field(default_factory=FreeTextRules)
-    safety_flags: dict[str, str] = field(default_factory=dict)
-
-    def rule_for(self, resource: dict[str, Any]) -> ResourceRule | None:
-        for rule in self.rules.get(resource.get("resourceType", ""), ()):
-            if rule.where is None or rule.where.holds(resource):
-                return rule
-        return None
-
-    def describe(self) -> dict[str, Any]:
-        """What the policy lets out, for ``docs/purposes.md`` and ``interop share --explain``."""
-        return {
-            "purpose": self.purpose,
-            "version": self.version,
-            "partner_kinds": list(self.partner_kinds),
-            "consent": self.consent_topic,
-            "review": self.review.mode,
-            "break_glass": self.break_glass,
-            "confidentiality": self.confidentiality,
-            "obligations": list(self.obligations),
-            "free_text": {
-                "default": self.free_text.default,
-                "elements": dict(self.free_text.elements),
-            },
-            "safety_flags": dict(self.safety_flags),
-            "resources": {
-                t: [{"rows": list(r.rows), "class": r.cls, "elements": _labels(r.root)} for r in rs]
-                for t, rs in self.rules.items()
-            },
-        }
-
-
-def _labels(node: Node) -> list[str]:
-    out: list[str] = []
-    if node.full:
-        out.append(node.label)
-    for child in (
-        *node.children.values(),
-        *node.extensions.values(),
-        *node.modifier_extensions.values(),
-    ):
-        out.extend(_labels(child))
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class PolicySet:
-    """Every loaded policy, by (purpose, partner kind)."""
-
-    policies: tuple[Policy, ...]
-
-    def find(self, purpose: str, kind: str) -> Policy | None:
-        for p in self.policies:
-            if p.purpose == purpose and kind in p.partner_kinds:
-                return p
-        return None
-
-    def purposes(self) -> list[str]:
-        return sorted({p.purpose for p in self.policies})
-
-    def kinds_for(self, purpose: str) -> list[str]:
-        return sorted({k for p in self.policies if p.purpose == purpose for k in p.partner_kinds})
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +214,7 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
         data.get("free_text"),
         break_glass,
         fail=f.fail,
-        check_path=lambda entry, path: _check_path(f, entry, path),
+        check_path=lambda entry, path: check_path(f.fail, entry, path),
     )
     safety_flags = safety_flag_rules(data.get("safety_flags"), terms, fail=f.fail)
     return Policy(
@@ -388,14 +235,6 @@ def _load_file(path: Path, terms: Terminology) -> Policy:
         free_text=free_text,
         safety_flags=safety_flags,
     )
-
-
-def _check_path(f: _File, entry: str, path: str) -> None:
-    """Raise the file's error unless ``path`` is an element path of a known resource type."""
-    rtype = path.split(".", 1)[0]
-    if release.model_class(rtype) is None:
-        raise f.fail(entry, f"unknown resource type {rtype!r}", f'"{path}"')
-    _add_path(f, entry, Node(label=rtype), type_info(rtype), rtype, path, None, 0)
 
 
 def _consent(f: _File, raw: Any, terms: Terminology) -> tuple[str | None, bool]:
@@ -493,108 +332,7 @@ def _rule(f: _File, index: int, raw: Any) -> ResourceRule:
             path = el
         else:
             raise f.fail(f"{entry}.elements[{j}]", "must be a path or {path, where}", needle)
-        _add_path(f, f"{entry}.elements[{j}] {path!r}", root, info, rtype, path, where_el, start)
-    _inherit_full(root, False)
+        entry_j = f"{entry}.elements[{j}] {path!r}"
+        add_path(f.fail, entry_j, root, info, rtype, path, where_el, start)
+    inherit_full(root, False)
     return ResourceRule(rtype, tuple(rows), cls, where, root)
-
-
-def _inherit_full(node: Node, parent_full: bool) -> None:
-    """An element under a path named whole is whole too (deeper paths only add extensions)."""
-    if parent_full:
-        node.full = True
-    for child in node.children.values():
-        _inherit_full(child, node.full)
-    for ext in (*node.extensions.values(), *node.modifier_extensions.values()):
-        _inherit_full(ext, False)
-
-
-def _add_path(
-    f: _File,
-    entry: str,
-    root: Node,
-    info: TypeInfo,
-    rtype: str,
-    path: str,
-    where: Cond | None,
-    start: int,
-) -> None:
-    needle = f'"{path}"'
-    if not path.startswith(rtype + "."):
-        raise f.fail(entry, f"must start with '{rtype}.'", needle, max(start - 1, 0))
-    rest = path[len(rtype) + 1 :]
-    segments = _split(rest)
-    if segments is None:
-        raise f.fail(entry, "is not an element path", needle, max(start - 1, 0))
-    node = root
-    current: TypeInfo | None = info
-    in_extension = False
-    label = rtype
-    for seg_kind, name in segments:
-        if current is None:
-            raise f.fail(entry, f"'{name}' is below a primitive element", needle, max(start - 1, 0))
-        if seg_kind in ("extension", "modifierExtension"):
-            url = name if ("://" in name or in_extension) else canonical.sd(name)
-            label = f"{label}.{seg_kind}({name})"
-            table = node.extensions if seg_kind == "extension" else node.modifier_extensions
-            node = table.setdefault(url, Node(label=label))
-            current = type_info("Extension")
-            in_extension = True
-            continue
-        names = _element_names(current, name)
-        if names is None:
-            raise f.fail(
-                entry, f"unknown element '{name}' of {current.name}", needle, max(start - 1, 0)
-            )
-        label = f"{label}.{name}"
-        if len(names) > 1:  # a choice group value[x]: every variant, same node
-            shared = Node(label=label)
-            for n in names:
-                node.children.setdefault(n, shared)
-            node = node.children[names[0]]
-            fld = current.fields[names[0]]
-        else:
-            node = node.children.setdefault(names[0], Node(label=label))
-            fld = current.fields[names[0]]
-        current = fld.spec
-        in_extension = False
-    node.full = True
-    if where is not None:
-        node.where = where
-
-
-def _element_names(info: TypeInfo, name: str) -> list[str] | None:
-    if name.endswith("[x]"):
-        group = (info.choices or {}).get(name[:-3])
-        return list(group) if group else None
-    if name in ("meta", "id"):
-        return [name] if name in info.fields else None
-    fld = info.fields.get(name)
-    if fld is None or name.startswith("_"):
-        return None
-    return [name]
-
-
-def _split(rest: str) -> list[tuple[str, str]] | None:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(rest):
-        m = _SEGMENT.match(rest, pos)
-        if m is None:
-            return None
-        if m.group(1):
-            out.append((m.group(1), m.group(2)))
-        else:
-            out.append(("element", m.group(3)))
-        pos = m.end()
-        if pos < len(rest):
-            if rest[pos] != ".":
-                return None
-            pos += 1
-            if pos == len(rest):
-                return None
-    return out or None
-
-
-def iter_rules(policy: Policy) -> Iterable[ResourceRule]:
-    for rules in policy.rules.values():
-        yield from rules

@@ -23,6 +23,9 @@ from interop._errors import ReferralNotFound as ReferralNotFound
 from interop.core.workdays import CHINA_TZ, WorkCalendar, end_of_day
 from interop.exchange.outbox import Outbox
 from interop.referral import states
+from interop.referral.triggers import CRISIS_TRIGGER as CRISIS_TRIGGER
+from interop.referral.triggers import MODES as MODES
+from interop.referral.triggers import TRIGGERS as TRIGGERS
 from interop.store import schema as tables
 from interop.store.archive import Archive, now_iso
 
@@ -34,11 +37,6 @@ if TYPE_CHECKING:
     from interop.privacy.disclosure import Discloser
 
 log = logging.getLogger(__name__)
-
-TRIGGERS = tuple(f"RT-{i:02d}" for i in range(1, 11))
-MODES = ("transfer", "concurrent")
-#: The crisis trigger (RT-01, life at risk): followed on the shorter crisis cadence.
-CRISIS_TRIGGER = "RT-01"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,20 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from interop._errors import AuthenticationError, StaffError
 from interop.i18n import N_
-from interop.staff.initial_admin import retire
+from interop.staff.first_password import retire
 from interop.staff.register import Register, SignedIn
-from interop.store.archive import Archive
 
-__all__ = ["LOCK_SECONDS", "MAX_FAILURES", "TOKEN_PREFIX", "Accounts"]
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
+
+__all__ = ["LOCK_SECONDS", "MAX_FAILURES", "TOKEN_PREFIX", "Accounts", "create_first_admin"]
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
@@ -184,3 +186,25 @@ class Accounts:
 
     def end_session(self, secret: str) -> None:
         self.store.delete_session(_sha(secret))
+
+
+def create_first_admin(
+    archive: Archive,
+    staff_id: str,
+    name: str,
+    password: str,
+    *,
+    roles: list[str] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """The first administrator, on the machine itself (``interop staff add --admin``; also
+    for ``interop init``). Refused once the register has anyone: later people are added by a
+    signed-in administrator."""
+    register = Register(archive)
+    if register.store.count() > 0:
+        raise StaffError(
+            "the register already has staff: a signed-in administrator adds people",
+            code="E807",
+        )
+    person = register.add(staff_id, name, sorted({"admin", *roles}))
+    Accounts(archive).set_password(staff_id, password)
+    return person

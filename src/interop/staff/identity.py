@@ -4,12 +4,16 @@ are checked against the one policy table (:mod:`interop.staff.policy`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from interop._errors import AccessDenied
 from interop.i18n import N_
 from interop.staff.accounts import Accounts
 from interop.staff.policy import case_scope, require
 from interop.staff.register import Register, SignedIn
-from interop.store.archive import Archive
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 __all__ = ["act_as", "authority", "may_see_case"]
 

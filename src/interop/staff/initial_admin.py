@@ -12,8 +12,6 @@ archive keeps only its argon2id hash.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import hashlib
 import os
 import secrets
@@ -22,7 +20,9 @@ from pathlib import Path
 
 from interop._errors import StaffError
 from interop.i18n import N_
-from interop.staff.register import Register, create_first_admin
+from interop.staff.accounts import create_first_admin
+from interop.staff.first_password import retire, stamp
+from interop.staff.register import Register
 from interop.store.archive import Archive, describe_url
 from interop.store.initial_admin import InitialAdminStore
 from interop.store.location import default_data_dir, sqlite_path
@@ -75,10 +75,6 @@ def _write(file: Path, password: str) -> None:
         ) from None
 
 
-def _stamp() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def _issue(archive: Archive, staff_id: str, file: Path, *, new: bool) -> None:
     from interop.staff.accounts import Accounts
 
@@ -89,7 +85,7 @@ def _issue(archive: Archive, staff_id: str, file: Path, *, new: bool) -> None:
         Accounts(archive).set_password(staff_id, password)
     _write(file, password)
     InitialAdminStore(archive).set_marker(
-        {"staff_id": staff_id, "file": str(file), "issued_at": _stamp(), "used_at": None}
+        {"staff_id": staff_id, "file": str(file), "issued_at": stamp(), "used_at": None}
     )
 
 
@@ -123,16 +119,3 @@ def ensure_first_admin(archive: Archive, file: Path) -> FirstAdmin:
         _issue(archive, ADMIN_ID, file, new=False)
         return FirstAdmin("reissued", ADMIN_ID, file)
     return FirstAdmin("has-staff")
-
-
-def retire(archive: Archive, staff_id: str) -> None:
-    """The initial administrator set a password of their own: remove the file and mark
-    the initial password used (called by every password change)."""
-    store = InitialAdminStore(archive)
-    marker = store.marker()
-    if marker is None or marker.get("used_at") is not None or marker.get("staff_id") != staff_id:
-        return
-    # (another machine's file, or gone: the marker below still says it is used)
-    with contextlib.suppress(OSError):
-        Path(str(marker["file"])).unlink(missing_ok=True)
-    store.set_marker({**marker, "used_at": _stamp()})

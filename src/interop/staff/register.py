@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import StaffError
 from interop.i18n import N_
-from interop.store.archive import Archive
 from interop.store.staff import StaffStore
+
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
 
 __all__ = [
     "QUALIFICATIONS",
     "ROLES",
     "Register",
     "SignedIn",
-    "create_first_admin",
 ]
 
 #: Role code → the standard's term (the console shows the Chinese term).
@@ -156,6 +157,8 @@ class Register:
     """The staff register of one archive."""
 
     def __init__(self, archive: Archive, *, today: dt.date | None = None) -> None:
+        # imported here: the roles and codes above are read without the database library
+
         self.store = StaffStore(archive)
         self._today = today
 
@@ -252,27 +255,3 @@ class Register:
 
     def cases_of(self, staff_id: str) -> list[str]:
         return self.store.cases_of(staff_id)
-
-
-def create_first_admin(
-    archive: Archive,
-    staff_id: str,
-    name: str,
-    password: str,
-    *,
-    roles: list[str] = (),  # type: ignore[assignment]
-) -> dict[str, Any]:
-    """The first administrator, on the machine itself (``interop staff add --admin``; also
-    for ``interop init``). Refused once the register has anyone: later people are added by a
-    signed-in administrator."""
-    from interop.staff.accounts import Accounts
-
-    register = Register(archive)
-    if register.store.count() > 0:
-        raise StaffError(
-            "the register already has staff: a signed-in administrator adds people",
-            code="E807",
-        )
-    person = register.add(staff_id, name, sorted({"admin", *roles}))
-    Accounts(archive).set_password(staff_id, password)
-    return person

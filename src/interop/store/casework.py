@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from interop.store import case_warnings
 from interop.store import schema as t
-from interop.store.archive import Archive, StoreError, _link_case_staff, now_iso
+from interop.store.archive import Archive, StoreError, now_iso
+from interop.store.cases import latest_record, link_case_staff
 from interop.store.jsontext import digest, dumps
 
 #: States in which a care manager carries a case (G-09): INTAKE … CLOSING, PAUSED included.
@@ -64,15 +65,8 @@ class CaseWork:
 
     def latest(self, case_number: str) -> tuple[int, dict[str, Any]] | None:
         """The latest version of a case record and its body, or None."""
-        cr = t.case_records.c
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(cr.version, cr.body)
-                .where(cr.case_number == case_number)
-                .order_by(cr.version.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else (row[0], orjson.loads(row[1]))
+            return latest_record(conn, case_number)
 
     def open_cases(self, worker: str) -> set[str]:
         """The cases ``worker`` carries as care manager (CL-04; a CaseloadSource)."""
@@ -143,7 +137,7 @@ class CaseWork:
                 )
             )
             self._note(conn, step, version, stamp)
-            _link_case_staff(conn, step.case_number, step.body)
+            link_case_staff(conn, step.case_number, step.body)
             case_warnings.add(
                 conn,
                 step.case_number,

@@ -1,4 +1,4 @@
-"""The console's ASGI application (Starlette): routes, who is asking, errors.
+"""What every console page and API call goes through (Starlette): who is asking, errors.
 
 Every route is declared with the action of the policy table it needs
 (:mod:`interop.staff.policy`); :func:`page` and :func:`api` resolve the person (session
@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from interop._errors import AccessDenied, AuthenticationError, InputError, InteropError
 from interop.i18n import translate
@@ -31,12 +28,11 @@ from interop.web.context import Console
 from interop.web.security import (
     LANG_COOKIE,
     SESSION_COOKIE,
-    SecurityHeaders,
     bearer,
     check_csrf,
 )
 
-__all__ = ["Ctx", "api", "create_app", "page"]
+__all__ = ["Ctx", "api", "page"]
 
 log = logging.getLogger(__name__)
 
@@ -153,13 +149,18 @@ def _error_page(request: Request, exc: InteropError, status: int) -> Response:
     )
 
 
+#: Input errors that name something that is not there: no case in the archive (E602),
+#: no disclosure (E604), no outbox delivery (E641) of the id asked for.
+NOT_FOUND = frozenset({"E602", "E604", "E641"})
+
+
 def _status(exc: InteropError) -> int:
     if isinstance(exc, AuthenticationError):
         return 401
     if isinstance(exc, AccessDenied):
         return 403
     if isinstance(exc, InputError):
-        return 404 if exc.code in ("E604", "E602") else 400
+        return 404 if exc.code in NOT_FOUND else 400
     return 409
 
 
@@ -241,32 +242,3 @@ def _api_error(exc: InteropError) -> Response:
     return JSONResponse(
         {"error": {"code": exc.code, "message": exc.message}}, status_code=status, headers=headers
     )
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def no_icon(request: Request) -> Response:
-    """Browsers ask for an icon; the console has none (and nothing from elsewhere)."""
-    return Response(status_code=204)
-
-
-def create_app(console: Console) -> Any:
-    """The console and API as one ASGI application (wrapped in the security headers)."""
-    from interop.web import api_routes, case_api, case_pages, pages, referral_pages, reminders
-
-    routes = [
-        Route("/healthz", healthz),
-        Route("/favicon.ico", no_icon),
-        *referral_pages.routes(),
-        *pages.routes(),
-        *case_pages.routes(),
-        *case_api.routes(),
-        *api_routes.routes(),
-        *reminders.routes(),
-        Mount("/static", StaticFiles(packages=[("interop.web", "static")]), name="static"),
-    ]
-    app = Starlette(routes=routes)
-    app.state.console = console
-    return SecurityHeaders(app, secure=console.secure)

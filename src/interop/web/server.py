@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from interop.web.app import create_app
+from interop.web.asgi import create_app
 from interop.web.context import Console
 
 __all__ = ["bind", "make_server"]

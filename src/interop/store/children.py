@@ -1,0 +1,213 @@
+"""The children of the list as the archive knows them (名单儿童): what a sync reads.
+
+A sync decides new / changed / unchanged from what is stored of each child
+(:class:`Known`, :class:`Stored`); these reads look children up by match key in
+chunks of 500, with statements compiled once (:mod:`interop.store.driver`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from interop.store import peek
+from interop.store import schema as t
+from interop.store.driver import insert_rows, select_in
+from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
+
+__all__ = [
+    "VERSION_COLUMNS",
+    "Guardian",
+    "Known",
+    "Stored",
+    "child_by_resident_id",
+    "copy_versions",
+    "count_children",
+    "cursor",
+    "digests",
+    "entries",
+    "entry_guardians",
+    "listed_digests",
+    "lookup",
+    "max_child_id",
+]
+
+
+@dataclass(slots=True)
+class Known:
+    """What the archive knows of a child, enough to decide new / changed / unchanged."""
+
+    child_id: int
+    case_number: str
+    status: str
+    version: int
+    raw_digest: str
+    entry_digest: str
+
+
+@dataclass(slots=True)
+class Stored:
+    """What a change of a known child reads from the archive (:data:`peek.CHANGE_STATES_SQL`):
+    a large sync's workers read it ahead, with the rows they found changed."""
+
+    known: Known
+    entry: dict[str, Any]  # the current list entry
+    deadline: tuple[str, str, str, bool] | None  # the case's start deadline, if any
+    latest: tuple[int, str, str] | None  # the latest case record: version, body, digest
+
+    @classmethod
+    def of(cls, row: StoredRow, *, entry: bool = True) -> Stored:
+        """``entry=False``: leave the entry out (``{}``), for a change decided already."""
+        rule, start, due, prov, version, body, digest_ = row[7:14]
+        return cls(
+            Known(*row[:6]),
+            orjson.loads(row[6]) if entry else {},
+            None if rule is None else (rule, start, due, bool(prov)),
+            None if version is None else (version, body, digest_),
+        )
+
+
+#: A guardian as the list names them: (name, relationship, phone).
+Guardian = tuple[str, str | None, str | None]
+
+
+def entry_guardians(entry: dict[str, Any]) -> list[Guardian]:
+    """The guardians a list entry names (the list layout has one)."""
+    name = entry.get("guardian_name")
+    if not name:
+        return []
+    return [(name, entry.get("guardian_relationship"), entry.get("guardian_phone"))]
+
+
+#: The columns of ``child_versions`` in the order the sync writes them.
+VERSION_COLUMNS = ("child_id", "version", "run_id", "status", "entry", "changed", "created_at")
+
+_LOOKUP = sa.select(
+    t.children.c.match_key,
+    t.children.c.id,
+    t.children.c.case_number,
+    t.children.c.status,
+    t.children.c.version,
+    t.children.c.raw_digest,
+    t.children.c.entry_digest,
+)
+# the columns of LISTED_DIGESTS_SQL (the status test as a literal: no bound parameter)
+_DIGESTS = sa.select(
+    t.children.c.match_key,
+    t.children.c.id,
+    sa.case(
+        (t.children.c.status == sa.literal_column("'listed'"), t.children.c.raw_digest),
+        else_=None,
+    ),
+)
+_ENTRIES = sa.select(
+    t.child_versions.c.child_id, t.child_versions.c.version, t.child_versions.c.entry
+)
+
+
+def cursor(conn: sa.Connection, partner: str) -> str | None:
+    """Where the partner's feed was read up to (its cursor), if anywhere."""
+    value: str | None = conn.execute(
+        sa.select(t.cursors.c.cursor).where(t.cursors.c.partner == partner)
+    ).scalar_one_or_none()
+    return value
+
+
+def max_child_id(conn: sa.Connection) -> int:
+    value = conn.execute(sa.select(sa.func.max(t.children.c.id))).scalar()
+    return int(value or 0)
+
+
+def count_children(conn: sa.Connection) -> int:
+    value = conn.execute(sa.select(sa.func.count()).select_from(t.children)).scalar()
+    return int(value or 0)
+
+
+def lookup(conn: sa.Connection, keys: Sequence[str]) -> dict[str, Known]:
+    """Known children by match key (one query per 500 keys)."""
+    out: dict[str, Known] = {}
+    for i in range(0, len(keys), 500):
+        for row in select_in(conn, _LOOKUP, keys[i : i + 500], t.children.c.match_key):
+            out[row[0]] = Known(row[1], row[2], row[3], row[4], row[5], row[6])
+    return out
+
+
+def listed_digests(conn: sa.Connection) -> dict[str, Found]:
+    """Every child's ``(child id, raw digest)`` by match key, in one read; the digest
+    is None for a child no longer listed (half the objects of a status column)."""
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite":
+        return peek.listed_digests(dbapi)  # (as a first pass started early reads them)
+    cur = dbapi.cursor()
+    try:
+        cur.execute(LISTED_DIGESTS_SQL)  # plain SQL: workers run it on their own
+        return {key: (cid, raw) for key, cid, raw in cur.fetchall()}
+    finally:
+        cur.close()
+
+
+def digests(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """:func:`listed_digests` of the children with these match keys, by key: what the
+    first pass of a sync needs, lighter than :func:`lookup` (a re-sync asks for every key)."""
+    out: dict[str, tuple[int, str | None]] = {}
+    for i in range(0, len(keys), 500):
+        for key, cid, raw in select_in(conn, _DIGESTS, keys[i : i + 500], t.children.c.match_key):
+            out[key] = (cid, raw)
+    return out
+
+
+def entries(conn: sa.Connection, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
+    """The current list entry of known children, by child id."""
+    current = {k.child_id: k.version for k in known}
+    ids = list(current)
+    out: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        for cid, version, entry in select_in(
+            conn, _ENTRIES, ids[i : i + 500], t.child_versions.c.child_id
+        ):
+            if current[cid] == version:
+                out[cid] = orjson.loads(entry)
+    return out
+
+
+def copy_versions(
+    conn: sa.Connection, run_id: str, stamp: str, moves: list[tuple[int, int, int]]
+) -> None:
+    """For (child, from version, to version): a delisting version with the same entry."""
+    if not moves:
+        return
+    v = t.child_versions.c
+    entries = dict(
+        conn.execute(
+            sa.select(v.child_id, v.entry).where(
+                sa.tuple_(v.child_id, v.version).in_([(cid, old) for cid, old, _ in moves])
+            )
+        ).all()
+    )
+    insert_rows(
+        conn,
+        t.child_versions,
+        VERSION_COLUMNS,
+        [
+            (cid, new, run_id, "delisted", entries[cid], '["status"]', stamp)
+            for cid, _old, new in moves
+        ],
+    )
+
+
+def child_by_resident_id(conn: sa.Connection, resident_id: str) -> int | None:
+    """The child with this resident ID: by its match key where the key says the ID (the
+    unique index), else by the index of the others (schema v4)."""
+    c = t.children.c
+    for found in (
+        sa.select(c.id).where(c.match_key == "k:" + resident_id, c.resident_id == resident_id),
+        sa.select(c.id).where(c.resident_id == resident_id, t.ID_NOT_IN_KEY),
+    ):
+        child_id: int | None = conn.execute(found).scalar_one_or_none()
+        if child_id is not None:
+            return child_id
+    return None

@@ -1,0 +1,92 @@
+"""SQL lives in ``interop.store`` only: no module outside it imports SQLAlchemy or the
+table definitions (``interop.store.schema``), at run time or for type checking.
+
+The allow-list names what other branches are still moving into store modules, each
+with its reason; an entry that is no longer needed fails too, so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from fnmatch import fnmatch
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "interop"
+
+#: Modules outside store/ that still hold SQL (paths under src/interop), and why.
+STILL_MOVING: dict[str, str] = {
+    "exchange/outbox*.py": "the outbox's statements move to a store module on the outbox branch",
+    "referral/records*.py": "the referral records' statements move on the referral branch",
+    "referral/outcomes.py": "writes referral_outcomes; moves with referral/records.py",
+    "referral/polling.py": "reads and updates referrals; moves with referral/records.py",
+    "referral/requests.py": "uses the referrals table; moves with referral/records.py",
+    "inbound/*.py": "inbound/ is being rebuilt on its own branch (list sync store module)",
+}
+
+
+def sql_imports(source: str) -> list[str]:
+    """The imports of ``source`` that bring SQL in: SQLAlchemy, or the table definitions
+    (constants of ``interop.store.schema`` such as SCHEMA_VERSION are not SQL)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "sqlalchemy" or alias.name == "interop.store.schema":
+                    found.append(f"line {node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [a.name for a in node.names]
+            if node.module.split(".")[0] == "sqlalchemy":
+                found.append(f"line {node.lineno}: from {node.module} import …")
+            elif node.module == "interop.store" and "schema" in names:
+                found.append(f"line {node.lineno}: from interop.store import schema")
+            elif node.module == "interop.store.schema" and not all(n.isupper() for n in names):
+                found.append(f"line {node.lineno}: from interop.store.schema import …")
+    return found
+
+
+def _outside_store() -> dict[str, list[str]]:
+    out = {}
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        if rel.startswith("store/"):
+            continue
+        found = sql_imports(path.read_text("utf-8"))
+        if found:
+            out[rel] = found
+    return out
+
+
+def test_no_sql_outside_store() -> None:
+    found = _outside_store()
+    assert len(found) >= 1, "the scan must see the modules still being moved"
+    stray = {
+        rel: where
+        for rel, where in found.items()
+        if not any(fnmatch(rel, pattern) for pattern in STILL_MOVING)
+    }
+    assert not stray, f"SQL outside interop.store (move it into a store module): {stray}"
+
+
+def test_every_allow_list_entry_is_still_needed() -> None:
+    found = _outside_store()
+    stale = [p for p in STILL_MOVING if not any(fnmatch(rel, p) for rel in found)]
+    assert not stale, f"these modules hold no SQL any more: remove them from STILL_MOVING {stale}"
+
+
+def test_the_scan_sees_every_way_sql_comes_in() -> None:
+    sample = (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy.engine import make_url\n"
+        "from interop.store import schema as t\n"
+        "from interop.store.schema import audit_log\n"
+        "from interop.store.schema import SCHEMA_VERSION\n"
+        "if TYPE_CHECKING:\n"
+        "    import sqlalchemy\n"
+    )
+    assert [w.split(":")[0] for w in sql_imports(sample)] == [
+        "line 1",
+        "line 2",
+        "line 3",
+        "line 4",
+        "line 7",
+    ]
