@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from interop.cli import main
-from interop.staff.accounts import Accounts
-from interop.staff.register import Register, create_first_admin
+from interop.staff.accounts import Accounts, create_first_admin
+from interop.staff.register import Register
 from interop.store import Archive
 
 ROOT = Path(__file__).resolve().parents[2]

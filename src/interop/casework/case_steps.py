@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError, SignOffRefused
 from interop.casework.acting import Acting, may_work_on
@@ -31,6 +29,9 @@ from interop.staff.register import Register, SignedIn
 from interop.store.archive import Archive
 from interop.store.case_warnings import CaseWarnings
 from interop.store.casework import CaseWork
+
+if TYPE_CHECKING:
+    from interop.store.connect import Connection
 
 __all__ = ["record", "signoff", "warnings_of"]
 
@@ -70,7 +71,7 @@ def record(
     )
     action = _ACTION.get(step, step)
 
-    def audited(conn: sa.Connection, version: int, stamp: str) -> None:
+    def audited(conn: Connection, version: int, stamp: str) -> None:
         event = _event(f"case-{step}", person, stamp, case_number, version)
         audit.append(
             conn,
@@ -119,7 +120,7 @@ def signoff(
         if own:
             raise SignOffRefused(MSG_OWN.format(who=person.staff_id, ids=", ".join(own)))
 
-    def audited(conn: sa.Connection, rows: list[dict[str, Any]], stamp: str) -> None:
+    def audited(conn: Connection, rows: list[dict[str, Any]], stamp: str) -> None:
         event = _event("case-signoff", person, stamp, case_number, rows[0]["version"])
         event["entity"] += [
             {"what": {"display": f"warning {r['id']} {r['rule']}"}, "description": r["reason"]}

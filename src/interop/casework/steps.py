@@ -13,10 +13,9 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
-import sqlalchemy as sa
 
 from interop._errors import CaseNotFound as CaseNotFound
 from interop._errors import InputError
@@ -33,6 +32,9 @@ from interop.core.workdays import WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
 from interop.store.casework import CaseWork, StepRow
+
+if TYPE_CHECKING:
+    from interop.store.connect import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,7 @@ def record_step(
     terminology: Terminology | None = None,
     today: dt.date | None = None,
     author: str | None = None,
-    also: Callable[[sa.Connection, int, str], None] | None = None,
+    also: Callable[[Connection, int, str], None] | None = None,
 ) -> Outcome:
     """Apply one step to the latest version of a case and store the new version.
 

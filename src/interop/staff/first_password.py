@@ -13,8 +13,6 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from interop.store.initial_admin import InitialAdminStore
-
 if TYPE_CHECKING:
     from interop.store.archive import Archive
 
@@ -28,6 +26,9 @@ def stamp() -> str:
 def retire(archive: Archive, staff_id: str) -> None:
     """The initial administrator set a password of their own: remove the file and mark
     the initial password used (called by every password change)."""
+    # imported here: the accounts import this module, and `--help` loads no database library
+    from interop.store.initial_admin import InitialAdminStore
+
     store = InitialAdminStore(archive)
     marker = store.marker()
     if marker is None or marker.get("used_at") is not None or marker.get("staff_id") != staff_id:

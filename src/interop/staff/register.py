@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from interop._errors import StaffError
 from interop.i18n import N_
-from interop.store.staff import StaffStore
 
 if TYPE_CHECKING:
     from interop.store.archive import Archive
@@ -158,6 +157,7 @@ class Register:
 
     def __init__(self, archive: Archive, *, today: dt.date | None = None) -> None:
         # imported here: the roles and codes above are read without the database library
+        from interop.store.staff import StaffStore
 
         self.store = StaffStore(archive)
         self._today = today

@@ -167,7 +167,7 @@ def _fetch_whole(partner: str, config: Config, path: Path) -> str | None:
     p = config.partner(partner)
     factory = Plugins().feeds().get(p.kind)
     if factory is None:
-        raise JobError(f"feed {partner}: kind '{p.kind}' provides no list feed", code="E851")
+        raise ConfigError(f"feed {partner}: kind '{p.kind}' provides no list feed", code="E851")
     feed = factory(partner, {"kind": p.kind, **p.settings})
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
