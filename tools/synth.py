@@ -548,8 +548,14 @@ def _assessment(
         "dimensions": dims,
         "total": float(sum(scores)),
         "interpretation": interpretation,
+        "result_band": _band(float(sum(scores))),
         "performer": performer,
     }
+
+
+def _band(total: float) -> str:
+    """The result band of a synthetic instrument's total (its made-up cut-offs 30, 50, 65)."""
+    return "normal" if total < 30 else "borderline" if total < 50 else "elevated" if total < 65 else "high"
 
 
 def _scores(g: _Gen, level: str) -> tuple[float, float, float]:
