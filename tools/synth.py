@@ -555,7 +555,10 @@ def _assessment(
 
 def _band(total: float) -> str:
     """The result band of a synthetic instrument's total (its made-up cut-offs 30, 50, 65)."""
-    return "normal" if total < 30 else "borderline" if total < 50 else "elevated" if total < 65 else "high"
+    for cut, band in ((30, "normal"), (50, "borderline"), (65, "elevated")):
+        if total < cut:
+            return band
+    return "high"
 
 
 def _scores(g: _Gen, level: str) -> tuple[float, float, float]:
