@@ -43,14 +43,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"unknown format '{args.format}' (known: {', '.join(sorted(formats))})", code="E104"
         )
-    engine = Engine(case_number_system=case_number_system(args.org_code or args.settings.org_code))
+    engine = Engine(
+        case_number_system=case_number_system(args.org_code or args.settings.org_code),
+        canonical_base=args.settings.canonical_base,
+    )
     mapped = engine.map_file(args.case_file)
     print_issues(mapped.issues)
     if not mapped.ok or mapped.bundle is None:
         errors = sum(1 for i in mapped.issues if i.severity == "error")
         print(f"{args.case_file}: {errors} error(s); no Bundle written", file=sys.stderr)
         return 1
-    data = fmt.dumps(mapped.bundle)
+    data = fmt.dumps(engine.emitted(mapped.bundle))
     if args.out:
         Path(args.out).write_bytes(data)
     else:

@@ -103,7 +103,9 @@ def render(folder: Path) -> str:
         "",
         "Build it with `interop package build` (writes "
         f"`{pkg['name']}-{pkg['version']}.tgz`; `--canonical-base URL` for a province that",
-        "hosts its own base). Then:",
+        "hosts its own base, which then sets `canonical_base` in interop's settings —",
+        "`INTEROP_CANONICAL_BASE` or `[settings] canonical_base` — so that what interop emits",
+        "uses the same base). Then:",
         "",
         "- **HL7 validator** (`validator_cli`, HAPI's `FhirInstanceValidator`): "
         f"`-ig {pkg['name']}-{pkg['version']}.tgz`, or put the package in the FHIR package "
