@@ -21,9 +21,13 @@ from typing import Any
 
 import harness
 import pytest
+from emitted import PARTNERS, write_all
 
 from interop.cli import main
+from interop.config import load_config
+from interop.engine import Engine
 from interop.fhir.canonical import sd
+from interop.store import Archive
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / "tools" / "hl7-validator" / "validate"
@@ -121,3 +125,33 @@ def test_medplum_refuses_a_plan_that_breaks_an_invariant(
         activity["detail"]["scheduledTiming"]["repeat"]["count"] = 5
     status, answer = medplum.request("POST", "CarePlan", short)
     assert status == 400 and "dc-cp-1" in _texts(answer)  # R-7.2.1-03
+
+
+def test_medplum_accepts_each_shared_resource_under_its_purpose_profile(
+    medplum: harness.FhirServer, tmp_path: Path
+) -> None:
+    """What a partner's Medplum receives claims the purpose profiles and meets them (D-78)."""
+    (tmp_path / "partners.toml").write_text(PARTNERS, "utf-8")
+    config = load_config(tmp_path / "partners.toml")
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    with Archive.create(f"sqlite:///{tmp_path / 'archive.sqlite3'}") as archive:
+        paths = write_all(folder, Engine(), archive, config, CASES[:1])
+    claimed: Counter[str] = Counter()
+    for path in paths:
+        if not path.name.startswith("share-"):
+            continue
+        for entry in json.loads(path.read_text("utf-8"))["entry"]:
+            resource = entry["resource"]
+            (profile,) = resource["meta"]["profile"]
+            status, answer = medplum.request("POST", resource["resourceType"], resource)
+            assert status == 201, (path.name, profile, _texts(answer))
+            claimed[profile.rsplit("/", 1)[-1]] += 1
+    assert "dc-share-school-support-patient" in claimed and len(claimed) > 30
+    # and refuses one that carries what its purpose withholds
+    school = json.loads((folder / "share-01-school-support-school.json").read_text("utf-8"))
+    resources = [e["resource"] for e in school["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    patient["identifier"] = [{"system": "urn:oid:2.16.156.10011.1.3", "value": "x"}]
+    status, answer = medplum.request("POST", "Patient", patient)
+    assert status == 400 and "identifier" in _texts(answer)

@@ -63,8 +63,8 @@ def _value_of(sd: dict[str, Any]) -> tuple[str, str]:
     return "complex: " + ", ".join(subs), ""
 
 
-def _section(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
-    out = [f"## {title}", ""]
+def _section(title: str, head: list[str], rows: list[list[str]], intro: str = "") -> list[str]:
+    out = [f"## {title}", ""] + ([intro, ""] if intro else [])
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
@@ -81,7 +81,8 @@ def render(folder: Path) -> str:
         return [a for a in items if a.type == rtype]
 
     sds = [a for a in items if a.type == "StructureDefinition"]
-    profiles = [a for a in sds if a.resource.get("type") != "Extension"]
+    purposes = [a for a in sds if a.path.startswith("purposes/")]
+    profiles = [a for a in sds if a.resource.get("type") != "Extension" and a not in purposes]
     extensions = [a for a in sds if a.resource.get("type") == "Extension"]
     lines = [
         "# The FHIR package of the programme",
@@ -91,7 +92,8 @@ def render(folder: Path) -> str:
         f"Package `{pkg['name']}#{pkg['version']}`, FHIR {', '.join(pkg['fhirVersions'])}, "
         f"canonical base `{pkg['canonical']}`, depends on "
         + ", ".join(f"`{k}#{v}`" for k, v in pkg["dependencies"].items())
-        + f". {len(items)} resources: {len(profiles)} profiles, {len(extensions)} extensions, "
+        + f". {len(items)} resources: {len(profiles)} profiles, {len(purposes)} purpose "
+        f"profiles, {len(extensions)} extensions, "
         f"{len(of('CodeSystem'))} code systems, {len(of('ValueSet'))} value sets, "
         f"{len(of('ConceptMap'))} concept maps, {len(of('SearchParameter'))} search parameters "
         "and the ImplementationGuide.",
@@ -153,6 +155,26 @@ def render(folder: Path) -> str:
             ]
             for a in profiles
         ],
+    )
+    lines += _section(
+        "Purpose profiles",
+        ["Profile", "Base", "Title", "Forbidden elements", "Kept minimums"],
+        [
+            [
+                f"`{a.id}`",
+                a.resource.get("type", ""),
+                a.resource.get("title", ""),
+                str(sum(e.get("max") == "0" for e in a.resource["differential"]["element"])),
+                ", ".join(
+                    e["id"].split(".", 1)[1]
+                    for e in a.resource["differential"]["element"]
+                    if e.get("min", 0) > 0
+                ),
+            ]
+            for a in purposes
+        ],
+        "What each purpose lets out of a resource (`mappings/purposes/`, `docs/purposes.md`): "
+        "every shared resource claims the profile of its policy rule (D-78).",
     )
     ext_rows = []
     for a in extensions:
