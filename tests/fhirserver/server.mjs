@@ -101,7 +101,8 @@ class ValidatingRepository extends MemoryRepository {
       resourceType: 'StructureDefinition',
       filters: [{ code: 'url', operator: 'eq', value: url }],
     });
-    const sd = bundle.entry?.[0]?.resource;
+    // the url search may match by prefix (…-observation also finds …-observation-2)
+    const sd = bundle.entry?.map((e) => e.resource).find((r) => r.url === url);
     return sd?.snapshot ? sd : undefined;
   }
 }
