@@ -32,7 +32,8 @@ from interop.fhir import fhirpath
 from interop.fhir import values as jsonvalues
 from interop.fhir.fhirpath import fhirpath_node
 from interop.fhir.outcome import ISSUE_TYPES, operation_outcome
-from interop.fhir.profiles import Constraint, Element, Profile, load_profiles
+from interop.fhir.profile_loading import load_profiles
+from interop.fhir.profile_model import Constraint, Element, Profile
 from interop.fhir.structure import Structure, load_required_bindings, shown_code
 from interop.fhir.terminology import Terminology
 from interop.issues import Issue
