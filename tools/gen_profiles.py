@@ -52,10 +52,13 @@ def slice_(
         },
     ]
     if binding:
+        # value[x] restricted to one type (not the type-named valueCoding path, which
+        # snapshot generators turn into a type slice that Medplum's validator cannot match)
         out.append(
             {
-                "id": f"{rtype}.extension:{name}.{value}",
-                "path": f"{rtype}.extension.{value}",
+                "id": f"{rtype}.extension:{name}.value[x]",
+                "path": f"{rtype}.extension.value[x]",
+                "type": [{"code": value[len("value") :]}],
                 "binding": {"strength": "required", "valueSet": f"{VS}/{binding}"},
             }
         )
@@ -102,8 +105,15 @@ def sd(
         "type": rtype,
         "baseDefinition": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
         "derivation": "constraint",
-        "differential": {"element": elements},
+        # The root element first: Medplum's sdf-8a check refuses a differential without it.
+        "differential": {"element": _rooted(rtype, elements)},
     }
+
+
+def _rooted(rtype: str, elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if elements[0]["path"] == rtype:
+        return elements
+    return [{"id": rtype, "path": rtype}, *elements]
 
 
 def profiles() -> list[dict[str, Any]]:

@@ -548,8 +548,17 @@ def _assessment(
         "dimensions": dims,
         "total": float(sum(scores)),
         "interpretation": interpretation,
+        "result_band": _band(float(sum(scores))),
         "performer": performer,
     }
+
+
+def _band(total: float) -> str:
+    """The result band of a synthetic instrument's total (its made-up cut-offs 30, 50, 65)."""
+    for cut, band in ((30, "normal"), (50, "borderline"), (65, "elevated")):
+        if total < cut:
+            return band
+    return "high"
 
 
 def _scores(g: _Gen, level: str) -> tuple[float, float, float]:

@@ -432,6 +432,12 @@ REGISTRY: dict[str, ErrorCode] = _codes(
         "The package is not sound (an unresolved canonical, a missing extension, a stale index).",
         "Fix what is listed; interop package index refreshes the index.",
     ),
+    # -- E34x: the package loaded into a server, purpose profiles of what is shared
+    (
+        "E340",
+        "A StructureDefinition of the package has no snapshot in the folder given.",
+        "Write the snapshots: tools/hl7-validator/validate --snapshot-out DIR --ig profiles.",
+    ),
     # -- E4xx: plugins and partner feeds
     ("E400", "A plugin cannot be loaded or implements an unknown hook.", "Fix the plugin."),
     ("E410", "A partner feed failed after its retries.", "Check the partner; sync again."),

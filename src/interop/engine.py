@@ -13,6 +13,7 @@ from typing import Any
 
 from interop.caserecord import CheckedCase, check_case_record, read_case_file
 from interop.core.record import CaseRecord
+from interop.fhir import canonical
 from interop.fhir.mapping import MappingSet
 from interop.fhir.terminology import Terminology
 from interop.fhir.validate import Validator
@@ -40,10 +41,13 @@ class Engine:
         profiles: Path | None = None,
         mappings: Path | None = None,
         case_number_system: str | None = None,
+        canonical_base: str | None = None,
     ) -> None:
         self._profiles = profiles
         self._mappings = mappings
         self._case_number_system = case_number_system
+        #: The base of what is emitted (settings ``canonical_base``); None: ours (D-77).
+        self.canonical_base = canonical_base
 
     @functools.cached_property
     def terminology(self) -> Terminology:
@@ -58,6 +62,15 @@ class Engine:
         return MappingSet.load(
             self.terminology, self._mappings, case_number_system=self._case_number_system
         )
+
+    def emitted(self, value: Any) -> Any:
+        """``value`` as it leaves interop: every URL under our base moved under the
+        configured ``canonical_base`` (the last step, after every check; D-77)."""
+        return canonical.emitted(value, self.canonical_base)
+
+    def internal(self, value: Any) -> Any:
+        """What was emitted, read back under our base (e.g. a stored payload)."""
+        return canonical.internal(value, self.canonical_base)
 
     def check_case(self, data: dict[str, Any]) -> CheckedCase:
         return check_case_record(data, self.terminology)

@@ -12,6 +12,8 @@ default (setting: environment variable, ``[settings]`` key; default):
   user data folder (``$XDG_DATA_HOME/interop``);
 - configuration file (``--config``): ``INTEROP_CONFIG``; default none (no partners);
 - organisation code of case numbers: ``INTEROP_ORG_CODE``, ``org_code``;
+- canonical base of what is emitted (a province hosting its own, D-77):
+  ``INTEROP_CANONICAL_BASE``, ``canonical_base``; default ``https://fhir.jxdcmh.cn``;
 - compiled-check cache: ``INTEROP_CACHE_DIR``, ``cache_dir``; default
   ``$XDG_CACHE_HOME/interop`` or ``~/.cache/interop``;
 - sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 2);
@@ -43,6 +45,7 @@ __all__ = ["Settings", "default_cache_dir", "default_data_dir"]
 ENV_DB = "INTEROP_DB"
 ENV_CONFIG = "INTEROP_CONFIG"
 ENV_ORG_CODE = "INTEROP_ORG_CODE"
+ENV_CANONICAL_BASE = "INTEROP_CANONICAL_BASE"
 ENV_CACHE_DIR = "INTEROP_CACHE_DIR"
 ENV_SYNC_WORKERS = "INTEROP_SYNC_WORKERS"
 ENV_SYNC_PARALLEL_MIN = "INTEROP_SYNC_PARALLEL_MIN"
@@ -55,11 +58,16 @@ _MESSAGES = {
     "not_text": N_("{where}: {key} must be text"),
     "unknown": N_("{where}: unknown key {key} in [settings]"),
     "unreadable": N_("{where}: cannot read [settings] ({why})"),
+    "not_base": N_(
+        "{where}: {key} must be an http(s) URL without query or fragment, e.g. "
+        "https://fhir.example-province.cn"
+    ),
 }
 _TOML_KEYS = frozenset(
     {
         "db",
         "org_code",
+        "canonical_base",
         "cache_dir",
         "sync_workers",
         "sync_parallel_min",
@@ -93,6 +101,7 @@ class Settings:
     data_dir: Path | None = None
     config: Path | None = None
     org_code: str | None = None
+    canonical_base: str | None = None  # None: the programme's base (canonical.BASE)
     cache_dir: Path | None = None
     sync_workers: int | None = None
     sync_parallel_min: int | None = None
@@ -158,6 +167,7 @@ class Settings:
             data_dir=default_data_dir(environ),
             config=config_path,
             org_code=text(ENV_ORG_CODE, "org_code"),
+            canonical_base=_base(text(ENV_CANONICAL_BASE, "canonical_base"), where),
             cache_dir=Path(cache) if cache else default_cache_dir(environ),
             sync_workers=number(ENV_SYNC_WORKERS, "sync_workers"),
             sync_parallel_min=number(ENV_SYNC_PARALLEL_MIN, "sync_parallel_min"),
@@ -173,6 +183,19 @@ class Settings:
         from interop.store.location import resolve_url
 
         return resolve_url(self.db, data_dir=self.data_dir)
+
+
+def _base(value: str | None, where: str) -> str | None:
+    """A canonical base as given (without a trailing slash), or ConfigError (E011)."""
+    if value is None:
+        return None
+    base = value.strip().rstrip("/")
+    scheme, sep, rest = base.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or any(c in base for c in "?# |"):
+        raise ConfigError(
+            _MESSAGES["not_base"].format(where=where, key="canonical_base"), code="E011"
+        )
+    return base
 
 
 def _settings_table(path: Path | None) -> dict[str, Any]:

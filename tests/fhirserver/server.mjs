@@ -12,6 +12,12 @@
 // The first line on stdout is "listening <port>", for the test fixture.
 // $FHIR_TOKEN, when set, makes every FHIR request need "Authorization: Bearer <token>".
 //
+// Profiles, as the Medplum server does them: a resource whose meta.profile names a
+// StructureDefinition stored in this server (uploaded like any resource, with its
+// snapshot) is validated against it on create and update as well as against base R4; a
+// profile the server does not hold is skipped. `POST /{type}/$validate` answers the same
+// check as an OperationOutcome (400 when there are errors) without writing anything.
+//
 // Control endpoint (tests only; not FHIR):
 //   GET  /$control               counters: {"requests", "by_route", "pending_faults"}
 //   POST /$control  {"fail": N, "status": 500, "outcome": "text"}
@@ -29,8 +35,10 @@ import http from 'node:http';
 import {
   badRequest,
   getStatus,
+  allOk,
   indexSearchParameterBundle,
   indexStructureDefinitionBundle,
+  loadDataType,
   normalizeOperationOutcome,
   OperationOutcomeError,
   validateResource,
@@ -48,13 +56,54 @@ for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
 /** The in-memory repository, validating every resource before it is written. */
 class ValidatingRepository extends MemoryRepository {
   async createResource(resource, ...rest) {
-    check(resource);
+    check(resource, await this.profilesOf(resource));
     return super.createResource(resource, ...rest);
   }
 
   async updateResource(resource, ...rest) {
-    check(resource);
+    check(resource, await this.profilesOf(resource));
     return super.updateResource(resource, ...rest);
+  }
+
+  /** The stored StructureDefinitions that meta.profile names (unknown ones skipped, as Medplum does). */
+  async profilesOf(resource) {
+    const found = [];
+    for (const url of resource.meta?.profile ?? []) {
+      const sd = await this.definition(url);
+      if (sd) {
+        found.push(sd);
+      }
+    }
+    return found;
+  }
+
+  async definition(url) {
+    const sd = await this.stored(url);
+    if (sd) {
+      // The extensions it names by profile are loaded too, so that an extension's value is
+      // checked against its own definition.
+      for (const el of sd.snapshot.element ?? []) {
+        for (const ref of (el.type ?? []).flatMap((t) => t.profile ?? [])) {
+          const inner = ref === url ? undefined : await this.stored(ref);
+          if (inner) {
+            loadDataType(inner);
+          }
+        }
+      }
+      loadDataType(sd);
+    }
+    return sd;
+  }
+
+  /** The StructureDefinition with this url, when the server holds one with a snapshot. */
+  async stored(url) {
+    const bundle = await this.search({
+      resourceType: 'StructureDefinition',
+      filters: [{ code: 'url', operator: 'eq', value: url }],
+    });
+    // the url search may match by prefix (…-observation also finds …-observation-2)
+    const sd = bundle.entry?.map((e) => e.resource).find((r) => r.url === url);
+    return sd?.snapshot ? sd : undefined;
   }
 }
 
@@ -71,17 +120,20 @@ function falsePositive(resource, issue) {
   );
 }
 
-function check(resource) {
-  let issues;
+function issuesOf(resource, profile) {
   try {
-    issues = validateResource(resource);
+    return validateResource(resource, profile ? { profile } : undefined) ?? [];
   } catch (err) {
     if (!(err instanceof OperationOutcomeError)) {
       throw err;
     }
-    issues = err.outcome.issue;
+    return err.outcome.issue ?? [];
   }
-  const errors = (issues ?? []).filter(
+}
+
+function check(resource, profiles = []) {
+  const issues = [issuesOf(resource), ...profiles.map((p) => issuesOf(resource, p))].flat();
+  const errors = issues.filter(
     (i) => (i.severity === 'error' || i.severity === 'fatal') && !falsePositive(resource, i)
   );
   if (errors.length > 0) {
@@ -231,6 +283,18 @@ async function handle(req, res) {
   };
   if (fhirReq.url === '' || fhirReq.url.startsWith('?')) {
     fhirReq.url = '/' + fhirReq.url;
+  }
+  const validate = /^\/([A-Za-z]+)\/\$validate$/.exec(pathname);
+  if (validate && req.method === 'POST') {
+    const resource = body?.resourceType === 'Parameters' ? body.parameter?.find((p) => p.name === 'resource')?.resource : body;
+    try {
+      check(resource ?? {}, await repo.profilesOf(resource ?? {}));
+      send(res, 200, allOk);
+    } catch (err) {
+      const oo = err instanceof OperationOutcomeError ? err.outcome : normalizeOperationOutcome(err);
+      send(res, 400, oo);
+    }
+    return;
   }
   let result;
   try {

@@ -75,16 +75,20 @@ def _write(folder: Path, name: str, bundle: dict[str, Any]) -> Path:
     return path
 
 
-def write_all(folder: Path, engine: Engine, archive: Archive, config: Config) -> list[Path]:
-    """Write every emitted Bundle into ``folder``; the paths, one per Bundle."""
+def write_all(
+    folder: Path, engine: Engine, archive: Archive, config: Config, cases: list[Path] = CASES
+) -> list[Path]:
+    """Write every emitted Bundle of ``cases`` into ``folder``; the paths, one per Bundle.
+
+    Each as it leaves: under the engine's ``canonical_base`` (as ``interop map`` writes it)."""
     out: list[Path] = []
-    for case in CASES:
+    for case in cases:
         mapped = engine.map_file(case)
         assert mapped.ok and mapped.bundle is not None, case.name
-        out.append(_write(folder, f"map-{case.stem}", mapped.bundle))
+        out.append(_write(folder, f"map-{case.stem}", engine.emitted(mapped.bundle)))
     discloser = Discloser(archive, engine, config, now=lambda: NOW)
     kinds = {p.kind: p.name for p in config.partners.values()}
-    for case in CASES:
+    for case in cases:
         doc = json.loads(case.read_text("utf-8"))
         _consents(doc)
         number = store(archive, engine, doc)
@@ -115,7 +119,7 @@ def write_all(folder: Path, engine: Engine, archive: Archive, config: Config) ->
                         owner=HOSPITAL_OWNER,
                         authored_on="2026-11-30T10:00:00+08:00",
                     )
-                    payload, _ = build_transaction(d.bundle, spec)
+                    payload, _ = build_transaction(d.bundle, spec, base=engine.canonical_base)
                     tx = f"{'crisis' if policy.break_glass else 'referral'}-{case.stem[:2]}"
                     out.append(_write(folder, tx, orjson.loads(payload)))
     return out

@@ -19,9 +19,11 @@ from synth import KINDS, make_case
 
 from interop.config import Config, Partner
 from interop.engine import Engine
+from interop.fhir import canonical
 from interop.privacy.filter import apply_policy
 from interop.privacy.labels import Labeller
 from interop.privacy.policy import Node, Policy, load_policies
+from interop.privacy.purpose_profiles import profile_id
 from interop.privacy.rules import extract_errors
 from interop.privacy.summary import status_summary
 from interop.store import Archive
@@ -239,7 +241,9 @@ def _check(doc: dict[str, Any], mark: str, extras: list[dict[str, Any]]) -> None
             own = ("resourceType", "id", "meta", "language", "text")
             body = {k: v for k, v in res.items() if k not in own}
             _allowed(body, rule.root, res["resourceType"])
-            assert set(res["meta"]) == {"security", "tag"}  # no profile: an extract claims none
+            # the purpose profile of its rule, and nothing else (D-78)
+            assert set(res["meta"]) == {"profile", "security", "tag"}
+            assert res["meta"]["profile"] == [canonical.sd(profile_id(policy, rule))]
         errors = extract_errors(ENGINE.validator, out.bundle)
         assert not errors, [i.line() for i in errors]
         if purpose != "ca-oversight":

@@ -3,7 +3,8 @@
 - ``interop import`` runs the profiles' rules: the case is stored with its issues
   recorded and shown, and refused only with ``--strict``;
 - a disclosure of a case with open rule errors waits for a supervisor, and what is
-  sent claims no profile (it withholds what the profiles require);
+  sent claims the purpose profile of its policy rule, not the full profile (it
+  withholds what the full profiles require, D-78);
 - the safety flags (requirements §4.4, R-4.5-01) travel to partners that can honour
   them — a Flag, a security label — and block the partners that cannot; per partner
   kind: school, hospital-fhir, civil-affairs, community, fhir-files.
@@ -84,11 +85,14 @@ def test_import_records_and_shows_rule_issues_and_refuses_only_with_strict(
         assert latest_case_issues(archive, res["case"]) == []
 
 
+SD = "https://fhir.jxdcmh.cn/StructureDefinition/"
+
+
 def _ca_config() -> Config:
     return Config(partners={"ca": Partner("ca", "civil-affairs", {"url": "http://127.0.0.1:9/"})})
 
 
-def test_a_case_with_open_rule_errors_waits_for_review_and_the_extract_claims_no_profile(
+def test_a_case_with_open_rule_errors_waits_for_review_and_the_extract_claims_its_purpose(
     sqlite_archive: Archive, engine: Engine
 ) -> None:
     discloser = make_discloser(sqlite_archive, engine, _ca_config())
@@ -99,8 +103,9 @@ def test_a_case_with_open_rule_errors_waits_for_review_and_the_extract_claims_no
         e["resource"]["resourceType"]: e["resource"]["meta"].get("profile")
         for e in (d.bundle or {})["entry"]
     }
-    # an extract withholds what the profiles require: it claims none of them
-    assert set(profiles.values()) == {None}
+    # an extract withholds what the full profiles require: it claims its purpose profiles
+    assert profiles["CarePlan"] == [f"{SD}dc-share-ca-oversight-careplan"]
+    assert all(p and p[0].startswith(f"{SD}dc-share-ca-oversight-") for p in profiles.values())
     doc = _plan_5(case_doc(CASE))
     doc["case"]["case_number"] = doc["case"]["case_number"][:-1] + "9"
     broken = store(sqlite_archive, engine, doc)

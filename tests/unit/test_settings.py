@@ -121,3 +121,18 @@ def test_help_and_the_parser_load_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
+
+
+def test_the_settings_carry_the_base() -> None:
+    settings = Settings.build(
+        environ={"INTEROP_CANONICAL_BASE": "https://fhir.example-province.cn/dcmh/"}
+    )
+    assert settings.canonical_base == "https://fhir.example-province.cn/dcmh"
+    assert Settings.build(environ={}).canonical_base is None
+
+
+@pytest.mark.parametrize("bad", ["fhir.example.cn", "ftp://x.cn", "https://x.cn/a?b", "https://"])
+def test_a_base_that_is_no_url_is_refused(bad: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.build(environ={"INTEROP_CANONICAL_BASE": bad})
+    assert caught.value.code == "E011" and "canonical_base" in caught.value.message

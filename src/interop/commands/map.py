@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
             ),
             code="E104",
         )
-    engine = Engine(case_number_system=case_number_system(args.org_code or args.settings.org_code))
+    engine = Engine(
+        case_number_system=case_number_system(args.org_code or args.settings.org_code),
+        canonical_base=args.settings.canonical_base,
+    )
     mapped = engine.map_file(args.case_file)
     print_issues(mapped.issues)
     if not mapped.ok or mapped.bundle is None:
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         said = _("{file}: {n} error(s); no Bundle written")
         print(said.format(file=args.case_file, n=errors), file=sys.stderr)
         return 1
-    data = fmt.dumps(mapped.bundle)
+    data = fmt.dumps(engine.emitted(mapped.bundle))
     if args.out:
         Path(args.out).write_bytes(data)
     else:

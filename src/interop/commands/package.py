@@ -1,4 +1,4 @@
-"""``interop package build|check|index`` — the programme's profiles as a FHIR NPM package."""
+"""``interop package build|bundle|check|index|doc`` — the profiles as a FHIR NPM package."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ MSG_BUILT = N_("wrote {out} ({name}#{version}, canonical {canonical}, {count} re
 MSG_SOUND = N_("{name}#{version}: the package is sound ({count} resources)")
 MSG_PROBLEMS = N_("{count} problem(s) in the package")
 MSG_INDEXED = N_("wrote {path}")
+MSG_BUNDLE = N_(
+    "wrote {out}: a transaction of {count} conformance resources (canonical {canonical})"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=_("another canonical base for every URL of the package (a province hosting its own)"),
     )
+    t = sub.add_parser(
+        "bundle", help=_("write the transaction Bundle that loads the package into a FHIR server")
+    )
+    t.add_argument("--out", metavar="FILE", required=True, help=_("the Bundle to write (JSON)"))
+    t.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help=_("StructureDefinitions with snapshots (Medplum needs them): ")
+        + "tools/hl7-validator/validate --snapshot-out DIR --ig profiles",
+    )
+    t.add_argument("--canonical-base", metavar="URL", help=_("as for build"))
     sub.add_parser("check", help=_("validate the package itself (manifest, URLs, index)"))
     sub.add_parser("index", help=_("rewrite .index.json and the ImplementationGuide"))
     d = sub.add_parser("doc", help=_("write docs/profiles.md (the package described) to stdout"))
@@ -46,6 +60,17 @@ def run(args: argparse.Namespace) -> int:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
             print(text, end="")
+        return 0
+    if args.action == "bundle":
+        import json
+
+        from interop.fhir.package_load import load_bundle
+
+        snapshots = Path(args.snapshots) if args.snapshots else None
+        bundle = load_bundle(folder, snapshots=snapshots, base=args.canonical_base)
+        Path(args.out).write_text(json.dumps(bundle, ensure_ascii=False, indent=1), "utf-8")
+        canon = bundle["entry"][-1]["fullUrl"].split("/ImplementationGuide/")[0]
+        print(_(MSG_BUNDLE).format(out=args.out, count=len(bundle["entry"]), canonical=canon))
         return 0
     if args.action == "check":
         problems = package.check(folder, package.used_extensions(mappings_dir() / "fhir"))

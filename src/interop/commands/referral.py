@@ -87,7 +87,10 @@ def open_referrals(args: argparse.Namespace) -> Iterator[Referrals]:
     from interop.store import Archive
 
     config = load_config(args.config, secrets=args.settings.secrets)
-    engine = Engine(case_number_system=case_number_system(args.settings.org_code))
+    engine = Engine(
+        case_number_system=case_number_system(args.settings.org_code),
+        canonical_base=args.settings.canonical_base,
+    )
     plugins = None
     if args.settings.disabled_plugins:
         from interop.exchange.plugins import Plugins, plugin_manager

@@ -77,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
-        console = Console(archive, config, secure=args.secure, now=args.settings.clock.now)
+        console = Console(
+            archive,
+            config,
+            secure=args.secure,
+            now=args.settings.clock.now,
+            canonical_base=args.settings.canonical_base,
+        )
         if not args.no_jobs:
             from interop.web.jobs import Jobs
 

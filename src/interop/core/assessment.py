@@ -31,5 +31,8 @@ class Assessment:
     dimensions: list[DimensionScore] = many(req="9.2")
     total: float | None = None
     interpretation: str | None = text(req="9.2", default=None)
+    # 结果分级: the band of the result by the instrument's cut-offs, the coded form of the
+    # conclusion (R-9.2-02); the written interpretation stays the worker's words.
+    result_band: str | None = coded("scale-result-band", req="R-9.2-02", default=None)
     performer: str | None = None  # Staff id
     instrument_override_reason: str | None = text(req="R-7.5.2-02", default=None)

@@ -27,6 +27,7 @@ from typing import Any
 from interop._errors import DataFileError, RuleViolation
 from interop._errors import PackageError as PackageError
 from interop.fhir import canonical
+from interop.fhir.canonical import rebase
 
 __all__ = [
     "Artefact",
@@ -189,18 +190,6 @@ def write_index(folder: Path) -> list[Path]:
     ig_path.write_text(_dump(ig), "utf-8")
     (folder / INDEX).write_text(_dump(index([*items, Artefact(ig_path.name, ig)])), "utf-8")
     return [ig_path, folder / INDEX]
-
-
-def rebase(value: Any, old: str, new: str) -> Any:
-    """``value`` with every string under ``old`` (a canonical base) moved under ``new``."""
-    if isinstance(value, str):
-        # URLs, and URLs inside FHIRPath and descriptions
-        return new if value == old else value.replace(old + "/", new + "/")
-    if isinstance(value, list):
-        return [rebase(v, old, new) for v in value]
-    if isinstance(value, dict):
-        return {k: rebase(v, old, new) for k, v in value.items()}
-    return value
 
 
 def _add(tar: tarfile.TarFile, name: str, data: Any) -> None:

@@ -1,7 +1,7 @@
 """The programme's profiles, compiled (规范约束): StructureDefinition differentials.
 
-:func:`load_profiles` reads and compiles
-the StructureDefinitions ``profiles/StructureDefinition-*.json`` (their
+:func:`~interop.fhir.profile_loading.load_profiles` reads and :class:`ProfileFile`
+compiles the StructureDefinitions ``profiles/StructureDefinition-*.json`` (their
   ``differential``): cardinality of any element path, extension slices by
   url and ``value``/``pattern`` slicing, ``fixed[x]``/``pattern[x]``, bindings
   (``required`` → error, ``extensible`` → warning) checked with
@@ -9,10 +9,12 @@ the StructureDefinitions ``profiles/StructureDefinition-*.json`` (their
   ``value[x]``, and ``constraint`` invariants in FHIRPath (compiled once with
   fhirpathpy; ``requirements`` carries the requirement ID of DB36/T 2143-2025).
 
-The compiled profiles are applied by :class:`~interop.fhir.validate.Validator`.
+The compiled form is :mod:`interop.fhir.profile_model`; it is applied by
+:class:`~interop.fhir.validate.Validator`.
 
 A profile applies to a resource when the resource names it in ``meta.profile``;
-otherwise when it is the only loaded profile of that resource type. Profiles of
+otherwise when it is the only loaded profile of that resource type (the purpose
+profiles of ``profiles/purposes/`` only when claimed, D-78). Profiles of
 type ``Extension`` apply to every extension with their url. A profile on
 ``Bundle`` may hold cross-resource invariants over ``entry.resource``; FHIRPath
 ``%resource`` and ``%rootResource`` are the resource being checked.
@@ -37,21 +39,19 @@ For profile authors:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
 from interop.fhir import release
-from interop.fhir.fhirpath import Compiled, compile_expression
-from interop.fhir.shapes import COMPLEX, PRIMITIVE, PRIMITIVE_EXT, TypeInfo, type_info
+from interop.fhir.fhirpath import compile_expression
+from interop.fhir.profile_model import Constraint, Element, Profile
+from interop.fhir.shapes import COMPLEX, PRIMITIVE, PRIMITIVE_EXT, type_info
 from interop.fhir.terminology import Terminology
 from interop.fhir.values import equal, matches, values_at
 
-__all__ = ["Constraint", "Element", "Profile", "load_profiles"]
+__all__ = ["Constraint", "Element", "Profile", "ProfileFile"]
 
 _CORE = "http://hl7.org/fhir/StructureDefinition/"
 # Requirement IDs of the catalogue: R-7.2.1-03, R-7.3-17, CL-07, G-01, RT-07, B-16 ...
@@ -61,55 +61,6 @@ _REQUIREMENT_ID = re.compile(
 _STRENGTHS = frozenset({"required", "extensible", "preferred", "example"})
 _SLICING_RULES = frozenset({"open", "closed", "openAtEnd"})
 _DISCRIMINATORS = frozenset({"value", "pattern"})
-
-
-@dataclass(slots=True, eq=False)
-class Constraint:
-    key: str
-    severity: str
-    human: str
-    expression: str
-    requirement: str | None
-    run: Compiled
-
-
-@dataclass(slots=True, eq=False)
-class Element:
-    """One element of a profile's differential, with its children and slices."""
-
-    id: str
-    names: tuple[str, ...]  # JSON names read from the parent object
-    many: bool
-    prim: bool  # a primitive: children are read from "_name"
-    info: TypeInfo | None  # type of the value (for children and FHIRPath)
-    choice_group: str | None = None
-    min: int | None = None
-    max: int | None = None  # None: not constrained
-    fixed: tuple[str, Any] | None = None  # ("fixed" | "pattern", value)
-    binding: tuple[str, str] | None = None  # (strength, ValueSet url)
-    allowed: frozenset[str] | None = None  # allowed JSON names of a choice
-    constraints: list[Constraint] = field(default_factory=list)
-    children: dict[str, Element] = field(default_factory=dict)
-    discriminators: list[tuple[str, str]] | None = None  # (type, path)
-    closed: bool = False
-    slices: dict[str, Element] = field(default_factory=dict)
-    slice_name: str | None = None
-    type_profile: str | None = None
-    match: Callable[[Any], bool] | None = None
-    declared: bool = False  # listed in the differential (not only implied)
-    owner: TypeInfo | None = None  # type holding a value[x] element
-    requirement: str | None = None  # requirement ID from the element's "requirements"
-
-
-@dataclass(slots=True, eq=False)
-class Profile:
-    url: str
-    name: str
-    type: str
-    file: str
-    root: Element
-    base: str | None = None  # url of a loaded base profile
-    chain: tuple[Profile, ...] = ()
 
 
 class ProfileFile:
@@ -446,63 +397,3 @@ def _slice_value(sliced: Element, dpath: str) -> tuple[str, Any] | None:
         for step in dpath.split("."):
             node = node.children.get(step) if node is not None else None
     return node.fixed if node is not None else None
-
-
-def link_profiles(profiles: list[Profile]) -> None:
-    """Resolve base profiles that are themselves loaded (profile on a profile)."""
-    by_url: dict[str, Profile] = {}
-    for profile in profiles:
-        other = by_url.get(profile.url)
-        if other is not None:
-            raise DataFileError(
-                profile.file, "url", f"{profile.url} is also defined in {other.file}"
-            )
-        by_url[profile.url] = profile
-    for profile in profiles:
-        chain: list[Profile] = []
-        base = profile.base
-        while base is not None:
-            parent = by_url.get(base)
-            if parent is None:
-                raise DataFileError(
-                    profile.file,
-                    "baseDefinition",
-                    f"{base} is neither core R4 nor a loaded profile",
-                )
-            if parent is profile or parent in chain:
-                raise DataFileError(
-                    profile.file, "baseDefinition", "profiles derive from each other in a loop"
-                )
-            if parent.type != profile.type:
-                raise DataFileError(
-                    profile.file, "baseDefinition", f"{base} is a profile of {parent.type}"
-                )
-            chain.insert(0, parent)
-            base = parent.base
-        profile.chain = tuple(chain)
-
-
-def load_profiles(directory: Path, terminology: Callable[[], Terminology]) -> list[Profile]:
-    """Compile every ``StructureDefinition-*.json`` of ``directory`` (in name order).
-
-    ``terminology`` gives the terminology for bindings (called only when a
-    profile has one). Raises :class:`~interop._errors.DataFileError` naming
-    the file and the entry when a profile is malformed.
-    """
-    profiles: list[Profile] = []
-    for path in sorted(directory.glob("StructureDefinition-*.json")):
-        try:
-            sd = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFileError(
-                path.name,
-                f"line {exc.lineno}, column {exc.colno}",
-                f"not valid JSON: {exc.msg}",
-            ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataFileError(path.name, "(file)", f"cannot be read: {exc}") from exc
-        if not isinstance(sd, dict):
-            raise DataFileError(path.name, "(file)", "must be a JSON object")
-        profiles.append(ProfileFile(path.name, sd, terminology).compile())
-    link_profiles(profiles)
-    return profiles

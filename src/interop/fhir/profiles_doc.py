@@ -63,8 +63,8 @@ def _value_of(sd: dict[str, Any]) -> tuple[str, str]:
     return "complex: " + ", ".join(subs), ""
 
 
-def _section(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
-    out = [f"## {title}", ""]
+def _section(title: str, head: list[str], rows: list[list[str]], intro: str = "") -> list[str]:
+    out = [f"## {title}", ""] + ([intro, ""] if intro else [])
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
@@ -81,7 +81,8 @@ def render(folder: Path) -> str:
         return [a for a in items if a.type == rtype]
 
     sds = [a for a in items if a.type == "StructureDefinition"]
-    profiles = [a for a in sds if a.resource.get("type") != "Extension"]
+    purposes = [a for a in sds if a.path.startswith("purposes/")]
+    profiles = [a for a in sds if a.resource.get("type") != "Extension" and a not in purposes]
     extensions = [a for a in sds if a.resource.get("type") == "Extension"]
     lines = [
         "# The FHIR package of the programme",
@@ -91,7 +92,8 @@ def render(folder: Path) -> str:
         f"Package `{pkg['name']}#{pkg['version']}`, FHIR {', '.join(pkg['fhirVersions'])}, "
         f"canonical base `{pkg['canonical']}`, depends on "
         + ", ".join(f"`{k}#{v}`" for k, v in pkg["dependencies"].items())
-        + f". {len(items)} resources: {len(profiles)} profiles, {len(extensions)} extensions, "
+        + f". {len(items)} resources: {len(profiles)} profiles, {len(purposes)} purpose "
+        f"profiles, {len(extensions)} extensions, "
         f"{len(of('CodeSystem'))} code systems, {len(of('ValueSet'))} value sets, "
         f"{len(of('ConceptMap'))} concept maps, {len(of('SearchParameter'))} search parameters "
         "and the ImplementationGuide.",
@@ -103,7 +105,9 @@ def render(folder: Path) -> str:
         "",
         "Build it with `interop package build` (writes "
         f"`{pkg['name']}-{pkg['version']}.tgz`; `--canonical-base URL` for a province that",
-        "hosts its own base). Then:",
+        "hosts its own base, which then sets `canonical_base` in interop's settings —",
+        "`INTEROP_CANONICAL_BASE` or `[settings] canonical_base` — so that what interop emits",
+        "uses the same base). Then:",
         "",
         "- **HL7 validator** (`validator_cli`, HAPI's `FhirInstanceValidator`): "
         f"`-ig {pkg['name']}-{pkg['version']}.tgz`, or put the package in the FHIR package "
@@ -111,9 +115,28 @@ def render(folder: Path) -> str:
         "- **HAPI FHIR JPA server**: `hapi.fhir.implementationguides` in `application.yaml` "
         f"with `name: {pkg['name']}`, `version: {pkg['version']}`, `packageUrl: "
         "file:///path/to/the.tgz` (or `NpmPackageValidationSupport.loadPackageFromClasspath`).",
-        "- **Medplum**: POST each conformance resource of the package (StructureDefinitions, "
-        "ValueSets, CodeSystems, SearchParameters) to the project, or a transaction Bundle "
-        "of them; Medplum validates `meta.profile` against the stored StructureDefinitions.",
+        "- **Medplum** stores conformance resources like any other and validates a resource",
+        "  on create and update against each StructureDefinition its `meta.profile` names",
+        "  that the project holds (a profile it does not hold is skipped, not refused); it",
+        "  needs each StructureDefinition *with its snapshot*, which it does not generate.",
+        "  Write the snapshots with the HL7 engine, make one transaction Bundle of every",
+        "  conformance resource (PUT by id: loading it again changes nothing) and POST it to",
+        "  the project's FHIR base:",
+        "",
+        "  ```sh",
+        "  tools/hl7-validator/validate --snapshot-out snapshots --ig profiles",
+        "  interop package bundle --snapshots snapshots --out load.json",
+        '  curl -X POST -H "Authorization: Bearer $TOKEN" \\',
+        '       -H "Content-Type: application/fhir+json" \\',
+        "       --data-binary @load.json https://medplum.example/fhir/R4/",
+        "  ```",
+        "",
+        "  Medplum then refuses (400, an OperationOutcome) a resource that breaks a profile's",
+        "  cardinality (a missing required extension), fixed or pattern values or invariants",
+        "  (`dc-cp-1` …); `POST /{type}/$validate` answers the same without storing. It does",
+        "  not check codes against the package's value sets (required bindings): the HL7",
+        "  validator, HAPI and `interop validate` do. Tested against Medplum's validator in",
+        "  `tests/hl7/test_package_in_medplum.py`.",
         "",
         "Every resource interop emits carries `language` `zh-CN` (displays are Chinese) and a",
         "generated Chinese narrative.",
@@ -132,6 +155,26 @@ def render(folder: Path) -> str:
             ]
             for a in profiles
         ],
+    )
+    lines += _section(
+        "Purpose profiles",
+        ["Profile", "Base", "Title", "Forbidden elements", "Kept minimums"],
+        [
+            [
+                f"`{a.id}`",
+                a.resource.get("type", ""),
+                a.resource.get("title", ""),
+                str(sum(e.get("max") == "0" for e in a.resource["differential"]["element"])),
+                ", ".join(
+                    e["id"].split(".", 1)[1]
+                    for e in a.resource["differential"]["element"]
+                    if e.get("min", 0) > 0
+                ),
+            ]
+            for a in purposes
+        ],
+        "What each purpose lets out of a resource (`mappings/purposes/`, `docs/purposes.md`): "
+        "every shared resource claims the profile of its policy rule (D-78).",
     )
     ext_rows = []
     for a in extensions:

@@ -32,7 +32,8 @@ from interop.fhir import fhirpath
 from interop.fhir import values as jsonvalues
 from interop.fhir.fhirpath import fhirpath_node
 from interop.fhir.outcome import ISSUE_TYPES, operation_outcome
-from interop.fhir.profiles import Constraint, Element, Profile, load_profiles
+from interop.fhir.profile_loading import load_profiles
+from interop.fhir.profile_model import Constraint, Element, Profile
 from interop.fhir.structure import Structure, load_required_bindings, shown_code
 from interop.fhir.terminology import Terminology
 from interop.issues import Issue
@@ -57,6 +58,10 @@ def _structure(path: Path) -> Structure:
         return found
 
 
+#: Sub-folder of the profiles with the purpose profiles (claimed only, D-78).
+PURPOSES_DIR = "purposes"
+
+
 class Validator:
     """Base R4 + required bindings + the programme's profiles; see :meth:`load`."""
 
@@ -67,10 +72,13 @@ class Validator:
         structure: Structure,
         profiles: list[Profile],
         terminology: Terminology | None,
+        claimed_only: list[Profile] | None = None,
     ) -> None:
         self._structure = structure
         self.terminology = terminology
-        self._by_url: dict[str, Profile] = {p.url: p for p in profiles}
+        # claimed_only: profiles that apply only when a resource claims them (the purpose
+        # profiles of shared extracts, D-78), never implied by the resource type
+        self._by_url: dict[str, Profile] = {p.url: p for p in [*profiles, *(claimed_only or ())]}
         self._by_type: dict[str, list[Profile]] = {}
         self._extensions: dict[str, Profile] = {}
         for profile in profiles:
@@ -110,8 +118,10 @@ class Validator:
             return loaded[0]
 
         profiles = load_profiles(directory, get_terminology)
+        purposes = directory / PURPOSES_DIR
+        claimed = load_profiles(purposes, get_terminology) if purposes.is_dir() else []
         fhirpath.flush()
-        return cls(structure, profiles, loaded[0] if loaded else None)
+        return cls(structure, profiles, loaded[0] if loaded else None, claimed)
 
     @property
     def profile_urls(self) -> list[str]:

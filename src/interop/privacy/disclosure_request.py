@@ -121,8 +121,10 @@ class DisclosureRequests(DiscloserBase):
             d.reasons.append("the policy lets nothing of this case out")
             return self._finish(d, version, record, policy, reason_code, reason_text, dry_run)
         d.reasons.extend(screened.notes)
-        d.bundle = filtered.bundle
-        d.payload = orjson.dumps(filtered.bundle, option=orjson.OPT_INDENT_2) + b"\n"
+        # the bytes that leave (and are approved, hashed and audited) carry the configured base
+        emitted = self.engine.emitted(filtered.bundle)
+        d.bundle = emitted
+        d.payload = orjson.dumps(emitted, option=orjson.OPT_INDENT_2) + b"\n"
         d.sha256 = hashlib.sha256(d.payload).hexdigest()
         d.elements = filtered.elements
         entities = filtered.entities

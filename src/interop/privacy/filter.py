@@ -14,8 +14,8 @@ Every free-text element that leaves then passes the PII guard
 (:mod:`interop.privacy.freetext`) before it is labelled: with the policy's
 ``redact`` the spans are replaced by markers here (and the resource is
 labelled ``REDACTED``); ``review`` and ``block`` findings are returned for the
-disclosure to act on. ``meta.profile`` of a resource that leaves is kept: the
-receiver learns which profile the resource is an extract of.
+disclosure to act on. A resource that leaves claims the purpose profile of its
+rule in ``meta.profile`` (:mod:`interop.privacy.purpose_profiles`, D-78).
 
 The filter works on plain dicts and never builds models: it is the hot path of
 every outbound disclosure.
@@ -32,6 +32,7 @@ from interop.fhir.narrative import LANGUAGE, with_narrative
 from interop.privacy.freetext import Finding, Guard, addresses_in, is_free_text, names_in
 from interop.privacy.labels import Labeller, confidentiality_of
 from interop.privacy.policy import CONFIDENTIALITY_ORDER, FreeTextRules, Node, Policy
+from interop.privacy.purpose_profiles import profile_id
 
 __all__ = ["Filtered", "apply_policy"]
 
@@ -67,11 +68,12 @@ class Filtered:
 
 
 class _Acc:
-    __slots__ = ("labels", "redacted")
+    __slots__ = ("labels", "profile", "redacted")
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str = "") -> None:
         self.labels: set[str] = set()
         self.redacted = False
+        self.profile = profile  # the purpose profile the resource claims (D-78)
 
 
 def _full(value: Any, acc: _Acc) -> Any:
@@ -271,7 +273,7 @@ def apply_policy(
         if _RANK[conf] > ceiling:
             dropped += 1
             continue
-        acc = _Acc()
+        acc = _Acc(canonical.sd(profile_id(policy, rule)))
         out = _apply_one(
             {k: v for k, v in res.items() if k not in ("resourceType", "id")}, rule.root, acc
         )
@@ -297,9 +299,10 @@ def apply_policy(
             acc.redacted = True
         rtype = src["resourceType"]
         meta = body.pop("meta", None) or {}
-        # No ``meta.profile``: an extract holds back what the programme's profiles require
-        # (a school gets no plan activities), so it claims none of them; privacy checks it
-        # against them all the same (interop.privacy.rules.extract_errors).
+        # The purpose profile of its rule, not the full profile: an extract holds back what
+        # the programme's profiles require (a school gets no plan activities); privacy checks
+        # it against what it claims (interop.privacy.rules.extract_errors, D-78).
+        meta = {"profile": [acc.profile], **{k: v for k, v in meta.items() if k != "profile"}}
         meta["security"] = labeller.labels(policy, conf, redacted=acc.redacted)
         meta["tag"] = labeller.tags(policy)
         rid = ids[src["id"]]

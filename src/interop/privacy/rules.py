@@ -8,14 +8,14 @@ Two checks, both with the profiles of ``profiles/``:
   bindings and the invariants of the standard (a plan of 5 sessions breaks ``dc-cp-1``,
   R-7.2.1-03). A disclosure of a case with open rule errors waits for a
   supervisor, who sees them (9.3).
-- :func:`extract_errors` — the purpose-filtered Bundle, which claims no
-  profile (a partner's validator would hold it to minimums it withholds):
-  base R4 structure, required bindings, and the rules of the profiles its
-  resources imply that an extract can be held to. The invariants and
-  minimum cardinalities are not: they speak of elements the purpose holds
-  back (a school never gets the plan's activities), so they are checked on
-  the case itself, above — an extract is a labelled (``REDACTED``) view of a
-  resource that satisfies them.
+- :func:`extract_errors` — the purpose-filtered Bundle, each resource of which
+  claims the purpose profile of its rule (D-78): base R4 structure, required
+  bindings, and what it claims — nothing the rule does not let out, the
+  minimums, bindings and fixed values of what it does. The invariants are
+  not in purpose profiles: they speak of elements a purpose holds back (a
+  school never gets the plan's activities), so they are checked on the case
+  itself, above — an extract is a labelled (``REDACTED``) view of a resource
+  that satisfies them.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from interop.issues import Issue
 
 __all__ = ["case_rule_errors", "extract_errors", "rule_lines"]
 
-#: Issue codes of rules that only the whole resource can satisfy.
-_WHOLE_RESOURCE_RULES = frozenset({"required", "invariant"})
+MSG_UNCLAIMED = "claims no purpose profile (every resource that leaves claims one, D-78)"
 
 
 def case_rule_errors(issues: list[Issue]) -> list[Issue]:
@@ -36,20 +35,15 @@ def case_rule_errors(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
 
 
-def _extract_rule(issue: Issue) -> bool:
-    if issue.code in _WHOLE_RESOURCE_RULES:
-        return False
-    # fewer than the minimum (not none): items held back by a ``where`` of the policy
-    return not (issue.code == "cardinality" and ": at least " in issue.message)
-
-
 def extract_errors(validator: Validator, bundle: dict[str, Any]) -> list[Issue]:
     """Errors of a purpose-filtered Bundle (see the module doc for what is checked)."""
-    return [
-        i
-        for i in validator.validate(bundle, implied=True)
-        if i.severity == "error" and _extract_rule(i)
+    unclaimed = [
+        Issue("error", f"Bundle.entry[{n}].resource", MSG_UNCLAIMED, "profile")
+        for n, e in enumerate(bundle.get("entry") or ())
+        if not ((e.get("resource") or {}).get("meta") or {}).get("profile")
     ]
+    checked = validator.validate(bundle, implied=False)
+    return unclaimed + [i for i in checked if i.severity == "error"]
 
 
 def rule_lines(issues: list[Issue], limit: int = 10) -> list[str]:

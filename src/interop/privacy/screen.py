@@ -12,7 +12,8 @@ consent/review gate of :mod:`interop.privacy.disclosure`:
    ``review`` findings wait, ``redact`` findings are counted;
 4. the flags carried (a Flag, a label) and the guardian's contact details
    removed when the guardian is restricted;
-5. the extract checked (:func:`interop.privacy.rules.extract_errors`).
+5. the purpose profiles claimed (:mod:`interop.privacy.purpose_profiles`) and the
+   extract checked against them (:func:`interop.privacy.rules.extract_errors`).
 
 Every reason is plain English without personal data: findings show masked
 spans and character positions, rule errors paths and requirement IDs.
@@ -32,6 +33,7 @@ from interop.issues import Issue
 from interop.privacy.filter import Filtered, apply_policy
 from interop.privacy.labels import Labeller
 from interop.privacy.policy import Policy
+from interop.privacy.purpose_profiles import claim_profiles
 from interop.privacy.rules import case_rule_errors, extract_errors, rule_lines
 from interop.privacy.safety import apply_safety, plan_safety
 
@@ -138,6 +140,7 @@ def screen(
         out.notes.append(MSG_FLAG_CARRIED.format(flag=flag, how="a security label"))
     if plan.guardian_restricted:
         out.notes.append(MSG_GUARDIAN)
+    claim_profiles(filtered.bundle, policy)  # the safety Flags added after the filter
     invalid = extract_errors(validator, filtered.bundle)
     if invalid:
         out.refusals.append(MSG_INVALID)

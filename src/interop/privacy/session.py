@@ -24,7 +24,10 @@ def open_discloser(args: argparse.Namespace) -> Iterator[Discloser]:
     from interop.fhir.canonical import case_number_system
     from interop.staff.identity import authority
 
-    engine = Engine(case_number_system=case_number_system(args.settings.org_code))
+    engine = Engine(
+        case_number_system=case_number_system(args.settings.org_code),
+        canonical_base=args.settings.canonical_base,
+    )
     config = load_config(args.config, secrets=args.settings.secrets)
     with Archive.open(args.db) as archive:
         yield Discloser(

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import orjson
 
 from interop._errors import ReferralBundleError as ReferralBundleError
+from interop.fhir import canonical
 from interop.fhir.narrative import with_narrative
 from interop.privacy.freetext import Guard
 from interop.privacy.safety import (
@@ -41,7 +42,7 @@ from interop.privacy.safety import (
 )
 
 RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
-BASE = "https://fhir.jxdcmh.cn"
+BASE = canonical.BASE
 #: Our identifier system for referrals (ServiceRequest and Task).
 REFERRAL_SYSTEM = f"{BASE}/sid/referral"
 TRIGGER_SYSTEM = f"{BASE}/CodeSystem/referral-trigger"
@@ -121,12 +122,17 @@ def _without(value: Any, unsent: dict[str, dict[str, Any]]) -> Any:
     return value
 
 
-def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[bytes, dict[str, str]]:
+def build_transaction(
+    filtered: dict[str, Any], spec: ReferralSpec, *, base: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     """The transaction Bundle (bytes) and the fullUrls of its key entries.
 
     The map has ``patient``, ``service_request``, ``task`` and, when the
-    filtered Bundle names our organisation, ``requester``.
+    filtered Bundle names our organisation, ``requester``. ``base``: the canonical
+    base the disclosure was emitted under (settings ``canonical_base``, D-77); the
+    transaction is built under ours and leaves under it.
     """
+    filtered = canonical.internal(filtered, base)
     unsent = _unsent(filtered)
     if unsent:
         filtered = _without(filtered, unsent)
@@ -252,7 +258,7 @@ def build_transaction(filtered: dict[str, Any], spec: ReferralSpec) -> tuple[byt
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     if security:
         bundle["meta"] = {"security": security}
-    return orjson.dumps(bundle), keys
+    return orjson.dumps(canonical.emitted(bundle, base)), keys
 
 
 def _guarded(text: str) -> str:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import orjson
 import sqlalchemy as sa
 
+from interop.fhir import canonical
 from interop.referral import states
 from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.referral.outcomes import Outcomes, _relative, _text
@@ -90,6 +91,10 @@ def _same_party(found: Any, ours: dict[str, Any]) -> bool:
 
 class Polling(Outcomes):
     """Polling, checking and applying the hospitals' Tasks."""
+
+    def _referral_system(self) -> str:
+        """Our referral identifier system as the hospital holds it (the emitted base, D-77)."""
+        return str(canonical.emitted(REFERRAL_SYSTEM, self.engine.canonical_base))
 
     # -- which referrals --------------------------------------------------------
 
@@ -287,7 +292,9 @@ class Polling(Outcomes):
     ) -> Referral | None:
         """A referral without a Task id: find its Task by our identifier and record the id."""
         tasks = self._search(
-            hosp.name, f"Task?identifier={quote(REFERRAL_SYSTEM, safe=':/')}|{ref.id}", counts
+            hosp.name,
+            f"Task?identifier={quote(self._referral_system(), safe=':/')}|{ref.id}",
+            counts,
         )
         if len(tasks) != 1:
             return None

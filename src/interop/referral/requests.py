@@ -202,7 +202,7 @@ class Requests(Delivery):
             owner=hosp.owner,
             authored_on=_fhir_time(dt.datetime.now(CHINA_TZ)),
         )
-        return build_transaction(filtered, spec)
+        return build_transaction(filtered, spec, base=self.engine.canonical_base)
 
     def on_approved(self, disc: Disclosure) -> Referral | None:
         """A pending disclosure was approved: queue the referral waiting on it."""

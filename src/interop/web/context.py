@@ -36,6 +36,8 @@ class Console:
     now: Callable[[], dt.datetime] | None = None
     #: The background jobs when ``interop serve`` runs them (:class:`interop.web.jobs.Jobs`).
     jobs: Any = None
+    #: The base of what is emitted (settings ``canonical_base``, D-77); None: ours.
+    canonical_base: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _engine: Engine | None = None
     _discloser: Discloser | None = None
@@ -59,7 +61,7 @@ class Console:
             if self._engine is None:
                 from interop.engine import Engine
 
-                self._engine = Engine()
+                self._engine = Engine(canonical_base=self.canonical_base)
             return self._engine
 
     @property
