@@ -328,6 +328,33 @@ def polling(url: str, base: str, n: int, workdir: Path) -> dict[str, float]:
     return out
 
 
+def throughput(url: str, fresh: Any, n: int, rounds: int, db: str) -> None:
+    """The server's own rate and the outbox's with 1 and 4 workers, ``rounds`` times.
+
+    Each round measures the four one after another on fresh servers, so a round's
+    ratios share the machine's load of that moment (printed: the 1-minute load average
+    before and after the round).
+    """
+    ratios: dict[int, list[float]] = {1: [], 4: []}
+    for r in range(rounds):
+        before = os.getloadavg()[0]
+        server1 = server_rate(fresh(), n, 1)
+        server4 = server_rate(fresh(), n, 4)
+        rate1, counts1 = outbox_rate(url, fresh(), n, 1, f"r{r}-")
+        rate4, counts4 = outbox_rate(url, fresh(), n, 4, f"r{r}-")
+        after = os.getloadavg()[0]
+        ratios[1].append(rate1 / server1)
+        ratios[4].append(rate4 / server4)
+        print(f"round {r + 1} ({db}, load {before:.1f} -> {after:.1f}): server 1 client "
+              f"{server1:.1f}/s, 4 clients {server4:.1f}/s; outbox 1 worker {rate1:.1f}/s "
+              f"({rate1 / server1:.0%}) {counts1}, 4 workers {rate4:.1f}/s "
+              f"({rate4 / server4:.0%}) {counts4}", flush=True)  # fmt: skip
+    for w in (1, 4):
+        xs = ratios[w]
+        print(f"{w} worker(s) / server: median {statistics.median(xs):.0%}, "
+              f"min {min(xs):.0%}, max {max(xs):.0%} ({rounds} rounds)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="deliveries per outbox run")
@@ -337,6 +364,9 @@ def main() -> None:
     ap.add_argument("--crisis", type=int, default=20, help="crisis referrals for their latency")
     ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql",
                     help="the archive of the outbox runs (default PostgreSQL)")  # fmt: skip
+    ap.add_argument("--throughput", type=int, default=0, metavar="ROUNDS",
+                    help="only the server and outbox rates, ROUNDS times in this run, with the "
+                         "load average of each round")  # fmt: skip
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import psycopg
@@ -361,6 +391,20 @@ def main() -> None:
     def say(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
 
+    if args.throughput:
+        try:
+            throughput(url, fresh, args.n, args.throughput, args.db)
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(10)
+                assert proc.stdout is not None
+                proc.stdout.close()
+            if args.db == "postgresql":
+                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.close()
+            workdir.cleanup()
+        return
     try:
         say("server, 1 client")
         server1 = server_rate(fresh(), args.n, 1)
