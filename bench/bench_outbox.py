@@ -380,6 +380,9 @@ def main() -> None:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in PG_URL else "?"
         url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    from interop.store import Archive
+
+    Archive.create(url).close()  # only `interop init` (or this) makes an archive
     procs: list[subprocess.Popen[str]] = []
 
     def fresh() -> str:

@@ -29,7 +29,7 @@ from interop.core.schema import _object_schema
 from interop.core.workdays import WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
-from interop.store.casework import CaseWork, StepRow
+from interop.store.casework import Also, CaseWork, StepRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,37 +132,54 @@ def record_step(
     Raises :class:`~interop.core.casestates.IllegalTransition` (E250) or
     :class:`~interop.casework.stepper.StepRefused` (E251) without writing anything.
     """
+    with Archive.open(db) as archive:
+        return record_step_in(archive, case_number, action, apply, calendar=calendar,
+                              terminology=terminology, today=today)  # fmt: skip
+
+
+def record_step_in(
+    archive: Archive,
+    case_number: str,
+    action: str,
+    apply: Callable[[Stepper], Step],
+    *,
+    calendar: WorkCalendar | None = None,
+    terminology: Terminology | None = None,
+    today: dt.date | None = None,
+    also: Also | None = None,
+) -> Outcome:
+    """:func:`record_step` on an open archive; ``also(conn, version)`` writes more in the
+    step's transaction (an audit event, a note that the version holds something)."""
     terms = terminology or Terminology.load()
     cal = calendar or WorkCalendar.load()
-    with Archive.open(db) as archive:
-        work = CaseWork(archive)
-        version, body_before = _latest(work, case_number)
-        record = _typed(case_number, version, body_before)
-        ctx = Context(work.open_cases, cal, today or dt.date.today())
-        stepper = Stepper(record, action, ctx)
-        step = apply(stepper)
-        body = record_to_dict(step.record)
-        after = check_case_record(body, terms)
-        bad = [i for i in after.issues if i.severity == "error"]
-        if bad:
-            where = "; ".join(f"{i.path}: {i.message}" for i in bad[:10])
-            raise InputError(
-                f"case {case_number}: the record after this step is not usable: {where}",
-                code="E252",
-            )
-        row = StepRow(
-            case_number,
-            body,
-            action,
-            stepper.before,
-            step.state,
-            [t.id for t in step.transitions],
-            [f.as_dict() for f in step.findings],
-            step.record.case.care_manager,
-            step.record.case.risk_level,
-            own_deadlines(step.record, cal),
+    work = CaseWork(archive)
+    version, body_before = _latest(work, case_number)
+    record = _typed(case_number, version, body_before)
+    ctx = Context(work.open_cases, cal, today or dt.date.today())
+    stepper = Stepper(record, action, ctx)
+    step = apply(stepper)
+    body = record_to_dict(step.record)
+    after = check_case_record(body, terms)
+    bad = [i for i in after.issues if i.severity == "error"]
+    if bad:
+        where = "; ".join(f"{i.path}: {i.message}" for i in bad[:10])
+        raise InputError(
+            f"case {case_number}: the record after this step is not usable: {where}",
+            code="E252",
         )
-        new_version = work.record_step(row, version)
+    row = StepRow(
+        case_number,
+        body,
+        action,
+        stepper.before,
+        step.state,
+        [t.id for t in step.transitions],
+        [f.as_dict() for f in step.findings],
+        step.record.case.care_manager,
+        step.record.case.risk_level,
+        own_deadlines(step.record, cal),
+    )
+    new_version = work.record_step(row, version, also=also)
     return Outcome(
         case_number,
         new_version,

@@ -50,9 +50,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from interop._errors import OutboxError as OutboxError
 from interop._errors import OutboxItemNotFound as OutboxItemNotFound
@@ -69,6 +67,9 @@ from interop.store.archive import Archive
 from interop.store.outbox import Attempt, OutboxRows
 from interop.store.outbox import OutboxItem as OutboxItem
 from interop.store.outbox import iso as iso
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Outbox:
         ref: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         priority: int = 0,
-        conn: sa.Connection | None = None,
+        conn: Connection | None = None,
     ) -> OutboxItem:
         """Write a delivery (committed before this returns, unless ``conn`` is given).
 
@@ -136,7 +137,7 @@ class Outbox:
         crash_point("after-enqueue")
         return item
 
-    def _enqueue(self, conn: sa.Connection, values: dict[str, Any]) -> OutboxItem:
+    def _enqueue(self, conn: Connection, values: dict[str, Any]) -> OutboxItem:
         item, new = self.rows.insert_once(conn, values)
         if new:
             log.info("queued %s delivery %s to %s", item.kind, item.id, item.partner)

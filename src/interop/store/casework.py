@@ -11,7 +11,7 @@ is refused (E256): someone else recorded a step in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,10 @@ CASELOAD_STATES = (
     "paused",
     "closing",
 )
+
+
+#: More to write in a step's transaction, given the new version (an audit event …).
+Also = Callable[[sa.Connection, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,11 @@ class CaseWork:
         with self.engine.connect() as conn:
             return {r[0]: int(r[1]) for r in conn.execute(q)}
 
-    def record_step(self, step: StepRow, expected_version: int) -> int:
-        """Write a step as the version after ``expected_version``; the new version."""
+    def record_step(self, step: StepRow, expected_version: int, also: Also | None = None) -> int:
+        """Write a step as the version after ``expected_version``; the new version.
+
+        ``also(conn, version)`` writes more in the same transaction (raising undoes all).
+        """
         text = dumps(step.body)
         stamp = now_iso()
         cr = t.case_records.c
@@ -131,6 +138,8 @@ class CaseWork:
                 )
             )
             self._note(conn, step, version, stamp)
+            if also is not None:
+                also(conn, version)
         return version
 
     def note_import(self, step: StepRow, version: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = sa.MetaData()
 
@@ -369,6 +369,8 @@ referral_outcomes = sa.Table(
     sa.Column("body", sa.Text, nullable=False),  # FHIR JSON as received
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("fetched_at", sa.String(32), nullable=False),
+    # The case-record version that holds it (v9; None until filed: interop.casework.outcomes).
+    sa.Column("case_version", sa.Integer),
     sa.UniqueConstraint("referral_id", "reference", "version", name="uq_referral_outcome"),
 )
 
@@ -647,3 +649,22 @@ def _v7_to_v8(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[7] = _v7_to_v8
+
+
+# ---------------------------------------------------------------------------
+# Version 9 — a hospital's outcome becomes part of the case record (9.2, 9.4.3): each
+# kept outcome notes the case-record version that holds it.
+# ---------------------------------------------------------------------------
+
+
+def _v8_to_v9(conn: sa.Connection) -> None:
+    """Adds ``referral_outcomes.case_version`` (None: not yet in the case record).
+
+    Outcomes kept before stay unfiled: the next ``referral poll`` files them.
+    """
+    have = {c["name"] for c in sa.inspect(conn).get_columns("referral_outcomes")}
+    if "case_version" not in have:
+        conn.execute(sa.text("ALTER TABLE referral_outcomes ADD COLUMN case_version INTEGER"))
+
+
+MIGRATIONS[8] = _v8_to_v9
