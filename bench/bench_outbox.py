@@ -58,6 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "fhirserver"
 PG_URL = os.environ.get("INTEROP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 RID = "urn:oid:2.16.156.10011.1.3"
+#: Worker CPU per delivery (ms) of each outbox_rate run, in order.
+WORKER_CPU_MS: list[float] = []
 SYSTEM = "https://fhir.jxdcmh.cn/sid/referral"
 
 
@@ -119,14 +121,16 @@ def server_rate(base: str, n: int, threads: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _worker(url: str, base: str, name: str, ready: Any) -> None:
+def _worker(url: str, base: str, name: str, ready: Any, cpu: Any) -> None:
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
 
     with Archive.open(url) as a:
         ready.wait()  # every worker has started (imports, connection) before any claims
-        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
+        started = time.process_time()
+        done = Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
+        cpu.put((done.delivered, time.process_time() - started))
 
 
 def outbox_rate(
@@ -143,11 +147,18 @@ def outbox_rate(
                         idempotency_key=f"bench:{tag}{workers}:{i}")  # fmt: skip
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}", ready)) for i in range(workers)]
+    cpu = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(url, base, f"w{i}", ready, cpu)) for i in range(workers)
+    ]
     for p in procs:
         p.start()
+    spent = [cpu.get() for _ in procs]
     for p in procs:
         p.join()
+    # The workers' own CPU per delivery (claims, records, the HTTP client): what they take
+    # from the server on a shared machine, whatever the load.
+    WORKER_CPU_MS.append(1000 * sum(s for _n, s in spent) / max(1, sum(n for n, _s in spent)))
     # From the first claim to the last delivery of this run (the workers' start-up aside).
     with Archive.open(url) as a:
         box = Outbox(a)
@@ -342,13 +353,15 @@ def throughput(url: str, fresh: Any, n: int, rounds: int, db: str) -> None:
         server4 = server_rate(fresh(), n, 4)
         rate1, counts1 = outbox_rate(url, fresh(), n, 1, f"r{r}-")
         rate4, counts4 = outbox_rate(url, fresh(), n, 4, f"r{r}-")
+        cpu1, cpu4 = WORKER_CPU_MS[-2:]
         after = os.getloadavg()[0]
         ratios[1].append(rate1 / server1)
         ratios[4].append(rate4 / server4)
         print(f"round {r + 1} ({db}, load {before:.1f} -> {after:.1f}): server 1 client "
               f"{server1:.1f}/s, 4 clients {server4:.1f}/s; outbox 1 worker {rate1:.1f}/s "
               f"({rate1 / server1:.0%}) {counts1}, 4 workers {rate4:.1f}/s "
-              f"({rate4 / server4:.0%}) {counts4}", flush=True)  # fmt: skip
+              f"({rate4 / server4:.0%}) {counts4}; worker CPU per delivery {cpu1:.2f} ms "
+              f"(1 worker), {cpu4:.2f} ms (4)", flush=True)  # fmt: skip
     for w in (1, 4):
         xs = ratios[w]
         print(f"{w} worker(s) / server: median {statistics.median(xs):.0%}, "

@@ -13,6 +13,7 @@ read. Times are epoch seconds (floats).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -267,40 +268,22 @@ class OutboxRows:
         Rows left ``sending`` past their lease become ``uncertain`` first (their
         worker stopped mid-send); how many is the second value. One transaction.
         """
-        free = sa.or_(_o.lease_until.is_(None), _o.lease_until < now)
-        due = sa.or_(
-            sa.and_(_o.status == "pending", _o.next_attempt_at <= now),
-            sa.and_(_o.status == "uncertain", _o.next_attempt_at <= now, free),
-        )
-        chosen = (
-            _scope(sa.select(_o.id).where(due, _o.partner.not_in(_paused())), partner, exclude, ids)
-            .order_by(*_ORDER)
-            .limit(limit)
-        )
-        status = sa.case((_o.status == "pending", "sending"), else_=_o.status)
+        params: dict[str, Any] = {"now": now, "until": now + lease, "worker": worker,
+                                  "limit": limit}  # fmt: skip
+        if partner:
+            params["partner"] = partner
+        if exclude:
+            params["exclude"] = list(exclude)
+        if ids is not None:
+            params["ids"] = list(ids)
         with self.archive.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                chosen = chosen.with_for_update(skip_locked=True)
-            expired = self._expire(conn, now)
-            rows = conn.execute(
-                t.outbox.update()
-                .where(_o.id.in_(chosen.scalar_subquery()))
-                .values(status=status, lease_until=now + lease, claimed_by=worker)
-                .returning(*t.outbox.c)
-            ).all()
+            pg = conn.dialect.name == "postgresql"
+            expired = int(conn.execute(_expire_statement(), {"now": now}).rowcount)
+            statement = _claim_statement(pg, bool(partner), bool(exclude), ids is not None)
+            rows = conn.execute(statement, params).all()
         items = [OutboxItem.from_row(r) for r in rows]
         items.sort(key=lambda i: (-i.priority, i.next_attempt_at, i.id))
         return items, expired
-
-    @staticmethod
-    def _expire(conn: sa.Connection, now: float) -> int:
-        done = conn.execute(
-            t.outbox.update()
-            .where(_o.status == "sending", _o.lease_until < now)
-            .values(status="uncertain", next_attempt_at=now, claimed_by=None, lease_until=None,
-                    last_error="the worker sending it stopped before the answer was recorded")
-        )  # fmt: skip
-        return int(done.rowcount)
 
     def renew(self, item_id: str, worker: str, until: float) -> bool:
         """Extend ``worker``'s lease on a row (False when the lease was lost)."""
@@ -326,18 +309,65 @@ class OutboxRows:
     def record(self, item: OutboxItem, values: dict[str, Any], attempt: Attempt) -> bool:
         """Write an attempt's result if ``attempt.worker`` still holds the row, and log the
         attempt either way; whether the row was written (False: the lease was lost)."""
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(item_id=item.id, holder=attempt.worker)
         with self.archive.transaction() as conn:
-            done = conn.execute(
-                t.outbox.update()
-                .where(_o.id == item.id, _o.claimed_by == attempt.worker)
-                .values(**values)
-            )
+            done = conn.execute(_record_statement(tuple(sorted(values))), params)
             kept = done.rowcount == 1
             if not kept:
                 attempt = Attempt(attempt.worker, attempt.started, attempt.seconds, "lease-lost",
                                   attempt.status, attempt.error)  # fmt: skip
             _log_attempt(conn, item, item.attempts + 1, attempt)
         return kept
+
+
+# The claim's statements are built once per shape: a claim is made per delivery, and
+# building the expression (and its cache key) cost more than running it.
+
+
+@functools.cache
+def _expire_statement() -> sa.Update:
+    """Rows a worker left ``sending`` past its lease (it died mid-send) become uncertain."""
+    return (
+        t.outbox.update()
+        .where(_o.status == "sending", _o.lease_until < sa.bindparam("now", type_=sa.Float))
+        .values(status="uncertain", next_attempt_at=sa.bindparam("now", type_=sa.Float),
+                claimed_by=None, lease_until=None,
+                last_error="the worker sending it stopped before the answer was recorded")
+    )  # fmt: skip
+
+
+@functools.cache
+def _claim_statement(pg: bool, partner: bool, exclude: bool, ids: bool) -> sa.Update:
+    """One UPDATE … RETURNING that claims the due rows chosen (crisis first, then the
+    longest waiting), for ``worker`` until ``until``; parameters ``now``, ``limit``,
+    and ``partner`` / ``exclude`` / ``ids`` where the flags say."""
+    now = sa.bindparam("now", type_=sa.Float)
+    free = sa.or_(_o.lease_until.is_(None), _o.lease_until < now)
+    due = sa.or_(
+        sa.and_(_o.status == "pending", _o.next_attempt_at <= now),
+        sa.and_(_o.status == "uncertain", _o.next_attempt_at <= now, free),
+    )
+    chosen = sa.select(_o.id).where(due, _o.partner.not_in(_paused()))
+    if partner:
+        chosen = chosen.where(_o.partner == sa.bindparam("partner"))
+    if exclude:
+        chosen = chosen.where(_o.partner.not_in(sa.bindparam("exclude", expanding=True)))
+    if ids:
+        chosen = chosen.where(_o.id.in_(sa.bindparam("ids", expanding=True)))
+    chosen = chosen.order_by(*_ORDER).limit(sa.bindparam("limit", type_=sa.Integer))
+    if pg:
+        # Each worker takes rows no other worker holds (SQLite: the UPDATE holds the
+        # database's write lock, so choice and claim are atomic between processes).
+        chosen = chosen.with_for_update(skip_locked=True)
+    status = sa.case((_o.status == "pending", "sending"), else_=_o.status)
+    return (
+        t.outbox.update()
+        .where(_o.id.in_(chosen.scalar_subquery()))
+        .values(status=status, lease_until=sa.bindparam("until", type_=sa.Float),
+                claimed_by=sa.bindparam("worker", type_=sa.String))
+        .returning(*t.outbox.c)
+    )  # fmt: skip
 
 
 def _scope(
@@ -352,19 +382,34 @@ def _scope(
     return q
 
 
+@functools.cache
+def _record_statement(keys: tuple[str, ...]) -> sa.Update:
+    """Set the columns ``keys`` (parameters ``v_<key>``) of the row ``item_id`` while
+    ``holder`` still holds it."""
+    return (
+        t.outbox.update()
+        .where(_o.id == sa.bindparam("item_id", type_=_o.id.type),
+               _o.claimed_by == sa.bindparam("holder", type_=_o.claimed_by.type))
+        .values({k: sa.bindparam(f"v_{k}", type_=t.outbox.c[k].type) for k in keys})
+    )  # fmt: skip
+
+
+@functools.cache
+def _attempt_statement() -> sa.Insert:
+    return t.outbox_attempts.insert()
+
+
 def _log_attempt(conn: sa.Connection, item: OutboxItem, number: int, a: Attempt) -> None:
     conn.execute(
-        t.outbox_attempts.insert(),
-        [
-            {
-                "item_id": item.id,
-                "attempt": number,
-                "worker": a.worker,
-                "started_at": a.started,
-                "seconds": a.seconds,
-                "outcome": a.outcome,
-                "http_status": a.status,
-                "error": a.error,
-            }
-        ],
+        _attempt_statement(),
+        {
+            "item_id": item.id,
+            "attempt": number,
+            "worker": a.worker,
+            "started_at": a.started,
+            "seconds": a.seconds,
+            "outcome": a.outcome,
+            "http_status": a.status,
+            "error": a.error,
+        },
     )
