@@ -58,6 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "fhirserver"
 PG_URL = os.environ.get("INTEROP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 RID = "urn:oid:2.16.156.10011.1.3"
+#: Worker CPU per delivery (ms) of each outbox_rate run, in order.
+WORKER_CPU_MS: list[float] = []
 SYSTEM = "https://fhir.jxdcmh.cn/sid/referral"
 
 
@@ -119,14 +121,16 @@ def server_rate(base: str, n: int, threads: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _worker(url: str, base: str, name: str, ready: Any) -> None:
+def _worker(url: str, base: str, name: str, ready: Any, cpu: Any) -> None:
     from interop.exchange.http import HttpTransport
     from interop.exchange.outbox import HttpDeliverer, Outbox
     from interop.store import Archive
 
     with Archive.open(url) as a:
         ready.wait()  # every worker has started (imports, connection) before any claims
-        Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
+        started = time.process_time()
+        done = Outbox(a).run(lambda _p: HttpDeliverer(HttpTransport("bench", base)), worker=name)
+        cpu.put((done.delivered, time.process_time() - started))
 
 
 def outbox_rate(
@@ -143,11 +147,18 @@ def outbox_rate(
                         idempotency_key=f"bench:{tag}{workers}:{i}")  # fmt: skip
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_worker, args=(url, base, f"w{i}", ready)) for i in range(workers)]
+    cpu = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(url, base, f"w{i}", ready, cpu)) for i in range(workers)
+    ]
     for p in procs:
         p.start()
+    spent = [cpu.get() for _ in procs]
     for p in procs:
         p.join()
+    # The workers' own CPU per delivery (claims, records, the HTTP client): what they take
+    # from the server on a shared machine, whatever the load.
+    WORKER_CPU_MS.append(1000 * sum(s for _n, s in spent) / max(1, sum(n for n, _s in spent)))
     # From the first claim to the last delivery of this run (the workers' start-up aside).
     with Archive.open(url) as a:
         box = Outbox(a)
@@ -328,6 +339,35 @@ def polling(url: str, base: str, n: int, workdir: Path) -> dict[str, float]:
     return out
 
 
+def throughput(url: str, fresh: Any, n: int, rounds: int, db: str) -> None:
+    """The server's own rate and the outbox's with 1 and 4 workers, ``rounds`` times.
+
+    Each round measures the four one after another on fresh servers, so a round's
+    ratios share the machine's load of that moment (printed: the 1-minute load average
+    before and after the round).
+    """
+    ratios: dict[int, list[float]] = {1: [], 4: []}
+    for r in range(rounds):
+        before = os.getloadavg()[0]
+        server1 = server_rate(fresh(), n, 1)
+        server4 = server_rate(fresh(), n, 4)
+        rate1, counts1 = outbox_rate(url, fresh(), n, 1, f"r{r}-")
+        rate4, counts4 = outbox_rate(url, fresh(), n, 4, f"r{r}-")
+        cpu1, cpu4 = WORKER_CPU_MS[-2:]
+        after = os.getloadavg()[0]
+        ratios[1].append(rate1 / server1)
+        ratios[4].append(rate4 / server4)
+        print(f"round {r + 1} ({db}, load {before:.1f} -> {after:.1f}): server 1 client "
+              f"{server1:.1f}/s, 4 clients {server4:.1f}/s; outbox 1 worker {rate1:.1f}/s "
+              f"({rate1 / server1:.0%}) {counts1}, 4 workers {rate4:.1f}/s "
+              f"({rate4 / server4:.0%}) {counts4}; worker CPU per delivery {cpu1:.2f} ms "
+              f"(1 worker), {cpu4:.2f} ms (4)", flush=True)  # fmt: skip
+    for w in (1, 4):
+        xs = ratios[w]
+        print(f"{w} worker(s) / server: median {statistics.median(xs):.0%}, "
+              f"min {min(xs):.0%}, max {max(xs):.0%} ({rounds} rounds)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="deliveries per outbox run")
@@ -337,6 +377,9 @@ def main() -> None:
     ap.add_argument("--crisis", type=int, default=20, help="crisis referrals for their latency")
     ap.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql",
                     help="the archive of the outbox runs (default PostgreSQL)")  # fmt: skip
+    ap.add_argument("--throughput", type=int, default=0, metavar="ROUNDS",
+                    help="only the server and outbox rates, ROUNDS times in this run, with the "
+                         "load average of each round")  # fmt: skip
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import psycopg
@@ -350,6 +393,9 @@ def main() -> None:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in PG_URL else "?"
         url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    from interop.store import Archive
+
+    Archive.create(url).close()  # only `interop init` (or this) makes an archive
     procs: list[subprocess.Popen[str]] = []
 
     def fresh() -> str:
@@ -361,6 +407,20 @@ def main() -> None:
     def say(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
 
+    if args.throughput:
+        try:
+            throughput(url, fresh, args.n, args.throughput, args.db)
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(10)
+                assert proc.stdout is not None
+                proc.stdout.close()
+            if args.db == "postgresql":
+                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.close()
+            workdir.cleanup()
+        return
     try:
         say("server, 1 client")
         server1 = server_rate(fresh(), args.n, 1)

@@ -1,5 +1,6 @@
 """``case show``: one case at a glance — state, risk, staff, deadlines, consents,
-referrals, last sessions, crises and the issues recorded with its steps.
+referrals and what the hospitals sent back, last sessions, crises and the issues
+recorded with its steps.
 
 No personal data: the child appears by age and sex code only; staff and adults by
 their record ids.
@@ -88,6 +89,17 @@ def case_summary(
         },
         "consents": [{"topic": x.topic, "status": x.status, "date": x.date} for x in rec.consents],
         "referrals": [{"trigger": r.trigger, "state": r.state} for r in clocks],
+        # What hospitals sent back (转介反馈), each filed as its own version (9.2).
+        "referral_outcomes": [
+            {
+                "referral": o.referral,
+                "source": o.source,
+                "type": o.resource_type,
+                "reference": o.reference,
+                "received_at": o.received_at,
+            }
+            for o in rec.referral_outcomes
+        ],
         "crises": [
             {"id": x.id, "type": x.type, "status": x.status, "detected": x.detected_at}
             for x in rec.crises
@@ -145,6 +157,11 @@ def summary_text(s: dict[str, Any]) -> str:
     lines.append(f"  consents  {consents or 'none'}")
     refs = ", ".join(f"{r['trigger']} {r['state']}" for r in s["referrals"])
     lines.append(f"  referrals {refs or 'none'}")
+    for o in s["referral_outcomes"]:
+        lines.append(
+            f"            outcome {o['type']} {o['reference']} from {o['source']} "
+            f"({o['referral']}), received {o['received_at'][:10]}"
+        )
     crises = ", ".join(f"{c['id']} {c['type']} {c['status']}" for c in s["crises"])
     lines.append(f"  crises    {crises or 'none'}")
     if s["closure_reason"]:

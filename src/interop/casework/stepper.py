@@ -32,6 +32,7 @@ from interop.core.midterm import Midterm
 from interop.core.people import Staff
 from interop.core.plan import Plan
 from interop.core.record import CaseRecord
+from interop.core.referraloutcome import ReferralOutcome
 from interop.core.session import Session
 from interop.core.workdays import WorkCalendar
 
@@ -254,6 +255,15 @@ class Stepper:
         self.rec.contacts.append(c)
         if c.party not in CONTACT_PARTIES:
             return self.finish([broken("contact-party", "contacts", c.party)])
+        return self.finish([])
+
+    def referral_outcome(self, outcome: ReferralOutcome) -> Step:
+        """9.2: what a hospital sent back about a referral (转介反馈) joins the record.
+
+        No transition: an outcome may arrive in any state, after closure too (the
+        record is kept for good, 9.4.3).
+        """
+        self.rec.referral_outcomes.append(outcome)
         return self.finish([])
 
     def close(

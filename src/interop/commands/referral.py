@@ -3,7 +3,8 @@
 ``create`` asks the purpose engine (hosp-referral policy, the guardian's
 consent, supervisor review; a crisis referral leaves at once under
 break-glass) and, once approved, sends the referral through the outbox.
-``poll`` reads every due Task back and checks it; ``cancel`` withdraws the
+``poll`` reads every due Task back and checks it, and adds each outcome a
+hospital sent back to the case record as a new version; ``cancel`` withdraws the
 referral; ``retry`` sends a dead one again after the configuration was
 fixed; ``anomalies`` lists Tasks that did not match what was sent. Output
 never shows the reason text, a name or an ID number (``--json`` of ``show``
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 # The parser needs only the names of triggers and modes: `interop referral --help` loads
 # neither the referral machinery nor the database library.
+from interop.i18n import _
 from interop.referral.triggers import MODES, TRIGGERS
 
 if TYPE_CHECKING:
@@ -145,20 +147,34 @@ def run(args: argparse.Namespace) -> int:
                 ref = refs.get(ref.id)
             return _report(args, refs, ref)
         if action == "poll":
+            from interop.casework.outcomes import file_outcomes
+
             counts = refs.poll(
                 referral_id=args.referral, partner=args.partner, force=args.force, by=args.by
             )
+            # Every outcome kept and not yet in its case record (this poll's, or one an
+            # earlier run could not file) becomes a new version of the record (9.2).
+            filed = file_outcomes(refs.archive, calendar=refs.calendar)
+            counts["case_versions"] = [f.as_dict() for f in filed]
             if args.json:
                 _print(counts)
             else:
                 print(
-                    f"polled {counts['polled']} Task(s) in {counts['requests']} request(s): "
-                    f"{counts['changed']} changed, {counts['anomalies']} anomal"
-                    f"{'y' if counts['anomalies'] == 1 else 'ies'}, "
-                    f"{counts['outcomes']} outcome(s) stored"
+                    _(
+                        "polled {polled} Task(s) in {requests} request(s): {changed} changed, "
+                        "{anomalies} anomaly(ies), {outcomes} outcome(s) stored"
+                    ).format(**counts)
                 )
+                for f in filed:
+                    if f.version is not None:
+                        line = _("  outcome {reference} of {referral} added to case {case} "
+                                 "as version {version}")  # fmt: skip
+                    else:
+                        line = _("  outcome {reference} of {referral} not yet in case {case}: "
+                                 "{reason}")  # fmt: skip
+                    print(line.format(**f.as_dict()))
                 for failed in counts["failed"]:
-                    print(f"  not polled: {failed}")
+                    print(_("  not polled: {what}").format(what=failed))
             return 1 if counts["failed"] else 0
         if action == "retry":
             item = refs.retry(args.referral)
@@ -173,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
                 _print(anomalies)
                 return 0
             if not anomalies:
-                print("no anomaly")
+                print(_("no anomaly"))
                 return 0
             for a in anomalies:
                 print(f"{a['at']} {a['referral']} {a['case']} {a['partner']}: {a['detail']}")
@@ -191,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
             _print([r.summary() for r in found])
             return 0
         if not found:
-            print("no referral")
+            print(_("no referral"))
             return 0
         print(f"{'referral':<17} {'case':<20} {'partner':<22} {'rt':<6} {'step':<18} task")
         for r in found:
@@ -204,15 +220,15 @@ def _report(args: argparse.Namespace, refs: Referrals, ref: Referral, code: int 
         _print(refs.show(ref.id))
         return code
     print(
-        f"referral {ref.id}: {ref.state}"
-        + (f" (Task {ref.task_status})" if ref.task_status else "")
+        _("referral {id}: {state}").format(id=ref.id, state=ref.state)
+        + (_(" (Task {status})").format(status=ref.task_status) if ref.task_status else "")
     )
     if ref.state == "under-review":
-        print(f"  waits for supervisor review: interop approve {ref.disclosure_id}")
+        print(_("  waits for supervisor review: interop approve {id}").format(id=ref.disclosure_id))
     for item in refs.outbox.items(ref=ref.id):
         if item.status != "delivered":
             print(
-                f"  delivery {item.id}: {item.status}"
+                _("  delivery {id}: {status}").format(id=item.id, status=item.status)
                 + (f" — {item.last_error}" if item.last_error else "")
             )
     return code
@@ -226,17 +242,26 @@ def _show(shown: dict[str, Any]) -> None:
         if shown.get(k) not in (None, ""):
             print(f"{k:<16} {shown[k]}")
     for f in shown.get("follow_up") or []:
-        print(f"follow-up due    {f['due']}" + (" (provisional)" if f.get("provisional") else ""))
-    print("history:")
+        print(_("follow-up due    {due} (DL-17)").format(due=f["due"])
+              + (_(" (provisional)") if f.get("provisional") else ""))  # fmt: skip
+    print(_("history:"))
     for e in shown["events"]:
         move = f" {e['from_status'] or ''}→{e['to_status']}" if e["to_status"] else ""
         print(f"  {e['at']} {e['kind']}{move}" + (f": {e['detail']}" if e["detail"] else ""))
     for a in shown.get("anomalies") or []:
-        print(f"ANOMALY {a['at']}: {a['detail']}")
+        print(_("ANOMALY {at}: {detail}").format(at=a["at"], detail=a["detail"]))
     if shown["outcomes"]:
-        print("outcomes:")
+        print(_("outcomes:"))
         for o in shown["outcomes"]:
-            print(f"  {o['reference']} ({o['resource_type']}) fetched {o['fetched_at']}")
+            where = (
+                _("in the case record, version {version}").format(version=o["case_version"])
+                if o.get("case_version") is not None
+                else _("not yet in the case record (the next poll adds it)")
+            )
+            print(_("  {reference} ({type}) fetched {at}; {where}").format(
+                reference=o["reference"], type=o["resource_type"], at=o["fetched_at"],
+                where=where))  # fmt: skip
     for d in shown["deliveries"]:
-        print(f"delivery {d['id']} {d['kind']}: {d['status']}, {d['attempts']} attempt(s)"
+        print(_("delivery {id} {kind}: {status}, {attempts} attempt(s)").format(
+            id=d["id"], kind=d["kind"], status=d["status"], attempts=d["attempts"])
               + (f" — {d['last_error']}" if d["last_error"] else ""))  # fmt: skip

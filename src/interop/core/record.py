@@ -15,6 +15,7 @@ from interop.core.intake import Intake
 from interop.core.midterm import Midterm
 from interop.core.people import Child, Organisation, RelatedAdult, Staff
 from interop.core.plan import Plan
+from interop.core.referraloutcome import ReferralOutcome
 from interop.core.session import Session
 
 #: Version of the case-record file format (``format_version`` in the JSON).
@@ -42,6 +43,8 @@ class CaseRecord:
     adjustments: list[AdjustmentRequest] = field(default_factory=list)
     worker_changes: list[WorkerChange] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
+    #: What hospitals sent back about referrals (转介反馈), each as its own version.
+    referral_outcomes: list[ReferralOutcome] = field(default_factory=list)
 
     def organisation(self, org_id: str | None) -> Organisation | None:
         return next((o for o in self.organisations if o.id == org_id), None)

@@ -55,6 +55,8 @@ DATETIME_FIELDS = frozenset(
         "resolved_at",
         "reported_to_commissioner_at",
         "stabilised_at",
+        "received_at",
+        "discharged",
     }
 )
 

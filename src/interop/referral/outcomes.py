@@ -2,7 +2,8 @@
 
 When the hospital completes the Task, each ``Task.output`` reference of a
 type we take in (inbound minimisation, §4.6) is fetched and stored with the
-referral for the child's file; other types are dropped and noted. The
+referral; :mod:`interop.casework.outcomes` then adds it to the child's case
+record as a new version (9.2, 9.4.3). Other types are dropped and noted. The
 follow-up is scheduled: within 5 working days of the discharge notice, then
 monthly × 3 (6.1.4.1, DL-17).
 """
@@ -10,15 +11,11 @@ monthly × 3 (6.1.4.1, DL-17).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
-
-import sqlalchemy as sa
 
 from interop.core.workdays import CHINA_TZ
 from interop.referral.records import Referral, ReferralStore
-from interop.store import schema as tables
-from interop.store.archive import now_iso
+from interop.store import referrals as store
 
 #: Outcome resource types we take in from a hospital (inbound minimisation, §4.6).
 ACCEPTED_OUTCOMES = frozenset({"DocumentReference", "Encounter", "CarePlan", "Composition"})
@@ -97,29 +94,11 @@ class Outcomes(ReferralStore):
     def _store_outcome(
         self, ref: Referral, reference: str, rtype: str, version: str | None, body: bytes
     ) -> bool:
-        o = tables.referral_outcomes.c
         with self.archive.transaction() as conn:
-            exists = conn.execute(
-                sa.select(sa.func.count()).where(
-                    o.referral_id == ref.id, o.reference == reference, o.version == version
-                )
-            ).scalar_one()
-            if exists:
-                return False
-            conn.execute(
-                tables.referral_outcomes.insert(),
-                [
-                    {
-                        "referral_id": ref.id,
-                        "case_number": ref.case_number,
-                        "reference": reference,
-                        "resource_type": rtype,
-                        "version": version,
-                        "body": body.decode("utf-8"),
-                        "sha256": hashlib.sha256(body).hexdigest(),
-                        "fetched_at": now_iso(),
-                    }
-                ],
-            )
-            self._event(conn, ref.id, "outcome", detail=f"{reference} stored")
-        return True
+            new = store.store_outcome(
+                conn, referral_id=ref.id, case_number=ref.case_number, reference=reference,
+                resource_type=rtype, version=version, body=body,
+            )  # fmt: skip
+            if new:
+                self._event(conn, ref.id, "outcome", detail=f"{reference} stored")
+        return new

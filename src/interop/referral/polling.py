@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-import sqlalchemy as sa
 
 from interop.fhir import canonical
 from interop.referral import states
 from interop.referral.bundle import REFERRAL_SYSTEM
 from interop.referral.outcomes import Outcomes, _relative, _text
 from interop.referral.records import Referral, ReferralError
-from interop.store import schema as tables
+from interop.store import referrals as store
 from interop.store.archive import now_iso
 
 if TYPE_CHECKING:
     from interop.plugins.hospital_fhir import HospitalFhir
+    from interop.store.connect import Connection
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,8 @@ class Polling(Outcomes):
     # -- which referrals --------------------------------------------------------
 
     def open_at_hospital(self, partner: str | None = None) -> list[Referral]:
-        r = tables.referrals.c
-        q = sa.select(tables.referrals).where(
-            r.state.in_(sorted(states.OPEN_AT_HOSPITAL)),
-            sa.or_(r.task_status.is_(None), r.task_status.not_in(sorted(states.FINAL))),
-        )
-        if partner:
-            q = q.where(r.partner == partner)
-        with self.archive.engine.connect() as conn:
-            rows = [Referral.from_row(x) for x in conn.execute(q.order_by(r.created_at, r.id))]
+        found = self.rows.open_at_hospital(states.OPEN_AT_HOSPITAL, states.FINAL, partner)
+        rows = [Referral.from_row(x) for x in found]
         # Crisis referrals first: if a poll is cut short, they were read.
         return sorted(rows, key=lambda x: not x.crisis)
 
@@ -210,12 +203,7 @@ class Polling(Outcomes):
             if result == "changed" and task.get("status") == "completed":
                 counts["outcomes"] += self.fetch_outcomes(self.get(ref.id), task)
         with self.archive.transaction() as conn:
-            r = tables.referrals.c
-            conn.execute(
-                tables.referrals.update()
-                .where(r.id.in_([x.id for x in refs]))
-                .values(polled_at=started)
-            )
+            store.mark_polled(conn, [x.id for x in refs], started)
             state: dict[str, Any] = {"polled_at": started}
             if cursor:
                 state["cursor"] = cursor
@@ -235,11 +223,7 @@ class Polling(Outcomes):
         requester = state.get("requester")
         if not requester:
             return None
-        r = tables.referrals.c
-        with self.archive.engine.connect() as conn:
-            ours = conn.execute(
-                sa.select(sa.func.count()).where(r.partner == name, r.remote_task.is_not(None))
-            ).scalar_one()
+        ours = self.rows.with_task_at(name)
         where = f"requester={quote(requester, safe='/')}"
         hosp = self.partner(name)
         counts["requests"] += 1
@@ -325,7 +309,7 @@ class Polling(Outcomes):
 
     def _anomaly(
         self,
-        conn: sa.Connection,
+        conn: Connection,
         ref: Referral,
         version: str | None,
         detail: str,
@@ -352,7 +336,7 @@ class Polling(Outcomes):
         return None
 
     def _checked_apply(
-        self, conn: sa.Connection, ref: Referral, task: dict[str, Any], hosp: HospitalFhir
+        self, conn: Connection, ref: Referral, task: dict[str, Any], hosp: HospitalFhir
     ) -> str:
         version = (task.get("meta") or {}).get("versionId")
         if version is not None and version == ref.remote_version:
@@ -363,7 +347,7 @@ class Polling(Outcomes):
             return "anomaly"
         return self._apply(conn, ref, task)
 
-    def _apply(self, conn: sa.Connection, ref: Referral, task: dict[str, Any]) -> str:
+    def _apply(self, conn: Connection, ref: Referral, task: dict[str, Any]) -> str:
         """Apply one Task version seen at the hospital: ``changed``, ``same`` or ``anomaly``."""
         meta = task.get("meta") or {}
         version = meta.get("versionId")

@@ -1,8 +1,8 @@
-"""Referral records (转介记录): the stored referral, its history, and the store queries.
+"""Referral records (转介记录): the stored referral, its history, and what is due.
 
-One row per referral in ``referrals``; every step, every Task transition the
-hospital made and every anomaly is an event in ``referral_events``; outcomes
-fetched from the hospital are in ``referral_outcomes``. :class:`ReferralStore`
+One row per referral; every step, every Task transition the hospital made and
+every anomaly is an event of it; outcomes fetched from the hospital are kept
+with it (the SQL is in :mod:`interop.store.referrals`). :class:`ReferralStore`
 reads and writes them and builds the collaborators (engine, discloser,
 partners) the other referral modules need; it logs no name, ID number or
 reason text.
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import sqlalchemy as sa
 
 from interop._errors import ReferralError as ReferralError
 from interop._errors import ReferralNotFound as ReferralNotFound
@@ -26,8 +25,9 @@ from interop.referral import states
 from interop.referral.triggers import CRISIS_TRIGGER as CRISIS_TRIGGER
 from interop.referral.triggers import MODES as MODES
 from interop.referral.triggers import TRIGGERS as TRIGGERS
-from interop.store import schema as tables
-from interop.store.archive import Archive, now_iso
+from interop.store import referrals as rows
+from interop.store.archive import Archive
+from interop.store.referrals import ReferralRows
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from interop.exchange.plugins import Plugins
     from interop.plugins.hospital_fhir import HospitalFhir
     from interop.privacy.disclosure import Discloser
+    from interop.store.connect import Connection
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ class Referral:
     polled_at: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Referral:
-        data = dict(row._mapping)
+    def from_row(cls, row: dict[str, Any]) -> Referral:
+        data = dict(row)
         data["follow_up"] = orjson.loads(data["follow_up"]) if data["follow_up"] else []
         data["break_glass"] = bool(data["break_glass"])
         data["accept_due_provisional"] = bool(data["accept_due_provisional"])
@@ -112,6 +113,7 @@ class ReferralStore:
         self._plugins = plugins
         self._calendar = calendar
         self.outbox = outbox or Outbox(archive)
+        self.rows = ReferralRows(archive)
         self._partners: dict[str, HospitalFhir] = {}
 
     # -- collaborators (built when first needed) ------------------------------
@@ -176,10 +178,7 @@ class ReferralStore:
     # -- reading ----------------------------------------------------------------
 
     def get(self, referral_id: str) -> Referral:
-        with self.archive.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(tables.referrals).where(tables.referrals.c.id == referral_id)
-            ).first()
+        row = self.rows.get(referral_id)
         if row is None:
             raise ReferralNotFound(f"no referral {referral_id}")
         return Referral.from_row(row)
@@ -191,36 +190,14 @@ class ReferralStore:
         partner: str | None = None,
         state: str | None = None,
     ) -> list[Referral]:
-        r = tables.referrals.c
-        q = sa.select(tables.referrals).order_by(r.created_at, r.id)
-        if case_number:
-            q = q.where(r.case_number == case_number)
-        if partner:
-            q = q.where(r.partner == partner)
-        if state:
-            q = q.where(r.state == state)
-        with self.archive.engine.connect() as conn:
-            return [Referral.from_row(row) for row in conn.execute(q)]
+        found = self.rows.find(case_number=case_number, partner=partner, state=state)
+        return [Referral.from_row(row) for row in found]
 
     def events(self, referral_id: str) -> list[dict[str, Any]]:
-        e = tables.referral_events.c
-        with self.archive.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(e.at, e.kind, e.from_status, e.to_status, e.remote_version, e.detail)
-                .where(e.referral_id == referral_id)
-                .order_by(e.id)
-            ).mappings()
-            return [dict(x) for x in rows]
+        return self.rows.events(referral_id)
 
     def outcomes(self, referral_id: str) -> list[dict[str, Any]]:
-        o = tables.referral_outcomes.c
-        with self.archive.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(o.reference, o.resource_type, o.version, o.sha256, o.fetched_at, o.body)
-                .where(o.referral_id == referral_id)
-                .order_by(o.id)
-            ).mappings()
-            return [{**dict(x), "body": orjson.loads(x["body"])} for x in rows]
+        return self.rows.outcomes(referral_id)
 
     def anomalies(self, referral_id: str | None = None) -> list[dict[str, Any]]:
         """Anomalies seen at the hospitals (mismatched, deleted or illegally moved Tasks)."""
@@ -240,7 +217,7 @@ class ReferralStore:
 
     def _event(
         self,
-        conn: sa.Connection,
+        conn: Connection,
         referral_id: str,
         kind: str,
         *,
@@ -249,58 +226,23 @@ class ReferralStore:
         version: str | None = None,
         detail: str | None = None,
     ) -> None:
-        conn.execute(
-            tables.referral_events.insert(),
-            [
-                {
-                    "referral_id": referral_id,
-                    "at": now_iso(),
-                    "kind": kind,
-                    "from_status": from_status,
-                    "to_status": to_status,
-                    "remote_version": version,
-                    "detail": detail,
-                }
-            ],
-        )
+        rows.add_event(conn, referral_id, kind, from_status=from_status, to_status=to_status,
+                       version=version, detail=detail)  # fmt: skip
 
     def _seen_event(
-        self, conn: sa.Connection, referral_id: str, kind: str, version: str | None, detail: str
+        self, conn: Connection, referral_id: str, kind: str, version: str | None, detail: str
     ) -> bool:
         """Whether the same event (kind, Task version, words) was already recorded."""
-        e = tables.referral_events.c
-        return bool(
-            conn.execute(
-                sa.select(sa.func.count()).where(
-                    e.referral_id == referral_id,
-                    e.kind == kind,
-                    e.remote_version.is_(None) if version is None else e.remote_version == version,
-                    e.detail == detail,
-                )
-            ).scalar_one()
-        )
+        return rows.seen_event(conn, referral_id, kind, version, detail)
 
-    def _update(self, conn: sa.Connection, referral_id: str, **values: Any) -> None:
-        values["updated_at"] = now_iso()
-        conn.execute(
-            tables.referrals.update().where(tables.referrals.c.id == referral_id).values(**values)
-        )
+    def _update(self, conn: Connection, referral_id: str, **values: Any) -> None:
+        rows.update(conn, referral_id, **values)
 
-    def _partner_state(self, conn: sa.Connection, partner: str, **values: Any) -> None:
-        p = tables.referral_partners.c
-        done = conn.execute(
-            tables.referral_partners.update().where(p.partner == partner).values(**values)
-        )
-        if done.rowcount == 0:
-            conn.execute(tables.referral_partners.insert(), [{"partner": partner, **values}])
+    def _partner_state(self, conn: Connection, partner: str, **values: Any) -> None:
+        rows.set_partner_state(conn, partner, **values)
 
     def partner_state(self, partner: str) -> dict[str, Any]:
-        p = tables.referral_partners.c
-        with self.archive.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(tables.referral_partners).where(p.partner == partner)
-            ).first()
-        return dict(row._mapping) if row else {"partner": partner}
+        return self.rows.partner_state(partner)
 
     # -- deadlines ----------------------------------------------------------------
 
@@ -329,41 +271,7 @@ class ReferralStore:
 
 def anomaly_items(archive: Archive, referral_id: str | None = None) -> list[dict[str, Any]]:
     """Every anomaly event, with its referral, case and partner, oldest first."""
-    e = tables.referral_events.c
-    r = tables.referrals.c
-    q = (
-        sa.select(
-            e.referral_id,
-            r.case_number,
-            r.partner,
-            r.state,
-            e.at,
-            e.from_status,
-            e.to_status,
-            e.remote_version,
-            e.detail,
-        )
-        .join_from(tables.referral_events, tables.referrals, r.id == e.referral_id)
-        .where(e.kind == "anomaly")
-        .order_by(e.id)
-    )
-    if referral_id is not None:
-        q = q.where(e.referral_id == referral_id)
-    with archive.engine.connect() as conn:
-        return [
-            {
-                "referral": x.referral_id,
-                "case": x.case_number,
-                "partner": x.partner,
-                "state": x.state,
-                "at": x.at,
-                "from_status": x.from_status,
-                "to_status": x.to_status,
-                "remote_version": x.remote_version,
-                "detail": x.detail,
-            }
-            for x in conn.execute(q)
-        ]
+    return ReferralRows(archive).anomalies(referral_id)
 
 
 def _due_item(case: str, deadline: str, rule: str, now: dt.datetime, **more: Any) -> dict[str, Any]:
@@ -395,16 +303,10 @@ def referral_due_items(
     Each item is shaped like a waiting case's (``case``, ``deadline``,
     ``rule``, ``overdue`` …) plus ``referral`` and ``partner``.
     """
-    r = tables.referrals.c
     out: list[dict[str, Any]] = []
-    q = sa.select(
-        r.id, r.case_number, r.partner, r.state, r.task_status, r.accept_due,
-        r.accept_due_provisional, r.sent_at, r.follow_up,
-    ).where(r.state.not_in(sorted(states.CLOSED_STEPS)))  # fmt: skip
-    with archive.engine.connect() as conn:
-        rows = conn.execute(q.order_by(r.id)).all()
     today = now.date().isoformat()
-    for rid, case, partner, state, task, due, prov, sent, follow in rows:
+    for row in ReferralRows(archive).due_rows(states.CLOSED_STEPS):
+        rid, case, partner, state, task, due, prov, sent, follow = row.values()
         if state == "handed-over" and task in ("requested", "received") and due:
             out.append(
                 _due_item(case, due, "referral-accept", now, provisional=prov,

@@ -33,7 +33,7 @@ from interop.referral import states
 from interop.referral.bundle import TRIGGER_SYSTEM, ReferralSpec, build_transaction
 from interop.referral.delivery import Delivery
 from interop.referral.records import MODES, TRIGGERS, Referral, ReferralError
-from interop.store import schema as tables
+from interop.store import referrals as store
 from interop.store.archive import now_iso
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class Requests(Delivery):
             "accept_due_provisional": False,
         }
         with self.archive.transaction() as conn:
-            conn.execute(tables.referrals.insert(), [row])
+            store.insert(conn, row)
             self._event(
                 conn,
                 referral_id,

@@ -39,6 +39,11 @@ CASELOAD_STATES = (
 )
 
 
+#: More to write in a step's transaction: ``also(conn, version, stamp)`` (an audit event, a
+#: note that the version holds a hospital's outcome); raising undoes the whole step.
+Also = Callable[[sa.Connection, int, str], None]
+
+
 @dataclass(frozen=True, slots=True)
 class StepRow:
     """What one step (or import) of a case wrote."""
@@ -90,7 +95,7 @@ class CaseWork:
         self,
         step: StepRow,
         expected_version: int,
-        also: Callable[[sa.Connection, int, str], None] | None = None,
+        also: Also | None = None,
     ) -> int:
         """Write a step as the version after ``expected_version``; the new version.
 

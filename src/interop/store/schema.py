@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 metadata = sa.MetaData()
 
@@ -369,6 +369,8 @@ referral_outcomes = sa.Table(
     sa.Column("body", sa.Text, nullable=False),  # FHIR JSON as received
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("fetched_at", sa.String(32), nullable=False),
+    # The case-record version that holds it (v9; None until filed: interop.casework.outcomes).
+    sa.Column("case_version", sa.Integer),
     sa.UniqueConstraint("referral_id", "reference", "version", name="uq_referral_outcome"),
 )
 
@@ -726,3 +728,22 @@ def _v9_to_v10(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[9] = _v9_to_v10
+
+
+# ---------------------------------------------------------------------------
+# Version 11 — a hospital's outcome becomes part of the case record (9.2, 9.4.3): each
+# kept outcome notes the case-record version that holds it.
+# ---------------------------------------------------------------------------
+
+
+def _v10_to_v11(conn: sa.Connection) -> None:
+    """Adds ``referral_outcomes.case_version`` (None: not yet in the case record).
+
+    Outcomes kept before stay unfiled: the next ``referral poll`` files them.
+    """
+    have = {c["name"] for c in sa.inspect(conn).get_columns("referral_outcomes")}
+    if "case_version" not in have:
+        conn.execute(sa.text("ALTER TABLE referral_outcomes ADD COLUMN case_version INTEGER"))
+
+
+MIGRATIONS[10] = _v10_to_v11

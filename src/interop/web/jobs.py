@@ -111,7 +111,14 @@ class Jobs:
             return dict(summary.as_dict())
 
         def poll() -> dict[str, Any]:
-            return dict(console.referrals.poll())
+            from interop.casework.outcomes import file_outcomes
+
+            refs = console.referrals
+            counts = dict(refs.poll())
+            # What hospitals sent back joins the case records as new versions (9.2).
+            filed = file_outcomes(refs.archive, calendar=refs.calendar)
+            counts["case_versions"] = [f.as_dict() for f in filed]
+            return counts
 
         def reminders() -> dict[str, Any]:
             now = console.now() if console.now is not None else dt.datetime.now(dt.UTC)
