@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from referral_support import (
     CASE_FILE,
     HOSPITAL,
@@ -36,12 +37,20 @@ from interop.i18n import catalogue
 from interop.privacy import audit
 from interop.store import Archive
 from interop.store.casework import CaseWork
+from staff_support import register_people, tokens
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "interop"
 
 
 def cli(db: str, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a supervisor of the register (``case show`` acts for a signed-in person)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTEROP_")}
+    with Archive.open(db) as a:
+        with a.engine.connect() as conn:
+            nobody = not conn.execute(sa.text("SELECT count(*) FROM staff")).scalar()
+        if nobody:
+            register_people(a)
+        env["INTEROP_TOKEN"] = tokens(a, "staff-03")["staff-03"]
     return subprocess.run(
         [sys.executable, "-m", "interop.cli", "--db", db, "--config", str(config), *args],
         env=env, capture_output=True, text=True, timeout=120,

@@ -27,11 +27,52 @@ from interop.store.archive import StoreError
 from interop.store.outbox import OutboxItem, iso
 
 if TYPE_CHECKING:
-    from interop.exchange.outbox import Outbox
+    from interop.exchange.retry import RetryPolicy
+    from interop.store.outbox import OutboxRows
 
 __all__ = ["Deliverer", "Heartbeat", "Reconciler", "RunSummary", "crash_point", "run"]
 
 log = logging.getLogger(__name__)
+
+
+class Outbox(Protocol):
+    """What a worker asks of the outbox (:class:`interop.exchange.outbox.Outbox`): named
+    here so that the queue imports its worker and not the other way round."""
+
+    lease_seconds: float
+    rows: OutboxRows
+
+    def clock(self) -> float: ...
+
+    def claim(
+        self,
+        *,
+        worker: str,
+        limit: int = 1,
+        partner: str | None = None,
+        exclude: list[str] | None = None,
+        ids: list[str] | None = None,
+    ) -> list[OutboxItem]: ...
+
+    def renew(self, item: OutboxItem, worker: str) -> bool: ...
+
+    def held(self, partner: str | None = None) -> tuple[int, float | None]: ...
+
+    def release(self, item: OutboxItem, worker: str) -> None: ...
+
+    def is_paused(self, partner: str) -> bool: ...
+
+    def record(
+        self,
+        item: OutboxItem,
+        result: HttpResult,
+        *,
+        worker: str,
+        policy: RetryPolicy,
+        started: float,
+        reconciled: bool = False,
+    ) -> str: ...
+
 
 #: What the outbox needs of a partner: one attempt, its retry policy, close
 #: (the plugin contract :class:`interop.exchange.transport.Transport`).

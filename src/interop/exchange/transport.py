@@ -19,7 +19,7 @@ from interop.exchange.http import HttpResult
 from interop.exchange.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from interop.exchange.outbox import OutboxItem
+    from interop.store.outbox import OutboxItem
 
 __all__ = [
     "Feed",
