@@ -17,19 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 
-from interop.i18n import _
+from interop.i18n import N_, _
 
 NAME = "init"
 HELP = "create the archive at --db (or $INTEROP_DB, or the default); nothing when it exists"
 
-READY = "archive ready at {where} (schema version {version})"
+READY = N_("archive ready at {where} (schema version {version})")
 MSG_ADMIN = {
-    "created": "first administrator {id} created; initial password in {file} (readable only "
-    "by you; removed when {id} sets a password of their own)",
-    "kept": "initial administrator {id}: password still unused, in {file}",
-    "reissued": "initial administrator {id}: a new initial password in {file} (its file was "
-    "gone and the generated password never changed)",
-    "has-staff": "the register already has staff: sign in with your own staff id and password",
+    "created": N_(
+        "first administrator {id} created; initial password in {file} (readable only "
+        "by you; removed when {id} sets a password of their own)"
+    ),
+    "kept": N_("initial administrator {id}: password still unused, in {file}"),
+    "reissued": N_(
+        "initial administrator {id}: a new initial password in {file} (its file was "
+        "gone and the generated password never changed)"
+    ),
+    "has-staff": N_("the register already has staff: sign in with your own staff id and password"),
 }
 
 
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             }
         print(json.dumps(out, ensure_ascii=False))
     else:
-        print(READY.format(where=where, version=SCHEMA_VERSION))
+        print(_(READY).format(where=where, version=SCHEMA_VERSION))
         if admin is not None:
             print(_(MSG_ADMIN[admin.state]).format(id=admin.staff_id, file=admin.file))
     return 0

@@ -85,6 +85,14 @@ VOCABULARY: tuple[str, ...] = (
     # background jobs of the console (web.jobs)
     N_("outbox"),
     N_("referral-poll"),
+    N_("deadline-reminders"),
+    # crisis types and referral modes of the referral form (referral.create, referral.triggers)
+    N_("life-self"),
+    N_("life-others"),
+    N_("environment-threat"),
+    N_("other-severe"),
+    N_("transfer"),
+    N_("concurrent"),
     # the archive that is not there (store.location.NO_ARCHIVE; said by i18n.errors)
     N_(
         "no archive at {where}: create one with `interop init --db URL` "
