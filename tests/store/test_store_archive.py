@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from interop.settings import Settings
 from interop.store import Archive, StoreError, resolve_url
 from interop.store import schema as t
+from interop.store.migrations import MIGRATIONS
 
 
 def _record(number: str = "ORG-2025-00001", risk: str = "high") -> dict[str, Any]:
@@ -64,7 +65,7 @@ def test_older_schema_without_migration_is_refused(db_url: str) -> None:
 def test_older_schema_is_migrated(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _set_version(db_url, "0")
     calls: list[int] = []
-    monkeypatch.setitem(t.MIGRATIONS, 0, lambda conn: calls.append(0))
+    monkeypatch.setitem(MIGRATIONS, 0, lambda conn: calls.append(0))
     with Archive.create(db_url):
         pass
     assert calls == [0]

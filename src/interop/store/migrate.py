@@ -2,7 +2,7 @@
 
 A database without the interop schema is refused unless the caller creates
 one (``interop init``); an archive newer than this program is refused; an
-older one is migrated step by step (:data:`interop.store.schema.MIGRATIONS`)
+older one is migrated step by step (:data:`interop.store.migrations.MIGRATIONS`)
 in the one transaction that opens it.
 """
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from interop._errors import StoreError
 from interop.store import schema as t
 from interop.store.location import NO_ARCHIVE
+from interop.store.migrations import MIGRATIONS
 
 __all__ = ["missing_archive", "prepare"]
 
@@ -57,7 +58,7 @@ def prepare(conn: sa.Connection, *, create: bool, where: str) -> None:
             code="E505",
         )
     while version < t.SCHEMA_VERSION:
-        step = t.MIGRATIONS.get(version)
+        step = MIGRATIONS.get(version)
         if step is None:
             raise StoreError(
                 f"the archive has schema version {version}, older than this program's "
