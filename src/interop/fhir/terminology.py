@@ -18,15 +18,15 @@ problem. Nothing is read at import time.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
+from interop.fhir.terminology_files import PREFIXES, TerminologyFile, entry_path, read_file
 from interop.resources import profiles_dir
 
 __all__ = ["SYNONYM_USE", "Concept", "Terminology"]
@@ -34,7 +34,6 @@ __all__ = ["SYNONYM_USE", "Concept", "Terminology"]
 #: SNOMED CT designation use "Synonym", used for alternative Chinese (and English) forms.
 SYNONYM_USE = ("http://snomed.info/sct", "900000000000013009")
 
-_PREFIXES = ("CodeSystem", "ValueSet", "ConceptMap")
 _SPACES = re.compile(r"\s+")
 # R4 ConceptMapEquivalence; the last two mean "no mapping".
 _EQUIVALENCES = frozenset(
@@ -74,41 +73,6 @@ def _normalise(text: str) -> str:
 
 def _is_lang(tag: object, lang: str) -> bool:
     return isinstance(tag, str) and (tag == lang or tag.startswith(lang + "-"))
-
-
-class _File:
-    """One data file while it is checked: carries its name for error messages."""
-
-    __slots__ = ("name", "resource")
-
-    def __init__(self, name: str, resource: dict[str, Any]) -> None:
-        self.name = name
-        self.resource = resource
-
-    def error(self, entry: str, problem: str) -> DataFileError:
-        return DataFileError(self.name, entry, problem)
-
-    def text(self, obj: Mapping[str, Any], key: str, entry: str) -> str:
-        value = obj.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(entry, f"{key} is missing or empty")
-        return value
-
-    def items(self, obj: Mapping[str, Any], key: str, entry: str) -> list[Any]:
-        value = obj.get(key, [])
-        if not isinstance(value, list):
-            raise self.error(entry, f"{key} must be a list")
-        return value
-
-    def objects(self, obj: Mapping[str, Any], key: str, entry: str) -> Iterator[tuple[int, Any]]:
-        for i, item in enumerate(self.items(obj, key, entry)):
-            if not isinstance(item, dict):
-                raise self.error(_path(entry, key, i), "must be a JSON object")
-            yield i, item
-
-
-def _path(parent: str, key: str, index: int) -> str:
-    return f"{key}[{index}]" if parent == "resource" else f"{parent}.{key}[{index}]"
 
 
 class Terminology:
@@ -153,9 +117,9 @@ class Terminology:
             directory = profiles_dir() / "terminology"
         if not directory.is_dir():
             raise DataFileError(directory.name, "folder", "terminology folder not found")
-        files: dict[str, list[_File]] = {prefix: [] for prefix in _PREFIXES}
+        files: dict[str, list[TerminologyFile]] = {prefix: [] for prefix in PREFIXES}
         for path in sorted(directory.glob("*.json")):
-            prefix, file = _read(path, f"{directory.name}/{path.name}")
+            prefix, file = read_file(path, f"{directory.name}/{path.name}")
             files[prefix].append(file)
 
         self = cls()
@@ -164,7 +128,7 @@ class Terminology:
             self._add_codesystem(file, cs_urls)
         self._case_insensitive = frozenset(self._folded)
 
-        vs_defs: dict[str, _File] = {}
+        vs_defs: dict[str, TerminologyFile] = {}
         for file in files["ValueSet"]:
             url = file.text(file.resource, "url", "url")
             if url in vs_defs:
@@ -177,7 +141,7 @@ class Terminology:
             self._add_conceptmap(file)
         return self
 
-    def _add_codesystem(self, file: _File, seen: dict[str, str]) -> None:
+    def _add_codesystem(self, file: TerminologyFile, seen: dict[str, str]) -> None:
         res = file.resource
         url = file.text(res, "url", "url")
         if url in seen:
@@ -205,7 +169,7 @@ class Terminology:
 
         def walk(obj: Mapping[str, Any], entry: str, parent: str | None) -> None:
             for i, item in file.objects(obj, "concept", entry):
-                item_path = _path(entry, "concept", i)
+                item_path = entry_path(entry, "concept", i)
                 code = item.get("code")
                 if not isinstance(code, str) or not code.strip() or code != code.strip():
                     raise file.error(item_path, "code is missing, empty or has spaces around it")
@@ -266,7 +230,7 @@ class Terminology:
             self._folded[url] = folded
 
     def _expand(
-        self, url: str, defs: Mapping[str, _File], stack: tuple[str, ...]
+        self, url: str, defs: Mapping[str, TerminologyFile], stack: tuple[str, ...]
     ) -> frozenset[tuple[str, str]]:
         done = self._vs_pairs.get(url)
         if done is not None:
@@ -294,10 +258,10 @@ class Terminology:
 
     def _compose_part(
         self,
-        file: _File,
+        file: TerminologyFile,
         part: Mapping[str, Any],
         entry: str,
-        defs: Mapping[str, _File],
+        defs: Mapping[str, TerminologyFile],
         stack: tuple[str, ...],
     ) -> set[tuple[str, str]]:
         system = part.get("system")
@@ -346,7 +310,7 @@ class Terminology:
         return result if result is not None else set()
 
     def _apply_filter(
-        self, file: _File, flt: Mapping[str, Any], entry: str, system: str
+        self, file: TerminologyFile, flt: Mapping[str, Any], entry: str, system: str
     ) -> set[str]:
         prop = file.text(flt, "property", entry)
         op = file.text(flt, "op", entry)
@@ -369,7 +333,7 @@ class Terminology:
             yield child
             yield from self._descendants(system, child)
 
-    def _add_conceptmap(self, file: _File) -> None:
+    def _add_conceptmap(self, file: TerminologyFile) -> None:
         res = file.resource
         url = file.text(res, "url", "url")
         if url in self._maps:
@@ -513,30 +477,3 @@ class Terminology:
 
     def valuesets(self) -> list[str]:
         return sorted(self._vs_pairs)
-
-
-def _read(path: Path, name: str) -> tuple[str, _File]:
-    """Parse one file and check its resourceType against its name prefix."""
-    prefix = path.name.split("-", 1)[0]
-    if prefix not in _PREFIXES or "-" not in path.name:
-        raise DataFileError(
-            name, "file name", "must start with CodeSystem-, ValueSet- or ConceptMap-"
-        )
-    try:
-        resource = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFileError(
-            name, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError(name, "file", f"cannot be read: {exc}") from exc
-    if not isinstance(resource, dict):
-        raise DataFileError(name, "resource", "must be a JSON object")
-    kind = resource.get("resourceType")
-    if kind != prefix:
-        raise DataFileError(name, "resourceType", f"is {kind!r} but the file name says {prefix}")
-    file = _File(name, resource)
-    expected_id = path.stem.split("-", 1)[1]
-    if resource.get("id") != expected_id:
-        raise file.error("id", f"is {resource.get('id')!r} but the file name says {expected_id!r}")
-    return prefix, file

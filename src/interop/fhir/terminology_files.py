@@ -1,0 +1,81 @@
+"""One terminology data file while it is read and checked (术语文件): its name, prefix and
+id agree with its content, and every error names the file, the entry and the problem
+(see :mod:`interop.fhir.terminology`, which indexes what these files hold).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from interop._errors import DataFileError
+
+__all__ = ["PREFIXES", "TerminologyFile", "entry_path", "read_file"]
+
+#: The kinds of terminology file, each the prefix of its file names.
+PREFIXES = ("CodeSystem", "ValueSet", "ConceptMap")
+
+
+class TerminologyFile:
+    """One data file while it is checked: carries its name for error messages."""
+
+    __slots__ = ("name", "resource")
+
+    def __init__(self, name: str, resource: dict[str, Any]) -> None:
+        self.name = name
+        self.resource = resource
+
+    def error(self, entry: str, problem: str) -> DataFileError:
+        return DataFileError(self.name, entry, problem)
+
+    def text(self, obj: Mapping[str, Any], key: str, entry: str) -> str:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(entry, f"{key} is missing or empty")
+        return value
+
+    def items(self, obj: Mapping[str, Any], key: str, entry: str) -> list[Any]:
+        value = obj.get(key, [])
+        if not isinstance(value, list):
+            raise self.error(entry, f"{key} must be a list")
+        return value
+
+    def objects(self, obj: Mapping[str, Any], key: str, entry: str) -> Iterator[tuple[int, Any]]:
+        for i, item in enumerate(self.items(obj, key, entry)):
+            if not isinstance(item, dict):
+                raise self.error(entry_path(entry, key, i), "must be a JSON object")
+            yield i, item
+
+
+def entry_path(parent: str, key: str, index: int) -> str:
+    """Where item ``index`` of list ``key`` of ``parent`` is, as errors name it."""
+    return f"{key}[{index}]" if parent == "resource" else f"{parent}.{key}[{index}]"
+
+
+def read_file(path: Path, name: str) -> tuple[str, TerminologyFile]:
+    """Parse one file and check its resourceType against its name prefix."""
+    prefix = path.name.split("-", 1)[0]
+    if prefix not in PREFIXES or "-" not in path.name:
+        raise DataFileError(
+            name, "file name", "must start with CodeSystem-, ValueSet- or ConceptMap-"
+        )
+    try:
+        resource = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFileError(
+            name, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFileError(name, "file", f"cannot be read: {exc}") from exc
+    if not isinstance(resource, dict):
+        raise DataFileError(name, "resource", "must be a JSON object")
+    kind = resource.get("resourceType")
+    if kind != prefix:
+        raise DataFileError(name, "resourceType", f"is {kind!r} but the file name says {prefix}")
+    file = TerminologyFile(name, resource)
+    expected_id = path.stem.split("-", 1)[1]
+    if resource.get("id") != expected_id:
+        raise file.error("id", f"is {resource.get('id')!r} but the file name says {expected_id!r}")
+    return prefix, file
