@@ -10,6 +10,7 @@ import gen_errors_doc
 import pytest
 
 import interop._errors as errors
+from interop._error_codes import _codes
 from interop._errors import REGISTRY, InteropError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_registry_entries_are_complete() -> None:
 
 
 def _registered_codes(source: str) -> list[str]:
-    """The codes of the rows given to ``_codes(...)`` in the error module's source, in order."""
+    """The codes of the rows given to ``_codes(...)`` in the registry module's source, in order."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_codes":
             return [
@@ -59,13 +60,13 @@ def _registered_codes(source: str) -> list[str]:
 
 
 def test_a_code_is_registered_once() -> None:
-    codes = _registered_codes((SRC / "_errors.py").read_text("utf-8"))
+    codes = _registered_codes((SRC / "_error_codes.py").read_text("utf-8"))
     assert len(codes) == len(REGISTRY) >= 70
     twice = sorted({c for c in codes if codes.count(c) > 1})
     assert not twice, f"codes registered twice (two meanings): {twice}"
     # the registry itself refuses a second row of one code
     with pytest.raises(ValueError, match="E600 is registered twice"):
-        errors._codes(("E600", "one", "do"), ("E600", "another", "do"))
+        _codes(("E600", "one", "do"), ("E600", "another", "do"))
 
 
 def _raisers(sources: dict[str, str]) -> dict[str, set[str]]:
