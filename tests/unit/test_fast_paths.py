@@ -1,7 +1,8 @@
 """What a preview or a queued referral does not load: the policies are checked without a
 FHIR model class, a partner's HTTP transport loads the HTTP library only when it first
 sends (share --dry-run and referral create --no-send send nothing), and a SQLite archive
-never loads the PostgreSQL driver."""
+never loads the PostgreSQL driver; no command loads the database library to build its
+parser."""
 
 from __future__ import annotations
 
@@ -55,3 +56,23 @@ def test_a_sqlite_archive_loads_no_postgresql_driver(tmp_path: Path) -> None:
         "    assert a.count_children() == 0\n"
     )
     assert _modules_after(code) == []
+
+
+def test_no_command_loads_the_database_library_to_build_its_parser() -> None:
+    # Every command starts (--help) in well under 0.3 s; SQLAlchemy alone takes ~0.1 s.
+    probe = (
+        "import sys\n"
+        "from interop.cli import build_parser\n"
+        "from interop.commands import COMMANDS\n"
+        "loaded = []\n"
+        "for name in COMMANDS:\n"
+        "    build_parser([name])\n"
+        "    if 'sqlalchemy' in sys.modules:\n"
+        "        loaded.append(name)\n"
+        "        break\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from interop._errors import InputError
-from interop.exchange.driver import DISCLOSURE_KIND, Driver
-from interop.exchange.outbox import DEFAULT_LEASE, STATUSES, Outbox, iso
+from interop.exchange.outbox_states import DEFAULT_LEASE, STATUSES
 from interop.i18n import _
+
+if TYPE_CHECKING:
+    from interop.exchange.outbox import Outbox
 
 NAME = "outbox"
 HELP = "list, run, retry, pause and resume outbound deliveries"
@@ -70,7 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The queue and its driver load the database library: imported here, not for --help.
     from interop.commands.referral import open_referrals
+    from interop.exchange.driver import DISCLOSURE_KIND, Driver
+    from interop.exchange.outbox import iso
 
     with open_referrals(args) as refs:
         box: Outbox = refs.outbox

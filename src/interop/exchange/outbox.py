@@ -55,6 +55,8 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import OutboxError as OutboxError
 from interop._errors import OutboxItemNotFound as OutboxItemNotFound
 from interop.exchange.http import HttpResult, HttpTransport
+from interop.exchange.outbox_states import DEFAULT_LEASE as DEFAULT_LEASE
+from interop.exchange.outbox_states import STATUSES as STATUSES
 from interop.exchange.outbox_verdict import verdict
 from interop.exchange.outbox_worker import Deliverer as Deliverer
 from interop.exchange.outbox_worker import Reconciler as Reconciler
@@ -73,12 +75,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Seconds a claim holds a row unless renewed (a crashed worker's rows come back after it).
-DEFAULT_LEASE = 30.0
 #: ``priority`` of a crisis delivery (RT-01, break-glass): claimed before any other.
 CRISIS_PRIORITY = 10
-
-STATUSES = ("pending", "sending", "uncertain", "delivered", "dead", "cancelled", "refused")
 
 
 def default_worker() -> str:
