@@ -17,11 +17,13 @@ __all__ = ["MIGRATIONS"]
 
 
 def _v1_to_v2(conn: sa.Connection) -> None:
+    """Adds purpose-of-use disclosures, supervisor reviews and the audit log (9.3, §4.6–4.8)."""
     for table in (t.disclosures, t.reviews, t.audit_log, t.audit_head):
         table.create(conn, checkfirst=True)
 
 
 def _v2_to_v3(conn: sa.Connection) -> None:
+    """Adds the durable outbox and hospital referrals (6.2.1, R-6.2.1-02, DL-07/08/10/17)."""
     for table in (
         t.outbox,
         t.outbox_partners,
@@ -35,6 +37,8 @@ def _v2_to_v3(conn: sa.Connection) -> None:
 
 
 def _v3_to_v4(conn: sa.Connection) -> None:
+    """Children found by resident ID through their match key where it says the ID: the full
+    index gives way to the partial one (a first sync keeps one index fewer)."""
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_children_resident_id"))
     conn.execute(sa.text(t.CHILDREN_BY_ID_OFF_KEY))
 
