@@ -6,7 +6,6 @@ follows a referral; an org lead retries a dead letter. A screenshot of each page
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -15,8 +14,6 @@ from typing import Any
 
 import pytest
 from web_support import (
-    CASES,
-    NOW,
     PASSWORD,
     REFERRAL_CASE,
     REFERRAL_HOSPITAL,
@@ -25,8 +22,6 @@ from web_support import (
     serving,
 )
 
-from archive_support import store
-from interop.config import load_config
 from interop.engine import Engine
 from interop.exchange.http import HttpResult
 from interop.exchange.outbox import OutboxItem, RetryPolicy
@@ -80,29 +75,7 @@ class Refusing:
 def full_console(
     web_archive: Archive, tmp_path: Path, engine: Engine
 ) -> Iterator[tuple[Console, dict[str, str]]]:
-    path = tmp_path / "partners-browser.toml"
-    path.write_text(
-        f"""
-[partners.school-mingde]
-kind = "school"
-out_dir = "{(tmp_path / "school-out").as_posix()}"
-
-[partners.{HOSPITAL}]
-kind = "hospital-fhir"
-base_url = "http://127.0.0.1:9/fhir"
-owner = "Organization/jxch"
-""",
-        encoding="utf-8",
-    )
-    doc = json.loads((CASES / "01-medium-in-service.json").read_text("utf-8"))
-    doc["consents"].append(
-        {"id": "consent-hosp", "topic": "hosp-referral", "status": "active",
-         "grantor": "adult-01", "date": "2026-11-20", "period_start": "2026-11-20",
-         "period_end": "2027-11-19", "child_assent": True}
-    )  # fmt: skip
-    store(web_archive, engine, doc)
-    console = Console(web_archive, load_config(path), now=lambda: NOW)
-    console._engine = engine
+    console = hospital_console(web_archive, tmp_path, engine)
     ids = {}
     for who in ("staff-01", "staff-03"):
         d = console.discloser.request(
