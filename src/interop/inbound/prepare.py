@@ -30,6 +30,8 @@ from interop.store.records import merge_list_fields
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
 BATCH_SIZE = 5000
+#: Bytes per part of a large CSV list: about 4,000 rows of the default layout.
+PART_BYTES = 1 << 20
 _RELATIONSHIP = cs("family-relationship")
 
 
@@ -50,6 +52,9 @@ class SyncOptions:
     parallel_min: int | None = None  # rows from which workers are used (…_PARALLEL_MIN)
     delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
     dry_run: bool = False  # decide every row, write nothing (a preview)
+    actor: str | None = None  # who runs it (a staff id); None: unattended
+    token: str | None = None  # the person's API token ($INTEROP_TOKEN), resolved to ``actor``
+    part_bytes: int = PART_BYTES  # bytes of a CSV list per part (a worker's unit of work)
 
     def effective_batch_size(self) -> int:
         return self.batch_size if self.batch_size > 0 else BATCH_SIZE

@@ -38,6 +38,7 @@ _SUFFIX = {
     ".jsonl": "ndjson",
 }
 _SAMPLE = 1 << 20
+_BLOCK = 8 << 20
 #: The longest cell taken in (the csv module's own limit); a longer one quarantines its row.
 MAX_CELL = 131_072
 #: What the csv module may read of one cell before giving up on the file.
@@ -52,6 +53,19 @@ ID_AS_NUMBER = (
     "{column}: stored as a number by Excel: digits lost (format the column as text and "
     "export again)"
 )
+
+
+#: Encodings whose byte 0x0A is only ever a line end (a part cut there holds whole rows).
+_SPLITTABLE = {"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Bytes ``start:end`` of a CSV list; its first line is row ``first``."""
+
+    start: int
+    end: int
+    first: int
 
 
 @dataclass(slots=True)
@@ -162,6 +176,76 @@ class FileSource:
         if renames and self.format in ("xml", "json", "ndjson"):
             return _renamed(reader(), renames)
         return reader()
+
+    # -- parts (a large CSV list read by several processes) -----------------
+
+    def parts(self, part_bytes: int) -> tuple[list[Part], int]:
+        """The list cut at line ends into parts of about ``part_bytes``, and its rows
+        (lines below the header) — or no parts when it must be read whole.
+
+        Only a CSV list whose lines are its records can be cut: no quote (a quoted
+        cell may hold a line end), no NUL, no carriage return but before a line
+        end, and an encoding that keeps byte ``\\n`` for line ends. Its rows are
+        then numbered by counting line ends, as :meth:`rows` of the whole file does.
+        """
+        if self.format != "csv" or self.encoding is None:
+            return [], 0
+        delimiter = str(self.options.get("delimiter", ","))
+        if codecs.lookup(self.encoding).name not in _SPLITTABLE or len(delimiter) != 1:
+            return [], 0
+        at = self.layout.header_row if self.layout is not None else 1
+        out: list[Part] = []
+        try:
+            with self.path.open("rb") as fh:
+                for _ in range(at):  # (the header and the lines above it)
+                    line = fh.readline()
+                    if not line.endswith(b"\n") or b'"' in line:
+                        return [], 0
+                start = pos = fh.tell()
+                first, seen, tail = at + 1, 0, b""  # seen: line ends from start to pos
+                while block := fh.read(_BLOCK):
+                    if b'"' in block or b"\x00" in block or _lone_cr(tail + block):
+                        return [], 0
+                    tail, i = block[-1:], 0
+                    while (cut := block.find(b"\n", max(i, start + part_bytes - pos))) >= 0:
+                        seen += block.count(b"\n", i, cut + 1)
+                        out.append(Part(start, pos + cut + 1, first))
+                        first, seen, start, i = first + seen, 0, pos + cut + 1, cut + 1
+                    seen += block.count(b"\n", i)
+                    pos += len(block)
+        except OSError as exc:
+            msg = f"{self.path}: cannot read the file ({exc.strerror})"
+            raise InputError(msg, code="E101") from None
+        if tail == b"\r":
+            return [], 0
+        if pos > start:
+            out.append(Part(start, pos, first))
+        return out, first + seen - at - 1 + (1 if tail not in (b"", b"\n") else 0)
+
+    def part_rows(self, part: Part) -> Iterator[RawRow]:
+        """The rows of one part of :meth:`parts`."""
+        assert self.encoding is not None and self.layout is not None
+        with self.path.open("rb") as fh:
+            fh.seek(part.start)
+            data = fh.read(part.end - part.start)
+        body = "utf-8" if codecs.lookup(self.encoding).name == "utf-8-sig" else self.encoding
+        try:
+            text = data.decode(body)
+        except UnicodeDecodeError as exc:
+            bad = part.first + data.count(b"\n", 0, exc.start)
+            raise InputError(
+                f"{self.path.name}: row {bad} is not valid {self.encoding} text; give --encoding",
+                code="E131",
+            ) from None
+        header = list(self.layout.header)
+        delimiter = str(self.options.get("delimiter", ","))
+        lines = text.replace("\r\n", "\n").split("\n")
+        if lines and not lines[-1]:
+            lines.pop()  # (the part ends with a line end)
+        for number, line in enumerate(lines, start=part.first):
+            row = csv_row(number, header, line.split(delimiter) if line else [])
+            if row is not None:
+                yield row
 
     # -- CSV ----------------------------------------------------------------
 
@@ -362,6 +446,12 @@ class _XlsxCells:
         if problem is None:
             problem = _width_problem(header, [_cell(v) for v in cells])
         return RawRow(number, values, problem)
+
+
+def _lone_cr(data: bytes) -> bool:
+    """Whether a carriage return does not start a line end (one at the very end may)."""
+    crs = data.count(b"\r")
+    return crs != 0 and crs - data.endswith(b"\r") != data.count(b"\r\n")
 
 
 def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 #: Version of the tables below; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = sa.MetaData()
 
@@ -121,6 +121,8 @@ sync_runs = sa.Table(
     sa.Column("delisted", sa.Integer, nullable=False, default=0),
     sa.Column("quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("message", sa.Text),
+    # who ran it: a staff id (INTEROP_TOKEN), or "unattended"; a full list's delistings are theirs
+    sa.Column("actor", sa.String(64)),
 )
 
 #: Rows that could not be taken in, with the reason and the raw row (stored, never printed).
@@ -647,3 +649,19 @@ def _v7_to_v8(conn: sa.Connection) -> None:
 
 
 MIGRATIONS[7] = _v7_to_v8
+
+
+# ---------------------------------------------------------------------------
+# Version 9 — who ran each sync run (a full list's delistings are recorded with who
+# and which run: interop.store.runs).
+# ---------------------------------------------------------------------------
+
+
+def _v8_to_v9(conn: sa.Connection) -> None:
+    """Adds ``sync_runs.actor`` (earlier runs keep NULL: who ran them was not recorded)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("sync_runs")}
+    if "actor" not in have:
+        conn.execute(sa.text("ALTER TABLE sync_runs ADD COLUMN actor VARCHAR(64)"))
+
+
+MIGRATIONS[8] = _v8_to_v9

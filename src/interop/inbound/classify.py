@@ -1,0 +1,123 @@
+"""Classify (分类): which rows of a list need work, before anything is written.
+
+A row whose key the archive holds with the same raw digest (and still
+listed) is unchanged and is done with: the cost of a re-sync grows with the
+number of changes, not with the size of the list. Every other row needs
+work: unusable or without a key, new key, changed, or a key the list names
+twice (every row of it is quarantined as a duplicate). The archive's digests
+are read once, through the store (:meth:`interop.store.Archive.listed_digests`).
+
+:func:`classify` reads one part of a list (a worker process may run it);
+:func:`tally` puts the parts together in file order.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from interop.inbound.readers import RawRow
+from interop.inbound.rows import RowKeys, key_hash
+
+#: child id, raw digest while listed (None once delisted)
+Found = tuple[int, str | None]
+
+
+@dataclass(slots=True)
+class PartFound:
+    """What :func:`classify` found in one part: compact arrays, cheap to send."""
+
+    work: array[int] = field(default_factory=lambda: array("i"))  # unusable, or no key
+    numbers: array[int] = field(default_factory=lambda: array("i"))  # keyed rows …
+    hashes: array[int] = field(default_factory=lambda: array("q"))  # … their key hashes …
+    children: array[int] = field(default_factory=lambda: array("i"))  # … child id (0: new)
+    unchanged: bytearray = field(default_factory=bytearray)  # … and whether unchanged
+    columns: dict[str, None] = field(default_factory=dict)  # columns not the mapping's
+
+
+@dataclass(slots=True)
+class Classified:
+    """The whole list: counts, the rows needing work and why, the children it names."""
+
+    total: int = 0
+    work: set[int] = field(default_factory=set)
+    fresh: set[int] = field(default_factory=set)  # rows whose key the archive lacks
+    duplicates: dict[int, list[int]] = field(default_factory=dict)  # row → other rows
+    seen: set[int] = field(default_factory=set)  # ids of the known children named
+    columns: dict[str, None] = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> int:
+        return self.total - len(self.work)
+
+
+def classify(
+    rows: Iterable[RawRow], keys: RowKeys, digests: Mapping[str, Found], known: frozenset[str]
+) -> PartFound:
+    """One part's rows against the archive's ``digests`` (``known``: the mapping's columns)."""
+    out = PartFound()
+    key_of, digest_of, get = keys.key, keys.digest, digests.get
+    add_number, add_hash = out.numbers.append, out.hashes.append
+    add_child, add_unchanged = out.children.append, out.unchanged.append
+    for row in rows:
+        if row.problem is not None:
+            out.work.append(row.number)
+            continue
+        values = row.values
+        if not values.keys() <= known:
+            out.columns.update(dict.fromkeys(k for k in values if k not in known))
+        key = key_of(values)[0]
+        if key is None:
+            out.work.append(row.number)
+            continue
+        add_number(row.number)
+        add_hash(key_hash(key))
+        found = get(key)
+        if found is None:
+            add_child(0)
+            add_unchanged(False)
+        else:
+            add_child(found[0])
+            add_unchanged(found[1] is not None and found[1] == digest_of(values))
+    return out
+
+
+def tally(parts: Iterable[PartFound]) -> Classified:
+    """The parts' findings put together (in file order): duplicates across the whole list."""
+    out = Classified()
+    work, fresh, seen = out.work, out.fresh, out.seen
+    first: dict[int, int] = {}  # key hash → its first row
+    groups: dict[int, list[int]] = {}
+    for part in parts:
+        out.total += len(part.work) + len(part.numbers)
+        work.update(part.work)
+        out.columns.update(part.columns)
+        for number, h, child, same in zip(
+            part.numbers, part.hashes, part.children, part.unchanged, strict=True
+        ):
+            if h in first:
+                groups.setdefault(h, [first[h]]).append(number)
+            else:
+                first[h] = number
+            if child:
+                seen.add(child)
+                if not same:
+                    work.add(number)
+            else:
+                fresh.add(number)
+                work.add(number)
+    for group in groups.values():
+        work.update(group)
+        for n in group:
+            out.duplicates[n] = [m for m in group if m != n]
+    return out
+
+
+def duplicates_in(rows: Iterable[RawRow], keys: RowKeys) -> dict[int, list[int]]:
+    """Rows sharing a key among a few rows held in memory (one page of a feed)."""
+    by_key: dict[str, list[int]] = {}
+    for r in rows:
+        if r.problem is None and (key := keys.key(r.values)[0]) is not None:
+            by_key.setdefault(key, []).append(r.number)
+    return {n: [m for m in ns if m != n] for ns in by_key.values() if len(ns) > 1 for n in ns}
