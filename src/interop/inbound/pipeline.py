@@ -36,6 +36,7 @@ from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
 
 if TYPE_CHECKING:
+    from interop.config import Config
     from interop.store import Archive
 
 log = logging.getLogger(__name__)
@@ -179,3 +180,34 @@ def _run(
         rec.commit(batch, count=False)
         if progress is not None:
             progress(len(batch), found.total)
+
+
+def sync_partner_feed(
+    partner: str,
+    db: str | None,
+    config: Config,
+    options: SyncOptions,
+    *,
+    mapping_name: str | None = None,
+) -> SyncReport:
+    """Pull a configured partner's feed into the archive at ``db`` (a page per batch)."""
+    from interop.core.workdays import WorkCalendar
+    from interop.fhir.terminology import Terminology
+    from interop.inbound.feed import sync_partner
+    from interop.store import Archive
+
+    terms = Terminology.load()
+    calendar = WorkCalendar.load()
+    with Archive.open(db) as archive:
+        options.actor = actor_of(archive, options)
+        return sync_partner(
+            archive, partner, config, terms, calendar, options, mapping_name=mapping_name
+        )
+
+
+def recent_runs(db: str | None, limit: int = 10) -> list[dict[str, Any]]:
+    """The last sync runs of the archive at ``db``, newest first (nothing written)."""
+    from interop.store import Archive
+
+    with Archive.open(db) as archive:
+        return archive.recent_runs(limit)

@@ -19,7 +19,6 @@ from interop.inbound.prepare import SyncOptions
 from interop.inbound.readers import FileSource
 
 if TYPE_CHECKING:
-    from interop.config import Config
     from interop.inbound.sync import SyncReport
 
 
@@ -83,33 +82,3 @@ def sync_list_file(
             early.close()
     report.layout = source.layout.to_json()
     return report
-
-
-def sync_partner_feed(
-    partner: str,
-    db: str | None,
-    config: Config,
-    options: SyncOptions,
-    *,
-    mapping_name: str | None = None,
-) -> SyncReport:
-    """Pull a configured partner's feed into the archive at ``db``."""
-    from interop.core.workdays import WorkCalendar
-    from interop.fhir.terminology import Terminology
-    from interop.inbound.feed import sync_partner
-    from interop.store import Archive
-
-    terms = Terminology.load()
-    calendar = WorkCalendar.load()
-    with Archive.open(db) as archive:
-        return sync_partner(
-            archive, partner, config, terms, calendar, options, mapping_name=mapping_name
-        )
-
-
-def recent_runs(db: str | None, limit: int = 10) -> list[dict[str, Any]]:
-    """The last sync runs of the archive at ``db``, newest first (nothing written)."""
-    from interop.store import Archive
-
-    with Archive.open(db) as archive:
-        return archive.recent_runs(limit)
