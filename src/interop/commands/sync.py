@@ -22,7 +22,7 @@ from interop.core.workdays import today
 from interop.i18n import _
 from interop.inbound.guard import DelistLimit
 from interop.inbound.mapping import DEFAULT_MAPPING
-from interop.inbound.prepare import DRY_RUN, SyncOptions
+from interop.inbound.prepare import DRY_RUN, PART_BYTES, SyncOptions
 from interop.inbound.readers import FORMATS
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
         parallel_min=settings.sync_parallel_min,
         delist_limit=DelistLimit.parse(args.allow_delist),
         dry_run=bool(getattr(args, "dry_run", False)),
+        part_bytes=settings.sync_part_bytes or PART_BYTES,
         token=settings.token,  # who runs it (their delistings are recorded as theirs)
     )
 
@@ -228,7 +229,7 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from interop.inbound import pipeline as inbound
+    from interop.inbound import run as inbound
 
     if args.status:
         print_status(inbound.recent_runs(args.db), args.json)

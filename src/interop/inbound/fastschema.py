@@ -23,15 +23,12 @@ A schema compiles only when each of these keywords has a value the Draft
 2020-12 meta-schema allows (an ``enum`` that is an array, ``required``
 unique strings, …): a schema that compiles is a valid schema, so a caller
 need not load ``jsonschema`` to check it (:func:`is_valid_schema`).
-
-:func:`compile_split` takes an object schema's checks of some properties
-apart, for a caller that can check each distinct value once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -250,29 +247,3 @@ def compile_schema(schema: Any) -> Check:
     gen = _Generator()
     check: Check = gen.ns[gen.function(schema)]
     return check
-
-
-def compile_split(schema: Any, names: Iterable[str]) -> tuple[Check, dict[str, Check]] | None:
-    """:func:`compile_schema` of an object schema, with the checks of some properties apart.
-
-    Returns ``(rest, apart)``: ``apart[name]`` checks the value of property
-    ``name`` alone, and ``rest`` the object without those checks, so that
-    an object is valid exactly when ``rest`` accepts it and each of its
-    properties in ``apart`` passes its check. A caller that sees the same
-    values again and again (a mapping's coded cells) can check each value
-    once. None when the schema is not a plain object schema (``anyOf`` or
-    any other keyword that looks at the whole object) or names none of the
-    properties. Raises :class:`Unsupported` as :func:`compile_schema` does.
-    """
-    if not isinstance(schema, dict) or set(schema) - _SPLITTABLE:
-        return None
-    if schema.get("type", "object") != "object":
-        return None
-    props = schema.get("properties")
-    if not isinstance(props, dict):
-        return None
-    apart = {n: compile_schema(props[n]) for n in names if n in props}
-    if not apart:
-        return None
-    rest = {**schema, "properties": {k: True if k in apart else s for k, s in props.items()}}
-    return compile_schema(rest), apart

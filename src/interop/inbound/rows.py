@@ -17,10 +17,11 @@ import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from interop.inbound.mapping import cell_of
 from interop.inbound.normalise import id_key
 
 if TYPE_CHECKING:
-    from interop.inbound.mapping import FieldSpec, InboundMapping
+    from interop.inbound.mapping import InboundMapping
 
 #: The longest single-field key kept as it is (longer ones are hashed with the others).
 _PLAIN_KEY = 60
@@ -29,17 +30,6 @@ _PLAIN_KEY = 60
 def key_hash(key: str) -> int:
     """A 64-bit hash of a key: what finding a key named twice compares."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def _raw(values: dict[str, str], spec: FieldSpec) -> str:
-    """A field's cell, stripped: the first of its columns the row has."""
-    if len(spec.columns) == 1:
-        return (values.get(spec.columns[0]) or "").strip()
-    for col in spec.columns:
-        v = values.get(col)
-        if v is not None:
-            return v.strip()
-    return ""
 
 
 class RowKeys:
@@ -67,11 +57,11 @@ class RowKeys:
                 return "k:" + rid, rid
         m = self.mapping
         rid_spec = m.fields.get("resident_id")
-        rid = id_key(_raw(values, rid_spec)) if rid_spec else ""
+        rid = id_key(cell_of(values, rid_spec)) if rid_spec else ""
         for prefix, names in (("k", m.key), ("a", m.alternate_key)):
             if not names:
                 continue
-            parts = [_raw(values, m.fields[n]) for n in names]
+            parts = [cell_of(values, m.fields[n]) for n in names]
             if names == ("resident_id",):
                 parts = [rid]
             if all(parts):
