@@ -38,7 +38,7 @@ from interop._errors import (
 )
 from interop.inbound import executor, run
 from interop.inbound.prepare import PART_BYTES, Preparer
-from interop.inbound.readers import FileSource
+from interop.inbound.source import FileSource
 from interop.resources import mappings_dir
 from interop.store import Archive
 from interop.store import schema as t

@@ -23,7 +23,7 @@ from interop.i18n import _
 from interop.inbound.guard import DelistLimit
 from interop.inbound.mapping import DEFAULT_MAPPING
 from interop.inbound.prepare import DRY_RUN, PART_BYTES, SyncOptions
-from interop.inbound.readers import FORMATS
+from interop.inbound.source import FORMATS
 
 if TYPE_CHECKING:
     from typing import TextIO

@@ -17,8 +17,8 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from interop.inbound.readers import RawRow
 from interop.inbound.rows import RowKeys, key_hash
+from interop.inbound.source import RawRow
 
 #: child id, raw digest while listed (None once delisted)
 Found = tuple[int, str | None]
@@ -29,10 +29,11 @@ class PartFound:
     """What :func:`classify` found in one part: compact arrays, cheap to send."""
 
     work: array[int] = field(default_factory=lambda: array("i"))  # unusable, or no key
-    numbers: array[int] = field(default_factory=lambda: array("i"))  # keyed rows …
-    hashes: array[int] = field(default_factory=lambda: array("q"))  # … their key hashes …
-    children: array[int] = field(default_factory=lambda: array("i"))  # … child id (0: new)
+    numbers: array[int] = field(default_factory=lambda: array("i"))  # known children's rows …
+    children: array[int] = field(default_factory=lambda: array("i"))  # … their child ids …
     unchanged: bytearray = field(default_factory=bytearray)  # … and whether unchanged
+    fresh: array[int] = field(default_factory=lambda: array("i"))  # rows of keys new …
+    hashes: array[int] = field(default_factory=lambda: array("q"))  # … and their key hashes
     columns: dict[str, None] = field(default_factory=dict)  # columns not the mapping's
 
 
@@ -58,56 +59,57 @@ def classify(
     """One part's rows against the archive's ``digests`` (``known``: the mapping's columns)."""
     out = PartFound()
     key_of, digest_of, get = keys.key, keys.digest, digests.get
-    add_number, add_hash = out.numbers.append, out.hashes.append
-    add_child, add_unchanged = out.children.append, out.unchanged.append
+    add_number, add_child, add_unchanged = (
+        out.numbers.append,
+        out.children.append,
+        out.unchanged.append,
+    )
     for row in rows:
-        if row.problem is not None:
-            out.work.append(row.number)
-            continue
         values = row.values
-        if not values.keys() <= known:
+        if row.problem is None and not values.keys() <= known:
             out.columns.update(dict.fromkeys(k for k in values if k not in known))
-        key = key_of(values)[0]
+        key = key_of(values)[0] if row.problem is None else None
         if key is None:
             out.work.append(row.number)
-            continue
-        add_number(row.number)
-        add_hash(key_hash(key))
-        found = get(key)
-        if found is None:
-            add_child(0)
-            add_unchanged(False)
+        elif (found := get(key)) is None:
+            out.fresh.append(row.number)
+            out.hashes.append(key_hash(key))
         else:
+            add_number(row.number)
             add_child(found[0])
             add_unchanged(found[1] is not None and found[1] == digest_of(values))
     return out
 
 
 def tally(parts: Iterable[PartFound]) -> Classified:
-    """The parts' findings put together (in file order): duplicates across the whole list."""
+    """The parts' findings put together (in file order): a key named twice anywhere in the
+    list — a known child's by its id, a new one's by its hash — makes duplicates."""
     out = Classified()
     work, fresh, seen = out.work, out.fresh, out.seen
     first: dict[int, int] = {}  # key hash → its first row
-    groups: dict[int, list[int]] = {}
+    by_child: dict[int, int] = {}  # child id → its first row
+    again: dict[int, list[int]] = {}  # hash → rows, when named twice
+    twice: dict[int, list[int]] = {}  # child id → rows, when named twice
     for part in parts:
-        out.total += len(part.work) + len(part.numbers)
+        out.total += len(part.work) + len(part.numbers) + len(part.fresh)
         work.update(part.work)
+        work.update(part.fresh)
+        fresh.update(part.fresh)
         out.columns.update(part.columns)
-        for number, h, child, same in zip(
-            part.numbers, part.hashes, part.children, part.unchanged, strict=True
-        ):
+        for number, h in zip(part.fresh, part.hashes, strict=True):
             if h in first:
-                groups.setdefault(h, [first[h]]).append(number)
+                again.setdefault(h, [first[h]]).append(number)
             else:
                 first[h] = number
-            if child:
-                seen.add(child)
-                if not same:
-                    work.add(number)
+        for number, child, same in zip(part.numbers, part.children, part.unchanged, strict=True):
+            if child in by_child:
+                twice.setdefault(child, [by_child[child]]).append(number)
             else:
-                fresh.add(number)
+                by_child[child] = number
+            if not same:
                 work.add(number)
-    for group in groups.values():
+    seen.update(by_child)
+    for group in [*again.values(), *twice.values()]:
         work.update(group)
         for n in group:
             out.duplicates[n] = [m for m in group if m != n]

@@ -18,9 +18,9 @@ from interop.core.workdays import WorkCalendar
 from interop.inbound.classify import duplicates_in
 from interop.inbound.mapping import CodeLookup, InboundMapping
 from interop.inbound.prepare import Preparer, SyncOptions
-from interop.inbound.readers import object_row
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
+from interop.inbound.source import object_row
 from interop.store.archive import Archive
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from interop.fhir.canonical import cs
 from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.normalise import Normaliser
-from interop.inbound.readers import RawRow
 from interop.inbound.rows import RowKeys
+from interop.inbound.source import RawRow
 from interop.store.jsontext import digest, dumpb
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).

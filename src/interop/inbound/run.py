@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,9 @@ from interop.inbound.guard import DelistRefused
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Prepared, Preparer, SyncOptions
-from interop.inbound.readers import FileSource, Part, RawRow
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
+from interop.inbound.source import FileSource, Part
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -132,18 +132,13 @@ def _run(
     options = preparer.options
     parts, rows = source.parts(options.part_bytes)
     workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
-    units: list[Part | None] = list(parts) or [None]
-
-    def read(part: Part | None) -> Iterator[RawRow]:
-        return iter(source) if part is None else source.part_rows(part)
-
     keys, known = RowKeys(preparer.mapping), frozenset(preparer.mapping.columns)
     digests = archive.listed_digests()
 
-    def first(part: Part | None) -> PartFound:
-        return classify(read(part), keys, digests, known)
+    def first(part: Part) -> PartFound:
+        return classify(source.rows(part), keys, digests, known)
 
-    found = tally(in_order(first, units, workers))
+    found = tally(in_order(first, parts, workers))
     digests.clear()  # (not needed again: the memory goes back before the writing)
     rec.check_columns(found.columns)
     rec.take(found.total, found.unchanged, found.seen, found.fresh)
@@ -153,19 +148,18 @@ def _run(
         return
     preparer.duplicates = found.duplicates
     work, fresh = found.work, found.fresh
-    todo = units
-    if parts:  # (only the parts holding a row that needs work)
-        numbers = sorted(work)
-        ends = [p.first for p in parts[1:]] + [1 << 62]
-        todo = [
-            p
-            for p, end in zip(parts, ends, strict=True)
-            if bisect.bisect_left(numbers, p.first) != bisect.bisect_left(numbers, end)
-        ]
+    numbers = sorted(work)  # (only the parts holding a row that needs work are read again)
+    todo = [
+        p
+        for p in parts
+        if p.lines is None
+        or bisect.bisect_left(numbers, p.first) != bisect.bisect_left(numbers, p.first + p.lines)
+    ]
 
-    def second(part: Part | None) -> list[Prepared]:
+    def second(part: Part) -> list[Prepared]:
         prepare = preparer.prepare
-        return [prepare(r, fresh=r.number in fresh) for r in read(part) if r.number in work]
+        rows = source.rows(part, work)  # (a CSV list skips the others as it reads)
+        return [prepare(r, fresh=r.number in fresh) for r in rows if r.number in work]
 
     size = options.effective_batch_size()
     batch: list[Prepared] = []
