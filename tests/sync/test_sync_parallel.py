@@ -37,7 +37,7 @@ from interop._errors import (
     RuleViolation,
 )
 from interop.inbound import executor, run
-from interop.inbound.prepare import PART_BYTES, Preparer
+from interop.inbound.prepare import PART_BYTES
 from interop.inbound.source import FileSource
 from interop.resources import mappings_dir
 from interop.store import Archive
@@ -60,10 +60,10 @@ class Spy:
         def parts(source: FileSource, part_bytes: int) -> Any:
             return real_parts(source, self.part_bytes)
 
-        def in_order(fn: Any, items: Any, workers: int, **kw: Any) -> Any:
-            if workers and len(items) > 1 and not kw.get("behind_writer"):
+        def in_order(fn: Any, items: Any, workers: int) -> Any:
+            if workers and len(items) > 1 and fn.__name__ == "first":  # (classifying)
                 self.parallel += 1
-            return real_in_order(fn, items, workers, **kw)
+            return real_in_order(fn, items, workers)
 
         monkeypatch.setattr(FileSource, "parts", parts)
         monkeypatch.setattr(run, "in_order", in_order)
@@ -568,7 +568,7 @@ def test_a_worker_that_dies_ends_the_run_plainly(
     with monkeypatch.context() as m:
         for name, value in WORKERS.items():
             m.setenv(name, value)
-        m.setattr(Preparer, "prepare", _die)  # (only the forked workers prepare rows)
+        m.setattr(run, "classify", _die)  # (only the forked workers classify parts)
         code, _ = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--json")
     err = capsys.readouterr().err
     assert spy.parallel == 1

@@ -35,6 +35,14 @@ class PartFound:
     fresh: array[int] = field(default_factory=lambda: array("i"))  # rows of keys new …
     hashes: array[int] = field(default_factory=lambda: array("q"))  # … and their key hashes
     columns: dict[str, None] = field(default_factory=dict)  # columns not the mapping's
+    #: the rows that may need work, while they are few (else the part is read again)
+    kept: list[RawRow] | None = field(default_factory=list)
+
+    def keep(self, row: RawRow, limit: int) -> None:
+        if self.kept is not None and len(self.kept) >= limit:
+            self.kept = None
+        elif self.kept is not None:
+            self.kept.append(row)
 
 
 @dataclass(slots=True)
@@ -54,9 +62,15 @@ class Classified:
 
 
 def classify(
-    rows: Iterable[RawRow], keys: RowKeys, digests: Mapping[str, Found], known: frozenset[str]
+    rows: Iterable[RawRow],
+    keys: RowKeys,
+    digests: Mapping[str, Found],
+    known: frozenset[str],
+    *,
+    keep: int,
 ) -> PartFound:
-    """One part's rows against the archive's ``digests`` (``known``: the mapping's columns)."""
+    """One part's rows against the archive's ``digests`` (``known``: the mapping's columns;
+    ``keep``: the rows that may need work are kept while at most this many)."""
     out = PartFound()
     key_of, digest_of, get = keys.key, keys.digest, digests.get
     add_number, add_child, add_unchanged = (
@@ -71,13 +85,18 @@ def classify(
         key = key_of(values)[0] if row.problem is None else None
         if key is None:
             out.work.append(row.number)
+            out.keep(row, keep)
         elif (found := get(key)) is None:
             out.fresh.append(row.number)
             out.hashes.append(key_hash(key))
+            out.keep(row, keep)
         else:
             add_number(row.number)
             add_child(found[0])
-            add_unchanged(found[1] is not None and found[1] == digest_of(values))
+            same = found[1] is not None and found[1] == digest_of(values)
+            add_unchanged(same)
+            if not same:
+                out.keep(row, keep)
     return out
 
 

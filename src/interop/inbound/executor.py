@@ -10,9 +10,9 @@ transactions and case numbers are the same either way. This process stays
 the only writer of the archive.
 
 A worker dies with its parent (``PR_SET_PDEATHSIG``: a run killed midway
-leaves no orphan), ignores Ctrl-C (the parent stops the run), and — when it
-feeds the writer — runs at a lower priority, so the writer, the narrow
-stage, gets a core whenever it can use one.
+leaves no orphan) and ignores Ctrl-C (the parent stops the run). It runs at
+the writer's priority: a worker is at most one part ahead (its pipe holds
+one result), and on a loaded machine a lower priority starved it.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ R = TypeVar("R")
 MIN_ROWS = 20_000
 #: At most this many workers (the target machine has two cores).
 MAX_WORKERS = 2
-#: The priority of workers that feed the writer.
-NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 
 
@@ -68,9 +66,7 @@ class _Failed:
     error: BaseException
 
 
-def in_order(
-    fn: Callable[[T], R], items: Sequence[T], workers: int, *, behind_writer: bool = False
-) -> Iterator[R]:
+def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     """``fn(item)`` of each item, in order: by ``workers`` forked processes, or here (0)."""
     if workers < 1 or len(items) < 2:
         yield from map(fn, items)
@@ -78,14 +74,13 @@ def in_order(
     workers = min(workers, len(items))
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
-    niceness = NICENESS if behind_writer else 0
     gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
     procs = []
     for k in range(workers):
         procs.append(
             context.Process(
                 target=_serve,
-                args=(fn, items[k::workers], pipes, k, os.getpid(), niceness),
+                args=(fn, items[k::workers], pipes, k, os.getpid()),
                 daemon=True,
             )
         )
@@ -116,7 +111,6 @@ def _serve(
     pipes: list[tuple[Connection, Connection]],
     k: int,
     parent: int,
-    niceness: int,
 ) -> None:  # pragma: no cover - (in a forked worker; coverage does not follow forks)
     """Worker ``k``: ``fn`` of its items, each result sent in turn."""
     try:
@@ -128,8 +122,6 @@ def _serve(
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if niceness:
-        os.nice(niceness)
     conn = pipes[k][1]
     for i, (reader, sender) in enumerate(pipes):
         reader.close()

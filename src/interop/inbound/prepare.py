@@ -26,8 +26,11 @@ from interop.store.jsontext import digest, dumpb
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
 BATCH_SIZE = 5000
-#: Bytes per part of a large CSV list: about 4,000 rows of the default layout.
+#: Bytes per part of a large CSV list: about 7,000 rows of the default layout.
 PART_BYTES = 1 << 20
+#: Rows needing work kept per part from classifying (a re-sync's few changes are not read
+#: again); a part with more is read again by the workers.
+KEEP_ROWS = 1000
 _RELATIONSHIP = cs("family-relationship")
 
 
@@ -51,6 +54,7 @@ class SyncOptions:
     actor: str | None = None  # who runs it (a staff id); None: unattended
     token: str | None = None  # the person's API token ($INTEROP_TOKEN), resolved to ``actor``
     part_bytes: int = PART_BYTES  # bytes of a CSV list per part (a worker's unit of work)
+    keep_rows: int = KEEP_ROWS  # rows needing work a part keeps for the writing (else re-read)
 
     def effective_batch_size(self) -> int:
         return self.batch_size if self.batch_size > 0 else BATCH_SIZE

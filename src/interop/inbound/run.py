@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
-from interop.inbound.source import FileSource, Part
+from interop.inbound.source import FileSource, Part, RawRow
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -136,9 +136,16 @@ def _run(
     digests = archive.listed_digests()
 
     def first(part: Part) -> PartFound:
-        return classify(source.rows(part), keys, digests, known)
+        return classify(source.rows(part), keys, digests, known, keep=options.keep_rows)
 
-    found = tally(in_order(first, parts, workers))
+    kept: list[list[RawRow] | None] = []  # each part's rows needing work, when few
+
+    def taken(found: Iterator[PartFound]) -> Iterator[PartFound]:
+        for part in found:
+            kept.append(part.kept)
+            yield part
+
+    found = tally(taken(in_order(first, parts, workers)))
     digests.clear()  # (not needed again: the memory goes back before the writing)
     rec.check_columns(found.columns)
     rec.take(found.total, found.unchanged, found.seen, found.fresh)
@@ -147,24 +154,35 @@ def _run(
     if not found.work:
         return
     preparer.duplicates = found.duplicates
-    work, fresh = found.work, found.fresh
-    numbers = sorted(work)  # (only the parts holding a row that needs work are read again)
-    todo = [
-        p
-        for p in parts
-        if p.lines is None
-        or bisect.bisect_left(numbers, p.first) != bisect.bisect_left(numbers, p.first + p.lines)
-    ]
+    work, fresh, prepare = found.work, found.fresh, preparer.prepare
+    numbers = sorted(work)
+    plan: list[Part | list[RawRow]] = []  # a part to read again, or the rows it kept
+    for part, held in zip(parts, kept, strict=True):
+        start = bisect.bisect_left(numbers, part.first)
+        end = (
+            len(numbers)
+            if part.lines is None
+            else bisect.bisect_left(numbers, part.first + part.lines)
+        )
+        if start == end:
+            continue  # (nothing to do in this part)
+        if held is not None and {r.number for r in held} >= set(numbers[start:end]):
+            plan.append([r for r in held if r.number in work])
+        else:
+            plan.append(part)
 
     def second(part: Part) -> list[Prepared]:
-        prepare = preparer.prepare
         rows = source.rows(part, work)  # (a CSV list skips the others as it reads)
         return [prepare(r, fresh=r.number in fresh) for r in rows if r.number in work]
 
+    again = in_order(second, [p for p in plan if isinstance(p, Part)], workers)
     size = options.effective_batch_size()
     batch: list[Prepared] = []
-    for prepared in in_order(second, todo, workers, behind_writer=True):
-        batch += prepared
+    for item in plan:
+        if isinstance(item, Part):
+            batch += next(again)
+        else:
+            batch += [prepare(r, fresh=r.number in fresh) for r in item]
         while len(batch) >= size:
             rec.commit(batch[:size], count=False)
             del batch[:size]
