@@ -15,7 +15,9 @@ W2 on a copy of the archive W1 left): the machine is shared, and single runs
 vary by ±10 %. Before each run the disk writes back what the last one left in
 the page cache, and the package is byte-compiled first, as an installed one
 is. Targets: W1 ≥ 10,000 rows/s and within 10x of the lower
-bound; W2 ≤ 20 % of W1's time (both on a UTF-8 and on a GBK list: ``--encoding gbk``); peak RSS ≤ 300 MB and flat in the list size.
+bound; W2 ≤ 20 % of W1's time (on a UTF-8 and on a GBK list: ``--encoding gbk``);
+peak RSS ≤ 300 MB and flat in the list size. The machine is shared: compare the
+ratios of one run, and mind the load average printed with them.
 """
 
 from __future__ import annotations
