@@ -72,24 +72,21 @@ def sync_partner(
     )
     offset = 0
     try:
-        for page in feed.pages(cursor):
-            rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
-            offset += len(rows)
-            preparer.duplicates = duplicates_in(rows, keys)
-            for row in rows:
-                if row.problem is None:
-                    rec.check_columns(row.values)
-            advance = (name, page.next_cursor) if page.next_cursor is not None else None
-            rec.commit([preparer.prepare(r, fresh=False) for r in rows], cursor=advance)
+        with rec.recording(say_why=True):
+            for page in feed.pages(cursor):
+                rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
+                offset += len(rows)
+                preparer.duplicates = duplicates_in(rows, keys)
+                for row in rows:
+                    if row.problem is None:
+                        rec.check_columns(row.values)
+                advance = (name, page.next_cursor) if page.next_cursor is not None else None
+                rec.commit([preparer.prepare(r, fresh=False) for r in rows], cursor=advance)
     except InteropError as exc:
-        if exc.exit_code != 1:  # unusable input: not a partner failure
-            rec.finish(status="failed", message=exc.message)
+        if exc.exit_code != 1:  # unusable input: not a partner failure (the run is closed)
             raise
-        log.warning("%s", exc.message)
-        return rec.finish(status="failed", message=exc.message)
-    except BaseException as exc:
-        rec.finish(status="failed", message=type(exc).__name__)
-        raise
+        log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
+        return rec.report
     finally:
         feed.close()
     return rec.finish()

@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -142,26 +142,7 @@ class InboundMapping:
     options: dict[str, dict[str, Any]]
     _fast: Callable[[Any], bool] | None = None  # the record schema's check, compiled
     _validator: jsonschema.Draft202012Validator | None = None
-    _code_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _mapper: Callable[..., Any] | None = None
-    _plan: list[tuple[str, str, bool, int, bool, FieldSpec, dict[str, Any]]] = field(
-        default_factory=list
-    )
-
-    def __post_init__(self) -> None:
-        # one converter per field, with a cache of cell text → result where that pays
-        self._plan = [
-            (
-                spec.name,
-                spec.column,
-                len(spec.columns) == 1,
-                _KINDS.get(spec.kind, -1),
-                spec.required,
-                spec,
-                {},
-            )
-            for spec in self.fields.values()
-        ]
 
     # -- loading ------------------------------------------------------------
 
@@ -279,8 +260,6 @@ class InboundMapping:
     def columns(self) -> frozenset[str]:
         return frozenset(c for f in self.fields.values() for c in f.columns)
 
-    # -- keys and digests ---------------------------------------------------
-
     # -- mapping a row ------------------------------------------------------
 
     def _code(self, terms: CodeLookup, spec: FieldSpec, text: str) -> str | None:
@@ -288,15 +267,7 @@ class InboundMapping:
         if mapped is not None:
             return mapped
         assert spec.system is not None
-        key = (spec.system, text)
-        try:
-            return self._code_cache[key]
-        except KeyError:
-            found = terms.code_for_text(spec.system, text)
-            if len(self._code_cache) >= CACHE_LIMIT:
-                self._code_cache.clear()
-            self._code_cache[key] = found
-            return found
+        return terms.code_for_text(spec.system, text)  # (cached by the mapper, per field)
 
     def _date(self, text: str) -> dt.date | None:
         for rx in self.date_patterns:
@@ -356,8 +327,10 @@ class InboundMapping:
         }
         src = ["def _map(values, terms, received):", "    entry = {}", "    findings = []"]
         src += ["    rid = None", "    dates = {}", "    get = values.get"]
-        for i, (name, column, single, kind, required, spec, cache) in enumerate(self._plan):
-            ns[f"spec{i}"], ns[f"cache{i}"] = spec, cache
+        for i, spec in enumerate(self.fields.values()):
+            name, column, kind, required = spec.name, spec.column, _KINDS[spec.kind], spec.required
+            single = len(spec.columns) == 1
+            ns[f"spec{i}"], ns[f"cache{i}"] = spec, {}  # (a cache of cell text → result)
             ns[f"missing{i}"] = Finding(column, "missing-field", f"{column}: required, but empty")
             ns[f"unknown{i}"] = Finding(
                 column, "unknown-code", f"{column}: the value is not a known {spec.label}"

@@ -11,13 +11,16 @@ named again they are listed again — in the run that records who ran it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Container, Iterable
+import logging
+from collections.abc import Callable, Container, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from interop import faults
+from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
 from interop.inbound import guard
@@ -28,6 +31,7 @@ from interop.store import runs
 from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
 
 StoredDeadline = tuple[str, str, str, bool]
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -248,6 +252,28 @@ class Reconciler:
                 )
             )
             self.report.changes[k.case_number] = changed
+
+    @contextmanager
+    def recording(self, *, say_why: bool = False) -> Iterator[None]:
+        """Close the run however the work ends: refused, interrupted, failed (re-raised;
+        ``say_why``: an error's own message recorded, not only its kind)."""
+        try:
+            yield
+        except DelistRefused as exc:
+            self.finish(status="refused", message=exc.message)
+            raise
+        except KeyboardInterrupt:
+            # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be
+            # recorded now stays "running" and the next run marks it interrupted.
+            try:
+                self.finish(status="interrupted", message="interrupted (Ctrl-C)")
+            except Exception as exc:
+                log.warning("the interrupted run could not be recorded (%s)", type(exc).__name__)
+            raise
+        except BaseException as exc:
+            why = exc.message if say_why and isinstance(exc, InteropError) else None
+            self.finish(status="failed", message=why or type(exc).__name__)
+            raise
 
     def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
         """Close the run (a completed full list delists the listed children it did not name)."""

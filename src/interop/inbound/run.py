@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import bisect
 import gc
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop.inbound.classify import PartFound, classify, tally
 from interop.inbound.executor import in_order, worker_count
-from interop.inbound.guard import DelistRefused
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Prepared, Preparer, SyncOptions
@@ -38,8 +36,6 @@ from interop.inbound.source import FileSource, Part, RawRow
 if TYPE_CHECKING:
     from interop.config import Config
     from interop.store import Archive
-
-log = logging.getLogger(__name__)
 
 
 def sync_list_file(
@@ -87,24 +83,8 @@ def sync_list_file(
         # (a list streams many short-lived objects through and keeps few)
         gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
         try:
-            with archive.checkpoints_behind():
+            with rec.recording(), archive.checkpoints_behind():
                 _run(archive, source, preparer, rec, progress)
-        except DelistRefused as exc:
-            rec.finish(status="refused", message=exc.message)
-            raise
-        except KeyboardInterrupt:
-            # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be
-            # recorded now stays "running" and the next run marks it interrupted.
-            try:
-                rec.finish(status="interrupted", message="interrupted (Ctrl-C)")
-            except Exception as exc:
-                log.warning(
-                    "the interrupted run could not be recorded now (%s)", type(exc).__name__
-                )
-            raise
-        except BaseException as exc:
-            rec.finish(status="failed", message=type(exc).__name__)
-            raise
         finally:
             gc.set_threshold(*threshold)
         report = rec.finish()
