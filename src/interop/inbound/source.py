@@ -445,7 +445,7 @@ def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
     """The row of a CSV record under ``header``: cut short, too long, or None for a blank line."""
     width = len(header)
     if len(cells) == width:
-        if max(map(len, cells), default=0) > MAX_CELL:
+        if len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL:
             return RawRow(
                 number, dict(zip(header, cells, strict=True)), _width_problem(header, cells)
             )
