@@ -61,14 +61,12 @@ class SyncOptions:
 
 
 class Prepared(NamedTuple):
-    """A row after :meth:`Reconciler.prepare`: what the writer needs, and nothing else.
+    """A row after :meth:`Preparer.prepare`: what the writer needs, and nothing else.
 
     A quarantined row has no key and keeps its raw cells (stored, never
-    printed); a mapped row carries its canonical entry JSON and, when the
-    first pass found its key new, its whole case record JSON — as UTF-8
-    bytes, which cross from a worker process as they are. Workers send plain
-    tuples (``tuple(p)``; ``Prepared._make`` on arrival): a named tuple costs
-    several times more to pickle.
+    printed); a mapped row carries its canonical entry JSON and, when its key
+    is new to the archive, its whole case record JSON — as UTF-8 bytes, which
+    cross from a worker process as they are.
     """
 
     number: int
