@@ -101,6 +101,7 @@ class Reconciler:
         self.seen: Container[int] = ()
         self.scanned_rows = self.scanned_unchanged = self.batches = self.would_delist = 0
         self._deadlines: dict[str | None, Deadline | None] = {}
+        self._stored_deadlines: dict[str | None, StoredDeadline | None] = {}
         actor = options.actor or runs.UNATTENDED
         if options.dry_run:
             run_id = DRY_RUN
@@ -143,6 +144,12 @@ class Reconciler:
                 agreement_date=self.options.agreement_date,
             )
         return self._deadlines[risk]
+
+    def _stored_deadline(self, risk: str | None) -> StoredDeadline | None:
+        """:meth:`_start_deadline` as the archive stores it (one tuple per risk, shared)."""
+        if risk not in self._stored_deadlines:
+            self._stored_deadlines[risk] = _stored(self._start_deadline(risk))
+        return self._stored_deadlines[risk]
 
     # -- the work -----------------------------------------------------------
 
@@ -203,7 +210,7 @@ class Reconciler:
                     raw_digest=p.raw_digest,
                     risk_level=p.risk,
                     received=self.options.received.isoformat(),
-                    deadline=_stored(self._start_deadline(p.risk)),
+                    deadline=self._stored_deadline(p.risk),
                     record_json=record,
                 )
             )
