@@ -14,9 +14,10 @@ are read once, through the store (:meth:`interop.store.Archive.listed_digests`).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from interop.inbound.prepare import Prepared
 from interop.inbound.rows import RowKeys, key_hash
 from interop.inbound.source import RawRow
 
@@ -35,14 +36,18 @@ class PartFound:
     fresh: array[int] = field(default_factory=lambda: array("i"))  # rows of keys new …
     hashes: array[int] = field(default_factory=lambda: array("q"))  # … and their key hashes
     columns: dict[str, None] = field(default_factory=dict)  # columns not the mapping's
-    #: the rows that may need work, while they are few (else the part is read again)
-    kept: list[RawRow] | None = field(default_factory=list)
+    #: the rows that may need work and whether their key is new, while they are few (else
+    #: the part is read again) …
+    kept: list[tuple[RawRow, bool]] | None = field(default_factory=list)
+    #: … and each prepared, as if its key were named once (the writer prepares a duplicate
+    #: again)
+    prepared: list[Prepared] = field(default_factory=list)
 
-    def keep(self, row: RawRow, limit: int) -> None:
+    def keep(self, row: RawRow, fresh: bool, limit: int) -> None:
         if self.kept is not None and len(self.kept) >= limit:
             self.kept = None
         elif self.kept is not None:
-            self.kept.append(row)
+            self.kept.append((row, fresh))
 
 
 @dataclass(slots=True)
@@ -68,9 +73,11 @@ def classify(
     known: frozenset[str],
     *,
     keep: int,
+    prepare: Callable[..., Prepared],
 ) -> PartFound:
     """One part's rows against the archive's ``digests`` (``known``: the mapping's columns;
-    ``keep``: the rows that may need work are kept while at most this many)."""
+    ``keep``: the rows that may need work are kept — and prepared, while the part is at
+    hand — when at most this many)."""
     out = PartFound()
     key_of, digest_of, get = keys.key, keys.digest, digests.get
     add_number, add_child, add_unchanged = (
@@ -85,18 +92,19 @@ def classify(
         key = key_of(values)[0] if row.problem is None else None
         if key is None:
             out.work.append(row.number)
-            out.keep(row, keep)
+            out.keep(row, False, keep)
         elif (found := get(key)) is None:
             out.fresh.append(row.number)
             out.hashes.append(key_hash(key))
-            out.keep(row, keep)
+            out.keep(row, True, keep)
         else:
             add_number(row.number)
             add_child(found[0])
             same = found[1] is not None and found[1] == digest_of(values)
             add_unchanged(same)
             if not same:
-                out.keep(row, keep)
+                out.keep(row, False, keep)
+    out.prepared = [prepare(row, fresh=fresh) for row, fresh in out.kept or ()]
     return out
 
 

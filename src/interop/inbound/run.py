@@ -113,16 +113,20 @@ def _run(
     parts, rows = source.parts(options.part_bytes)
     workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
     keys, known = RowKeys(preparer.mapping), frozenset(preparer.mapping.columns)
+    prepare = preparer.prepare
     digests = archive.listed_digests()
 
     def first(part: Part) -> PartFound:
-        return classify(source.rows(part), keys, digests, known, keep=options.keep_rows)
+        rows = source.rows(part)
+        return classify(rows, keys, digests, known, keep=options.keep_rows, prepare=prepare)
 
-    kept: list[list[RawRow] | None] = []  # each part's rows needing work, when few
+    kept: list[list[tuple[RawRow, Prepared]] | None] = []  # each part's, when few
 
     def taken(found: Iterator[PartFound]) -> Iterator[PartFound]:
         for part in found:
-            kept.append(part.kept)
+            held = part.kept
+            rows = None if held is None else [r for r, _ in held]
+            kept.append(None if rows is None else list(zip(rows, part.prepared, strict=True)))
             yield part
 
     found = tally(taken(in_order(first, parts, workers)))
@@ -133,10 +137,10 @@ def _run(
         progress(found.unchanged, found.total)
     if not found.work:
         return
-    preparer.duplicates = found.duplicates
-    work, fresh, prepare = found.work, found.fresh, preparer.prepare
+    preparer.duplicates = duplicates = found.duplicates
+    work, fresh = found.work, found.fresh
     numbers = sorted(work)
-    plan: list[Part | list[RawRow]] = []  # a part to read again, or the rows it kept
+    plan: list[Part | list[Prepared]] = []  # a part to read again, or the rows it kept
     for part, held in zip(parts, kept, strict=True):
         start = bisect.bisect_left(numbers, part.first)
         end = (
@@ -146,8 +150,14 @@ def _run(
         )
         if start == end:
             continue  # (nothing to do in this part)
-        if held is not None and {r.number for r in held} >= set(numbers[start:end]):
-            plan.append([r for r in held if r.number in work])
+        if held is not None and {r.number for r, _ in held} >= set(numbers[start:end]):
+            plan.append(
+                [
+                    prepare(r, fresh=r.number in fresh) if r.number in duplicates else done
+                    for r, done in held
+                    if r.number in work
+                ]
+            )
         else:
             plan.append(part)
 
@@ -159,10 +169,7 @@ def _run(
     size = options.effective_batch_size()
     batch: list[Prepared] = []
     for item in plan:
-        if isinstance(item, Part):
-            batch += next(again)
-        else:
-            batch += [prepare(r, fresh=r.number in fresh) for r in item]
+        batch += next(again) if isinstance(item, Part) else item
         while len(batch) >= size:
             rec.commit(batch[:size], count=False)
             del batch[:size]
