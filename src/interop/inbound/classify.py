@@ -50,13 +50,47 @@ class PartFound:
             self.kept.append((row, fresh))
 
 
+class Rows:
+    """Row numbers as a bitmap: one bit a row (a million rows in 125 kB, not a 60 MB set)."""
+
+    def __init__(self) -> None:
+        self.bits = bytearray()
+
+    def add(self, n: int) -> None:
+        i, bits = n >> 3, self.bits
+        if i >= len(bits):
+            bits.extend(bytes(i + 1 - len(bits) + (len(bits) >> 1)))  # (rows come in order)
+        bits[i] |= 1 << (n & 7)
+
+    def update(self, numbers: Iterable[int]) -> None:
+        for n in numbers:
+            self.add(n)
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int):
+            return False
+        i = n >> 3
+        return 0 <= i < len(self.bits) and bool(self.bits[i] >> (n & 7) & 1)
+
+    def __len__(self) -> int:
+        return int.from_bytes(self.bits, "little").bit_count()
+
+    def between(self, start: int, end: int) -> list[int]:
+        """The numbers from ``start`` up to ``end`` (excluded), in order."""
+        bits, out = self.bits, []
+        for i in range(start >> 3, min(((end - 1) >> 3) + 1, len(bits))):
+            if byte := bits[i]:
+                out += [n for b in range(8) if byte >> b & 1 and start <= (n := i << 3 | b) < end]
+        return out
+
+
 @dataclass(slots=True)
 class Classified:
     """The whole list: counts, the rows needing work and why, the children it names."""
 
     total: int = 0
-    work: set[int] = field(default_factory=set)
-    fresh: set[int] = field(default_factory=set)  # rows whose key the archive lacks
+    work: Rows = field(default_factory=Rows)
+    fresh: Rows = field(default_factory=Rows)  # rows whose key the archive lacks
     duplicates: dict[int, list[int]] = field(default_factory=dict)  # row → other rows
     seen: set[int] = field(default_factory=set)  # ids of the known children named
     columns: dict[str, None] = field(default_factory=dict)

@@ -18,7 +18,6 @@ place that chooses). Every tuning knob is in :class:`SyncOptions`.
 
 from __future__ import annotations
 
-import bisect
 import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -139,18 +138,14 @@ def _run(
         return
     preparer.duplicates = duplicates = found.duplicates
     work, fresh = found.work, found.fresh
-    numbers = sorted(work)
     plan: list[Part | list[Prepared]] = []  # a part to read again, or the rows it kept
     for part, held in zip(parts, kept, strict=True):
-        start = bisect.bisect_left(numbers, part.first)
-        end = (
-            len(numbers)
-            if part.lines is None
-            else bisect.bisect_left(numbers, part.first + part.lines)
+        needed = work.between(
+            part.first, 1 << 62 if part.lines is None else part.first + part.lines
         )
-        if start == end:
+        if not needed:
             continue  # (nothing to do in this part)
-        if held is not None and {r.number for r, _ in held} >= set(numbers[start:end]):
+        if held is not None and {r.number for r, _ in held} >= set(needed):
             plan.append(
                 [
                     prepare(r, fresh=r.number in fresh) if r.number in duplicates else done
