@@ -15,7 +15,9 @@ W2 on a copy of the archive W1 left): the machine is shared, and single runs
 vary by ±10 %. Before each run the disk writes back what the last one left in
 the page cache, and the package is byte-compiled first, as an installed one
 is. Targets: W1 ≥ 10,000 rows/s and within 10x of the lower
-bound; W2 ≤ 20 % of W1's time; peak RSS ≤ 300 MB and flat in the list size.
+bound; W2 ≤ 20 % of W1's time (on a UTF-8 and on a GBK list: ``--encoding gbk``);
+peak RSS ≤ 300 MB and flat in the list size. The machine is shared: compare the
+ratios of one run, and mind the load average printed with them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ with open(sys.argv[1], encoding=sys.argv[2], newline="") as fh:
         n += 1
 print(n)
 """
+
+
+def inbound_lines() -> int:
+    """Lines of the sync's package (its budget: under 2,000)."""
+    return sum(
+        len(p.read_text("utf-8").splitlines())
+        for p in (ROOT / "src" / "interop" / "inbound").glob("*.py")
+    )
 
 
 def run(cmd: list[str]) -> tuple[float, float, str]:
@@ -126,6 +136,8 @@ def main() -> None:
         w2, w2_rss, r2 = median_runs(a.repeat, w2_once)
         n = a.rows
         print(f"rows: {n:,} (≈1 % bad, {a.encoding}); median of {a.repeat} runs each")
+        print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"inbound/: {inbound_lines():,} lines")
         print(f"lower bound (csv → dict → orjson): {lb:7.2f} s  {n / lb:>9,.0f} rows/s")
         print(
             f"W1 full sync, empty archive:       {w1:7.2f} s  {n / w1:>9,.0f} rows/s  "

@@ -19,6 +19,7 @@ default (setting: environment variable, ``[settings]`` key; default):
 - sync workers: ``INTEROP_SYNC_WORKERS``, ``sync_workers``; default one per core (up to 2);
 - rows from which a sync uses workers: ``INTEROP_SYNC_PARALLEL_MIN``, ``sync_parallel_min``;
 - sync batch size: ``INTEROP_SYNC_BATCH_SIZE``, ``sync_batch_size``;
+- bytes of a CSV list per worker's part: ``INTEROP_SYNC_PART_BYTES``, ``sync_part_bytes``;
 - plugins not loaded: ``INTEROP_DISABLE_PLUGINS`` (comma-separated), ``disabled_plugins``;
 - who is acting: the personal API token in ``INTEROP_TOKEN`` (the environment only, never
   the file; kept out of ``repr``).
@@ -50,6 +51,7 @@ ENV_CACHE_DIR = "INTEROP_CACHE_DIR"
 ENV_SYNC_WORKERS = "INTEROP_SYNC_WORKERS"
 ENV_SYNC_PARALLEL_MIN = "INTEROP_SYNC_PARALLEL_MIN"
 ENV_SYNC_BATCH_SIZE = "INTEROP_SYNC_BATCH_SIZE"
+ENV_SYNC_PART_BYTES = "INTEROP_SYNC_PART_BYTES"
 ENV_DISABLE_PLUGINS = "INTEROP_DISABLE_PLUGINS"
 ENV_TOKEN = "INTEROP_TOKEN"
 
@@ -72,6 +74,7 @@ _TOML_KEYS = frozenset(
         "sync_workers",
         "sync_parallel_min",
         "sync_batch_size",
+        "sync_part_bytes",
         "disabled_plugins",
     }
 )
@@ -106,6 +109,7 @@ class Settings:
     sync_workers: int | None = None
     sync_parallel_min: int | None = None
     sync_batch_size: int | None = None
+    sync_part_bytes: int | None = None
     disabled_plugins: tuple[str, ...] = ()
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     token: str | None = field(default=None, repr=False)
@@ -172,6 +176,7 @@ class Settings:
             sync_workers=number(ENV_SYNC_WORKERS, "sync_workers"),
             sync_parallel_min=number(ENV_SYNC_PARALLEL_MIN, "sync_parallel_min"),
             sync_batch_size=number(ENV_SYNC_BATCH_SIZE, "sync_batch_size") or None,
+            sync_part_bytes=number(ENV_SYNC_PART_BYTES, "sync_part_bytes") or None,
             disabled_plugins=blocked,
             secrets=dict(environ),
             token=environ.get(ENV_TOKEN) or None,

@@ -174,7 +174,6 @@ def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
 def test_digests_read_ahead_in_a_thread(tmp_path: Path) -> None:
     """A large sync reads the digests in a thread from its start (peek.DigestsAhead): the
     same as read_digests; an error of the read is raised where the result is taken."""
-    from interop.inbound.firstpass import AHEAD_BYTES, digests_ahead
     from interop.store.peek import DigestsAhead, read_digests
 
     db = tmp_path / "a.sqlite3"
@@ -187,16 +186,6 @@ def test_digests_read_ahead_in_a_thread(tmp_path: Path) -> None:
     (tmp_path / "junk.sqlite3").write_bytes(b"not a database at all" * 100)
     with pytest.raises(sqlite3.DatabaseError):
         DigestsAhead(tmp_path / "junk.sqlite3").result()
-    # only for a list large enough for workers, and an archive file that exists
-    small, large = tmp_path / "small.csv", tmp_path / "large.csv"
-    small.write_bytes(b"x" * (AHEAD_BYTES - 1))
-    large.write_bytes(b"x" * AHEAD_BYTES)
-    assert digests_ahead(small, str(db)) is None
-    assert digests_ahead(large, str(tmp_path / "none.sqlite3")) is None
-    assert digests_ahead(large, "postgresql://x@127.0.0.1/y") is None
-    assert digests_ahead(tmp_path / "missing.csv", str(db)) is None
-    found = digests_ahead(large, str(db))
-    assert found is not None and found.result() == (t.SCHEMA_VERSION, {})
 
 
 def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:

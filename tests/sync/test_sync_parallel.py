@@ -4,7 +4,7 @@ Each list is synced twice — with workers (``INTEROP_SYNC_WORKERS=2``,
 ``INTEROP_SYNC_PARALLEL_MIN=0``) and without (``INTEROP_SYNC_WORKERS=0``) —
 into two archives, and the two must agree: the archive (:meth:`Archive.snapshot`),
 the quarantine, the run's record and the report. The parts of a file are
-made small here (``csvparts.plan`` with a small ``part_bytes``) so that a
+made small here (``FileSource.parts`` with a small ``part_bytes``) so that a
 list of a few thousand rows is read as many parts, by both workers.
 """
 
@@ -36,14 +36,12 @@ from interop._errors import (
     ResidentIdError,
     RuleViolation,
 )
-from interop.inbound import csvparts, firstpass, parallel
-from interop.inbound import sync as inbound_sync
-from interop.inbound.readers import FileSource
+from interop.inbound import executor, run
+from interop.inbound.prepare import PART_BYTES
+from interop.inbound.source import FileSource
 from interop.resources import mappings_dir
 from interop.store import Archive
 from interop.store import schema as t
-from interop.store.location import sqlite_path
-from interop.store.peek import DigestsAhead, children_bound
 from interop.store.schema import sync_runs
 
 WORKERS = {"INTEROP_SYNC_WORKERS": "2", "INTEROP_SYNC_PARALLEL_MIN": "0"}
@@ -52,46 +50,23 @@ _ENV = ("INTEROP_SYNC_WORKERS", "INTEROP_SYNC_PARALLEL_MIN", "INTEROP_SYNC_BATCH
 
 
 class Spy:
-    """Counts the parallel syncs and how each first pass learnt the archive's digests."""
+    """Counts the syncs whose classifying pass used workers, and sets the parts' size."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.parallel = 0
-        self.loaded = 0  # digests of a non-empty archive read at once
-        self.early = 0  # first passes started before the archive was opened (SQLite)
-        self.ahead = 0  # digests read in a thread from the start (small lists count here)
-        self.part_bytes = csvparts.PART_BYTES
-        real_sync, real_load, real_plan = parallel.sync, inbound_sync.load_digests, csvparts.plan
-        real_start = firstpass.start
+        self.part_bytes = PART_BYTES
+        real_parts, real_in_order = FileSource.parts, run.in_order
 
-        def start(
-            source: FileSource, mapping: Any, terms: Any, options: Any, db: Any, digests: Any
-        ) -> Any:
-            first = real_start(source, mapping, terms, options, db, digests)
-            if digests is not None:
-                self.ahead += 1  # (AHEAD_BYTES is 1 here: every list with an archive file)
-            if first is not None:
-                self.early += 1
-                path = sqlite_path(db)
-                if path is not None and children_bound(path):
-                    self.loaded += 1  # read by the first worker, with the standard library
-            return first
+        def parts(source: FileSource, part_bytes: int) -> Any:
+            return real_parts(source, self.part_bytes)
 
-        def sync(*args: Any, **kw: Any) -> None:
-            self.parallel += 1
-            real_sync(*args, **kw)
+        def in_order(fn: Any, items: Any, workers: int) -> Any:
+            if workers and len(items) > 1 and fn.__name__ == "first":  # (classifying)
+                self.parallel += 1
+            return real_in_order(fn, items, workers)
 
-        def load(*args: Any, **kw: Any) -> Any:
-            self.loaded += 1
-            return real_load(*args, **kw)
-
-        def plan(source: FileSource, part_bytes: int | None = None) -> csvparts.CsvPlan | None:
-            return real_plan(source, part_bytes=part_bytes or self.part_bytes)
-
-        monkeypatch.setattr(firstpass, "start", start)
-        monkeypatch.setattr(firstpass, "AHEAD_BYTES", 1)
-        monkeypatch.setattr(parallel, "sync", sync)
-        monkeypatch.setattr(parallel, "load_digests", load)
-        monkeypatch.setattr(csvparts, "plan", plan)
+        monkeypatch.setattr(FileSource, "parts", parts)
+        monkeypatch.setattr(run, "in_order", in_order)
 
 
 @pytest.fixture
@@ -183,7 +158,9 @@ class Pair:
             monkeypatch=self.monkeypatch,
             batch=batch,
         )
-        assert self.spy.parallel == before + 1, "the run with workers took the parallel path"
+        # (a list of one part is read in this process: workers would only wait)
+        expected = before + (self.spy.part_bytes < path.stat().st_size)
+        assert self.spy.parallel == expected, "the run with workers took the parallel path"
         assert summary(report) == summary(serial)
         assert archived(self.parallel_db, report["run_id"]) == archived(
             self.serial_db, serial["run_id"]
@@ -208,7 +185,7 @@ def test_fixture_with_and_without_workers(
     assert first["new"] + first["quarantined"] == 300
     again = pair.sync(FIXTURE, batch=7)  # nothing to do: no second pass
     assert again["unchanged"] == first["new"] and again["new"] == again["changed"] == 0
-    spy.part_bytes = csvparts.PART_BYTES  # one part
+    spy.part_bytes = PART_BYTES  # one part
     assert pair.sync(FIXTURE, "--full", "--allow-delist", "100%")["delisted"] == 0
 
 
@@ -224,26 +201,21 @@ def test_generated_list_resync_and_full_list(
     gen_child_list.write(original, 3000, bad=0.05, seed=11, change=0.0, encoding="utf-8-sig")
     gen_child_list.write(changed, 3000, bad=0.05, seed=11, change=0.05, encoding="utf-8-sig")
 
-    # 1. all new; parts of ~850 rows: too many to keep, the second pass reads them again
+    # 1. all new, in parts of ~850 rows
     spy.part_bytes = 200_000
     first = pair.sync(original, batch=97)
     assert first["rows"] == 3000 and first["new"] > 2700 and first["quarantined"] >= 150
     codes = {i["code"] for i in first["issues"]}
     assert {"duplicate", "short-row", "resident-id", "outside-province"} <= codes
-    assert spy.loaded == 0  # (an empty archive has no digests to read)
 
-    # 2. a changed variant, in parts of ~40 rows (the first pass keeps the lines)
+    # 2. a changed variant, in parts of ~40 rows
     spy.part_bytes = 10_000
     second = pair.sync(changed, batch=97)
     assert second["changed"] > 50 and second["new"] == 0
     assert second["unchanged"] > 2500
-    assert spy.loaded == 1
-    assert spy.early == (2 if db_url.startswith("sqlite") else 0)  # started before opening
-    if db_url.startswith("sqlite"):  # (the digests of an archive file, read in a thread)
-        assert spy.ahead > 0
 
     # 3. the whole list, less every 9th row: delisted; three known children named twice
-    #    (once more unchanged, with a change, unchanged), far apart; few lines kept
+    #    (once more unchanged, with a change, unchanged), far apart
     lines = _lines(changed)
     kept = [line for i, line in enumerate(lines) if i == 0 or i % 9]
     before = _lines(original)
@@ -253,81 +225,18 @@ def test_generated_list_resync_and_full_list(
     again = [lines[7], before[moved], lines[203]]  # appended after the last row
     shorter = tmp_path / "list-shorter.csv"
     shorter.write_bytes(b"".join(kept + again))
-    with monkeypatch.context() as m:
-        m.setattr(parallel, "KEEP_ROWS", 30)
-        third = pair.sync(shorter, "--full", "--allow-delist", "100%", batch=41)
+    third = pair.sync(shorter, "--full", "--allow-delist", "100%", batch=41)
     assert third["delisted"] > 250
-    assert spy.loaded == 2
     dups = {i["row"] for i in third["issues"] if i["code"] == "duplicate"}
     assert {len(kept) + 1, len(kept) + 2, len(kept) + 3} <= dups
     assert {kept.index(lines[7]) + 1, kept.index(lines[moved]) + 1} <= dups
 
-    # 4. a small part of the list (under a quarter of the archive): each worker looks
-    #    its keys up itself, on its own connection
+    # 4. a small part of the list (under a quarter of the archive)
     small = tmp_path / "list-small.csv"
     small.write_bytes(b"".join(lines[:1] + lines[1:600:2] + _lines(original)[2:600:2]))
     fourth = pair.sync(small, "--full", "--allow-delist", "100%", batch=97)
-    assert spy.loaded == 2
     assert fourth["delisted"] > 2000 and fourth["changed"] > 0
     assert fourth["unchanged"] > 0 and fourth["quarantined"] > 0
-
-
-def _synced_then_changed(
-    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch, seed: int
-) -> tuple[Pair, Path]:
-    """A pair of archives (SQLite, early passes) that synced a 1,500-row list, and a
-    variant of that list with 5 % of the rows changed, to sync next."""
-    pair = _pair(spy, monkeypatch, f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path)
-    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
-    gen_child_list.write(path, 1500, bad=0.05, seed=seed, change=0.0, encoding="utf-8")
-    gen_child_list.write(changed, 1500, bad=0.05, seed=seed, change=0.05, encoding="utf-8")
-    spy.part_bytes = 20_000
-    pair.sync(path, batch=97)
-    return pair, changed
-
-
-def test_an_early_first_pass_of_another_archive_state_is_done_again(
-    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If the workers started early read another state of the archive than the one
-    opened (another schema version), their pass is dropped and done the ordinary way."""
-    pair, changed = _synced_then_changed(tmp_path, spy, monkeypatch, seed=13)
-    dropped: list[bool] = []
-
-    def same(rec: Any, version: int | None) -> bool:
-        dropped.append(True)
-        return False
-
-    with monkeypatch.context() as m:
-        m.setattr(parallel, "_same_archive", same)
-        report = pair.sync(changed, batch=97)
-    assert dropped == [True] and spy.early == 2
-    assert report["changed"] > 20 and report["new"] == 0
-
-
-def test_an_early_first_pass_that_cannot_read_the_digests_is_done_again(
-    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If the first worker of an early pass cannot read the archive's digests, the pass is
-    dropped before any report is taken, and done the ordinary way."""
-    pair, changed = _synced_then_changed(tmp_path, spy, monkeypatch, seed=17)
-
-    def unreadable(ahead: DigestsAhead) -> Any:
-        raise sqlite3.DatabaseError("file is not a database")
-
-    tallied: list[bool] = []
-    real_tally = parallel._tally
-
-    def tally(rec: Any, first: Any) -> Any:
-        tallied.append(first.version == -1)
-        return real_tally(rec, first)
-
-    with monkeypatch.context() as m:
-        m.setattr(DigestsAhead, "result", unreadable)  # (in the forked first worker)
-        m.setattr(parallel, "_tally", tally)
-        report = pair.sync(changed, batch=97)
-    assert spy.early == 2 and tallied == [False]  # only the ordinary pass was tallied
-    assert report["changed"] > 20 and report["new"] == 0
 
 
 def test_generated_gb18030_list_with_crlf(
@@ -449,7 +358,7 @@ def test_a_file_with_quotes_falls_back_to_one_process(
     rows[40]["身份证号"] = ""
     rows.append(dict(rows[50]))
     path = write_csv(tmp_path / "list.csv", rows)
-    assert csvparts.plan(FileSource(path), part_bytes=100) is None
+    spy.part_bytes = 100
     serial_db = f"sqlite:///{tmp_path / 'serial.sqlite3'}"
     serial = sync(serial_db, path, env=NO_WORKERS, monkeypatch=monkeypatch, batch=9)
     report = sync(db_url, path, env=WORKERS, monkeypatch=monkeypatch, batch=9)
@@ -473,11 +382,7 @@ def test_an_invalid_utf8_byte_far_into_the_file(
     lines[bad_row - 1] = lines[bad_row - 1].replace(b",", b",\xff", 1)
     path.write_bytes(b"".join(lines))
     assert sum(map(len, lines[: bad_row - 1])) > 1 << 20  # beyond what detection reads
-    source = FileSource(path)
-    assert source.encoding == "utf-8"
-    plan = csvparts.plan(source)
-    assert plan is not None and len(plan.parts) > 1  # the default parts; the byte in the last
-    assert plan.parts[-1].start < sum(map(len, lines[: bad_row - 1])) < plan.parts[-1].end
+    assert FileSource(path).encoding == "utf-8"
 
     db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
     with monkeypatch.context() as m:
@@ -536,7 +441,7 @@ def test_parallel_run_killed_midway_then_rerun(
         batch=40,
     )
 
-    env = dict(os.environ, **WORKERS, INTEROP_SYNC_BATCH_SIZE="40")
+    env = dict(os.environ, **WORKERS, INTEROP_SYNC_BATCH_SIZE="40", INTEROP_SYNC_PART_BYTES="5000")
     init_archive(db_url)
     entry = Path(__file__).resolve().parents[1] / "fault_entry.py"  # killed after 2 batches
     cmd = [sys.executable, str(entry), "sync.batch-written:2", "--", "--db", db_url, "sync"]
@@ -635,10 +540,8 @@ def test_input_error_pickled_keeps_its_code() -> None:
 
 
 def test_an_error_in_a_worker_reaches_the_caller_with_its_code() -> None:
-    from interop.inbound import workers
-
-    with workers.pool(1) as ex, pytest.raises(DataFileError) as caught:
-        ex.submit(_raise, "E207").result(timeout=30)
+    with pytest.raises(DataFileError) as caught:
+        list(executor.in_order(_raise, ["E207", "E208"], 2))
     assert caught.value.code == "E207" and caught.value.entry == "entry"
 
 
@@ -649,7 +552,7 @@ def _raise(code: str) -> None:
 # -- a worker that dies ----------------------------------------------------------------
 
 
-def _die(index: int) -> None:
+def _die(*args: Any, **kw: Any) -> None:
     os._exit(3)  # as the kernel's out-of-memory killer would end it: no exception, no goodbye
 
 
@@ -658,13 +561,14 @@ def test_a_worker_that_dies_ends_the_run_plainly(
 ) -> None:
     """A dead worker is a run that could not complete (exit 1, E170), not a traceback;
     what was committed stays and the next run goes on from there."""
+    spy.part_bytes = 20_000  # (parts for the workers)
     path = tmp_path / "list.csv"
     gen_child_list.write(path, 3000, bad=0.0, seed=5, change=0.0, encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
     with monkeypatch.context() as m:
         for name, value in WORKERS.items():
             m.setenv(name, value)
-        m.setattr(parallel, "_prepare_part", _die)  # the forked workers run this one
+        m.setattr(run, "classify", _die)  # (only the forked workers classify parts)
         code, _ = run_cli("--db", db, "sync", str(path), "--received", RECEIVED, "--json")
     err = capsys.readouterr().err
     assert spy.parallel == 1

@@ -137,3 +137,48 @@ def test_ctrl_c_exits_130_with_the_partial_run_recorded(tmp_path: Path) -> None:
     with Archive.open(db) as a:
         assert len(a.snapshot()["children"]) == run["new"]  # the two batches, whole
     assert json.dumps(run)  # (plain JSON)
+
+
+def test_delisting_is_recorded_with_who_and_which_run_and_can_be_undone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full list's delistings belong to its run, and the run to the person of
+    INTEROP_TOKEN (or "unattended", as a scheduled job runs); named again, a delisted
+    child is listed again, in a run of its own (T-01, R-7.1.1-01)."""
+    from staff_support import register_people, tokens
+
+    db = init_archive(f"sqlite:///{tmp_path / 'a.db'}")
+    with Archive.open(db) as a:
+        register_people(a)
+        token = tokens(a, "staff-03")["staff-03"]
+    monkeypatch.delenv("INTEROP_TOKEN", raising=False)
+    everyone = write_csv(tmp_path / "all.csv", [good_row(i) for i in range(1, 21)])
+    fewer = write_csv(tmp_path / "part.csv", [good_row(i) for i in range(1, 16)])
+    rc, first = _full(db, everyone)
+    assert rc == 0 and first["actor"] == "unattended"
+
+    monkeypatch.setenv("INTEROP_TOKEN", token)
+    rc, cut = _full(db, fewer, "--allow-delist", "5")
+    assert rc == 0 and cut["delisted"] == 5 and cut["actor"] == "staff-03"
+    with Archive.open(db) as a, a.engine.connect() as conn:
+        gone = conn.exec_driver_sql(
+            "SELECT c.changed_run, r.actor FROM children c JOIN sync_runs r"
+            " ON r.run_id = c.changed_run WHERE c.status = 'delisted'"
+        ).all()
+    assert [tuple(g) for g in gone] == [(cut["run_id"], "staff-03")] * 5
+    rc, out = run_cli("--db", db, "sync", "--status")
+    shown = out.splitlines()
+    assert rc == 0 and cut["run_id"] in shown[0] and shown[0].endswith("by staff-03")
+    assert shown[1].endswith("by unattended")
+
+    monkeypatch.delenv("INTEROP_TOKEN")
+    rc, back = _full(db, everyone)
+    assert rc == 0 and back["changed"] == 5 and back["delisted"] == 0
+    assert all(fields == ["status"] for fields in back["changes"].values())
+    assert _statuses(db) == {"listed": 20}
+
+    monkeypatch.setenv("INTEROP_TOKEN", "not-a-token")
+    rc, out = _full(db, everyone)
+    assert rc != 0 and not out and "[E813]" in capsys.readouterr().err
+    rc, runs = run_cli("--db", db, "sync", "--status", "--json")
+    assert len(runs["runs"]) == 3  # (the refused person started no run)

@@ -143,35 +143,3 @@ def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         record = orjson.loads(parts.new_record({**_FULL, "school": f"第{i}中学"}))
         assert record["organisations"][1]["name"] == f"第{i}中学"
         assert len(parts._orgs) <= 3
-
-
-def test_a_worker_decides_a_change_as_the_writer_would(parts: ListParts) -> None:
-    """prepare.decide_change: the fields that changed and the merged record, from a row of
-    CHANGE_STATES_SQL (id, case number, status, version, digests, entry, deadline, latest)."""
-    from interop.inbound.prepare import Prepared, changed_fields, decide_change
-    from interop.store.jsontext import digest, dumps
-
-    old_entry = dict(_FULL)
-    entry = {**_FULL, "risk_level": "high", "guardian_phone": "13900000000"}
-    latest = orjson.loads(parts.new_record(old_entry))
-    latest["case"]["case_number"] = "ORG-2025-00001"
-    latest["sessions"] = [{"kept": "as it was"}]  # (a part the list does not own)
-    body = dumps(latest)
-    prepared = Prepared(7, None, [], "k:x", "raw", dumpb(entry), "entry-digest")
-
-    def state(status: str, record: str | None) -> tuple[Any, ...]:
-        version = None if record is None else 1
-        head = (1, "ORG-2025-00001", status, 1, "raw0", "ed0", dumpb(old_entry))
-        return (*head, None, None, None, None, version, record, None)
-
-    changed, merged = decide_change(prepared, state("listed", body), parts)
-    assert changed == ["guardian_phone", "risk_level"]
-    assert changed == changed_fields(entry, old_entry, "listed")
-    expected = dumps(merge_list_fields(orjson.loads(body), parts.of(entry)))
-    assert merged == (expected, digest(expected))
-    assert orjson.loads(expected)["sessions"] == [{"kept": "as it was"}]
-    assert orjson.loads(expected)["case"]["risk_level"] == "high"
-    assert decide_change(prepared, state("delisted", body), parts)[0][-1] == "status"
-    assert decide_change(prepared, state("listed", None), parts) == (changed, None)
-    same = prepared._replace(entry_json=dumpb(old_entry))
-    assert decide_change(same, state("listed", body), parts) == ([], None)

@@ -12,20 +12,26 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
 from interop.config import Config, load_config
 from interop.core.workdays import today
+from interop.i18n import _
 from interop.inbound.guard import DelistLimit
 from interop.inbound.mapping import DEFAULT_MAPPING
-from interop.inbound.prepare import DRY_RUN, SyncOptions
-from interop.inbound.progress import LOG_EVERY, Progress, issue_line
-from interop.inbound.readers import FORMATS
+from interop.inbound.prepare import DRY_RUN, PART_BYTES, SyncOptions
+from interop.inbound.source import FORMATS
 
 if TYPE_CHECKING:
-    from interop.inbound.sync import SyncReport
+    from typing import TextIO
+
+    from interop.inbound.reconcile import SyncReport
+
+#: Seconds between progress lines when the output is not a terminal.
+LOG_EVERY = 10.0
 
 NAME = "sync"
 HELP = "sync a civil-affairs child list (file or partner feed) into the archive"
@@ -92,7 +98,9 @@ def parse_date(value: str | None, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InputError(f"{what}: not a date YYYY-MM-DD", code="E105") from None
+        raise InputError(
+            _("{what}: not a date YYYY-MM-DD").format(what=what), code="E105"
+        ) from None
 
 
 def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
@@ -115,7 +123,63 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
         parallel_min=settings.sync_parallel_min,
         delist_limit=DelistLimit.parse(args.allow_delist),
         dry_run=bool(getattr(args, "dry_run", False)),
+        part_bytes=settings.sync_part_bytes or PART_BYTES,
+        token=settings.token,  # who runs it (their delistings are recorded as theirs)
     )
+
+
+def issue_line(issue: dict[str, Any]) -> str:
+    """One issue of a sync as printed for the operator."""
+    if issue["code"] == "extra-column":
+        return _("note: {message}").format(message=issue["message"])
+    return _("row {row}: {severity} [{code}] {message}").format(**issue)
+
+
+class Progress:
+    """Progress of one sync (进度), printed to ``stream``: a bar on a terminal, otherwise a
+    line every ``every`` seconds; each issue is printed as it is found, not at the end."""
+
+    def __init__(self, stream: TextIO, *, every: float = LOG_EVERY) -> None:
+        self.stream, self.tty, self.every = stream, stream.isatty(), every
+        self.bar: Any = None
+        self.done = self.quarantined = 0
+        self._last_row: int | None = None
+        self._start = self._shown = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        """``done`` more rows of ``total`` are through."""
+        self.done += done
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+
+                self.bar = tqdm(total=total, unit="row", file=self.stream, leave=False)
+            self.bar.update(done)
+            self.bar.set_postfix(quarantined=self.quarantined, refresh=False)
+            return
+        now = time.monotonic()
+        if now - self._shown >= self.every:
+            self._shown = now
+            rate = self.done / max(now - self._start, 1e-9)
+            line = _("sync: {done} of {total} rows, {quarantined} quarantined so far, "
+                     "{rate:.0f} rows/s")  # fmt: skip
+            line = line.format(done=self.done, total=total, quarantined=self.quarantined, rate=rate)
+            print(line, file=self.stream, flush=True)
+
+    def issue(self, item: dict[str, Any]) -> None:
+        """An issue found: printed now (above the bar on a terminal)."""
+        if item["severity"] == "error" and item["row"] != self._last_row:
+            self.quarantined += 1
+            self._last_row = item["row"]
+        line = issue_line(item)
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def print_report(report: SyncReport, as_json: bool, *, issues: bool = True) -> None:
@@ -127,18 +191,24 @@ def print_report(report: SyncReport, as_json: bool, *, issues: bool = True) -> N
         print(issue_line(issue), file=sys.stderr)
     if report.layout is not None and report.status == DRY_RUN:
         lay = report.layout
-        where = f"sheet {lay['sheet']}, " if lay["sheet"] else ""
-        enc = f", encoding {lay['encoding']}" if lay["encoding"] else ""
-        print(f"layout: {lay['format']}, {where}header on row {lay['header_row']}{enc}")
-        print(f"  columns matched: {', '.join(lay['matched']) or '(none)'}")
-        print("  (dry run: nothing was written)")
+        where = _("sheet {sheet}, ").format(sheet=lay["sheet"]) if lay["sheet"] else ""
+        enc = _(", encoding {encoding}").format(encoding=lay["encoding"]) if lay["encoding"] else ""
+        print(
+            _("layout: {format}, {where}header on row {row}{enc}").format(
+                format=lay["format"], where=where, row=lay["header_row"], enc=enc
+            )
+        )
+        matched = ", ".join(lay["matched"]) or _("(none)")
+        print(_("  columns matched: {columns}").format(columns=matched))
+        print(_("  (dry run: nothing was written)"))
     print(
-        f"sync {report.status}: {report.rows} rows — {report.new} new, {report.changed} changed, "
-        f"{report.unchanged} unchanged, {report.delisted} delisted, "
-        f"{report.quarantined} quarantined (run {report.run_id})"
+        _(
+            "sync {status}: {rows} rows — {new} new, {changed} changed, {unchanged} unchanged, "
+            "{delisted} delisted, {quarantined} quarantined (run {run_id})"
+        ).format(**report.to_json())
     )
     if report.message:
-        print(f"  stopped: {report.message}")
+        print(_("  stopped: {message}").format(message=report.message))
 
 
 def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
@@ -146,13 +216,14 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
         print(json.dumps({"runs": runs}, ensure_ascii=False))
         return
     if not runs:
-        print("no sync runs yet")
+        print(_("no sync runs yet"))
     for r in runs:
-        counts = (
-            f"{r['rows']} rows — {r['new']} new, {r['changed']} changed, "
-            f"{r['unchanged']} unchanged, {r['delisted']} delisted, {r['quarantined']} quarantined"
-        )
-        print(f"{r['started_at']}  {r['status']:<11}  {r['run_id']}  {counts}")
+        counts = _(
+            "{rows} rows — {new} new, {changed} changed, {unchanged} unchanged, "
+            "{delisted} delisted, {quarantined} quarantined"
+        ).format(**r)
+        who = _("by {actor}").format(actor=r["actor"]) if r.get("actor") else ""
+        print(f"{r['started_at']}  {r['status']:<11}  {r['run_id']}  {counts}  {who}".rstrip())
         if r["message"]:
             print(f"    {r['message']}")
 
@@ -164,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         print_status(inbound.recent_runs(args.db), args.json)
         return 0
     if bool(args.file) == bool(args.partner):
-        raise InputError("give either a FILE or --partner NAME", code="E107")
+        raise InputError(_("give either a FILE or --partner NAME"), code="E107")
     config = load_config(args.config, secrets=args.settings.secrets)
     options = options_from(args, config)
     if args.partner:
@@ -186,7 +257,9 @@ def run(args: argparse.Namespace) -> int:
             header_row=args.header_row,
             progress=progress,
             on_issue=None if args.json else progress.issue,
-            on_note=None if args.json else lambda note: print(f"note: {note}", file=sys.stderr),
+            on_note=None
+            if args.json
+            else lambda note: print(_("note: {message}").format(message=note), file=sys.stderr),
         )
     finally:
         progress.close()

@@ -9,6 +9,7 @@ MOD 11-2 (which may be ``X`` for 10).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from typing import NamedTuple
 
 from interop._errors import ResidentIdError
@@ -26,8 +27,10 @@ SYSTEMS = frozenset({SYSTEM, SYSTEM_ALT})
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("check_character takes the first 17 digits")
+    # (in C, not a generator: a large list checks one ID per row)
+    return _CHECK[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 class ResidentId(NamedTuple):
@@ -57,23 +60,23 @@ def parse(value: str) -> ResidentId:
     The message names the masked number and what is wrong, never the number.
     """
     s = (value or "").strip().upper()
-    m = mask_id(s)
     if len(s) != 18:
-        raise ResidentIdError(f"resident ID {m} has {len(s)} characters, expected 18", code="E121")
+        msg = f"resident ID {mask_id(s)} has {len(s)} characters, expected 18"
+        raise ResidentIdError(msg, code="E121")
     if not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
         raise ResidentIdError(
-            f"resident ID {m} must be 17 digits followed by a digit or X", code="E122"
+            f"resident ID {mask_id(s)} must be 17 digits followed by a digit or X", code="E122"
         )
     try:
         birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
         raise ResidentIdError(
-            f"resident ID {m} does not encode a valid birth date", code="E123"
+            f"resident ID {mask_id(s)} does not encode a valid birth date", code="E123"
         ) from None
-    expected = check_character(s[:17])
-    if s[17] != expected:
+    if s[17] != check_character(s[:17]):
         raise ResidentIdError(
-            f"resident ID {m} has a wrong check character (GB 11643 MOD 11-2)", code="E124"
+            f"resident ID {mask_id(s)} has a wrong check character (GB 11643 MOD 11-2)",
+            code="E124",
         )
     sex = "1" if int(s[16]) % 2 == 1 else "2"
     return ResidentId(value=s, division=s[:6], birth_date=birth, sex=sex)

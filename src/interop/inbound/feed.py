@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 from interop._errors import InputError, InteropError
 from interop.config import Config
 from interop.core.workdays import WorkCalendar
+from interop.inbound.classify import duplicates_in
 from interop.inbound.mapping import CodeLookup, InboundMapping
-from interop.inbound.prepare import SyncOptions
-from interop.inbound.readers import object_row
-from interop.inbound.sync import Reconciler, SyncReport, duplicates_in
+from interop.inbound.prepare import Preparer, SyncOptions
+from interop.inbound.reconcile import Reconciler, SyncReport
+from interop.inbound.rows import RowKeys
+from interop.inbound.source import object_row
 from interop.store.archive import Archive
 
 if TYPE_CHECKING:
@@ -63,26 +65,28 @@ def sync_partner(
     feed = partner_feed(name, config)
     mapping = InboundMapping.load(mapping_name or feed.mapping)
     cursor = archive.cursor(name)
+    preparer, keys = Preparer(mapping, terms, options), RowKeys(mapping)
+    source = f"partner:{name}"
     rec = Reconciler(
-        archive, mapping, terms, calendar, options, source=f"partner:{name}", partner=name
+        archive, mapping, preparer.parts, calendar, options, source=source, partner=name
     )
     offset = 0
     try:
-        for page in feed.pages(cursor):
-            rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
-            offset += len(rows)
-            rec.duplicates = duplicates_in(rows, mapping)
-            advance = (name, page.next_cursor) if page.next_cursor is not None else None
-            rec.process(rows, cursor=advance)
+        with rec.recording(say_why=True):
+            for page in feed.pages(cursor):
+                rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
+                offset += len(rows)
+                preparer.duplicates = duplicates_in(rows, keys)
+                for row in rows:
+                    if row.problem is None:
+                        rec.check_columns(row.values)
+                advance = (name, page.next_cursor) if page.next_cursor is not None else None
+                rec.commit([preparer.prepare(r, fresh=False) for r in rows], cursor=advance)
     except InteropError as exc:
-        if exc.exit_code != 1:  # unusable input: not a partner failure
-            rec.finish(status="failed", message=exc.message)
+        if exc.exit_code != 1:  # unusable input: not a partner failure (the run is closed)
             raise
-        log.warning("%s", exc.message)
-        return rec.finish(status="failed", message=exc.message)
-    except BaseException as exc:
-        rec.finish(status="failed", message=type(exc).__name__)
-        raise
+        log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
+        return rec.report
     finally:
         feed.close()
     return rec.finish()

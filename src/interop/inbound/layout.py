@@ -25,7 +25,7 @@ from interop._errors import InputError
 
 if TYPE_CHECKING:
     from interop.inbound.mapping import InboundMapping
-    from interop.inbound.readers import FileSource
+    from interop.inbound.source import FileSource
 
 #: Rows looked at for the header (a government export has a title and notes above it).
 HEAD_ROWS = 20

@@ -18,24 +18,17 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import operator
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import fastjsonschema
 
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
 from interop.fhir.canonical import cs
-from interop.inbound.fastschema import (
-    Check,
-    Unsupported,
-    compile_schema,
-    compile_split,
-    is_valid_schema,
-)
-from interop.inbound.normalise import id_key
 
 if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -51,37 +44,6 @@ _TEXT, _CODE, _CODES, _DATE, _RID = range(5)
 _KINDS = {"text": _TEXT, "code": _CODE, "codes": _CODES, "date": _DATE, "resident-id": _RID}
 _RID_CHECK = "10X98765432"
 _RID_OFFSET = 48 * sum((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))
-
-
-def _fast_resident_id(text: str) -> resident_id.ResidentId:
-    """:func:`resident_id.parse` for the common case (18 ASCII characters, all right).
-
-    Anything else — and every error, for its message — goes to ``parse`` itself.
-    """
-    s = text.upper()
-    if len(s) == 18 and s.isascii() and s[:17].isdigit() and (s[17] == "X" or s[17].isdigit()):
-        b = s.encode()
-        total = (
-            b[0] * 7 + b[1] * 9 + b[2] * 10 + b[3] * 5 + b[4] * 8 + b[5] * 4 + b[6] * 2
-            + b[7] + b[8] * 6 + b[9] * 3 + b[10] * 7 + b[11] * 9 + b[12] * 10 + b[13] * 5
-            + b[14] * 8 + b[15] * 4 + b[16] * 2
-        ) - _RID_OFFSET  # fmt: skip
-        if _RID_CHECK[total % 11] == s[17]:
-            birth = _birth_dates.get(s[6:14])
-            if birth is None:
-                try:
-                    birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
-                except ValueError:
-                    return resident_id.parse(text)  # (for its message)
-                _remember(_birth_dates, s[6:14], birth)
-            sex = "1" if b[16] % 2 == 1 else "2"  # ASCII digits: parity of the code
-            return resident_id.ResidentId(s, s[:6], birth, sex)
-    return resident_id.parse(text)
-
-
-#: Birth dates by their eight digits, as :func:`_fast_resident_id` read them (a list's
-#: children share a few thousand birth dates).
-_birth_dates: dict[str, dt.date] = {}
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
@@ -127,6 +89,20 @@ class FieldSpec:
         return self.columns[0]
 
 
+def cell_of(values: dict[str, str], spec: FieldSpec) -> str:
+    """A field's cell, stripped: the first of its columns the row has."""
+    if len(spec.columns) == 1:
+        return (values.get(spec.columns[0]) or "").strip()
+    for col in spec.columns:
+        v = values.get(col)
+        if v is not None:
+            return v.strip()
+    return ""
+
+
+BAD_DATE = "{column}: not a date in a known format (YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)"
+
+
 def _line_of(text: str, needle: str) -> int | None:
     """Line (1-based) where ``"needle"`` first appears as a key in the file text."""
     pos = text.find(f'"{needle}"')
@@ -164,38 +140,9 @@ class InboundMapping:
     date_patterns: tuple[re.Pattern[str], ...]
     entry_schema: dict[str, Any]
     options: dict[str, dict[str, Any]]
-    _fast: Callable[[Any], bool] | None = None
+    _fast: Callable[[Any], bool] | None = None  # the record schema's check, compiled
     _validator: jsonschema.Draft202012Validator | None = None
-    _code_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    _columns_in_order: list[tuple[str, ...]] = field(default_factory=list)
-    _cells: Callable[[dict[str, str]], Any] | None = None
-    _rid_column: str | None = None
     _mapper: Callable[..., Any] | None = None
-    _rest: Callable[[Any], bool] | None = None  # see _split_schema
-    _plan: list[tuple[str, str, bool, int, bool, FieldSpec, dict[str, Any]]] = field(
-        default_factory=list
-    )
-
-    def __post_init__(self) -> None:
-        self._columns_in_order = [spec.columns for spec in self.fields.values()]
-        if len(self._columns_in_order) > 1 and all(len(c) == 1 for c in self._columns_in_order):
-            self._cells = operator.itemgetter(*(c[0] for c in self._columns_in_order))
-        rid = self.fields.get("resident_id")
-        if self.key == ("resident_id",) and rid is not None and len(rid.columns) == 1:
-            self._rid_column = rid.column
-        # one converter per field, with a cache of cell text → result where that pays
-        self._plan = [
-            (
-                spec.name,
-                spec.column,
-                len(spec.columns) == 1,
-                _KINDS.get(spec.kind, -1),
-                spec.required,
-                spec,
-                {},
-            )
-            for spec in self.fields.values()
-        ]
 
     # -- loading ------------------------------------------------------------
 
@@ -244,14 +191,8 @@ class InboundMapping:
         schema_path = path.parent / data["schema"]
         try:
             entry_schema = json.loads(schema_path.read_text("utf-8"))
-            if not is_valid_schema(entry_schema):  # not one the fast check knows: ask jsonschema
-                import jsonschema
-
-                try:
-                    jsonschema.Draft202012Validator.check_schema(entry_schema)
-                except jsonschema.SchemaError:
-                    raise ValueError("not a JSON Schema") from None
-        except (OSError, ValueError):
+            check = compile_check(entry_schema)
+        except (OSError, ValueError, fastjsonschema.JsonSchemaDefinitionException):
             raise DataFileError(
                 name, where("schema", "schema"), f"cannot load the record schema {data['schema']}"
             ) from None
@@ -306,6 +247,7 @@ class InboundMapping:
             province=(prov["name"], prov["division_prefix"]) if prov else None,
             date_patterns=tuple(_compile_date_format(f) for f in fmts),
             entry_schema=entry_schema,
+            _fast=check,
             options={k: data[k] for k in ("csv", "xlsx", "xml", "json") if k in data},
         )
 
@@ -318,67 +260,6 @@ class InboundMapping:
     def columns(self) -> frozenset[str]:
         return frozenset(c for f in self.fields.values() for c in f.columns)
 
-    # -- keys and digests ---------------------------------------------------
-
-    def _raw(self, values: dict[str, str], spec: FieldSpec) -> str:
-        if len(spec.columns) == 1:
-            return (values.get(spec.columns[0]) or "").strip()
-        for col in spec.columns:
-            v = values.get(col)
-            if v is not None:
-                return v.strip()
-        return ""
-
-    def key_of(self, values: dict[str, str]) -> tuple[str | None, str | None]:
-        """``(match_key, resident_id_text)`` from raw values; key None when missing."""
-        if self._rid_column is not None:  # the usual key: the resident ID, when present
-            v = values.get(self._rid_column)
-            rid = id_key(v) if v else ""
-            if rid and len(rid) <= 60:
-                return "k:" + rid, rid
-        return self._key_of(values)
-
-    def _key_of(self, values: dict[str, str]) -> tuple[str | None, str | None]:
-        rid_spec = self.fields.get("resident_id")
-        rid = id_key(self._raw(values, rid_spec)) if rid_spec else ""
-        for prefix, names in (("k", self.key), ("a", self.alternate_key)):
-            if not names:
-                continue
-            parts = [self._raw(values, self.fields[n]) for n in names]
-            if names == ("resident_id",):
-                parts = [rid]
-            if all(parts):
-                if len(parts) == 1 and len(parts[0]) <= 60:
-                    return f"{prefix}:{parts[0].upper()}", rid or None
-                joined = "\x1f".join(parts).encode()
-                return (
-                    f"{prefix}#{hashlib.blake2b(joined, digest_size=16).hexdigest()}",
-                    rid or None,
-                )
-        return None, rid or None
-
-    def raw_digest(self, values: dict[str, str]) -> str:
-        """Digest of the mapped raw cells: equal digest ⇒ the same entry (skip re-mapping)."""
-        if self._cells is not None:
-            try:
-                found = self._cells(values)
-            except KeyError:  # a column is absent: read cell by cell below
-                pass
-            else:
-                return _digest_cells(self.fingerprint, found)
-        get = values.get
-        cells = [
-            get(cols[0], "")
-            if len(cols) == 1
-            else next((get(c) or "" for c in cols if c in values), "")
-            for cols in self._columns_in_order
-        ]
-        return _digest_cells(self.fingerprint, cells)
-
-    def shape(self, header: list[str]) -> RowShape:
-        """Key and digest of rows given as cell lists under ``header`` (a CSV file's rows)."""
-        return RowShape(self, header)
-
     # -- mapping a row ------------------------------------------------------
 
     def _code(self, terms: CodeLookup, spec: FieldSpec, text: str) -> str | None:
@@ -386,15 +267,7 @@ class InboundMapping:
         if mapped is not None:
             return mapped
         assert spec.system is not None
-        key = (spec.system, text)
-        try:
-            return self._code_cache[key]
-        except KeyError:
-            found = terms.code_for_text(spec.system, text)
-            if len(self._code_cache) >= CACHE_LIMIT:
-                self._code_cache.clear()
-            self._code_cache[key] = found
-            return found
+        return terms.code_for_text(spec.system, text)  # (cached by the mapper, per field)
 
     def _date(self, text: str) -> dt.date | None:
         for rx in self.date_patterns:
@@ -426,48 +299,38 @@ class InboundMapping:
     ) -> tuple[dict[str, Any] | None, list[Finding]]:
         """The list entry of a row, or None with the findings that quarantine it.
 
-        The same result as :meth:`map_row_reference` (a test holds them
-        together), by a function generated for this mapping (:meth:`_fields`):
-        one straight run of code per field, its findings built once, and the
+        By a function generated for this mapping (:meth:`_fields`): one
+        straight run of code per field, its findings built once, and the
         converters' results cached by cell text (bounded) — codes, dates and
-        multi-valued cells repeat a lot in a list.
+        multi-valued cells repeat a lot in a list. (A plain reference of the
+        tests holds it to the field-by-field reading.)
         """
         if self._mapper is None:
             self._mapper = self._fields()
-        entry, findings, rid, dates, checked = self._mapper(values, terms, received)
-        return self._finish_row(entry, findings, rid, dates, checked)
+        entry, findings, rid, dates = self._mapper(values, terms, received)
+        return self._finish_row(entry, findings, rid, dates)
 
     def _fields(self) -> Callable[..., Any]:
         """Generate the field-by-field part of :meth:`map_row` for this mapping.
 
         Only column names, field names and numbers reach the source (as
         ``repr`` literals); every other value is bound by name.
-
-        The record schema's check of a coded or date field's value is made
-        when the converter's result is cached, once per distinct cell text,
-        not once per row (:meth:`_split_schema`): the function returns
-        whether those values passed, and :meth:`_finish_row` checks the rest.
         """
-        apart = self._split_schema()
         ns: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_remember": _remember,
-            "_fast_resident_id": _fast_resident_id,
+            "parse_id": resident_id.parse,
             "ResidentIdError": ResidentIdError,
             "Finding": Finding,
+            "cell_of": cell_of,
             "m": self,
         }
         src = ["def _map(values, terms, received):", "    entry = {}", "    findings = []"]
-        src += ["    rid = None", "    dates = {}", "    get = values.get", "    checked = True"]
-        for i, (name, column, single, kind, required, spec, cache) in enumerate(self._plan):
-            ns[f"spec{i}"], ns[f"cache{i}"] = spec, cache
-            check = apart.get(name)
-            if check is not None and kind in (_CODE, _CODES, _DATE):
-                # cached: (converter result, whether the value passes the schema)
-                ns[f"check{i}"] = check
-                ok = f"check{i}"
-            else:
-                ok = None
+        src += ["    rid = None", "    dates = {}", "    get = values.get"]
+        for i, spec in enumerate(self.fields.values()):
+            name, column, kind, required = spec.name, spec.column, _KINDS[spec.kind], spec.required
+            single = len(spec.columns) == 1
+            ns[f"spec{i}"], ns[f"cache{i}"] = spec, {}  # (a cache of cell text → result)
             ns[f"missing{i}"] = Finding(column, "missing-field", f"{column}: required, but empty")
             ns[f"unknown{i}"] = Finding(
                 column, "unknown-code", f"{column}: the value is not a known {spec.label}"
@@ -475,39 +338,19 @@ class InboundMapping:
             ns[f"unknown_part{i}"] = Finding(
                 column, "unknown-code", f"{column}: a value is not a known {spec.label}"
             )
-            ns[f"bad_date{i}"] = Finding(
-                column,
-                "bad-date",
-                f"{column}: not a date in a known format "
-                "(YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)",
-            )
+            ns[f"bad_date{i}"] = Finding(column, "bad-date", BAD_DATE.format(column=column))
             ns[f"future{i}"] = Finding(
                 column, "future-date", f"{column}: the date lies after the list was received"
             )
             if single:
                 src += [f"    v = get({column!r})", '    text = v.strip() if v else ""']
             else:
-                src += [f"    text = m._raw(values, spec{i})"]
+                src += [f"    text = cell_of(values, spec{i})"]
             src += ["    if not text:"]
             src += [f"        findings.append(missing{i})" if required else "        pass"]
             src += ["    else:"]
             if kind == _TEXT:
                 body = [f"entry[{name!r}] = text"]
-            elif kind == _CODE and ok is not None:
-                body = [
-                    f"hit = cache{i}.get(text)",
-                    "if hit is None:",
-                    f"    code = m._code(terms, spec{i}, text)",
-                    f"    hit = (code, code is None or {ok}(code))",
-                    f"    _remember(cache{i}, text, hit)",
-                    "code = hit[0]",
-                    "if code is None:",
-                    f"    findings.append(unknown{i})",
-                    "else:",
-                    f"    entry[{name!r}] = code",
-                    "    if not hit[1]:",
-                    "        checked = False",
-                ]
             elif kind == _CODE:
                 body = [
                     f"code = cache{i}.get(text, _MISSING)",
@@ -520,56 +363,36 @@ class InboundMapping:
                     f"    entry[{name!r}] = code",
                 ]
             elif kind == _CODES:
-                fill = (
-                    [
-                        "    found, unknown = known",
-                        f"    known = (found, unknown, not found or {ok}(list(found)))",
-                    ]
-                    if ok is not None
-                    else []
-                )
                 body = [
                     f"known = cache{i}.get(text)",
                     "if known is None:",
                     f"    known = m._codes(terms, spec{i}, text)",
-                    *fill,
                     f"    _remember(cache{i}, text, known)",
-                    "found, unknown = known[0], known[1]",
+                    "found, unknown = known",
                     "if unknown:",
                     f"    findings.extend([unknown_part{i}] * unknown)",
                     "if found:",
                     f"    entry[{name!r}] = list(found)",
-                    *(["    if not known[2]:", "        checked = False"] if ok else []),
                 ]
             elif kind == _DATE:
-                past = (
-                    ["elif day[0] > received:", f"    findings.append(future{i})"]
-                    if spec.past
-                    else []
-                )
-                iso = "found.isoformat()"
+                past = ["elif day[0] > received:", f"    findings.append(future{i})"]
                 body = [
                     f"day = cache{i}.get(text, _MISSING)",
                     "if day is _MISSING:",
                     "    found = m._date(text)",
-                    (
-                        f"    day = None if found is None else (found, {iso}, {ok}({iso}))"
-                        if ok is not None
-                        else f"    day = None if found is None else (found, {iso})"
-                    ),
+                    "    day = None if found is None else (found, found.isoformat())",
                     f"    _remember(cache{i}, text, day)",
                     "if day is None:",
                     f"    findings.append(bad_date{i})",
-                    *past,
+                    *(past if spec.past else []),
                     "else:",
                     f"    dates[{name!r}] = day[0]",
                     f"    entry[{name!r}] = day[1]",
-                    *(["    if not day[2]:", "        checked = False"] if ok is not None else []),
                 ]
             elif kind == _RID:
                 body = [
                     "try:",
-                    "    rid = _fast_resident_id(text)",
+                    "    rid = parse_id(text)",
                     "except ResidentIdError as exc:",
                     f"    findings.append(Finding({column!r}, 'resident-id', "
                     f"{column!r} + ': ' + exc.message))",
@@ -579,93 +402,10 @@ class InboundMapping:
             else:  # pragma: no cover - the mapping format allows no other type
                 raise AssertionError(spec.kind)
             src += ["        " + line for line in body]
-        src += ["    return entry, findings, rid, dates, checked", ""]
+        src += ["    return entry, findings, rid, dates", ""]
         exec(compile("\n".join(src), f"<mapping {self.name}>", "exec"), ns)
         mapper: Callable[..., Any] = ns["_map"]
         return mapper
-
-    def map_row_reference(
-        self, values: dict[str, str], terms: CodeLookup, received: dt.date
-    ) -> tuple[dict[str, Any] | None, list[Finding]]:
-        """:meth:`map_row` written plainly, field by field (the reference of the tests)."""
-        entry: dict[str, Any] = {}
-        findings: list[Finding] = []
-        rid: resident_id.ResidentId | None = None
-        dates: dict[str, dt.date] = {}
-        for spec in self.fields.values():
-            text = self._raw(values, spec)
-            if not text:
-                if spec.required:
-                    findings.append(
-                        Finding(spec.column, "missing-field", f"{spec.column}: required, but empty")
-                    )
-                continue
-            kind = spec.kind
-            if kind == "text":
-                entry[spec.name] = text
-            elif kind == "code":
-                code = self._code(terms, spec, text)
-                if code is None:
-                    findings.append(
-                        Finding(
-                            spec.column,
-                            "unknown-code",
-                            f"{spec.column}: the value is not a known {spec.label}",
-                        )
-                    )
-                else:
-                    entry[spec.name] = code
-            elif kind == "codes":
-                found: list[str] = []
-                for part in re.split(f"[{re.escape(spec.separators)}]", text):
-                    part = part.strip()
-                    if not part:
-                        continue
-                    code = self._code(terms, spec, part)
-                    if code is None:
-                        findings.append(
-                            Finding(
-                                spec.column,
-                                "unknown-code",
-                                f"{spec.column}: a value is not a known {spec.label}",
-                            )
-                        )
-                    elif code not in found:
-                        found.append(code)
-                if found:
-                    entry[spec.name] = found
-            elif kind == "date":
-                day = self._date(text)
-                if day is None:
-                    findings.append(
-                        Finding(
-                            spec.column,
-                            "bad-date",
-                            f"{spec.column}: not a date in a known format "
-                            "(YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)",
-                        )
-                    )
-                elif spec.past and day > received:
-                    findings.append(
-                        Finding(
-                            spec.column,
-                            "future-date",
-                            f"{spec.column}: the date lies after the list was received",
-                        )
-                    )
-                else:
-                    dates[spec.name] = day
-                    entry[spec.name] = day.isoformat()
-            elif kind == "resident-id":
-                try:
-                    rid = resident_id.parse(text)
-                except ResidentIdError as exc:
-                    findings.append(
-                        Finding(spec.column, "resident-id", f"{spec.column}: {exc.message}")
-                    )
-                else:
-                    entry[spec.name] = rid.value
-        return self._finish_row(entry, findings, rid, dates, None)
 
     def _finish_row(
         self,
@@ -673,14 +413,8 @@ class InboundMapping:
         findings: list[Finding],
         rid: resident_id.ResidentId | None,
         dates: dict[str, dt.date],
-        checked: bool | None,
     ) -> tuple[dict[str, Any] | None, list[Finding]]:
-        """The checks across fields (ID, age, schema, province) of a mapped row.
-
-        ``checked``: whether the values the generated mapper checked already
-        passed (:meth:`_fields`; the rest of the record schema is checked
-        here); None: check the whole record here.
-        """
+        """The checks across fields (ID, age, schema, province) of a mapped row."""
         sex = entry.get("sex")
         if rid is not None and not (
             # (most rows: the dates are equal, so are their ISO forms — no mismatch)
@@ -720,11 +454,7 @@ class InboundMapping:
                 )
         if findings and any(f.severity == "error" for f in findings):
             return None, findings
-        if checked is None or self._rest is None:
-            valid = self._fast_valid(entry)
-        else:
-            valid = checked and self._rest(entry)
-        if not valid:
+        if not self._fast_valid(entry):
             findings += self._schema_findings(entry)
             if findings:
                 return None, findings
@@ -752,28 +482,9 @@ class InboundMapping:
         spec = self.fields.get(fname)
         return spec.column if spec else fname
 
-    def _split_schema(self) -> dict[str, Check]:
-        """The record schema's checks of the coded and date fields' values, each alone, and
-        (as :attr:`_rest`) the check of the rest (:func:`compile_split`); none when the schema
-        cannot be split."""
-        names = [n for n, spec in self.fields.items() if spec.kind in ("code", "codes", "date")]
-        try:
-            split = compile_split(self.entry_schema, names)
-        except Unsupported:
-            split = None
-        if split is None:
-            self._rest = self._fast_valid
-            return {}
-        self._rest, apart = split
-        return apart
-
     def _fast_valid(self, entry: dict[str, Any]) -> bool:
         if self._fast is None:
-            try:
-                self._fast = compile_schema(self.entry_schema)
-            except Unsupported:
-                v = self.validator()
-                self._fast = v.is_valid
+            self._fast = compile_check(self.entry_schema)
         return self._fast(entry)
 
     def validator(self) -> jsonschema.Draft202012Validator:
@@ -800,122 +511,6 @@ class InboundMapping:
         return out
 
 
-@functools.lru_cache(maxsize=64)
-def _digest_start(fingerprint: str) -> Any:
-    """A blake2b state that has read the fingerprint (copied per row: half the cost)."""
-    return hashlib.blake2b((fingerprint + "\x1f").encode(), digest_size=16)
-
-
-def _digest_cells(fingerprint: str, cells: Iterable[str]) -> str:
-    """blake2b-128 of the fingerprint and the cells, separated by U+001F."""
-    h = _digest_start(fingerprint).copy()
-    h.update("\x1f".join(cells).encode())
-    return str(h.hexdigest())
-
-
-class RowShape:
-    """:meth:`InboundMapping.key_of` and :meth:`~InboundMapping.raw_digest` of cell lists.
-
-    A CSV file's rows share one header, so where each mapped column sits is
-    worked out once; the key and digest of a row are then read from its
-    cells without building a dict. They equal what the dict-based methods
-    give for ``dict(zip(header, cells))`` (a test holds them together) — the
-    archive stores one digest, whichever way the row was read.
-    """
-
-    def __init__(self, mapping: InboundMapping, header: list[str]) -> None:
-        self.mapping = mapping
-        self.header = header
-        # the last of equal column names wins, as in dict(zip(header, cells))
-        where = {name: i for i, name in enumerate(header)}
-        picks: list[int | None] = []
-        for cols in mapping._columns_in_order:
-            picks.append(next((where[c] for c in cols if c in where), None))
-        pick: Callable[[list[str]], tuple[str, ...]] = (
-            operator.itemgetter(*picks)
-            if len(picks) > 1 and None not in picks
-            else lambda cells: tuple("" if i is None else cells[i] for i in picks)
-        )
-        rid = mapping._rid_column
-        at = where.get(rid) if rid is not None else None
-        start, join, key_of = _digest_start(mapping.fingerprint), "\x1f".join, mapping.key_of
-
-        # closures, not methods: the first pass of a re-sync calls these for every row
-        def digest(cells: list[str]) -> str:
-            h = start.copy()
-            h.update(join(pick(cells)).encode())
-            return str(h.hexdigest())
-
-        def key(cells: list[str]) -> tuple[str | None, str | None]:
-            if at is not None:
-                v = cells[at]
-                rid = id_key(v) if v else ""
-                if rid and len(rid) <= 60:
-                    return "k:" + rid, rid
-            return key_of(dict(zip(header, cells, strict=False)))
-
-        self.digest: Callable[[list[str]], str] = digest
-        self.key: Callable[[list[str]], tuple[str | None, str | None]] = key
-        # the header is the mapping's columns in the mapping's order (its own layout)
-        self._own_layout = picks == list(range(len(header)))
-        self._start, self._at = start, at
-
-    def lines(
-        self, delimiter: str
-    ) -> tuple[Callable[[str], str | None], Callable[[str], str]] | None:
-        """The key and raw digest of a whole line, read without splitting it into cells,
-        for a header in the mapping's own layout (else None).
-
-        For a line with exactly the header's number of cells they equal :attr:`key`
-        and :attr:`digest` of its cells: the digest joins the cells with U+001F,
-        which is the line with each delimiter replaced by it.
-        """
-        if not self._own_layout:
-            return None
-        start, at, key = self._start, self._at, self.key
-
-        def line_digest(line: str) -> str:
-            h = start.copy()
-            h.update(line.replace(delimiter, "\x1f").encode())
-            return str(h.hexdigest())
-
-        def line_key(line: str) -> str | None:
-            if at is not None:
-                v = line.split(delimiter, at + 1)[at]
-                rid = id_key(v) if v else ""
-                if rid and len(rid) <= 60:
-                    return "k:" + rid
-            return key(line.split(delimiter))[0]
-
-        return line_key, line_digest
-
-    def byte_lines(
-        self, delimiter: str
-    ) -> tuple[Callable[[bytes], str | None], Callable[[bytes], str]] | None:
-        """:meth:`lines` of a line as UTF-8 bytes (an ASCII ``delimiter``): the same key and
-        digest. Only the key's cell is decoded (its spaces and case are Unicode's)."""
-        found = self.lines(delimiter)
-        if found is None or not delimiter.isascii():
-            return None
-        line_key = found[0]
-        start, at, sep = self._start, self._at, delimiter.encode()
-
-        def digest(line: bytes) -> str:
-            h = start.copy()
-            h.update(line.replace(sep, b"\x1f"))
-            return str(h.hexdigest())
-
-        def key(line: bytes) -> str | None:
-            if at is not None:
-                v = line.split(sep, at + 1)[at].decode()
-                rid = id_key(v) if v else ""
-                if rid and len(rid) <= 60:
-                    return "k:" + rid
-            return line_key(line.decode())
-
-        return key, digest
-
-
 def _mapping_schema() -> Any:
     from interop.resources import mappings_dir
 
@@ -923,10 +518,27 @@ def _mapping_schema() -> Any:
     return json.loads(path.read_text("utf-8"))
 
 
+def compile_check(schema: Any) -> Callable[[Any], bool]:
+    """Whether a value is valid by ``schema``, compiled to Python (``fastjsonschema``:
+    ``jsonschema`` checks about 6,000 records a second, slower than a large list needs;
+    it explains a record that fails). Raises ``JsonSchemaDefinitionException`` for a
+    schema that is not one."""
+    validate = fastjsonschema.compile(schema)
+
+    def check(value: Any) -> bool:
+        try:
+            validate(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return check
+
+
 @functools.cache
-def _mapping_format() -> Check:
-    """The mapping format's check, compiled (:mod:`interop.inbound.fastschema`)."""
-    return compile_schema(_mapping_schema())
+def _mapping_format() -> Callable[[Any], bool]:
+    """The mapping format's check, compiled."""
+    return compile_check(_mapping_schema())
 
 
 @functools.cache

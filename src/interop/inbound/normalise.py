@@ -109,85 +109,56 @@ class Normaliser:
                     self.texts.append((col, spec.controls == "quarantine"))
         self.prefix = mapping.province[1] if mapping.province is not None else None
 
-    def _plain(self, values: dict[str, str]) -> bool:
-        """Whether no cell of the row needs normalising (nearly every row: a few C calls)."""
-        if not "".join(values.values()).isprintable():
-            return False
-        get = values.get
-        for col in self.ids:
-            v = get(col)
-            if v and not plain_id(v.strip()):
-                return False
-        codes = "".join([get(c) or "" for c in self.codes])
-        return _ODD.search(codes) is None and unicodedata.is_normalized("NFKC", codes)
-
     def __call__(self, values: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
         """The row's cells normalised, and the findings (information, warning or error)."""
-        make = self.finding
-        if self._plain(values):
-            return values, self._outside(values) if self.prefix is not None else []
-        out: dict[str, str] | None = None
-        findings: list[Finding] = []
+        make, findings = self.finding, []
+        # (nearly every row: all printable, IDs plain, codes plain — a few C calls, no copy)
+        codes = "".join([values.get(c) or "" for c in self.codes])
+        plain = (
+            "".join(values.values()).isprintable()
+            and all(plain_id((values.get(c) or "0").strip()) for c in self.ids)
+            and _ODD.search(codes) is None
+            and unicodedata.is_normalized("NFKC", codes)
+        )
+        out = values if plain else dict(values)
         for col in self.ids:
-            v = values.get(col)
-            if not v:
-                continue
-            s = v.strip()
-            if not plain_id(s):
-                n = normalise_id(s)
-                if n != s:
-                    out = out if out is not None else dict(values)
-                    out[col] = n
-                    s = n
-                    findings.append(
-                        make(col, "normalised", ID_NORMALISED.format(column=col), "information")
-                    )
-            if self.prefix is not None:
-                findings += self._outside({col: s})
-        for col in self.codes:
-            v = values.get(col)
-            if not v:
-                continue
-            s = v.strip()
+            s = (values.get(col) or "").strip()
+            if s and not plain and not plain_id(s) and (n := normalise_id(s)) != s:
+                out[col] = s = n
+                findings.append(
+                    make(col, "normalised", ID_NORMALISED.format(column=col), "information")
+                )
+            prefix = self.prefix
             if (
-                unicodedata.is_normalized("NFKC", s)
-                and s.isprintable()
-                and " " not in s
-                and s[:1] not in _APOSTROPHES
+                prefix is not None
+                and len(s) == 18
+                and not s.startswith(prefix)
+                and s[:17].isdigit()
+            ):
+                msg = OUTSIDE_REGION.format(column=col, prefix=prefix)
+                findings.append(make(col, "outside-region", msg, "warning"))
+        for col in self.codes if not plain else ():
+            s = (values.get(col) or "").strip()
+            if not s or (
+                s.isprintable() and _ODD.search(s) is None and unicodedata.is_normalized("NFKC", s)
             ):
                 continue
-            n = normalise_code(s)
-            if n != s:
-                out = out if out is not None else dict(values)
+            if (n := normalise_code(s)) != s:
                 out[col] = n
-                msg = CODE_NORMALISED.format(column=col)
-                findings.append(make(col, "normalised", msg, "information"))
-        for col, strict in self.texts:
+                findings.append(
+                    make(col, "normalised", CODE_NORMALISED.format(column=col), "information")
+                )
+        for col, strict in self.texts if not plain else ():
             v = values.get(col)
-            if not v or v.isprintable():
-                continue
-            found = _controls(v)
-            if not found:
+            if not v or v.isprintable() or not (found := _controls(v)):
                 continue
             if strict:
                 which = ", ".join(dict.fromkeys(found[:3]))
-                msg = CONTROLS_FOUND.format(column=col, which=which)
-                findings.append(make(col, "control-characters", msg))
-                continue
-            out = out if out is not None else dict(values)
-            out[col] = _clean_text(v)
-            msg = CONTROLS_REMOVED.format(column=col)
-            findings.append(make(col, "control-characters", msg, "information"))
-        return (values if out is None else out), findings
-
-    def _outside(self, values: dict[str, str]) -> list[Finding]:
-        """A warning for each resident ID issued outside the mapping's region."""
-        prefix = self.prefix
-        assert prefix is not None
-        found: list[Finding] = []
-        for col in self.ids:
-            s = (values.get(col) or "").strip()
-            if len(s) == 18 and not s.startswith(prefix) and s[:17].isdigit():
-                msg = OUTSIDE_REGION.format(column=col, prefix=prefix)
-                found.append(self.finding(col, "outside-region", msg, "warning"))
-        return found
+                findings.append(
+                    make(col, "control-characters", CONTROLS_FOUND.format(column=col, which=which))
+                )
+            else:
+                out[col] = _clean_text(v)
+                msg = CONTROLS_REMOVED.format(column=col)
+                findings.append(make(col, "control-characters", msg, "information"))
+        return out, findings

@@ -1,35 +1,36 @@
-"""The part of a list row's work that needs no archive.
+"""Prepare (映射与校验): the part of a list row's work that needs no archive.
 
 :class:`Preparer` maps a row, checks it, and — when its key is new — builds
 its whole case record; the result is a :class:`Prepared` row that only
 needs deciding against the archive and writing. Nothing here loads the
 database library: a large sync's worker processes run it
-(:mod:`interop.inbound.firstpass`, :mod:`interop.inbound.parallel`).
+(:mod:`interop.inbound.executor`). :class:`SyncOptions` holds every setting
+and tuning knob of a run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import marshal
-from array import array
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
-
-import orjson
 
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
 from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.normalise import Normaliser
-from interop.inbound.readers import RawRow
-from interop.store.jsontext import digest, dumpb, dumps
-from interop.store.records import merge_list_fields
+from interop.inbound.rows import RowKeys
+from interop.inbound.source import RawRow
+from interop.store.jsontext import digest, dumpb
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
 BATCH_SIZE = 5000
+#: Bytes per part of a large CSV list: about 7,000 rows of the default layout.
+PART_BYTES = 1 << 20
+#: Rows needing work kept per part from classifying (a re-sync's few changes are not read
+#: again); a part with more is read again by the workers.
+KEEP_ROWS = 1000
 _RELATIONSHIP = cs("family-relationship")
 
 
@@ -50,68 +51,22 @@ class SyncOptions:
     parallel_min: int | None = None  # rows from which workers are used (…_PARALLEL_MIN)
     delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
     dry_run: bool = False  # decide every row, write nothing (a preview)
+    actor: str | None = None  # who runs it (a staff id); None: unattended
+    token: str | None = None  # the person's API token ($INTEROP_TOKEN), resolved to ``actor``
+    part_bytes: int = PART_BYTES  # bytes of a CSV list per part (a worker's unit of work)
+    keep_rows: int = KEEP_ROWS  # rows needing work a part keeps for the writing (else re-read)
 
     def effective_batch_size(self) -> int:
         return self.batch_size if self.batch_size > 0 else BATCH_SIZE
 
 
-def key_hash(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-class FreshKeys(NamedTuple):
-    """Rows whose key the archive lacks, as the first pass reports them.
-
-    The key hashes go as one JSON array: the tally's scratch table
-    (:class:`interop.inbound.sync.Triage`) reads it in SQLite itself, with
-    no binding of one row at a time (100,000 new rows, inserted and grouped:
-    0.31 s before, 0.14 s so).
-    """
-
-    hashes: bytes  # JSON array of :func:`key_hash` values, in row order
-    rows: list[int]
-
-    @classmethod
-    def of(cls, hashes: list[int], rows: list[int]) -> FreshKeys:
-        return cls(orjson.dumps(hashes), rows)
-
-
-@dataclass(slots=True)
-class KnownRows:
-    """Rows of known children as the first pass found them: row numbers, child ids and
-    whether each row is unchanged, as three arrays.
-
-    A worker sends them to the tally as they are: for a re-sync of a large
-    list that is nearly every row, and a tuple per row cost more to build,
-    pickle and unpickle than the rest of the report.
-    """
-
-    numbers: array[int] = field(default_factory=lambda: array("i"))
-    child_ids: array[int] = field(default_factory=lambda: array("i"))
-    unchanged: bytearray = field(default_factory=bytearray)
-
-    def add(self, number: int, child_id: int, unchanged: bool) -> None:
-        self.numbers.append(number)
-        self.child_ids.append(child_id)
-        self.unchanged.append(unchanged)
-
-    def __len__(self) -> int:
-        return len(self.numbers)
-
-    def rows(self) -> Iterator[tuple[int, int, int]]:
-        """``(row, child id, unchanged)`` of each row, in order."""
-        return zip(self.numbers, self.child_ids, self.unchanged, strict=True)
-
-
 class Prepared(NamedTuple):
-    """A row after :meth:`Reconciler.prepare`: what the writer needs, and nothing else.
+    """A row after :meth:`Preparer.prepare`: what the writer needs, and nothing else.
 
     A quarantined row has no key and keeps its raw cells (stored, never
-    printed); a mapped row carries its canonical entry JSON and, when the
-    first pass found its key new, its whole case record JSON — as UTF-8
-    bytes, which cross from a worker process as they are. Workers send plain
-    tuples (``tuple(p)``; ``Prepared._make`` on arrival): a named tuple costs
-    several times more to pickle.
+    printed); a mapped row carries its canonical entry JSON and, when its key
+    is new to the archive, its whole case record JSON — as UTF-8 bytes, which
+    cross from a worker process as they are.
     """
 
     number: int
@@ -124,12 +79,6 @@ class Prepared(NamedTuple):
     resident_id: str | None = None
     risk: str | None = None
     record: bytes | None = None  # the case record's JSON, when the key is new
-    #: what the archive holds of a known child whose row changed, read ahead by a worker
-    #: (a row of :data:`interop.store.peek.CHANGE_STATES_SQL`)
-    stored: tuple[Any, ...] | None = None
-    #: with ``stored``: the fields that changed, and the new case record merged from the
-    #: latest one (body, digest) or None — decided by the worker (:func:`decide_change`)
-    decided: tuple[list[str], tuple[str, str] | None] | None = None
 
     @classmethod
     def quarantine(cls, row: RawRow, findings: list[Finding]) -> Prepared:
@@ -143,94 +92,6 @@ def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> l
     if status != "listed":
         changed.append("status")
     return changed
-
-
-def decide_change(
-    prepared: Prepared, stored: tuple[Any, ...], parts: ListParts
-) -> tuple[list[str], tuple[str, str] | None]:
-    """What the writer decides of a known child's changed row, from what a worker read
-    ahead (a row of :data:`interop.store.peek.CHANGE_STATES_SQL`): the fields that
-    changed, and — when they did and the case has a record — the new record, the
-    list-owned parts merged into the latest one, with its digest. A worker decides it
-    while the other rows of the list are still read; the writer only writes it."""
-    entry = orjson.loads(prepared.entry_json)
-    changed = changed_fields(entry, orjson.loads(stored[6]), stored[2])
-    body = stored[12]
-    if not changed or body is None:
-        return changed, None
-    merged = dumps(merge_list_fields(orjson.loads(body), parts.of(entry)))
-    return changed, (merged, digest(merged))
-
-
-def pack(rows: list[Prepared]) -> bytes:
-    """Prepared rows as one ``marshal`` blob: how a worker process sends them.
-
-    Every field is a plain value (str, bytes, int, None, a list, a dict of
-    str, a tuple read from the database) but the findings, which go as
-    tuples. ``marshal`` writes such values several times faster than the
-    pickling a process pool does by default, which took about 8 % of a
-    worker's time in the first sync of a large list. (It is safe here: the blob comes from
-    our own worker, through a pipe, never from a file or the network.)
-    """
-    return marshal.dumps(
-        [
-            tuple(p)
-            if not p.findings
-            else (p[0], p[1], [_finding_fields(f) for f in p.findings], *p[3:])
-            for p in rows
-        ]
-    )
-
-
-#: Prepared rows per blob of a worker's :class:`Packer`.
-PACK_ROWS = 64
-
-
-class Packer:
-    """A worker's prepared rows, packed (:func:`pack`) a few dozen at a time as they come.
-
-    Packed while they are still in the processor's cache, not a whole part
-    (thousands of rows) at the end (the measurement is in docs/decisions.md, D-19).
-    """
-
-    def __init__(self) -> None:
-        self.rows: list[Prepared] = []
-        self.blobs: list[bytes] = []
-
-    def add(self, row: Prepared) -> None:
-        rows = self.rows
-        rows.append(row)
-        if len(rows) >= PACK_ROWS:
-            self.blobs.append(pack(rows))
-            rows.clear()
-
-    def done(self) -> list[bytes]:
-        """The blobs, in the order the rows came."""
-        if self.rows:
-            self.blobs.append(pack(self.rows))
-            self.rows = []
-        return self.blobs
-
-
-def unpack_all(blobs: list[bytes]) -> list[Prepared]:
-    """The rows of a :class:`Packer`'s blobs."""
-    out: list[Prepared] = []
-    for blob in blobs:
-        out += unpack(blob)
-    return out
-
-
-def unpack(blob: bytes) -> list[Prepared]:
-    """The rows of :func:`pack`."""
-    make = Prepared._make
-    return [
-        make(t) if not t[2] else make(t)._replace(findings=[Finding(*f) for f in t[2]])
-        for t in marshal.loads(blob)
-    ]
-
-
-def _finding_fields(f: Finding) -> tuple[str, str, str, str, str | None]:
-    return (f.field, f.code, f.message, f.severity, f.requirement)
 
 
 def _org_id(prefix: str, name: str) -> str:
@@ -355,20 +216,17 @@ class Preparer:
         self.mapping = mapping
         self.terms = terms
         self.options = options
-        #: Row → the other rows with its key (found by the first pass).
+        #: Row → the other rows with its key (found by classifying).
         self.duplicates: dict[int, list[int]] = {}
-        #: Rows the first pass found with a key the archive lacks.
-        self.fresh: Callable[[int], bool] | None = None
         self.parts = ListParts(mapping, options, terms)
         self.normalise = Normaliser(mapping)
+        self.keys = RowKeys(mapping)
 
-    def prepare(self, row: RawRow, *, fresh: bool | None = None) -> Prepared:
+    def prepare(self, row: RawRow, *, fresh: bool) -> Prepared:
         """The part of a row's work that needs no archive: mapped, or why it is quarantined.
 
-        Pure (no report, no database), so worker processes can run it: it
-        reads only the mapping, the terminology and what the first pass found
-        (``fresh``: whether the archive lacks the row's key; by default what
-        the first pass said).
+        Pure (no report, no database), so worker processes can run it; ``fresh``:
+        whether the archive lacks the row's key (then its whole case record is built).
         """
         m = self.mapping
         if row.problem is not None:
@@ -378,7 +236,7 @@ class Preparer:
         values, notes = self.normalise(row.values)
         if notes and any(f.severity == "error" for f in notes):
             return Prepared.quarantine(row, [f for f in notes if f.severity == "error"])
-        key, rid = m.key_of(values)
+        key, rid = self.keys.key(values)
         if key is None:
             cols = "/".join(m.fields[k].column for k in m.key)
             msg = f"{cols}: required to match the child, but empty"
@@ -395,15 +253,13 @@ class Preparer:
             return Prepared.quarantine(row, findings)
         if notes:
             findings = notes + findings
-        if fresh is None:
-            fresh = self.fresh is not None and self.fresh(row.number)
         entry_json = dumpb(entry)
         return Prepared(
             row.number,
             None,
             findings,
             key,
-            m.raw_digest(row.values),
+            self.keys.digest(row.values),
             entry_json,
             digest(entry_json),
             entry.get("resident_id"),

@@ -1,26 +1,40 @@
-"""One call per way of taking a list in (名单同步): a list file, a partner feed, the runs.
+"""The sync of a list file, stage by stage (名单同步).
 
-``interop sync`` makes one of these calls. The order of a file's sync
-matters for its speed (decisions D-15, D-17): the archive's digests are read
-in a thread from the start, the first pass's workers read the file while
-this process loads the database library, and the archive is opened last.
-Stage 1 (:mod:`interop.inbound.layout`) comes before any of the writing.
+1. source — the file understood (format, encoding, sheet, header) or refused,
+   before anything is written (:mod:`interop.inbound.layout`);
+2. classify — every row keyed and digested (:mod:`interop.inbound.rows`) and
+   checked against the archive's digests: unchanged, or needing work
+   (:mod:`interop.inbound.classify`); a ``--full`` list that would delist too
+   many stops here (:mod:`interop.inbound.guard`);
+3. prepare — each row needing work mapped and checked, its case record built
+   (:mod:`interop.inbound.prepare`);
+4. reconcile — decided and written, a batch per transaction
+   (:mod:`interop.inbound.reconcile`).
+
+Stages 2 and 3 read the list by parts: in this process, or in worker
+processes for a large CSV list (:mod:`interop.inbound.executor`, the one
+place that chooses). Every tuning knob is in :class:`SyncOptions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from interop.inbound.classify import PartFound, classify, tally
+from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
-from interop.inbound.prepare import SyncOptions
-from interop.inbound.readers import FileSource
+from interop.inbound.prepare import Prepared, Preparer, SyncOptions
+from interop.inbound.reconcile import Reconciler, SyncReport
+from interop.inbound.rows import RowKeys
+from interop.inbound.source import FileSource, Part, RawRow
 
 if TYPE_CHECKING:
     from interop.config import Config
-    from interop.inbound.sync import SyncReport
+    from interop.store import Archive
 
 
 def sync_list_file(
@@ -41,48 +55,125 @@ def sync_list_file(
     at ``db`` (or, with ``options.dry_run``, only say what the sync would do)."""
     from interop.core.workdays import WorkCalendar
     from interop.fhir.terminology import Terminology
-    from interop.inbound import firstpass, workers
+    from interop.store import Archive
 
-    # (a thread reads the archive's digests while the rest starts up: D-15)
-    digests = firstpass.digests_ahead(path, db)
     terms = Terminology.load()
     mapping = InboundMapping.load(mapping_name)
     source = FileSource(path, fmt=fmt, encoding=encoding)
     source.options = mapping.reader_options(source.format)
-    # Stage 1: the file is understood — or refused — before anything is written.
     source.layout = understand(source, mapping, sheet=sheet, header_row=header_row)
     if on_note is not None:
         for note in source.layout.notes():
             on_note(note)
-    # A large list's first pass starts now: worker processes read the file while this
-    # process loads the database library and opens the archive (D-17).
-    workers.reuse_freed_memory()
-    early = (
-        None if options.dry_run else firstpass.start(source, mapping, terms, options, db, digests)
-    )
-    try:
-        calendar = WorkCalendar.load()  # (the first pass needs none: loaded while it runs)
-        from interop.inbound.sync import sync_file_rows
-        from interop.store import Archive
-
-        with Archive.open(db) as archive:
-            report = sync_file_rows(
-                archive,
-                source,
-                mapping,
-                terms,
-                calendar,
-                options,
-                source=str(path),
-                progress=progress,
-                early=early,
-                on_issue=on_issue,
-            )
-    finally:
-        if early is not None:
-            early.close()
+    calendar = WorkCalendar.load()
+    with Archive.open(db) as archive:
+        options.actor = actor_of(archive, options)
+        preparer = Preparer(mapping, terms, options)
+        rec = Reconciler(
+            archive,
+            mapping,
+            preparer.parts,
+            calendar,
+            options,
+            source=str(path),
+            on_issue=on_issue,
+        )
+        threshold = gc.get_threshold()
+        # (a list streams many short-lived objects through and keeps few)
+        gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+        try:
+            with rec.recording(), archive.checkpoints_behind():
+                _run(archive, source, preparer, rec, progress)
+        finally:
+            gc.set_threshold(*threshold)
+        report = rec.finish()
     report.layout = source.layout.to_json()
     return report
+
+
+def actor_of(archive: Archive, options: SyncOptions) -> str | None:
+    """Who runs the sync: the person of ``options.token`` (a bad token stops it), else
+    ``options.actor`` (None: unattended)."""
+    if not options.token:
+        return options.actor
+    from interop.staff.accounts import Accounts
+
+    return Accounts(archive).by_token(options.token).staff_id
+
+
+def _run(
+    archive: Archive,
+    source: FileSource,
+    preparer: Preparer,
+    rec: Reconciler,
+    progress: Callable[[int, int], Any] | None,
+) -> None:
+    options = preparer.options
+    parts, rows = source.parts(options.part_bytes)
+    workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
+    keys, known = RowKeys(preparer.mapping), frozenset(preparer.mapping.columns)
+    prepare = preparer.prepare
+    digests = archive.listed_digests()
+
+    def first(part: Part) -> PartFound:
+        rows = source.rows(part)
+        return classify(rows, keys, digests, known, keep=options.keep_rows, prepare=prepare)
+
+    kept: list[list[tuple[RawRow, Prepared]] | None] = []  # each part's, when few
+
+    def taken(found: Iterator[PartFound]) -> Iterator[PartFound]:
+        for part in found:
+            held = part.kept
+            rows = None if held is None else [r for r, _ in held]
+            kept.append(None if rows is None else list(zip(rows, part.prepared, strict=True)))
+            yield part
+
+    found = tally(taken(in_order(first, parts, workers)))
+    digests.clear()  # (not needed again: the memory goes back before the writing)
+    rec.check_columns(found.columns)
+    rec.take(found.total, found.unchanged, found.seen, found.fresh)
+    if progress is not None and found.unchanged:
+        progress(found.unchanged, found.total)
+    if not found.work:
+        return
+    preparer.duplicates = duplicates = found.duplicates
+    work, fresh = found.work, found.fresh
+    plan: list[Part | list[Prepared]] = []  # a part to read again, or the rows it kept
+    for part, held in zip(parts, kept, strict=True):
+        needed = work.between(
+            part.first, 1 << 62 if part.lines is None else part.first + part.lines
+        )
+        if not needed:
+            continue  # (nothing to do in this part)
+        if held is not None and {r.number for r, _ in held} >= set(needed):
+            plan.append(
+                [
+                    prepare(r, fresh=r.number in fresh) if r.number in duplicates else done
+                    for r, done in held
+                    if r.number in work
+                ]
+            )
+        else:
+            plan.append(part)
+
+    def second(part: Part) -> list[Prepared]:
+        rows = source.rows(part, work)  # (a CSV list skips the others as it reads)
+        return [prepare(r, fresh=r.number in fresh) for r in rows if r.number in work]
+
+    again = in_order(second, [p for p in plan if isinstance(p, Part)], workers)
+    size = options.effective_batch_size()
+    batch: list[Prepared] = []
+    for item in plan:
+        batch += next(again) if isinstance(item, Part) else item
+        while len(batch) >= size:
+            rec.commit(batch[:size], count=False)
+            del batch[:size]
+            if progress is not None:
+                progress(size, found.total)
+    if batch:
+        rec.commit(batch, count=False)
+        if progress is not None:
+            progress(len(batch), found.total)
 
 
 def sync_partner_feed(
@@ -93,7 +184,7 @@ def sync_partner_feed(
     *,
     mapping_name: str | None = None,
 ) -> SyncReport:
-    """Pull a configured partner's feed into the archive at ``db``."""
+    """Pull a configured partner's feed into the archive at ``db`` (a page per batch)."""
     from interop.core.workdays import WorkCalendar
     from interop.fhir.terminology import Terminology
     from interop.inbound.feed import sync_partner
@@ -102,6 +193,7 @@ def sync_partner_feed(
     terms = Terminology.load()
     calendar = WorkCalendar.load()
     with Archive.open(db) as archive:
+        options.actor = actor_of(archive, options)
         return sync_partner(
             archive, partner, config, terms, calendar, options, mapping_name=mapping_name
         )

@@ -144,6 +144,14 @@ def _v10_to_v11(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE referral_outcomes ADD COLUMN case_version INTEGER"))
 
 
+def _v11_to_v12(conn: sa.Connection) -> None:
+    """Adds ``sync_runs.actor``: who ran each sync run, so a full list's delistings are
+    recorded with who and which run (earlier runs keep NULL: who ran them was not kept)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("sync_runs")}
+    if "actor" not in have:
+        conn.execute(sa.text("ALTER TABLE sync_runs ADD COLUMN actor VARCHAR(64)"))
+
+
 #: from-version → step bringing the schema to from-version + 1.
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     1: _v1_to_v2,
@@ -156,4 +164,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     8: _v8_to_v9,
     9: _v9_to_v10,
     10: _v10_to_v11,
+    11: _v11_to_v12,
 }

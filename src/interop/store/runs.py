@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -18,8 +18,13 @@ from interop.store import schema as t
 from interop.store.children import copy_versions
 from interop.store.stamps import now_iso
 
+if TYPE_CHECKING:
+    from interop.store.archive import Archive
+
 #: The run statuses: ``running`` while under way, then one of the others.
 STATUSES = ("running", "completed", "failed", "refused", "interrupted")
+#: Who ran a run started without a person's token (a scheduled job).
+UNATTENDED = "unattended"
 #: The message of a run found ``running`` when the next one began.
 LEFT_RUNNING = "the process ended before the run finished (found by the next run)"
 
@@ -52,13 +57,20 @@ def mark_interrupted(conn: sa.Connection, *, stamp: str, message: str) -> int:
     return int(result.rowcount or 0)
 
 
+def name_actor(archive: Archive, run_id: str, actor: str) -> None:
+    """Record who runs ``run_id`` (a staff id, or :data:`UNATTENDED`)."""
+    r = t.sync_runs.c
+    with archive.transaction() as conn:
+        conn.execute(t.sync_runs.update().where(r.run_id == run_id).values(actor=actor))
+
+
 def recent(conn: sa.Connection, limit: int) -> list[dict[str, Any]]:
     """The last ``limit`` runs, newest first."""
     r = t.sync_runs.c
     rows = conn.execute(
         sa.select(
             r.run_id, r.source, r.status, r.full_list, r.started_at, r.finished_at, r.rows,
-            r.new, r.changed, r.unchanged, r.delisted, r.quarantined, r.message,
+            r.new, r.changed, r.unchanged, r.delisted, r.quarantined, r.message, r.actor,
         )
         .order_by(r.started_at.desc(), r.run_id)
         .limit(limit)

@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 #: Version of the archive's tables; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 meta = sa.Table(
     "interop_meta",
@@ -188,6 +188,8 @@ sync_runs = sa.Table(
     sa.Column("delisted", sa.Integer, nullable=False, default=0),
     sa.Column("quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("message", sa.Text),
+    # who ran it: a staff id (INTEROP_TOKEN), or "unattended"; a full list's delistings are theirs
+    sa.Column("actor", sa.String(64)),
 )
 
 #: Rows that could not be taken in, with the reason and the raw row (stored, never printed).

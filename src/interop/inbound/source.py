@@ -1,11 +1,13 @@
-"""Readers of list files: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, XML, JSON, NDJSON.
+"""Source (名单来源): a list file read as rows — CSV, XLSX, XML, JSON, NDJSON.
 
-Each reader streams :class:`RawRow` objects — the row number a programme
-officer would look for (the spreadsheet row for CSV and XLSX, with the
-header as row 1; the record or line number for XML, JSON and NDJSON), the
-cells by column name, and a problem when the row itself is unusable (cut
-short, not an object, not valid JSON). A source can be iterated more than
-once (the sync reads it twice: duplicates first, then the rows).
+Rows are :class:`RawRow` objects: the number a programme officer would look
+for (the spreadsheet row for CSV and XLSX, with the header as row 1; the
+record or line number for XML, JSON and NDJSON), the cells by column name,
+and a problem when the row itself is unusable (cut short, too long, not an
+object, not valid JSON). Stage 1 (:mod:`interop.inbound.layout`) finds the
+header first; the rows are then read by :class:`Part` — a CSV list whose
+lines are its records is cut into parts that worker processes read on
+their own, any other file is one part.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
+import itertools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +42,7 @@ _SUFFIX = {
     ".jsonl": "ndjson",
 }
 _SAMPLE = 1 << 20
+_BLOCK = 8 << 20
 #: The longest cell taken in (the csv module's own limit); a longer one quarantines its row.
 MAX_CELL = 131_072
 #: What the csv module may read of one cell before giving up on the file.
@@ -52,6 +57,21 @@ ID_AS_NUMBER = (
     "{column}: stored as a number by Excel: digits lost (format the column as text and "
     "export again)"
 )
+
+
+#: Encodings whose byte 0x0A is only ever a line end (a part cut there holds whole rows).
+_SPLITTABLE = {"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Bytes ``start:end`` of the file, whose first row is numbered ``first``; ``lines``:
+    how many lines it holds (None: the whole file, read record by record)."""
+
+    start: int
+    end: int
+    first: int
+    lines: int | None = None
 
 
 @dataclass(slots=True)
@@ -124,7 +144,7 @@ def _cell(value: Any) -> str:
 
 
 class FileSource:
-    """A list file, readable any number of times as :class:`RawRow` objects."""
+    """A list file, readable any number of times, by parts."""
 
     def __init__(
         self,
@@ -147,96 +167,128 @@ class FileSource:
                 codecs.lookup(encoding)
             except LookupError:
                 raise InputError(f"unknown encoding '{encoding}'", code="E131") from None
-        self.columns: list[str] = []
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def __iter__(self) -> Iterator[RawRow]:
-        reader = {
-            "csv": self._csv,
-            "xlsx": self._xlsx,
-            "xml": self._xml,
-            "json": self._json,
-            "ndjson": self._ndjson,
-        }[self.format]
+        return self.rows(Part(0, -1, 1))
+
+    def rows(self, part: Part, wanted: Container[int] | None = None) -> Iterator[RawRow]:
+        """The rows of ``part`` (``wanted``: only these rows of a CSV list)."""
+        if self.format == "csv":
+            return self._csv(part, wanted)
+        reader = {"xlsx": self._xlsx, "xml": self._xml, "json": self._json}
+        rows = reader.get(self.format, self._ndjson)()
         renames = self.layout.renames if self.layout is not None else {}
-        if renames and self.format in ("xml", "json", "ndjson"):
-            return _renamed(reader(), renames)
-        return reader()
+        return _renamed(rows, renames) if renames and self.format != "xlsx" else rows
+
+    def parts(self, part_bytes: int) -> tuple[list[Part], int]:
+        """The list cut at line ends into parts of about ``part_bytes``, and how many lines
+        lie below the header; or the whole file as one part (rows unknown: 0).
+
+        Only a CSV list whose lines are its records can be cut: no quote (a quoted
+        cell may hold a line end), no NUL, no carriage return but before a line
+        end, and an encoding that keeps byte ``\\n`` for line ends.
+        """
+        whole = [Part(0, -1, 1)], 0
+        delimiter = str(self.options.get("delimiter", ","))
+        if self.format != "csv" or self.encoding is None or len(delimiter) != 1:
+            return whole
+        if codecs.lookup(self.encoding).name not in _SPLITTABLE:
+            return whole
+        at = self.layout.header_row if self.layout is not None else 1
+        out: list[Part] = []
+        try:
+            with self.path.open("rb") as fh:
+                for _ in range(at):  # (the header and the lines above it)
+                    line = fh.readline()
+                    if not line.endswith(b"\n") or b'"' in line:
+                        return whole
+                start = pos = fh.tell()
+                first, seen, tail = at + 1, 0, b""  # seen: line ends from start to pos
+                while block := fh.read(_BLOCK):
+                    if b'"' in block or b"\x00" in block or _lone_cr(tail + block):
+                        return whole
+                    tail, i = block[-1:], 0
+                    while (cut := block.find(b"\n", max(i, start + part_bytes - pos))) >= 0:
+                        seen += block.count(b"\n", i, cut + 1)
+                        out.append(Part(start, pos + cut + 1, first, seen))
+                        first, seen, start, i = first + seen, 0, pos + cut + 1, cut + 1
+                    seen += block.count(b"\n", i)
+                    pos += len(block)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read ({exc.strerror})", code="E101") from None
+        if tail == b"\r":
+            return whole
+        last = seen + (tail not in (b"", b"\n"))
+        if last:
+            out.append(Part(start, pos, first, last))
+        return out, first + last - at - 1
 
     # -- CSV ----------------------------------------------------------------
 
-    def _csv(self) -> Iterator[RawRow]:
-        assert self.encoding is not None
-        delimiter = str(self.options.get("delimiter", ","))
-        number = 0
-        at = self.layout.header_row if self.layout is not None else 1
+    def _csv(self, part: Part, wanted: Container[int] | None) -> Iterator[RawRow]:
+        assert self.encoding is not None and self.layout is not None
+        header, at = list(self.layout.header), self.layout.header_row
+        encoding = self.encoding
+        if part.start and codecs.lookup(encoding).name == "utf-8-sig":
+            encoding = "utf-8"  # (the byte-order mark is on the first line only)
         if csv.field_size_limit() < _CSV_FIELD_LIMIT:
             csv.field_size_limit(_CSV_FIELD_LIMIT)  # (a longer cell quarantines its row only)
+        number = part.first - 1
         try:
-            with self.path.open(encoding=self.encoding, newline="") as fh:
-                rows = csv.reader(fh, delimiter=delimiter)
-                header: list[str] | None = None
-                for cells in rows:
+            with self.path.open("rb") as fh:
+                fh.seek(part.start)
+                text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+                reader: Iterator[list[str]] = csv.reader(
+                    text, delimiter=self.options.get("delimiter", ",")
+                )
+                if part.lines is not None:
+                    reader = itertools.islice(reader, part.lines)
+                for cells in reader:
                     number += 1
-                    if header is None:
-                        if number < at:
-                            continue
-                        header = (
-                            list(self.layout.header)
-                            if self.layout is not None
-                            else [c.strip().lstrip("\ufeff") for c in cells]
-                        )
-                        self.columns = header
+                    if number <= at or (wanted is not None and number not in wanted):
                         continue
                     row = csv_row(number, header, cells)
                     if row is not None:
                         yield row
         except UnicodeDecodeError:
             raise InputError(
-                f"{self.path.name}: row {number + 1} is not valid {self.encoding} text; "
-                "give --encoding",
+                f"{self.path.name}: row {self._bad_line(part)} is not valid {self.encoding} "
+                "text; give --encoding",
                 code="E131",
             ) from None
         except csv.Error as exc:
-            raise InputError(
-                f"{self.path.name}: row {number + 1} is not valid CSV ({exc})", code="E132"
-            ) from None
+            msg = f"{self.path.name}: row {number + 1} is not valid CSV ({exc})"
+            raise InputError(msg, code="E132") from None
         except OSError as exc:
-            raise InputError(
-                f"{self.path}: cannot read the file ({exc.strerror})", code="E101"
-            ) from None
+            raise InputError(f"{self.path}: cannot read ({exc.strerror})", code="E101") from None
+
+    def _bad_line(self, part: Part) -> int:
+        """The line of ``part`` with the first byte the encoding does not allow."""
+        with self.path.open("rb") as fh:
+            fh.seek(part.start)
+            for number, line in enumerate(fh, start=part.first):
+                try:
+                    line.decode(self.encoding or "utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return part.first
 
     # -- XLSX ---------------------------------------------------------------
 
     def _xlsx(self) -> Iterator[RawRow]:
         from interop.inbound.layout import open_workbook
 
+        assert self.layout is not None
         book = open_workbook(self)
         try:
-            layout = self.layout
-            sheet_name = layout.sheet if layout is not None else self.options.get("sheet")
-            if sheet_name is not None and sheet_name not in book.sheetnames:
-                raise InputError(f"{self.path.name}: no sheet named '{sheet_name}'", code="E133")
-            sheet = book[sheet_name] if sheet_name else book.worksheets[0]
-            at = layout.header_row if layout is not None else 0
-            header: list[str] | None = None
+            layout, header = self.layout, list(self.layout.header)
+            if layout.sheet is not None and layout.sheet not in book.sheetnames:
+                raise InputError(f"{self.path.name}: no sheet named '{layout.sheet}'", code="E133")
+            sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]
             kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if header is None:
-                    if number < at:
-                        continue
-                    values = [_cell(v) for v in cells]
-                    if not at and not any(v.strip() for v in values):
-                        continue
-                    while values and not values[-1].strip():
-                        values.pop()
-                    header = (
-                        list(layout.header) if layout is not None else [v.strip() for v in values]
-                    )
-                    self.columns = header
-                    continue
-                row = kinds.row(number, header, cells)
-                if row is not None:
+                if number > layout.header_row and (row := kinds.row(number, header, cells)):
                     yield row
         finally:
             book.close()
@@ -331,10 +383,8 @@ class _XlsxCells:
     when its cell is empty (a merged cell reads as its first row only).
     """
 
-    def __init__(self, layout: Layout | None) -> None:
-        self.ids = layout.id_columns if layout is not None else frozenset()
-        self.dates = layout.date_columns if layout is not None else frozenset()
-        self.fill = layout.fill_down if layout is not None else frozenset()
+    def __init__(self, layout: Layout) -> None:
+        self.ids, self.dates, self.fill = layout.id_columns, layout.date_columns, layout.fill_down
         self.above: dict[str, str] = {}
 
     def row(self, number: int, header: list[str], cells: tuple[Any, ...]) -> RawRow | None:
@@ -364,6 +414,12 @@ class _XlsxCells:
         return RawRow(number, values, problem)
 
 
+def _lone_cr(data: bytes) -> bool:
+    """Whether a carriage return does not start a line end (one at the very end may)."""
+    crs = data.count(b"\r")
+    return crs != 0 and crs - data.endswith(b"\r") != data.count(b"\r\n")
+
+
 def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | None:
     """Why a row whose cells fit no header is quarantined: more cells, or one too long."""
     width = len(header)
@@ -389,7 +445,7 @@ def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
     """The row of a CSV record under ``header``: cut short, too long, or None for a blank line."""
     width = len(header)
     if len(cells) == width:
-        if max(map(len, cells), default=0) > MAX_CELL:
+        if len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL:
             return RawRow(
                 number, dict(zip(header, cells, strict=True)), _width_problem(header, cells)
             )

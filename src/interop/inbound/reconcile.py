@@ -1,0 +1,307 @@
+"""Reconcile (对账入库): decide each prepared row against the archive, and write it.
+
+Each row is new, changed (which fields) or unchanged; a bad row goes to
+quarantine with its reason and never blocks the good rows; each batch is one
+transaction (a run killed midway keeps what it committed). With a full list,
+the listed children it does not name are marked delisted — never deleted, and
+named again they are listed again — in the run that records who ran it
+(T-01, R-7.1.1-01). All reading and writing goes through the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Container, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from interop import faults
+from interop._errors import InteropError
+from interop.core.deadlines import Deadline, earliest, start_deadline
+from interop.core.workdays import WorkCalendar
+from interop.inbound import guard
+from interop.inbound.guard import DelistRefused
+from interop.inbound.mapping import Finding, InboundMapping
+from interop.inbound.prepare import DRY_RUN, ListParts, Prepared, SyncOptions, changed_fields
+from interop.store import runs
+from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
+
+StoredDeadline = tuple[str, str, str, bool]
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SyncReport:
+    run_id: str
+    source: str
+    mapping: str
+    status: str = "running"
+    rows: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    delisted: int = 0
+    quarantined: int = 0
+    message: str | None = None
+    actor: str = runs.UNATTENDED  # who ran it (delistings are theirs)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, list[str]] = field(default_factory=dict)  # case number → fields
+    layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
+
+    def to_json(self) -> dict[str, Any]:
+        keys: tuple[str, ...] = (
+            "layout",
+            "run_id",
+            "source",
+            "mapping",
+            "status",
+            "rows",
+            "new",
+            "changed",
+        )
+        keys += ("unchanged", "delisted", "quarantined", "message", "actor", "changes", "issues")
+        return {k: getattr(self, k) for k in keys}
+
+
+def _stored(d: Deadline | None) -> StoredDeadline | None:
+    return None if d is None else (d.rule, d.start.isoformat(), d.due.isoformat(), d.provisional)
+
+
+def _deadline(stored: StoredDeadline | None) -> Deadline | None:
+    if stored is None:
+        return None
+    rule, start, due, provisional = stored
+    return Deadline(rule, dt.date.fromisoformat(start), dt.date.fromisoformat(due), provisional)
+
+
+class Reconciler:
+    """One sync run: feed it batches of prepared rows; it decides and writes each."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        mapping: InboundMapping,
+        parts: ListParts,
+        calendar: WorkCalendar,
+        options: SyncOptions,
+        *,
+        source: str,
+        partner: str | None = None,
+        on_issue: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.archive, self.mapping, self.parts = archive, mapping, parts
+        self.calendar, self.options, self.on_issue = calendar, options, on_issue
+        self.known_columns = mapping.columns
+        self.reported_columns: set[str] = set()
+        self.fresh: Container[int] = ()  # rows whose key the archive lacked (not looked up)
+        self.seen: Container[int] = ()
+        self.scanned_rows = self.scanned_unchanged = self.batches = self.would_delist = 0
+        self._deadlines: dict[str | None, Deadline | None] = {}
+        self._stored_deadlines: dict[str | None, StoredDeadline | None] = {}
+        actor = options.actor or runs.UNATTENDED
+        if options.dry_run:
+            run_id = DRY_RUN
+        else:
+            run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
+            runs.name_actor(archive, run_id, actor)
+        self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name, actor=actor)
+
+    # -- issues -------------------------------------------------------------
+
+    def _issue(self, row: int, f: Finding) -> None:
+        item = {"row": row, "field": f.field, "code": f.code, "message": f.message}
+        item["severity"] = f.severity
+        if f.requirement:
+            item["requirement"] = f.requirement
+        self._add(item)
+
+    def _add(self, item: dict[str, Any]) -> None:
+        self.report.issues.append(item)
+        if self.on_issue is not None:
+            self.on_issue(item)
+
+    def check_columns(self, columns: Iterable[str]) -> None:
+        """Note once each column that is not the mapping's (it is ignored)."""
+        for col in sorted(set(columns) - self.known_columns - self.reported_columns):
+            msg = f"{col}: not a column of mapping {self.mapping.name}; ignored"
+            self._add(
+                {"row": 1, "field": col, "code": "extra-column", "message": msg}
+                | {"severity": "information"}
+            )
+            self.reported_columns.add(col)
+
+    def _start_deadline(self, risk: str | None) -> Deadline | None:
+        """The start deadline this list sets for a child of this risk (the same all run)."""
+        if risk not in self._deadlines:
+            self._deadlines[risk] = start_deadline(
+                risk,
+                self.options.received,
+                self.calendar,
+                agreement_date=self.options.agreement_date,
+            )
+        return self._deadlines[risk]
+
+    def _stored_deadline(self, risk: str | None) -> StoredDeadline | None:
+        """:meth:`_start_deadline` as the archive stores it (one tuple per risk, shared)."""
+        if risk not in self._stored_deadlines:
+            self._stored_deadlines[risk] = _stored(self._start_deadline(risk))
+        return self._stored_deadlines[risk]
+
+    # -- the work -----------------------------------------------------------
+
+    def take(self, total: int, unchanged: int, seen: Container[int], fresh: Container[int]) -> None:
+        """What classifying found; a ``--full`` list that would delist more than allowed
+        stops here, before the first write (:mod:`interop.inbound.guard`)."""
+        self.scanned_rows, self.scanned_unchanged = total, unchanged
+        self.seen, self.fresh = seen, fresh
+        if self.options.full:
+            would, listed = self.archive.delisting(seen)
+            self.would_delist = would
+            try:
+                guard.check(self.options.delist_limit, would=would, listed=listed, rows=total)
+            except DelistRefused as exc:
+                if not self.options.dry_run:
+                    raise
+                self.report.message = f"a real run would stop: {exc.message}"
+
+    def commit(
+        self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
+    ) -> None:
+        """Decide against the archive and write one batch of prepared rows (one transaction).
+
+        ``count=False`` when the rows were counted by :meth:`take` already.
+        """
+        batch = Batch(rows=len(items) if count else 0, cursor=cursor)
+        fresh = self.fresh
+        known = self.archive.lookup(
+            [p.key for p in items if p.key is not None and p.number not in fresh]
+        )
+        compare: list[tuple[Prepared, Known]] = []
+        for p in items:
+            if p.key is None:  # quarantined
+                for f in p.findings:
+                    self._issue(p.number, f)
+                    raw = p.values or {}
+                    batch.quarantined.append(
+                        QuarantinedRow(p.number, f.field, f.code, f.message, raw)
+                    )
+                self.report.quarantined += 1
+                continue
+            k = known.get(p.key)
+            if k is not None and k.raw_digest == p.raw_digest and k.status == "listed":
+                batch.unchanged += 1
+                continue
+            for f in p.findings:
+                self._issue(p.number, f)
+            if k is not None:
+                compare.append((p, k))
+                continue
+            record = p.record or self.parts.new_record(orjson.loads(p.entry_json))
+            batch.new.append(
+                NewChild(
+                    match_key=p.key,
+                    resident_id=p.resident_id,
+                    entry_json=p.entry_json,
+                    entry_digest=p.entry_digest,
+                    raw_digest=p.raw_digest,
+                    risk_level=p.risk,
+                    received=self.options.received.isoformat(),
+                    deadline=self._stored_deadline(p.risk),
+                    record_json=record,
+                )
+            )
+        if compare:
+            self._changes(batch, compare)
+        if not self.options.dry_run:
+            self.archive.apply_batch(
+                self.report.run_id, batch, case_prefix=self.options.case_prefix
+            )
+        self.report.rows += batch.rows
+        self.report.new += len(batch.new)
+        self.report.changed += len(batch.changed)
+        self.report.unchanged += batch.unchanged
+        self.batches += 1
+        faults.reached("sync.batch-written", self.batches)
+
+    def _changes(self, batch: Batch, compare: list[tuple[Prepared, Known]]) -> None:
+        """Known children's rows: which fields changed (a new risk level moves the start
+        deadline only earlier: G-06)."""
+        stored = self.archive.entries(k for _, k in compare)
+        decided = []
+        for p, k in compare:
+            entry = orjson.loads(p.entry_json)
+            changed = changed_fields(entry, stored.get(k.child_id, {}), k.status)
+            if not changed:
+                batch.retouched.append((k.child_id, p.raw_digest))
+                batch.unchanged += 1
+            else:
+                decided.append((p, k, entry, changed))
+        risky = [k.case_number for _, k, _, changed in decided if "risk_level" in changed]
+        old = self.archive.case_deadlines(risky) if risky else {}
+        for p, k, entry, changed in decided:
+            deadline = None
+            if "risk_level" in changed:
+                previous = _deadline(old.get(k.case_number))
+                deadline = earliest(previous, self._start_deadline(p.risk))
+            batch.changed.append(
+                ChangedChild(
+                    known=k,
+                    entry_json=p.entry_json,
+                    raw_digest=p.raw_digest,
+                    changed=changed,
+                    risk_level=p.risk,
+                    deadline=_stored(deadline),
+                    merge=self.parts.of(entry),
+                )
+            )
+            self.report.changes[k.case_number] = changed
+
+    @contextmanager
+    def recording(self, *, say_why: bool = False) -> Iterator[None]:
+        """Close the run however the work ends: refused, interrupted, failed (re-raised;
+        ``say_why``: an error's own message recorded, not only its kind)."""
+        try:
+            yield
+        except DelistRefused as exc:
+            self.finish(status="refused", message=exc.message)
+            raise
+        except KeyboardInterrupt:
+            # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be
+            # recorded now stays "running" and the next run marks it interrupted.
+            try:
+                self.finish(status="interrupted", message="interrupted (Ctrl-C)")
+            except Exception as exc:
+                log.warning("the interrupted run could not be recorded (%s)", type(exc).__name__)
+            raise
+        except BaseException as exc:
+            why = exc.message if say_why and isinstance(exc, InteropError) else None
+            self.finish(status="failed", message=why or type(exc).__name__)
+            raise
+
+    def finish(self, *, status: str = "completed", message: str | None = None) -> SyncReport:
+        """Close the run (a completed full list delists the listed children it did not name)."""
+        report = self.report
+        report.rows += self.scanned_rows
+        report.unchanged += self.scanned_unchanged
+        # (a full list of no rows delists nobody: it was not understood)
+        full = self.options.full and status == "completed" and report.rows > 0
+        if self.options.dry_run:  # (nothing written: what a real run would have done)
+            report.delisted = self.would_delist if full else 0
+            report.status = DRY_RUN if status == "completed" else status
+            report.message = message or report.message
+            return report
+        report.delisted = self.archive.finish_run(
+            report.run_id,
+            status=status,
+            full=full,
+            message=message,
+            seen=self.seen,
+            rows=self.scanned_rows,
+            unchanged=self.scanned_unchanged,
+        )
+        report.status, report.message = status, message
+        return report
