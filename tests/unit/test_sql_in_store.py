@@ -1,23 +1,14 @@
 """SQL lives in ``interop.store`` only: no module outside it imports SQLAlchemy or the
 table definitions (``interop.store.schema`` and the area modules it gathers,
 ``interop.store.tables``), at run time or for type checking.
-
-The allow-list names what other branches are still moving into store modules, each
-with its reason; an entry that is no longer needed fails too, so the list only shrinks.
 """
 
 from __future__ import annotations
 
 import ast
-from fnmatch import fnmatch
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "interop"
-
-#: Modules outside store/ that still hold SQL (paths under src/interop), and why.
-STILL_MOVING: dict[str, str] = {
-    "inbound/*.py": "inbound/ is being rebuilt on its own branch (list sync store module)",
-}
 
 
 def _tables(module: str) -> bool:
@@ -63,20 +54,9 @@ def _outside_store() -> dict[str, list[str]]:
 
 
 def test_no_sql_outside_store() -> None:
+    assert len(list(SRC.rglob("*.py"))) > 50, "the scan must see the package's modules"
     found = _outside_store()
-    assert len(found) >= 1, "the scan must see the modules still being moved"
-    stray = {
-        rel: where
-        for rel, where in found.items()
-        if not any(fnmatch(rel, pattern) for pattern in STILL_MOVING)
-    }
-    assert not stray, f"SQL outside interop.store (move it into a store module): {stray}"
-
-
-def test_every_allow_list_entry_is_still_needed() -> None:
-    found = _outside_store()
-    stale = [p for p in STILL_MOVING if not any(fnmatch(rel, p) for rel in found)]
-    assert not stale, f"these modules hold no SQL any more: remove them from STILL_MOVING {stale}"
+    assert not found, f"SQL outside interop.store (move it into a store module): {found}"
 
 
 def test_the_scan_sees_every_way_sql_comes_in() -> None:

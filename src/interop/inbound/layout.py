@@ -17,11 +17,13 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
 from interop._errors import InputError
+from interop.inbound.found import Layout as Layout
+from interop.inbound.workbook import column_letter as column_letter
+from interop.inbound.workbook import merged_below, open_workbook
 
 if TYPE_CHECKING:
     from interop.inbound.mapping import InboundMapping
@@ -45,71 +47,12 @@ UNDECODABLE = "{file}: row {row} is not valid {encoding} text; give the right --
 NO_DATA = "{file}: no data rows below the header ({where})"
 NO_SHEET = "{file}: no sheet named '{sheet}' (sheets: {sheets})"
 BAD_HEADER_ROW = "{file}: --header-row {row}: the file has no such row{where}"
-SKIPPED = "row {row}: skipped (above the header: a title, a note or a blank row)"
-MERGED = (
-    "cells {cells} are merged: only their first row holds the value (a column the mapping "
-    "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
-)
-
-
-def column_letter(index: int) -> str:
-    """Spreadsheet letters of a 0-based column index (0 → A, 26 → AA)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def label(text: str) -> str:
     """A header cell as compared: NFKC, no spaces, no zero-width or byte-order marks."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
-
-
-@dataclass(slots=True)
-class Layout:
-    """What stage 1 found: where the list is in the file and what its columns are."""
-
-    format: str
-    encoding: str | None
-    sheet: str | None
-    header_row: int  # the spreadsheet row (or line) of the header, 1-based
-    found: list[str]  # the header cells as in the file
-    header: list[str]  # each column as the rows are keyed: the mapping's name, else as found
-    matched: dict[str, str]  # mapping column → header cell it was found under
-    skipped: list[int] = field(default_factory=list)  # rows above the header with text
-    merged: list[str] = field(default_factory=list)  # merged cells below the header (A3:A5)
-    sheets: list[str] = field(default_factory=list)
-    id_columns: frozenset[str] = frozenset()
-    date_columns: frozenset[str] = frozenset()
-    fill_down: frozenset[str] = frozenset()
-
-    @property
-    def renames(self) -> dict[str, str]:
-        """Header cell → the mapping's name, where they differ (a synonym)."""
-        return {f: h for f, h in zip(self.found, self.header, strict=True) if f.strip() != h}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "encoding": self.encoding,
-            "sheet": self.sheet,
-            "header_row": self.header_row,
-            "columns": self.header,
-            "matched": self.matched,
-            "skipped_rows": self.skipped,
-            "merged_cells": self.merged,
-        }
-
-    def notes(self) -> list[str]:
-        """Information lines for the operator (rows skipped, columns found by a synonym)."""
-        out = [SKIPPED.format(row=n) for n in self.skipped]
-        out += [MERGED.format(cells=ref) for ref in self.merged]
-        for found, name in self.renames.items():
-            out.append(f"column {found.strip()} read as {name} (a synonym in the mapping)")
-        return out
 
 
 class _Names:
@@ -238,7 +181,7 @@ def understand(
     if complete and not any(any(x.strip() for x in r) for r in below):
         raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
     kinds = {s.column: s for s in mapping.fields.values()}
-    merged = merged_below(source, parts[sheet_name], i + 1) if sheet_name in parts else []
+    merged = merged_below(source.path, parts[sheet_name], i + 1) if sheet_name in parts else []
     return Layout(
         format=source.format,
         encoding=source.encoding,
@@ -295,7 +238,7 @@ def _xlsx_heads(
     source: FileSource, sheet: str | None, parts: dict[str, str]
 ) -> tuple[list[tuple[str | None, list[list[str]], bool]], list[str]]:
     """The first rows of each sheet (or of ``sheet``) as text cells."""
-    book = open_workbook(source)
+    book = open_workbook(source.path)
     try:
         names = list(book.sheetnames)
         if sheet is not None and sheet not in names:
@@ -316,49 +259,6 @@ def _xlsx_heads(
         return out, names
     finally:
         book.close()
-
-
-def merged_below(source: FileSource, member: str, header_row: int) -> list[str]:
-    """The merged cell ranges of a sheet (``member``: its part in the package) below its
-    header row (as ``A3:A5``).
-
-    openpyxl's read-only sheets do not read them: they are the ``<mergeCell>``
-    elements at the end of the sheet's XML, found here by streaming it once.
-    """
-    import re
-    import zipfile
-
-    found: list[str] = []
-    pattern = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-    try:
-        with zipfile.ZipFile(source.path) as package, package.open(member) as fh:
-            buf = b""
-            while chunk := fh.read(1 << 20):
-                buf += chunk
-                last = 0
-                for m in pattern.finditer(buf):
-                    last = m.end()
-                    if int(m[2]) > header_row:
-                        found.append(f"{m[1].decode()}{int(m[2])}:{m[3].decode()}{int(m[4])}")
-                buf = buf[max(last, len(buf) - 256) :]  # (a tag cut by the chunk's end)
-    except (KeyError, OSError, zipfile.BadZipFile):
-        return []
-    return list(dict.fromkeys(found))
-
-
-def open_workbook(source: FileSource) -> Any:
-    """The workbook, read-only (a file that is not one: E133)."""
-    import zipfile
-
-    import openpyxl  # type: ignore[import-untyped,unused-ignore]
-
-    try:
-        return openpyxl.load_workbook(source.path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"{source.path.name}: not a readable XLSX workbook ({type(exc).__name__})",
-            code="E133",
-        ) from None
 
 
 def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) -> Layout:

@@ -15,20 +15,25 @@ into findings (which column, which check, why — never the value itself).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
 from interop.fhir.canonical import cs
+from interop.inbound.fields import CodeLookup as CodeLookup
+from interop.inbound.fields import FieldSpec as FieldSpec
+from interop.inbound.fields import Finding as Finding
+from interop.inbound.fields import cell_of as cell_of
+from interop.inbound.mapping_format import compile_check as compile_check
+from interop.inbound.mapping_format import mapping_format, meta_validator
 
 if TYPE_CHECKING:  # jsonschema is imported when a check fails (for its messages)
     import jsonschema  # type: ignore[import-untyped,unused-ignore]
@@ -42,62 +47,12 @@ CACHE_LIMIT = 1 << 16
 _MISSING: Any = object()
 _TEXT, _CODE, _CODES, _DATE, _RID = range(5)
 _KINDS = {"text": _TEXT, "code": _CODE, "codes": _CODES, "date": _DATE, "resident-id": _RID}
-_RID_CHECK = "10X98765432"
-_RID_OFFSET = 48 * sum((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
     if len(cache) >= CACHE_LIMIT:
         cache.clear()
     cache[key] = value
-
-
-class CodeLookup(Protocol):
-    """What the mapping needs of :class:`interop.fhir.terminology.Terminology`."""
-
-    def code_for_text(self, system: str, text: str) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem of a row: which column, what kind, why; never the value."""
-
-    field: str
-    code: str
-    message: str
-    severity: str = "error"
-    requirement: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    name: str
-    columns: tuple[str, ...]
-    kind: str
-    required: bool
-    system: str | None
-    label: str
-    values: dict[str, str]
-    separators: str
-    past: bool
-    synonyms: tuple[str, ...] = ()  # other header names of the column (stage 1)
-    fill_down: bool = False  # an empty cell under a merged one takes the value above
-    controls: str = "remove"  # control/bidi characters: "remove" them or "quarantine" the row
-
-    @property
-    def column(self) -> str:
-        return self.columns[0]
-
-
-def cell_of(values: dict[str, str], spec: FieldSpec) -> str:
-    """A field's cell, stripped: the first of its columns the row has."""
-    if len(spec.columns) == 1:
-        return (values.get(spec.columns[0]) or "").strip()
-    for col in spec.columns:
-        v = values.get(col)
-        if v is not None:
-            return v.strip()
-    return ""
 
 
 BAD_DATE = "{column}: not a date in a known format (YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)"
@@ -176,8 +131,8 @@ class InboundMapping:
             raise DataFileError(
                 name, f"line {line}" if line else "(file)", "not valid JSON"
             ) from None
-        if not _mapping_format()(data):
-            err = next(iter(_meta_validator().iter_errors(data)))
+        if not mapping_format()(data):
+            err = next(iter(meta_validator().iter_errors(data)))
             parts = [str(p) for p in err.absolute_path]
             entry = ".".join(parts) or "(top)"
             line = _line_of(text, parts[-1]) if parts else None
@@ -509,41 +464,3 @@ class InboundMapping:
                 )
             )
         return out
-
-
-def _mapping_schema() -> Any:
-    from interop.resources import mappings_dir
-
-    path = mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json"
-    return json.loads(path.read_text("utf-8"))
-
-
-def compile_check(schema: Any) -> Callable[[Any], bool]:
-    """Whether a value is valid by ``schema``, compiled to Python (``fastjsonschema``:
-    ``jsonschema`` checks about 6,000 records a second, slower than a large list needs;
-    it explains a record that fails). Raises ``JsonSchemaDefinitionException`` for a
-    schema that is not one."""
-    validate = fastjsonschema.compile(schema)
-
-    def check(value: Any) -> bool:
-        try:
-            validate(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return check
-
-
-@functools.cache
-def _mapping_format() -> Callable[[Any], bool]:
-    """The mapping format's check, compiled."""
-    return compile_check(_mapping_schema())
-
-
-@functools.cache
-def _meta_validator() -> jsonschema.Draft202012Validator:
-    """The same check by ``jsonschema``, for its messages when a mapping file breaks it."""
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(_mapping_schema())

@@ -107,7 +107,8 @@ class Reconciler:
             run_id = DRY_RUN
         else:
             run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
-            runs.name_actor(archive, run_id, actor)
+            with archive.transaction() as conn:
+                runs.name_actor(conn, run_id, actor)
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name, actor=actor)
 
     # -- issues -------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import InputError
 
 if TYPE_CHECKING:
-    from interop.inbound.layout import Layout
+    from interop.inbound.found import Layout
 
 log = logging.getLogger(__name__)
 
@@ -277,10 +277,10 @@ class FileSource:
     # -- XLSX ---------------------------------------------------------------
 
     def _xlsx(self) -> Iterator[RawRow]:
-        from interop.inbound.layout import open_workbook
+        from interop.inbound.workbook import open_workbook
 
         assert self.layout is not None
-        book = open_workbook(self)
+        book = open_workbook(self.path)
         try:
             layout, header = self.layout, list(self.layout.header)
             if layout.sheet is not None and layout.sheet not in book.sheetnames:
@@ -426,7 +426,7 @@ def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | Non
     if len(cells) > width:
         extra = [i for i in range(width, len(cells)) if cells[i].strip()]
         if extra:
-            from interop.inbound.layout import column_letter
+            from interop.inbound.workbook import column_letter
 
             shown = ", ".join(column_letter(i) for i in extra[:5])
             return ("long-row", LONG_ROW.format(cells=len(cells), width=width, extra=shown))

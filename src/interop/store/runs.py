@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from interop.store import schema as t
 from interop.store.children import copy_versions
 from interop.store.stamps import now_iso
-
-if TYPE_CHECKING:
-    from interop.store.archive import Archive
 
 #: The run statuses: ``running`` while under way, then one of the others.
 STATUSES = ("running", "completed", "failed", "refused", "interrupted")
@@ -57,11 +54,10 @@ def mark_interrupted(conn: sa.Connection, *, stamp: str, message: str) -> int:
     return int(result.rowcount or 0)
 
 
-def name_actor(archive: Archive, run_id: str, actor: str) -> None:
+def name_actor(conn: sa.Connection, run_id: str, actor: str) -> None:
     """Record who runs ``run_id`` (a staff id, or :data:`UNATTENDED`)."""
     r = t.sync_runs.c
-    with archive.transaction() as conn:
-        conn.execute(t.sync_runs.update().where(r.run_id == run_id).values(actor=actor))
+    conn.execute(t.sync_runs.update().where(r.run_id == run_id).values(actor=actor))
 
 
 def recent(conn: sa.Connection, limit: int) -> list[dict[str, Any]]:
