@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from interop._errors import ConfigError
-from interop.config import Partner
 from interop.exchange.hookspecs import hookimpl
-from interop.exchange.http import HttpResult, HttpTransport, summarise_outcome
+from interop.exchange.http import HttpResult, HttpTransport, bearer_token, summarise_outcome
 from interop.exchange.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -78,8 +77,7 @@ class HospitalFhir:
     def __init__(self, name: str, settings: dict[str, Any]) -> None:
         self.name = name
         self.settings = dict(settings)
-        partner = Partner(name=name, kind=KIND, settings=self.settings)
-        base_url = partner.url
+        base_url = settings.get("url") or settings.get("base_url")
         if not base_url:
             raise ConfigError(f"partner {name}: key 'base_url' is missing", code="E166")
         self.poll_floor = _number(name, settings, "poll_floor_minutes", MIN_POLL_MINUTES)
@@ -101,8 +99,8 @@ class HospitalFhir:
         self.retry = RetryPolicy.from_settings(settings)
         self.transport = HttpTransport(
             name,
-            base_url,
-            token=partner.bearer_token(),
+            str(base_url),
+            token=bearer_token(name, KIND, settings),
             timeout=_number(name, settings, "timeout", 30.0),
             connect_timeout=_number(name, settings, "connect_timeout", 5.0),
         )
