@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -164,28 +163,6 @@ def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
         with a.engine.begin() as conn:
             conn.execute(t.children.insert(), rows)
         assert a.listed_digests() == expected
-    if db_url.startswith("sqlite"):
-        from interop.store.peek import read_digests
-
-        version, found = read_digests(Path(db_url.removeprefix("sqlite:///")))
-        assert (version, found) == (t.SCHEMA_VERSION, expected)
-
-
-def test_digests_read_ahead_in_a_thread(tmp_path: Path) -> None:
-    """A large sync reads the digests in a thread from its start (peek.DigestsAhead): the
-    same as read_digests; an error of the read is raised where the result is taken."""
-    from interop.store.peek import DigestsAhead, read_digests
-
-    db = tmp_path / "a.sqlite3"
-    with Archive.create(f"sqlite:///{db}"):
-        pass
-    ahead = DigestsAhead(db)
-    ahead.join()
-    assert ahead.result() == read_digests(db) == (t.SCHEMA_VERSION, {})
-    assert DigestsAhead(tmp_path / "none.sqlite3").result() == (None, {})
-    (tmp_path / "junk.sqlite3").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(sqlite3.DatabaseError):
-        DigestsAhead(tmp_path / "junk.sqlite3").result()
 
 
 def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:

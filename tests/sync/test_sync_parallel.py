@@ -14,7 +14,6 @@ import json
 import os
 import pickle
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -41,7 +40,6 @@ from interop.inbound.prepare import PART_BYTES
 from interop.inbound.source import FileSource
 from interop.resources import mappings_dir
 from interop.store import Archive
-from interop.store import schema as t
 from interop.store.schema import sync_runs
 
 WORKERS = {"INTEROP_SYNC_WORKERS": "2", "INTEROP_SYNC_PARALLEL_MIN": "0"}
@@ -587,51 +585,3 @@ def test_a_worker_that_dies_ends_the_run_plainly(
 
 
 # -- what the workers read ahead of a changed child -------------------------------------
-
-
-def test_what_workers_read_ahead_is_what_the_writer_would_read(
-    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """peek.CHANGE_STATES_SQL gives, for every child (listed, changed, delisted), what
-    Archive.lookup, entries, case_deadlines and the latest case record give."""
-    from interop.store.archive import Stored
-    from interop.store.peek import change_states
-
-    path, changed = tmp_path / "list.csv", tmp_path / "list-changed.csv"
-    gen_child_list.write(path, 400, bad=0.05, seed=23, change=0.0, encoding="utf-8")
-    gen_child_list.write(changed, 300, bad=0.05, seed=23, change=0.2, encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
-    sync(db, path, env=NO_WORKERS, monkeypatch=monkeypatch)
-    report = sync(
-        db, changed, "--full", "--allow-delist", "100%", env=NO_WORKERS, monkeypatch=monkeypatch
-    )
-    assert report["changed"] > 10 and report["delisted"] > 10
-    with Archive.open(db) as a:
-        with a.engine.connect() as conn:
-            keys = dict(conn.execute(sa.select(t.children.c.id, t.children.c.match_key)).all())
-            latest = {
-                number: (version, body, digest)
-                for number, version, body, digest in conn.execute(
-                    sa.select(
-                        t.case_records.c.case_number,
-                        t.case_records.c.version,
-                        t.case_records.c.body,
-                        t.case_records.c.digest,
-                    ).order_by(t.case_records.c.version)
-                )
-            }
-        con = sqlite3.connect(tmp_path / "a.sqlite3")
-        states = change_states(con, sorted(keys))
-        con.close()
-        assert sorted(states) == sorted(keys)
-        known = a.lookup(list(keys.values()))
-        entries = a.entries(known.values())
-        deadlines = a.case_deadlines([k.case_number for k in known.values()])
-        for child_id, key in keys.items():
-            stored = Stored.of(states[child_id])
-            assert stored.known == known[key]
-            assert stored.entry == entries[child_id]
-            assert stored.deadline == deadlines.get(stored.known.case_number)
-            assert stored.latest == latest.get(stored.known.case_number)
-        assert {s.known.status for s in map(Stored.of, states.values())} == {"listed", "delisted"}
-        assert any(Stored.of(s).known.version > 1 for s in states.values())

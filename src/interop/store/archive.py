@@ -30,7 +30,6 @@ from interop.store.cases import Deadline
 from interop.store.checkpoints import Checkpoints
 from interop.store.children import Guardian as Guardian
 from interop.store.children import Known as Known
-from interop.store.children import Stored as Stored
 from interop.store.children import entry_guardians as entry_guardians
 from interop.store.connect import describe_url as describe_url
 from interop.store.connect import make_engine
@@ -201,13 +200,6 @@ class Archive:
         """:func:`interop.store.children.listed_digests`, in one read."""
         with self.engine.connect() as conn:
             return children.listed_digests(conn)
-
-    def digests(self, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-        """:func:`interop.store.children.digests` of the children with these match keys."""
-        if not keys:
-            return {}
-        with self.engine.connect() as conn:
-            return children.digests(conn, keys)
 
     def entries(self, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
         """The current list entry of known children, by child id."""

@@ -1,7 +1,7 @@
 """The children of the list as the archive knows them (名单儿童): what a sync reads.
 
 A sync decides new / changed / unchanged from what is stored of each child
-(:class:`Known`, :class:`Stored`); these reads look children up by match key in
+(:class:`Known`); these reads look children up by match key in
 chunks of 500, with statements compiled once (:mod:`interop.store.driver`).
 """
 
@@ -17,18 +17,16 @@ import sqlalchemy as sa
 from interop.store import peek
 from interop.store import schema as t
 from interop.store.driver import insert_rows, select_in
-from interop.store.peek import LISTED_DIGESTS_SQL, Found, StoredRow
+from interop.store.peek import LISTED_DIGESTS_SQL, Found
 
 __all__ = [
     "VERSION_COLUMNS",
     "Guardian",
     "Known",
-    "Stored",
     "child_by_resident_id",
     "copy_versions",
     "count_children",
     "cursor",
-    "digests",
     "entries",
     "entry_guardians",
     "listed_digests",
@@ -47,28 +45,6 @@ class Known:
     version: int
     raw_digest: str
     entry_digest: str
-
-
-@dataclass(slots=True)
-class Stored:
-    """What a change of a known child reads from the archive (:data:`peek.CHANGE_STATES_SQL`):
-    a large sync's workers read it ahead, with the rows they found changed."""
-
-    known: Known
-    entry: dict[str, Any]  # the current list entry
-    deadline: tuple[str, str, str, bool] | None  # the case's start deadline, if any
-    latest: tuple[int, str, str] | None  # the latest case record: version, body, digest
-
-    @classmethod
-    def of(cls, row: StoredRow, *, entry: bool = True) -> Stored:
-        """``entry=False``: leave the entry out (``{}``), for a change decided already."""
-        rule, start, due, prov, version, body, digest_ = row[7:14]
-        return cls(
-            Known(*row[:6]),
-            orjson.loads(row[6]) if entry else {},
-            None if rule is None else (rule, start, due, bool(prov)),
-            None if version is None else (version, body, digest_),
-        )
 
 
 #: A guardian as the list names them: (name, relationship, phone).
@@ -94,15 +70,6 @@ _LOOKUP = sa.select(
     t.children.c.version,
     t.children.c.raw_digest,
     t.children.c.entry_digest,
-)
-# the columns of LISTED_DIGESTS_SQL (the status test as a literal: no bound parameter)
-_DIGESTS = sa.select(
-    t.children.c.match_key,
-    t.children.c.id,
-    sa.case(
-        (t.children.c.status == sa.literal_column("'listed'"), t.children.c.raw_digest),
-        else_=None,
-    ),
 )
 _ENTRIES = sa.select(
     t.child_versions.c.child_id, t.child_versions.c.version, t.child_versions.c.entry
@@ -141,23 +108,13 @@ def listed_digests(conn: sa.Connection) -> dict[str, Found]:
     is None for a child no longer listed (half the objects of a status column)."""
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "sqlite":
-        return peek.listed_digests(dbapi)  # (as a first pass started early reads them)
+        return peek.listed_digests(dbapi)
     cur = dbapi.cursor()
     try:
-        cur.execute(LISTED_DIGESTS_SQL)  # plain SQL: workers run it on their own
+        cur.execute(LISTED_DIGESTS_SQL)  # plain SQL: one statement, no row objects
         return {key: (cid, raw) for key, cid, raw in cur.fetchall()}
     finally:
         cur.close()
-
-
-def digests(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
-    """:func:`listed_digests` of the children with these match keys, by key: what the
-    first pass of a sync needs, lighter than :func:`lookup` (a re-sync asks for every key)."""
-    out: dict[str, tuple[int, str | None]] = {}
-    for i in range(0, len(keys), 500):
-        for key, cid, raw in select_in(conn, _DIGESTS, keys[i : i + 500], t.children.c.match_key):
-            out[key] = (cid, raw)
-    return out
 
 
 def entries(conn: sa.Connection, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
