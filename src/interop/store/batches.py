@@ -1,6 +1,6 @@
 """One batch of a list sync, written in one transaction (同步批次).
 
-The sync engine (:mod:`interop.inbound.sync`) hands over one batch at a
+The sync (:mod:`interop.inbound.reconcile`) hands over one batch at a
 time; each batch is one transaction, so a run killed midway leaves every
 committed batch whole and nothing of the batch in flight. The writes are
 set-based (a few executemany per table and batch: :mod:`interop.store.driver`).
