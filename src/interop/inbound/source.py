@@ -334,12 +334,12 @@ class FileSource:
                         del parent[0]
         except etree.XMLSyntaxError as exc:
             raise InputError(
-                f"{self.path.name}: not well-formed XML at line {exc.lineno} "
-                f"(after record {number})",
+                reasons.NOT_XML.format(file=self.path.name, line=exc.lineno, record=number),
                 code="E134",
             ) from None
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read the file ({exc})", code="E101") from None
+            msg = reasons.UNREADABLE.format(file=self.path, error=exc)
+            raise InputError(msg, code="E101") from None
 
     # -- JSON / NDJSON ------------------------------------------------------
 
@@ -347,12 +347,13 @@ class FileSource:
         try:
             data = json.loads(self.path.read_bytes())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-            raise InputError(f"{self.path.name}: not valid JSON{where}", code="E135") from None
+            where = reasons.AT_LINE.format(line=exc.lineno) if hasattr(exc, "lineno") else ""
+            msg = reasons.NOT_JSON.format(file=self.path.name, where=where)
+            raise InputError(msg, code="E135") from None
         records = records_of(data, self.options.get("records"))
         if records is None:
             raise InputError(
-                f"{self.path.name}: expected a JSON array of records or an object holding one",
+                reasons.NO_RECORDS.format(file=self.path.name),
                 code="E135",
             )
         for number, rec in enumerate(records, start=1):
@@ -367,13 +368,12 @@ class FileSource:
                     try:
                         rec = json.loads(line)
                     except (UnicodeDecodeError, json.JSONDecodeError):
-                        yield RawRow(number, {}, ("malformed", "the line is not valid JSON"))
+                        yield RawRow(number, {}, ("malformed", reasons.LINE_NOT_JSON))
                         continue
                     yield object_row(number, rec)
         except OSError as exc:
-            raise InputError(
-                f"{self.path}: cannot read the file ({exc.strerror})", code="E101"
-            ) from None
+            msg = reasons.UNREADABLE.format(file=self.path, error=exc.strerror)
+            raise InputError(msg, code="E101") from None
 
 
 class _XlsxCells:
