@@ -52,7 +52,7 @@ def test_quarantine_reasons_in_chinese(tmp_path: Path, capsys: pytest.CaptureFix
         line.startswith("第 6 行：错误 [short-row] 该行不完整：18 列中只有 4 列，缺少 ")
         for line in lines
     ), err
-    assert "隔离 4" in out
+    assert "隔离 4" in out and out.startswith("同步已完成：")
     for value in (wrong["身份证号"], wrong["姓名"], "去年", "很高", wrong["监护人电话"]):
         assert value not in err + out  # the column and the rule, never the value
     assert "row " not in err and "resident ID" not in err and "not a date" not in err

@@ -131,6 +131,15 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
 
 #: An issue's severity as said (the key, like the code, stays as it is in --json).
 SEVERITIES = {"error": N_("error"), "warning": N_("warning"), "information": N_("information")}
+#: A run's status as said (stored and in --json as the key).
+STATUSES = {
+    "running": N_("running"),
+    "completed": N_("completed"),
+    "refused": N_("refused"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+    DRY_RUN: N_("dry-run"),
+}
 
 
 def said(message: str) -> str:
@@ -221,7 +230,7 @@ def print_report(report: SyncReport, as_json: bool, *, issues: bool = True) -> N
         _(
             "sync {status}: {rows} rows — {new} new, {changed} changed, {unchanged} unchanged, "
             "{delisted} delisted, {quarantined} quarantined (run {run_id})"
-        ).format(**report.to_json())
+        ).format(**{**report.to_json(), "status": _(STATUSES.get(report.status, report.status))})
     )
     if report.message:
         print(_("  stopped: {message}").format(message=said(report.message)))
@@ -239,7 +248,8 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
             "{delisted} delisted, {quarantined} quarantined"
         ).format(**r)
         who = _("by {actor}").format(actor=r["actor"]) if r.get("actor") else ""
-        print(f"{r['started_at']}  {r['status']:<11}  {r['run_id']}  {counts}  {who}".rstrip())
+        status = _(STATUSES.get(r["status"], r["status"]))
+        print(f"{r['started_at']}  {status:<11}  {r['run_id']}  {counts}  {who}".rstrip())
         if r["message"]:
             print(f"    {said(r['message'])}")
 
