@@ -97,6 +97,28 @@ def test_a_template_with_little_fixed_text_takes_no_message_apart() -> None:
     assert localise("row 3: valid", "zh_CN") == "row 3: valid"
 
 
+def test_a_message_with_parts_and_a_head_is_said_whole() -> None:
+    from interop.core.resident_id import WRONG_CHECK
+    from interop.i18n.templates import localise
+    from interop.inbound.layout import AT_ROW_OF_SHEET, NO_DATA, OF_SHEETS
+
+    # a field's value made from a shorter template ("row 3 of sheet 名单") is said too
+    refusal = NO_DATA.format(file="l.xlsx", where=AT_ROW_OF_SHEET.format(row=3, sheet="名单"))
+    assert localise(refusal, "zh_CN") == "l.xlsx：表头（工作表 名单 第 3 行）下没有数据行"
+    # an empty field still matches
+    assert (
+        OF_SHEETS.format(sheets="A") != ""
+        and localise(NO_DATA.format(file="l.csv", where=""), "zh_CN")
+        == "l.csv：表头（）下没有数据行"
+    )
+    # a column put before a message of its own: the column kept, the message said
+    finding = "身份证号: " + WRONG_CHECK.format(id="3601**********0040")
+    assert localise(finding, "zh_CN") == (
+        "身份证号：居民身份证号码 3601**********0040 的校验码错误（GB 11643 MOD 11-2）"
+    )
+    assert localise("身份证号: not a message", "zh_CN") == "身份证号: not a message"
+
+
 def test_a_configuration_error_in_chinese(tmp_path: Path) -> None:
     from interop.config import ConfigError, load_config
 

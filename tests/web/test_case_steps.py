@@ -236,3 +236,26 @@ def test_a_step_through_the_console_form_and_a_refusal_shown(
                  allow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert "已复核" in sup.get(f"{base}/cases/{CASE}").text
+
+
+def test_the_step_form_and_its_findings_in_chinese(
+    base: str, web_archive: Archive, in_service: str
+) -> None:
+    s = sign_in(base, "staff-01")  # the console speaks zh_CN unless the person chose en
+    page = s.get(f"{base}/cases/{CASE}/session")
+    assert "附录 C，一次服务（T-10/T-11）" in page.text and "<small>要求 C-" in page.text
+    fields = {
+        k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else
+            "\n".join(v) if isinstance(v, list) else "yes" if v is True else str(v))
+        for k, v in session().items() if v is not None
+    }  # fmt: skip
+    fields.update(start="2025-12-31T14:30", end="2025-12-31T14:30", csrf=csrf_of(s, base))
+    r = s.post(f"{base}/cases/{CASE}/session", data=fields)
+    assert r.status_code == 409
+    assert "R-9.2-05: 服务的结束时间须晚于开始时间：结束时间不晚于开始时间" in r.text, r.text
+    assert "更正开始和结束时间" in r.text and "a session ends after it starts" not in r.text
+    fields["end"] = "2025-12-31T14:40"
+    r = s.post(f"{base}/cases/{CASE}/session", data=fields, allow_redirects=False)
+    assert r.status_code == 303
+    page = s.get(f"{base}/cases/{CASE}?done=2")
+    assert "单次服务一般为 60 至 120 分钟（R-7.3-09）：10 分钟" in page.text, page.text

@@ -18,6 +18,8 @@ from interop.core.casedeadlines import CaseDeadlines
 from interop.core.casestates import STATES, episode_status, state_name
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.fhir.terminology import Terminology
+from interop.i18n import current
+from interop.i18n.templates import localise
 from interop.store import Archive
 from interop.store.case_warnings import CaseWarnings
 from interop.store.casework import CaseWork
@@ -174,7 +176,8 @@ def summary_text(s: dict[str, Any]) -> str:
     if s["issues"]:
         lines.append("  issues")
         for i in s["issues"]:
-            lines.append(f"    {i['rule']} ({i['severity']}) {i['where']}: {i['message']}")
+            said = localise(i["message"], current())  # (the rule in the command's language)
+            lines.append(f"    {i['rule']} ({i['severity']}) {i['where']}: {said}")
     if s["warnings"]:
         lines.append("  warnings (supervisor sign-off)")
         for w in s["warnings"]:

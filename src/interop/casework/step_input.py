@@ -29,6 +29,7 @@ from interop.core.adjustment import AdjustmentRequest, WorkerChange
 from interop.core.case import Signature
 from interop.core.contact import Contact
 from interop.core.people import Staff
+from interop.i18n import N_
 
 __all__ = ["STEPS", "StepSpec", "input_schema", "prepare", "spec"]
 
@@ -60,7 +61,7 @@ class StepSpec:
 
     name: str
     action: str  # of interop.staff.policy.POLICY
-    help: str
+    help: str  # a catalogue msgid: the console says it in the person's language
     form: str | None = None
     schema: dict[str, Any] | None = None
 
@@ -71,35 +72,40 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "intake",
             "case.assign",
-            "接案: the signed-in worker takes the listed child, or a supervisor or the "
-            "organisation's lead assigns it to a worker (to) (T-02; CL-04 caseload)",
+            N_(
+                "接案: the signed-in worker takes the listed child, or a supervisor or the "
+                "organisation's lead assigns it to a worker (to) (T-02; CL-04 caseload)"
+            ),
             schema=_object(["date"], date=_DATE, to=_TEXT),
         ),
-        StepSpec("assess", "case.record", "Annex A, feasibility assessment (T-05)", "annex-a"),
+        StepSpec("assess", "case.record", N_("Annex A, feasibility assessment (T-05)"), "annex-a"),
         StepSpec(
             "review",
             "case.review",
-            "the contractor's review seal and report, by a supervisor (T-06)",
+            N_("the contractor's review seal and report, by a supervisor (T-06)"),
             schema=_object(["date"], date=_DATE),
         ),
         StepSpec(
             "agreement",
             "case.record",
-            "the child under a signed project agreement (T-07; starts DL-01)",
+            N_("the child under a signed project agreement (T-07; starts DL-01)"),
             schema=_object(["date"], date=_DATE, end=_DATE),
         ),
         StepSpec(
-            "plan", "case.record", "Annex B, a plan with the service consent (T-08/T-09)", "annex-b"
+            "plan",
+            "case.record",
+            N_("Annex B, a plan with the service consent (T-08/T-09)"),
+            "annex-b",
         ),
-        StepSpec("session", "case.record", "Annex C, one session (T-10/T-11)", "annex-c"),
+        StepSpec("session", "case.record", N_("Annex C, one session (T-10/T-11)"), "annex-c"),
         StepSpec(
-            "midterm", "case.midterm", "the supervisor's mid-term evaluation (T-12)", "midterm"
+            "midterm", "case.midterm", N_("the supervisor's mid-term evaluation (T-12)"), "midterm"
         ),
-        StepSpec("crisis", "case.record", "open a crisis (T-18)", "crisis"),
+        StepSpec("crisis", "case.record", N_("open a crisis (T-18)"), "crisis"),
         StepSpec(
             "crisis-update",
             "case.record",
-            "a crisis stabilised or resolved (T-19; R-7.6.1-04)",
+            N_("a crisis stabilised or resolved (T-19; R-7.6.1-04)"),
             schema=_object(
                 ["status"],
                 id=_TEXT,
@@ -113,7 +119,7 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "request",
             "case.record",
-            "a pause, change or termination request (7.4.2; DL-05, DL-06)",
+            N_("a pause, change or termination request (7.4.2; DL-05, DL-06)"),
             schema=_object(
                 ["type", "received"],
                 type={"enum": ["pause", "change", "terminate"]},
@@ -126,13 +132,13 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "resume",
             "case.record",
-            "resume a paused service (T-14)",
+            N_("resume a paused service (T-14)"),
             schema=_object(["date"], date=_DATE),
         ),
         StepSpec(
             "transfer",
             "case.record",
-            "another worker of the register becomes case manager (T-21; R-7.3-07)",
+            N_("another worker of the register becomes case manager (T-21; R-7.3-07)"),
             schema=_object(
                 ["to", "date", "reason"], to=_TEXT, date=_DATE, reason=_TEXT, agreed_by=_TEXT
             ),
@@ -140,7 +146,7 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "contact",
             "case.record",
-            "a regular contact with family, school or village (DL-13)",
+            N_("a regular contact with family, school or village (DL-13)"),
             schema=_object(
                 ["party", "date", "channel"],
                 party=_TEXT,
@@ -152,7 +158,7 @@ STEPS: dict[str, StepSpec] = {
         StepSpec(
             "close",
             "case.record",
-            "close the case: Annex D, or a reason before service (T-16/T-17, T-03/T-04)",
+            N_("close the case: Annex D, or a reason before service (T-16/T-17, T-03/T-04)"),
             "annex-d",
         ),
     )

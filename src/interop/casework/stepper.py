@@ -35,9 +35,13 @@ from interop.core.record import CaseRecord
 from interop.core.referraloutcome import ReferralOutcome
 from interop.core.session import Session
 from interop.core.workdays import WorkCalendar
+from interop.i18n import N_
 
 #: ``--reason normal`` (a normal assessment result, R-6.1.1-03) is closure reason not-indicated.
 REASON_ALIASES = {"normal": "not-indicated"}
+
+#: A step refused by a blocking rule (its lines said one by one: caserules.LINES).
+REFUSED = N_("case {case}: '{action}' refused: {rules}")
 #: Closure reasons that end a case before any service (T-03, T-04).
 BEFORE_SERVICE = {
     "not-indicated": "not-accept",
@@ -92,7 +96,9 @@ class Stepper:
         if refused:
             lines = "; ".join(f.line() for f in refused)
             raise StepRefused(
-                f"case {self.rec.case.case_number}: '{self.step.action}' refused: {lines}",
+                REFUSED.format(
+                    case=self.rec.case.case_number, action=self.step.action, rules=lines
+                ),
                 findings=refused,
             )
         self.step.findings = findings

@@ -24,7 +24,8 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.core.workdays import CHINA_TZ
-from interop.i18n import N_, _
+from interop.i18n import N_, _, current
+from interop.i18n.templates import localise
 
 NAME = "case"
 HELP = (
@@ -334,7 +335,11 @@ def run(args: argparse.Namespace) -> int:
     for w in left:
         print(
             _(MSG["warning"]).format(
-                id=w["id"], rule=w["rule"], where=w["path"], message=w["message"], todo=w["todo"]
+                id=w["id"],
+                rule=w["rule"],
+                where=w["path"],
+                message=localise(w["message"], current()),
+                todo=localise(w["todo"], current()),
             ),
             file=sys.stderr,
         )

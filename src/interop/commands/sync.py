@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from interop._errors import InputError
 from interop.config import Config, load_config
 from interop.core.workdays import today
-from interop.i18n import _
+from interop.i18n import N_, _, current
+from interop.i18n.templates import localise
 from interop.inbound.guard import DelistLimit
 from interop.inbound.mapping import DEFAULT_MAPPING
 from interop.inbound.prepare import DRY_RUN, PART_BYTES, SyncOptions
@@ -128,11 +129,35 @@ def options_from(args: argparse.Namespace, config: Config) -> SyncOptions:
     )
 
 
+#: An issue's severity as said (the key, like the code, stays as it is in --json).
+SEVERITIES = {"error": N_("error"), "warning": N_("warning"), "information": N_("information")}
+#: A run's status as said (stored and in --json as the key).
+STATUSES = {
+    "running": N_("running"),
+    "completed": N_("completed"),
+    "refused": N_("refused"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+    DRY_RUN: N_("dry-run"),
+}
+
+
+def said(message: str) -> str:
+    """A message of the inbound stages (formatted in English where it arose, kept so in the
+    archive and in --json) in the command's language."""
+    return localise(message, current())
+
+
 def issue_line(issue: dict[str, Any]) -> str:
-    """One issue of a sync as printed for the operator."""
+    """One issue of a sync as printed for the operator: row, column and code kept, the
+    reason in the command's language."""
+    message = said(issue["message"])
     if issue["code"] == "extra-column":
-        return _("note: {message}").format(message=issue["message"])
-    return _("row {row}: {severity} [{code}] {message}").format(**issue)
+        return _("note: {message}").format(message=message)
+    severity = _(SEVERITIES.get(issue["severity"], issue["severity"]))
+    return _("row {row}: {severity} [{code}] {message}").format(
+        row=issue["row"], severity=severity, code=issue["code"], message=message
+    )
 
 
 class Progress:
@@ -205,10 +230,10 @@ def print_report(report: SyncReport, as_json: bool, *, issues: bool = True) -> N
         _(
             "sync {status}: {rows} rows — {new} new, {changed} changed, {unchanged} unchanged, "
             "{delisted} delisted, {quarantined} quarantined (run {run_id})"
-        ).format(**report.to_json())
+        ).format(**{**report.to_json(), "status": _(STATUSES.get(report.status, report.status))})
     )
     if report.message:
-        print(_("  stopped: {message}").format(message=report.message))
+        print(_("  stopped: {message}").format(message=said(report.message)))
 
 
 def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
@@ -223,9 +248,10 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
             "{delisted} delisted, {quarantined} quarantined"
         ).format(**r)
         who = _("by {actor}").format(actor=r["actor"]) if r.get("actor") else ""
-        print(f"{r['started_at']}  {r['status']:<11}  {r['run_id']}  {counts}  {who}".rstrip())
+        status = _(STATUSES.get(r["status"], r["status"]))
+        print(f"{r['started_at']}  {status:<11}  {r['run_id']}  {counts}  {who}".rstrip())
         if r["message"]:
-            print(f"    {r['message']}")
+            print(f"    {said(r['message'])}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -259,7 +285,9 @@ def run(args: argparse.Namespace) -> int:
             on_issue=None if args.json else progress.issue,
             on_note=None
             if args.json
-            else lambda note: print(_("note: {message}").format(message=note), file=sys.stderr),
+            else lambda note: print(
+                _("note: {message}").format(message=said(note)), file=sys.stderr
+            ),
         )
     finally:
         progress.close()

@@ -21,6 +21,40 @@ from interop.core.plan import Plan
 from interop.core.record import CaseRecord
 from interop.core.session import Session
 from interop.core.workdays import WorkCalendar
+from interop.i18n import N_
+
+# What the data shows, after the rule (caserules.broken): record ids, field names, counts
+# and dates only. Catalogue templates, so the finding is said whole in the operator's language.
+NOT_LISTED = N_("{worker}: not listed on the case")
+NO_QUALIFICATION = N_("{worker}: no qualification recorded")
+CARRIES = N_("{worker} already carries {count} open cases (limit {limit})")
+OLDER = N_("18 or older on {date}")
+MISSING = N_("missing {items}")
+NO_CRISIS = N_("no crisis recorded")
+NOT_SUPERVISOR = N_("not a supervisor")
+PLANNED = N_("{count} planned")
+RISK = N_("risk {risk}")
+MINUTES_SPAN = N_("{low}–{high} minutes")
+ONE_METHOD = N_("one method")
+END_NOT_AFTER = N_("end not after start")
+NONE_ACTIVE = N_("none active on {date}")
+STAFF_COUNT = N_("{count} staff")
+FIELD_MISSING = N_("{field} missing")
+MINUTES = N_("{minutes} minutes")
+GAP = N_("{days} days since the last session")
+BIRTHDAY_18 = N_("18th birthday {date}")
+NOT_A_SUPERVISOR = N_("{who} is not a supervisor")
+LIMIT_HOURS = N_("limit {hours} h")
+NO_CARER = N_("no reliable carer of the case named")
+REPORTED_DUE = N_("reported {reported}, due {due}")
+DONE_DUE = N_("done {done}, due {due}")
+NO_AGREEMENT = N_("no agreement recorded")
+NO_CLOSURE_ASSESSMENT = N_("no assessment of phase closure")
+GOALS = N_("goals {goals}")
+UNDER = N_("under {need}: {items}")
+WITH_SESSIONS = N_("{state} with sessions")
+NO_ANNEX_D = N_("closed without Annex D")
+ANNEX_D_PRESENT = N_("Annex D present, state {state}")
 
 #: CL-04: open cases one worker may carry at the same time (R-7.3-08 "不超过8例").
 CASELOAD_LIMIT = 8
@@ -56,19 +90,19 @@ def check_assign(
     out: list[Finding] = []
     staff = next((s for s in record.staff if s.id == worker), None)
     if staff is None or not staff.qualifications:
-        why = "not listed on the case" if staff is None else "no qualification recorded"
-        out.append(broken("worker-qualified", "case.care_manager", f"{worker}: {why}"))
+        why = NOT_LISTED if staff is None else NO_QUALIFICATION
+        out.append(broken("worker-qualified", "case.care_manager", why.format(worker=worker)))
     carried = open_cases(worker) - {record.case.case_number}
     if len(carried) >= CASELOAD_LIMIT:
         out.append(
             broken(
                 "caseload",
                 "case.care_manager",
-                f"{worker} already carries {len(carried)} open cases (limit {CASELOAD_LIMIT})",
+                CARRIES.format(worker=worker, count=len(carried), limit=CASELOAD_LIMIT),
             )
         )
     if on >= birthday_18(record):
-        out.append(broken("age-at-intake", "child.birth_date", f"18 or older on {on}"))
+        out.append(broken("age-at-intake", "child.birth_date", OLDER.format(date=on)))
     return out
 
 
@@ -82,12 +116,12 @@ def check_intake(record: CaseRecord) -> list[Finding]:
         n for n in ("recipient_confirmation", "worker_confirmation") if getattr(a, n) is None
     ]
     if missing:
-        out.append(broken("annex-a-signed", "intake", "missing " + ", ".join(missing)))
+        out.append(broken("annex-a-signed", "intake", MISSING.format(items=", ".join(missing))))
     if a.competence_match == "not-matched":
         out.append(broken("competence", "intake.competence_match", "not-matched"))
     active = any(c.status in ("active", "stabilised") for c in record.crises)
     if a.emergency_present and not active:
-        out.append(broken("emergency", "intake.emergency_present", "no crisis recorded"))
+        out.append(broken("emergency", "intake.emergency_present", NO_CRISIS))
     if a.referral_triggers and not a.referral_status_text:
         out.append(
             broken("referral-status", "intake.referral_triggers", ", ".join(a.referral_triggers))
@@ -107,7 +141,7 @@ def check_intake(record: CaseRecord) -> list[Finding]:
         out.append(broken("prior-counselling", "intake.prior_counselling_content"))
     on = dt.date.fromisoformat(record.case.intake_date or a.assessment_date)
     if on >= birthday_18(record):
-        out.append(broken("age-at-intake", "child.birth_date", f"18 or older on {on}"))
+        out.append(broken("age-at-intake", "child.birth_date", OLDER.format(date=on)))
     return out
 
 
@@ -118,7 +152,7 @@ def check_review(record: CaseRecord) -> list[Finding]:
         return [broken("annex-a-sealed", "intake.supervisor_confirmation", "missing")]
     role = _staff_role(record, a.supervisor_confirmation.signer)
     if role not in ("supervisor", "org-lead"):
-        return [broken("annex-a-sealed", "intake.supervisor_confirmation", "not a supervisor")]
+        return [broken("annex-a-sealed", "intake.supervisor_confirmation", NOT_SUPERVISOR)]
     return []
 
 
@@ -136,20 +170,22 @@ def check_plan(record: CaseRecord, plan: Plan) -> list[Finding]:
     where = f"plans[{plan.id}]"
     out: list[Finding] = []
     if plan.planned_session_count < 6:
-        out.append(broken("plan-count", where, f"{plan.planned_session_count} planned"))
+        out.append(broken("plan-count", where, PLANNED.format(count=plan.planned_session_count)))
     risk = record.case.risk_level
     if risk in ("medium", "high") and not {"counselling", "intervention"} <= set(
         plan.service_types
     ):
-        out.append(broken("medium-high-plan", where, f"risk {risk}"))
+        out.append(broken("medium-high-plan", where, RISK.format(risk=risk)))
     if risk == "high" and plan.planned_session_count < 12 and not plan.high_risk_justification:
-        out.append(broken("high-risk-count", where, f"{plan.planned_session_count} planned"))
+        out.append(
+            broken("high-risk-count", where, PLANNED.format(count=plan.planned_session_count))
+        )
     lo, hi = SESSION_MINUTES
     if plan.session_minutes_min < lo or plan.session_minutes_max > hi:
-        span = f"{plan.session_minutes_min}–{plan.session_minutes_max} minutes"
+        span = MINUTES_SPAN.format(low=plan.session_minutes_min, high=plan.session_minutes_max)
         out.append(broken("plan-length", where, span))
     if len(set(plan.methods)) < 2:
-        out.append(broken("plan-methods", where, "one method"))
+        out.append(broken("plan-methods", where, ONE_METHOD))
     if not plan.precautions:
         out.append(broken("plan-precautions", where))
     if not plan.goals:
@@ -186,22 +222,28 @@ def check_session(record: CaseRecord, s: Session) -> list[Finding]:
     where = f"sessions[{s.id}]"
     out: list[Finding] = []
     if s.end <= s.start:
-        out.append(broken("session-times", where, "end not after start"))
+        out.append(broken("session-times", where, END_NOT_AFTER))
     if not service_consent(record, s.start):
-        out.append(broken("consent-first", where, f"none active on {s.start[:10]}"))
+        out.append(broken("consent-first", where, NONE_ACTIVE.format(date=s.start[:10])))
     if s.location == "home":
         if s.guardian_present is None:
             out.append(broken("home-guardian-present", where))
         elif s.guardian_present is False:
             if len(set(s.staff)) < 2:
-                out.append(broken("home-two-staff", where, f"{len(set(s.staff))} staff"))
+                out.append(
+                    broken("home-two-staff", where, STAFF_COUNT.format(count=len(set(s.staff))))
+                )
             if s.guardian_notified is None:
-                out.append(broken("home-guardian-told", where, "guardian_notified missing"))
+                out.append(
+                    broken(
+                        "home-guardian-told", where, FIELD_MISSING.format(field="guardian_notified")
+                    )
+                )
     if s.attendance != "attended":
         return out
     lo, hi = SESSION_MINUTES
     if s.end > s.start and not lo <= s.minutes <= hi and not s.duration_override_reason:
-        out.append(broken("session-length", where, f"{s.minutes} minutes"))
+        out.append(broken("session-length", where, MINUTES.format(minutes=s.minutes)))
     if s.private_space_confirmed is None or (s.private_space_confirmed is False and not s.remarks):
         out.append(broken("private-space", where))
     if record.case.care_manager and record.case.care_manager not in s.staff:
@@ -213,7 +255,7 @@ def check_session(record: CaseRecord, s: Session) -> list[Finding]:
         plan = active_plan(record)
         allowed = WEEKLY_GAP_DAYS if plan is None or plan.frequency_per_week >= 1 else 31
         if gap > allowed:
-            out.append(broken("session-gap", where, f"{gap} days since the last session"))
+            out.append(broken("session-gap", where, GAP.format(days=gap)))
     plan = active_plan(record)
     done = len(record.finished_sessions)
     if plan is not None and done > plan.planned_session_count:
@@ -221,7 +263,7 @@ def check_session(record: CaseRecord, s: Session) -> list[Finding]:
     day = dt.date.fromisoformat(s.start[:10])
     b18 = birthday_18(record)
     if day >= b18 - dt.timedelta(days=BIRTHDAY_NOTICE_DAYS):
-        out.append(broken("turning-18", "child.birth_date", f"18th birthday {b18}"))
+        out.append(broken("turning-18", "child.birth_date", BIRTHDAY_18.format(date=b18)))
     return out
 
 
@@ -242,7 +284,7 @@ def check_midterm(record: CaseRecord, m: Midterm) -> list[Finding]:
     where = f"midterms[{m.id}]"
     out: list[Finding] = []
     if _staff_role(record, m.supervisor) not in ("supervisor", "org-lead"):
-        out.append(broken("midterm-supervisor", where, f"{m.supervisor} is not a supervisor"))
+        out.append(broken("midterm-supervisor", where, NOT_A_SUPERVISOR.format(who=m.supervisor)))
     if m.outcome != "continue":
         out.append(broken("midterm-outcome", where, m.outcome))
     return out
@@ -264,10 +306,10 @@ def check_crisis(record: CaseRecord, c: Crisis) -> list[Finding]:
     if reported is None or dt.datetime.fromisoformat(reported) > detected + dt.timedelta(
         hours=hours
     ):
-        out.append(broken("crisis-report", where, f"limit {hours} h"))
+        out.append(broken("crisis-report", where, LIMIT_HOURS.format(hours=hours)))
     if c.status in ("stabilised", "resolved"):
         if c.reliable_carer is None or record.adult(c.reliable_carer) is None:
-            out.append(broken("crisis-carer", where, "no reliable carer of the case named"))
+            out.append(broken("crisis-carer", where, NO_CARER))
         if reported is None:
             out.append(broken("crisis-reported", where))
     return out
@@ -282,11 +324,15 @@ def check_adjustment(
     received = dt.date.fromisoformat(a.received)
     due, _ = calendar.add_workdays(received, 2)
     if a.reported is not None and dt.date.fromisoformat(a.reported) > due:
-        out.append(broken("request-reported", where, f"reported {a.reported}, due {due}"))
+        out.append(
+            broken("request-reported", where, REPORTED_DUE.format(reported=a.reported, due=due))
+        )
     if a.reported is not None and a.completed is not None:
         done_by, _ = calendar.add_workdays(dt.date.fromisoformat(a.reported), 5)
         if dt.date.fromisoformat(a.completed) > done_by:
-            out.append(broken("request-done", where, f"done {a.completed}, due {done_by}"))
+            out.append(
+                broken("request-done", where, DONE_DUE.format(done=a.completed, due=done_by))
+            )
     if not a.child_views:
         out.append(broken("child-views", f"{where}.child_views"))
     return out
@@ -298,7 +344,7 @@ def check_worker_change(
     """T-21: the recipient agreed, and the new worker may take the case (R-7.3-07, CL-04)."""
     out: list[Finding] = []
     if change.agreement is None:
-        out.append(broken("worker-change-agreed", "worker_changes", "no agreement recorded"))
+        out.append(broken("worker-change-agreed", "worker_changes", NO_AGREEMENT))
     on = dt.date.fromisoformat(change.date)
     taking = check_assign(record, change.to_worker, open_cases, on)
     out += [f for f in taking if f.key != "age-at-intake"]
@@ -328,7 +374,7 @@ def check_closure(record: CaseRecord, c: Closure, served: bool) -> list[Finding]
         return out
     closing = [a for a in record.assessments if a.phase == "closure"]
     if not closing and c.reason in ("goals-achieved", "agreed-otherwise"):
-        out.append(broken("closure-assessment", "assessments", "no assessment of phase closure"))
+        out.append(broken("closure-assessment", "assessments", NO_CLOSURE_ASSESSMENT))
     intake_scales = {a.scale_code for a in record.assessments if a.phase == "intake"}
     for a in closing:
         if intake_scales and a.scale_code not in intake_scales and not a.instrument_override_reason:
@@ -336,7 +382,7 @@ def check_closure(record: CaseRecord, c: Closure, served: bool) -> list[Finding]
     plan = active_plan(record)
     unmet = [g.id for g in (plan.goals if plan else []) if g.achievement != "achieved"]
     if unmet and not (c.unmet_goal_analysis and c.measures_taken):
-        out.append(broken("unmet-goals", "closure", "goals " + ", ".join(unmet)))
+        out.append(broken("unmet-goals", "closure", GOALS.format(goals=", ".join(unmet))))
     missing = [
         n
         for n in ("recipient_confirmation", "worker_confirmation", "supervisor_confirmation")
@@ -344,14 +390,16 @@ def check_closure(record: CaseRecord, c: Closure, served: bool) -> list[Finding]
         and not (n == "recipient_confirmation" and c.signature_unavailable_reason)
     ]
     if missing:
-        out.append(broken("annex-d-signed", "closure", "missing " + ", ".join(missing)))
+        out.append(broken("annex-d-signed", "closure", MISSING.format(items=", ".join(missing))))
     need = {"medium": 6, "high": 12}.get(record.case.risk_level)
     if need and c.reason == "goals-achieved" and not c.per_problem_justification:
         counts = _sessions_per_problem(record)
         problems = plan.problem_types if plan else []
         short = [p for p in problems if counts.get(p, 0) < need]
         if short:
-            out.append(broken("per-problem", "closure", f"under {need}: " + ", ".join(short)))
+            out.append(
+                broken("per-problem", "closure", UNDER.format(need=need, items=", ".join(short)))
+            )
     if dt.date.fromisoformat(c.date) >= birthday_18(record) and c.reason != "aged-out":
         out.append(broken("aged-out", "closure.reason", c.reason))
     return out
@@ -398,9 +446,9 @@ def state_issues(record: CaseRecord) -> list[Finding]:
     if state in ("in-service", "midterm", "paused", "closing") and not served:
         out.append(broken("state-served", "case.state", state))
     if state in _BEFORE_READY | {"plan-drafted"} and record.sessions:
-        out.append(broken("state-early-sessions", "case.state", f"{state} with sessions"))
+        out.append(broken("state-early-sessions", "case.state", WITH_SESSIONS.format(state=state)))
     if state == "closed" and record.closure is None and not ended_early:
-        out.append(broken("state-closed", "case.state", "closed without Annex D"))
+        out.append(broken("state-closed", "case.state", NO_ANNEX_D))
     if record.closure is not None and state not in ("closed", "archived-handed-over"):
-        out.append(broken("state-closed", "closure", f"Annex D present, state {state}"))
+        out.append(broken("state-closed", "closure", ANNEX_D_PRESENT.format(state=state)))
     return out

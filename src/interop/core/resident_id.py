@@ -14,6 +14,13 @@ from typing import NamedTuple
 
 from interop._errors import ResidentIdError
 from interop.core.masking import mask_id
+from interop.i18n import N_
+
+# What is wrong with a number, naming it masked (a list's finding puts its column before).
+WRONG_LENGTH = N_("resident ID {id} has {length} characters, expected 18")
+NOT_DIGITS = N_("resident ID {id} must be 17 digits followed by a digit or X")
+NO_BIRTH_DATE = N_("resident ID {id} does not encode a valid birth date")
+WRONG_CHECK = N_("resident ID {id} has a wrong check character (GB 11643 MOD 11-2)")
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -61,21 +68,17 @@ def parse(value: str) -> ResidentId:
     """
     s = (value or "").strip().upper()
     if len(s) != 18:
-        msg = f"resident ID {mask_id(s)} has {len(s)} characters, expected 18"
+        msg = WRONG_LENGTH.format(id=mask_id(s), length=len(s))
         raise ResidentIdError(msg, code="E121")
     if not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
-        raise ResidentIdError(
-            f"resident ID {mask_id(s)} must be 17 digits followed by a digit or X", code="E122"
-        )
+        raise ResidentIdError(NOT_DIGITS.format(id=mask_id(s)), code="E122")
     try:
         birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
-        raise ResidentIdError(
-            f"resident ID {mask_id(s)} does not encode a valid birth date", code="E123"
-        ) from None
+        raise ResidentIdError(NO_BIRTH_DATE.format(id=mask_id(s)), code="E123") from None
     if s[17] != check_character(s[:17]):
         raise ResidentIdError(
-            f"resident ID {mask_id(s)} has a wrong check character (GB 11643 MOD 11-2)",
+            WRONG_CHECK.format(id=mask_id(s)),
             code="E124",
         )
     sex = "1" if int(s[16]) % 2 == 1 else "2"

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from interop.i18n import N_
+
 __all__ = ["MERGED", "SKIPPED", "Layout"]
 
-SKIPPED = "row {row}: skipped (above the header: a title, a note or a blank row)"
-MERGED = (
+SKIPPED = N_("row {row}: skipped (above the header: a title, a note or a blank row)")
+MERGED = N_(
     "cells {cells} are merged: only their first row holds the value (a column the mapping "
     "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
 )
+SYNONYM = N_("column {found} read as {name} (a synonym in the mapping)")
 
 
 @dataclass(slots=True)
@@ -59,5 +62,5 @@ class Layout:
         out = [SKIPPED.format(row=n) for n in self.skipped]
         out += [MERGED.format(cells=ref) for ref in self.merged]
         for found, name in self.renames.items():
-            out.append(f"column {found.strip()} read as {name} (a synonym in the mapping)")
+            out.append(SYNONYM.format(found=found.strip(), name=name))
         return out

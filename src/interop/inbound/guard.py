@@ -16,17 +16,19 @@ from dataclasses import dataclass
 
 from interop._errors import DelistRefused as DelistRefused
 from interop._errors import InputError
+from interop.i18n import N_
 
 #: Share of the listed children a full list may delist without --allow-delist.
 DEFAULT_SHARE = 0.10
 
-TOO_MANY = (
-    "--full would delist {would} of the {listed} listed children ({share:.0%}), more than "
+TOO_MANY = N_(
+    "--full would delist {would} of the {listed} listed children ({share}), more than "
     "{limit} allows: the list names only {named} of them ({rows} rows read). Nothing was "
     "changed. If the list really is the whole list, run again with --allow-delist {would} "
     "(or --allow-delist {percent}%)"
 )
-BAD_LIMIT = "--allow-delist {text}: give a number of children (e.g. 25) or a share (e.g. 15%)"
+LIMIT_SHARE = N_("the limit of {share}")
+BAD_LIMIT = N_("--allow-delist {text}: give a number of children (e.g. 25) or a share (e.g. 15%)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class DelistLimit:
     def describe(self) -> str:
         if self.count is not None:
             return f"--allow-delist {self.count}"
-        return f"the limit of {self.share:.0%}"
+        return LIMIT_SHARE.format(share=f"{self.share:.0%}")
 
 
 DEFAULT_LIMIT = DelistLimit()
@@ -76,7 +78,7 @@ def check(limit: DelistLimit, *, would: int, listed: int, rows: int) -> None:
         TOO_MANY.format(
             would=would,
             listed=listed,
-            share=would / listed if listed else 1,
+            share=f"{would / listed if listed else 1:.0%}",  # (a plain field: localisable)
             limit=limit.describe(),
             named=listed - would,
             rows=rows,

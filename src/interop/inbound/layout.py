@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
 from interop._errors import InputError
+from interop.i18n import N_
 from interop.inbound.found import Layout as Layout
 from interop.inbound.workbook import column_letter as column_letter
 from interop.inbound.workbook import merged_below, open_workbook
@@ -37,16 +38,30 @@ SAMPLE_BYTES = 256 << 10
 DATA_PEEK = 50
 
 # The refusals (exit 2); one message each, naming what was expected and what was found.
-NO_HEADER = (
+NO_HEADER = N_(
     "{file}: no header row found in the first {rows} rows{where}: expected columns such as "
-    "{expected}; found {found}{hint}"
+    "{expected}; found {found}"
 )
-MISSING = "{file}: required column(s) missing: {missing} (header on {where}; found: {found})"
-TWICE = "{file}: column {column} appears more than once on the header ({where}): columns {at}"
-UNDECODABLE = "{file}: row {row} is not valid {encoding} text; give the right --encoding"
-NO_DATA = "{file}: no data rows below the header ({where})"
-NO_SHEET = "{file}: no sheet named '{sheet}' (sheets: {sheets})"
-BAD_HEADER_ROW = "{file}: --header-row {row}: the file has no such row{where}"
+MISSING = N_("{file}: required column(s) missing: {missing} (header on {where}; found: {found})")
+TWICE = N_("{file}: column {column} appears more than once on the header ({where}): columns {at}")
+UNDECODABLE = N_("{file}: row {row} is not valid {encoding} text; give the right --encoding")
+NO_DATA = N_("{file}: no data rows below the header ({where})")
+NO_SHEET = N_("{file}: no sheet named '{sheet}' (sheets: {sheets})")
+BAD_HEADER_ROW = N_("{file}: --header-row {row}: the file has no such row{where}")
+# The parts of a refusal that say where (each is localised within the refusal's message).
+ON_SHEET = N_(" on sheet {sheet}")
+OF_SHEETS = N_(" of sheet(s) {sheets}")
+AT_ROW = N_("row {row}")
+AT_ROW_OF_SHEET = N_("row {row} of sheet {sheet}")
+AT_RECORDS = N_("the first {count} records")
+NO_RECORDS = N_("no records")
+SHAPE = N_("{rows} rows of up to {cells} cells, none naming a column")
+NO_TEXT = N_("no text at all")
+# (one field, not {found}{hint}: two fields side by side could not be told apart again)
+READ_AS = N_("{found} (read as {encoding}; if the file is not in that encoding, give --encoding)")
+NOT_FIELDS = N_("records without any of these fields")
+AND = N_("{first} and {second}")
+UNREADABLE = N_("{file}: cannot read the file ({error})")
 
 
 def label(text: str) -> str:
@@ -123,7 +138,7 @@ def understand(
         picks = [header_row - 1] if header_row is not None else range(min(HEAD_ROWS, len(rows_of)))
         for i in picks:
             if i >= len(rows_of):
-                where = f" on sheet {candidates[c][0]}" if candidates[c][0] else ""
+                where = ON_SHEET.format(sheet=candidates[c][0]) if candidates[c][0] else ""
                 raise FileRefused(
                     BAD_HEADER_ROW.format(file=file, row=header_row, where=where), code="E186"
                 )
@@ -133,21 +148,17 @@ def understand(
     if best is None or best[0] == 0:
         # (what the rows hold is not shown: without a header they may be a child's data)
         widths = [len(r) for _, rs, _ in candidates for r in rs if any(x.strip() for x in r)]
-        shape = (
-            f"{len(widths)} rows of up to {max(widths)} cells, none naming a column"
-            if widths
-            else "no text at all"
-        )
-        hint = "; if the file is not in that encoding, give --encoding" if source.encoding else ""
-        where = f" of sheet(s) {', '.join(sheets)}" if sheets else ""
+        shape = SHAPE.format(rows=len(widths), cells=max(widths)) if widths else NO_TEXT
+        where = OF_SHEETS.format(sheets=", ".join(sheets)) if sheets else ""
         raise FileRefused(
             NO_HEADER.format(
                 file=file,
                 rows=HEAD_ROWS,
                 where=where,
                 expected=names.expected(),
-                found=shape,
-                hint=(f" (read as {source.encoding}{hint})" if source.encoding else ""),
+                found=READ_AS.format(found=shape, encoding=source.encoding)
+                if source.encoding
+                else shape,
             ),
             code="E180",
         )
@@ -156,7 +167,11 @@ def understand(
     found = [x if isinstance(x, str) else _text(x) for x in rows_of[i]]
     while source.format == "xlsx" and found and not found[-1].strip():
         found.pop()  # (a sheet's empty columns to the right)
-    where = f"row {i + 1}" + (f" of sheet {sheet_name}" if sheet_name else "")
+    where = (
+        AT_ROW_OF_SHEET.format(row=i + 1, sheet=sheet_name)
+        if sheet_name
+        else AT_ROW.format(row=i + 1)
+    )
     header: list[str] = []
     matched: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -166,7 +181,7 @@ def understand(
             header.append(cell.strip().lstrip("\ufeff"))
             continue
         if col in seen:
-            at = f"{column_letter(seen[col])} and {column_letter(pos)}"
+            at = AND.format(first=column_letter(seen[col]), second=column_letter(pos))
             raise FileRefused(TWICE.format(file=file, column=col, where=where, at=at), code="E182")
         seen[col] = pos
         header.append(col)
@@ -206,7 +221,7 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
         with source.path.open("rb") as fh:
             data = fh.read(SAMPLE_BYTES + 1)
     except OSError as exc:
-        msg = f"{source.path}: cannot read the file ({exc.strerror})"
+        msg = UNREADABLE.format(file=source.path, error=exc.strerror)
         raise InputError(msg, code="E101") from None
     whole = len(data) <= SAMPLE_BYTES
     if not whole:
@@ -276,7 +291,7 @@ def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) 
             break
     file = source.path.name
     if count == 0:
-        raise FileRefused(NO_DATA.format(file=file, where="no records"), code="E184")
+        raise FileRefused(NO_DATA.format(file=file, where=NO_RECORDS), code="E184")
     if not seen:
         raise FileRefused(
             NO_HEADER.format(
@@ -284,8 +299,7 @@ def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) 
                 rows=HEAD_ROWS,
                 where="",
                 expected=names.expected(),
-                found="records without any of these fields",
-                hint="",
+                found=NOT_FIELDS,
             ),
             code="E180",
         )
@@ -295,7 +309,7 @@ def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) 
             MISSING.format(
                 file=file,
                 missing=", ".join(missing),
-                where=f"the first {count} records",
+                where=AT_RECORDS.format(count=count),
                 found=", ".join(seen.values()),
             ),
             code="E181",

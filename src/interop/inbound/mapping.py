@@ -28,6 +28,7 @@ import fastjsonschema
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
 from interop.fhir.canonical import cs
+from interop.i18n import N_
 from interop.inbound.fields import CodeLookup as CodeLookup
 from interop.inbound.fields import FieldSpec as FieldSpec
 from interop.inbound.fields import Finding as Finding
@@ -55,7 +56,28 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
     cache[key] = value
 
 
-BAD_DATE = "{column}: not a date in a known format (YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)"
+BAD_DATE = N_(
+    "{column}: not a date in a known format (YYYY-MM-DD, YYYY/M/D, YYYYMMDD, YYYY年M月D日)"
+)
+# Why a mapped row is quarantined (or kept with a warning): the column named, never the value.
+REQUIRED = N_("{column}: required, but empty")
+UNKNOWN_CODE = N_("{column}: the value is not a known {label}")
+UNKNOWN_PART = N_("{column}: a value is not a known {label}")
+FUTURE_DATE = N_("{column}: the date lies after the list was received")
+# (one template a field: "sex" alone, a code-like word, would not be said inside another)
+ID_MISMATCH = {
+    "birth_date": N_("{column}: does not match the birth date encoded in the resident ID {id}"),
+    "sex": N_("{column}: does not match the sex encoded in the resident ID {id}"),
+}
+ID_MISMATCH_OTHER = N_("{column}: does not match the {field} encoded in the resident ID {id}")
+OVER_AGE = N_(
+    "{column}: the child was {age} on the designation date; the programme serves children under 18"
+)
+OUTSIDE_PROVINCE = N_(
+    "neither household registration nor residence is in {province}; kept, needs a "
+    "designation to proceed"
+)
+SCHEMA_RULE = N_("{column}: breaks the '{rule}' rule of the list record schema")
 
 
 def _line_of(text: str, needle: str) -> int | None:
@@ -286,17 +308,15 @@ class InboundMapping:
             name, column, kind, required = spec.name, spec.column, _KINDS[spec.kind], spec.required
             single = len(spec.columns) == 1
             ns[f"spec{i}"], ns[f"cache{i}"] = spec, {}  # (a cache of cell text → result)
-            ns[f"missing{i}"] = Finding(column, "missing-field", f"{column}: required, but empty")
+            ns[f"missing{i}"] = Finding(column, "missing-field", REQUIRED.format(column=column))
             ns[f"unknown{i}"] = Finding(
-                column, "unknown-code", f"{column}: the value is not a known {spec.label}"
+                column, "unknown-code", UNKNOWN_CODE.format(column=column, label=spec.label)
             )
             ns[f"unknown_part{i}"] = Finding(
-                column, "unknown-code", f"{column}: a value is not a known {spec.label}"
+                column, "unknown-code", UNKNOWN_PART.format(column=column, label=spec.label)
             )
             ns[f"bad_date{i}"] = Finding(column, "bad-date", BAD_DATE.format(column=column))
-            ns[f"future{i}"] = Finding(
-                column, "future-date", f"{column}: the date lies after the list was received"
-            )
+            ns[f"future{i}"] = Finding(column, "future-date", FUTURE_DATE.format(column=column))
             if single:
                 src += [f"    v = get({column!r})", '    text = v.strip() if v else ""']
             else:
@@ -384,8 +404,9 @@ class InboundMapping:
                     Finding(
                         column,
                         "id-mismatch",
-                        f"{column}: does not match the {fname.replace('_', ' ')} encoded in "
-                        f"the resident ID {rid.masked}",
+                        ID_MISMATCH.get(fname, ID_MISMATCH_OTHER).format(
+                            column=column, field=fname.replace("_", " "), id=rid.masked
+                        ),
                     )
                 )
         birth = dates.get("birth_date") or (rid.birth_date if rid else None)
@@ -402,8 +423,7 @@ class InboundMapping:
                     Finding(
                         bcol,
                         "age",
-                        f"{bcol}: the child was {age} on the "
-                        "designation date; the programme serves children under 18",
+                        OVER_AGE.format(column=bcol, age=age),
                         requirement="R-3.1-01",
                     )
                 )
@@ -425,8 +445,7 @@ class InboundMapping:
                     Finding(
                         self._column("home_address"),
                         "outside-province",
-                        f"neither household registration nor residence is in {pname}; "
-                        "kept, needs a designation to proceed",
+                        OUTSIDE_PROVINCE.format(province=pname),
                         severity="warning",
                         requirement="R-5.1-01",
                     )
@@ -460,7 +479,7 @@ class InboundMapping:
                 Finding(
                     column,
                     "schema",
-                    f"{column}: breaks the '{err.validator}' rule of the list record schema",
+                    SCHEMA_RULE.format(column=column, rule=err.validator),
                 )
             )
         return out

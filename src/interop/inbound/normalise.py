@@ -21,6 +21,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from interop.i18n import N_
+
 if TYPE_CHECKING:
     from interop.inbound.mapping import Finding, InboundMapping
 
@@ -39,14 +41,16 @@ _ODD = re.compile("[ " + _APOSTROPHES + "]")
 #: Characters of free text that are kept: tab and line breaks.
 _KEPT = "\t\n\r"
 
-ID_NORMALISED = (
+ID_NORMALISED = N_(
     "{column}: written with spaces, invisible characters, full-width characters, a leading "
     "apostrophe or a lower-case x; read without them"
 )
-CODE_NORMALISED = "{column}: written with spaces, invisible or full-width characters; read without"
-CONTROLS_REMOVED = "{column}: control or text-direction characters removed"
-CONTROLS_FOUND = "{column}: holds control or text-direction characters ({which})"
-OUTSIDE_REGION = "{column}: the resident ID was issued outside the list's region {prefix}"
+CODE_NORMALISED = N_(
+    "{column}: written with spaces, invisible or full-width characters; read without"
+)
+CONTROLS_REMOVED = N_("{column}: control or text-direction characters removed")
+CONTROLS_FOUND = N_("{column}: holds control or text-direction characters ({which})")
+OUTSIDE_REGION = N_("{column}: the resident ID was issued outside the list's region {prefix}")
 
 
 def normalise_code(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
+from interop.i18n import N_
 from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CACHE_LIMIT, CodeLookup, Finding, InboundMapping
 from interop.inbound.normalise import Normaliser
@@ -36,6 +37,12 @@ _RELATIONSHIP = cs("family-relationship")
 
 #: The run id and status of a preview (``--dry-run``): no run is recorded.
 DRY_RUN = "dry-run"
+
+# Why a row is quarantined before it is mapped (no key to match the child, a key twice).
+NO_KEY = N_("{columns}: required to match the child, but empty")
+SAME_ID = N_("{column}: the same resident ID {id} is also on row {rows}")
+SAME_KEY = N_("{column}: the same key is also on row {rows}")
+WHOLE_ROW = N_("(row)")
 
 
 @dataclass(slots=True)
@@ -231,7 +238,7 @@ class Preparer:
         m = self.mapping
         if row.problem is not None:
             code, msg = row.problem[0], row.problem[1]
-            where = row.problem[2] if len(row.problem) > 2 else "(row)"
+            where = row.problem[2] if len(row.problem) > 2 else WHOLE_ROW
             return Prepared.quarantine(row, [Finding(where, code, msg)])
         values, notes = self.normalise(row.values)
         if notes and any(f.severity == "error" for f in notes):
@@ -239,14 +246,17 @@ class Preparer:
         key, rid = self.keys.key(values)
         if key is None:
             cols = "/".join(m.fields[k].column for k in m.key)
-            msg = f"{cols}: required to match the child, but empty"
+            msg = NO_KEY.format(columns=cols)
             return Prepared.quarantine(row, [Finding(cols, "missing-field", msg)])
         others = self.duplicates.get(row.number)
         if others:
             col = m.fields[m.key[0]].column
             where = ", ".join(str(n) for n in others[:10])
-            what = "resident ID " + mask_id(rid) if rid else "key"
-            msg = f"{col}: the same {what} is also on row {where}"
+            msg = (
+                SAME_ID.format(column=col, id=mask_id(rid), rows=where)
+                if rid
+                else SAME_KEY.format(column=col, rows=where)
+            )
             return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
         entry, findings = m.map_row(values, self.terms, self.options.received)
         if entry is None:

@@ -23,12 +23,17 @@ from interop import faults
 from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.workdays import WorkCalendar
+from interop.i18n import N_
 from interop.inbound import guard
 from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import Finding, InboundMapping
 from interop.inbound.prepare import DRY_RUN, ListParts, Prepared, SyncOptions, changed_fields
 from interop.store import runs
 from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
+
+EXTRA_COLUMN = N_("{column}: not a column of mapping {mapping}; ignored")
+WOULD_STOP = N_("a real run would stop: {reason}")
+INTERRUPTED = N_("interrupted (Ctrl-C)")
 
 StoredDeadline = tuple[str, str, str, bool]
 log = logging.getLogger(__name__)
@@ -128,7 +133,7 @@ class Reconciler:
     def check_columns(self, columns: Iterable[str]) -> None:
         """Note once each column that is not the mapping's (it is ignored)."""
         for col in sorted(set(columns) - self.known_columns - self.reported_columns):
-            msg = f"{col}: not a column of mapping {self.mapping.name}; ignored"
+            msg = EXTRA_COLUMN.format(column=col, mapping=self.mapping.name)
             self._add(
                 {"row": 1, "field": col, "code": "extra-column", "message": msg}
                 | {"severity": "information"}
@@ -167,7 +172,7 @@ class Reconciler:
             except DelistRefused as exc:
                 if not self.options.dry_run:
                     raise
-                self.report.message = f"a real run would stop: {exc.message}"
+                self.report.message = WOULD_STOP.format(reason=exc.message)
 
     def commit(
         self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
@@ -274,7 +279,7 @@ class Reconciler:
             # Ctrl-C ends with exit 130 whatever happens here: a run that cannot be
             # recorded now stays "running" and the next run marks it interrupted.
             try:
-                self.finish(status="interrupted", message="interrupted (Ctrl-C)")
+                self.finish(status="interrupted", message=INTERRUPTED)
             except Exception as exc:
                 log.warning("the interrupted run could not be recorded (%s)", type(exc).__name__)
             raise

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
+from interop.inbound import reasons
 
 if TYPE_CHECKING:
     from interop.inbound.found import Layout
@@ -49,14 +50,6 @@ MAX_CELL = 131_072
 _CSV_FIELD_LIMIT = 1 << 26
 #: Excel's day 0 for serial dates (1900 date system, after its 1900-02-29).
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-# Why a row is quarantined before it is mapped (code, message).
-LONG_ROW = "the row has {cells} cells, the header {width}: extra cells {extra}"
-LONG_CELL = "{column}: the cell holds {size} characters, more than {limit}"
-ID_AS_NUMBER = (
-    "{column}: stored as a number by Excel: digits lost (format the column as text and "
-    "export again)"
-)
 
 
 #: Encodings whose byte 0x0A is only ever a line end (a part cut there holds whole rows).
@@ -87,14 +80,13 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     if fmt:
         if fmt not in FORMATS:
             raise InputError(
-                f"unknown format '{fmt}': use one of {', '.join(FORMATS)}", code="E130"
+                reasons.UNKNOWN_FORMAT.format(format=fmt, formats=", ".join(FORMATS)), code="E130"
             )
         return fmt
     found = _SUFFIX.get(path.suffix.lower())
     if found is None:
         raise InputError(
-            f"{path.name}: cannot tell the format from the file name; give --format "
-            f"({', '.join(FORMATS)})",
+            reasons.NO_FORMAT.format(file=path.name, formats=", ".join(FORMATS)),
             code="E130",
         )
     return found
@@ -106,7 +98,8 @@ def detect_encoding(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(_SAMPLE)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})", code="E101") from None
+        msg = reasons.UNREADABLE.format(file=path, error=exc.strerror)
+        raise InputError(msg, code="E101") from None
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
@@ -119,7 +112,7 @@ def detect_encoding(path: Path) -> str:
         return "gb18030"
     except UnicodeDecodeError:
         raise InputError(
-            f"{path.name}: the text is neither UTF-8 nor GBK/GB18030; give --encoding",
+            reasons.NOT_TEXT.format(file=path.name),
             code="E131",
         ) from None
 
@@ -156,7 +149,7 @@ class FileSource:
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file", code="E101")
+            raise InputError(reasons.NO_FILE.format(file=self.path), code="E101")
         self.format = detect_format(self.path, fmt)
         self.options = options or {}
         self.encoding = encoding
@@ -166,7 +159,9 @@ class FileSource:
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                raise InputError(f"unknown encoding '{encoding}'", code="E131") from None
+                raise InputError(
+                    reasons.UNKNOWN_ENCODING.format(encoding=encoding), code="E131"
+                ) from None
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def __iter__(self) -> Iterator[RawRow]:
@@ -216,7 +211,9 @@ class FileSource:
                     seen += block.count(b"\n", i)
                     pos += len(block)
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read ({exc.strerror})", code="E101") from None
+            raise InputError(
+                reasons.CANNOT_READ.format(file=self.path, error=exc.strerror), code="E101"
+            ) from None
         if tail == b"\r":
             return whole
         last = seen + (tail not in (b"", b"\n"))
@@ -253,15 +250,18 @@ class FileSource:
                         yield row
         except UnicodeDecodeError:
             raise InputError(
-                f"{self.path.name}: row {self._bad_line(part)} is not valid {self.encoding} "
-                "text; give --encoding",
+                reasons.NOT_ENCODED.format(
+                    file=self.path.name, row=self._bad_line(part), encoding=self.encoding
+                ),
                 code="E131",
             ) from None
         except csv.Error as exc:
-            msg = f"{self.path.name}: row {number + 1} is not valid CSV ({exc})"
+            msg = reasons.NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read ({exc.strerror})", code="E101") from None
+            raise InputError(
+                reasons.CANNOT_READ.format(file=self.path, error=exc.strerror), code="E101"
+            ) from None
 
     def _bad_line(self, part: Part) -> int:
         """The line of ``part`` with the first byte the encoding does not allow."""
@@ -284,7 +284,10 @@ class FileSource:
         try:
             layout, header = self.layout, list(self.layout.header)
             if layout.sheet is not None and layout.sheet not in book.sheetnames:
-                raise InputError(f"{self.path.name}: no sheet named '{layout.sheet}'", code="E133")
+                raise InputError(
+                    reasons.NO_SHEET_NAMED.format(file=self.path.name, sheet=layout.sheet),
+                    code="E133",
+                )
             sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]
             kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -331,12 +334,12 @@ class FileSource:
                         del parent[0]
         except etree.XMLSyntaxError as exc:
             raise InputError(
-                f"{self.path.name}: not well-formed XML at line {exc.lineno} "
-                f"(after record {number})",
+                reasons.NOT_XML.format(file=self.path.name, line=exc.lineno, record=number),
                 code="E134",
             ) from None
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read the file ({exc})", code="E101") from None
+            msg = reasons.UNREADABLE.format(file=self.path, error=exc)
+            raise InputError(msg, code="E101") from None
 
     # -- JSON / NDJSON ------------------------------------------------------
 
@@ -344,12 +347,13 @@ class FileSource:
         try:
             data = json.loads(self.path.read_bytes())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-            raise InputError(f"{self.path.name}: not valid JSON{where}", code="E135") from None
+            where = reasons.AT_LINE.format(line=exc.lineno) if hasattr(exc, "lineno") else ""
+            msg = reasons.NOT_JSON.format(file=self.path.name, where=where)
+            raise InputError(msg, code="E135") from None
         records = records_of(data, self.options.get("records"))
         if records is None:
             raise InputError(
-                f"{self.path.name}: expected a JSON array of records or an object holding one",
+                reasons.NO_RECORDS.format(file=self.path.name),
                 code="E135",
             )
         for number, rec in enumerate(records, start=1):
@@ -364,13 +368,12 @@ class FileSource:
                     try:
                         rec = json.loads(line)
                     except (UnicodeDecodeError, json.JSONDecodeError):
-                        yield RawRow(number, {}, ("malformed", "the line is not valid JSON"))
+                        yield RawRow(number, {}, ("malformed", reasons.LINE_NOT_JSON))
                         continue
                     yield object_row(number, rec)
         except OSError as exc:
-            raise InputError(
-                f"{self.path}: cannot read the file ({exc.strerror})", code="E101"
-            ) from None
+            msg = reasons.UNREADABLE.format(file=self.path, error=exc.strerror)
+            raise InputError(msg, code="E101") from None
 
 
 class _XlsxCells:
@@ -393,7 +396,11 @@ class _XlsxCells:
         for col, v in zip(header, cells, strict=False):
             if isinstance(v, int | float) and not isinstance(v, bool):
                 if col in self.ids:
-                    problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
+                    problem = problem or (
+                        "id-as-number",
+                        reasons.ID_AS_NUMBER.format(column=col),
+                        col,
+                    )
                     values[col] = ""
                     continue
                 if col in self.dates and 0 < v < 2_958_466:
@@ -429,13 +436,13 @@ def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | Non
             from interop.inbound.workbook import column_letter
 
             shown = ", ".join(column_letter(i) for i in extra[:5])
-            return ("long-row", LONG_ROW.format(cells=len(cells), width=width, extra=shown))
+            return ("long-row", reasons.LONG_ROW.format(cells=len(cells), width=width, extra=shown))
     for i, c in enumerate(cells):
         if len(c) > MAX_CELL:
-            col = header[i] if i < width else f"column {i + 1}"
+            col = header[i] if i < width else reasons.COLUMN_N.format(n=i + 1)
             return (
                 "cell-too-long",
-                LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL),
+                reasons.LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL),
                 col,
             )
     return None
@@ -459,8 +466,11 @@ def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
             dict(zip(header, cells, strict=False)),
             (
                 "short-row",
-                f"the row is cut short: {len(cells)} of {width} columns, "
-                f"missing {', '.join(missing[:5])}" + ("…" if len(missing) > 5 else ""),
+                reasons.SHORT_ROW.format(
+                    cells=len(cells),
+                    width=width,
+                    missing=", ".join(missing[:5]) + ("…" if len(missing) > 5 else ""),
+                ),
             ),
         )
     return RawRow(number, dict(zip(header, cells, strict=False)), _width_problem(header, cells))

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from interop._errors import AccessDenied, AuthenticationError, InputError, InteropError
 from interop.i18n import translate
+from interop.i18n.templates import localise
 from interop.staff.policy import POLICY, allowed, require
 from interop.staff.register import ROLES, SignedIn
 from interop.web.context import Console
@@ -122,6 +123,7 @@ def render(
         .get_template(template)
         .render(
             _=lambda m: translate(m, lang),
+            said=lambda m: localise(m, lang),  # a message made in English (a rule's finding)
             lang=lang,
             person=person,
             csrf=csrf,

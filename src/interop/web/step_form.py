@@ -16,8 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from interop._errors import InputError
+from interop.i18n import N_
 
-__all__ = ["Field", "fields_of", "input_of"]
+__all__ = ["HINTS", "Field", "fields_of", "input_of"]
+
+#: The shapes of a form schema's field descriptions (the hint beside a field), as the
+#: catalogue knows them: the page says a hint through them, the requirement ID kept.
+HINTS = (
+    N_("requirement {id}"),
+    N_("code from ValueSet {valueset}; requirement {id}"),
+)
+NOT_NUMBER = N_("{field}: not a whole number")
+NOT_JSON = N_("{field}: not valid JSON")
 
 _LONG = ("process", "summary", "reflection", "goal", "effect", "rationale", "analysis", "views")
 
@@ -92,14 +102,14 @@ def input_of(fields: list[Field], form: dict[str, str]) -> dict[str, Any]:
             try:
                 data[f.name] = int(raw)
             except ValueError:
-                raise InputError(f"{f.name}: not a whole number", code="E252") from None
+                raise InputError(NOT_NUMBER.format(field=f.name), code="E252") from None
         elif f.kind == "lines":
             data[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "json":
             try:
                 data[f.name] = json.loads(raw)
             except ValueError:
-                raise InputError(f"{f.name}: not valid JSON", code="E252") from None
+                raise InputError(NOT_JSON.format(field=f.name), code="E252") from None
         else:
             data[f.name] = raw
     return data
