@@ -7,7 +7,7 @@ are written by :mod:`interop.store.casework`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -65,13 +65,21 @@ def case_deadline(conn: sa.Connection, case_number: str) -> Deadline | None:
     return (row[0], row[1], row[2], bool(row[3]))
 
 
-def waiting_cases(conn: sa.Connection, *, until: str | None = None) -> list[dict[str, Any]]:
-    """Cases in the waiting state (listed, §3.1) with a deadline, earliest first."""
+def waiting_cases(
+    conn: sa.Connection,
+    *,
+    until: str | None = None,
+    cases: Collection[str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Cases in the waiting state (listed, §3.1) with a deadline, earliest first: those due
+    by ``until``, of ``cases``, at most ``limit`` (the due list and the console's 待办)."""
     c = t.cases.c
     q = (
         sa.select(
             c.case_number,
             c.risk_level,
+            c.state,
             c.deadline_rule,
             c.deadline_start,
             c.deadline_due,
@@ -83,6 +91,10 @@ def waiting_cases(conn: sa.Connection, *, until: str | None = None) -> list[dict
     )
     if until is not None:
         q = q.where(c.deadline_due <= until)
+    if cases is not None:
+        q = q.where(c.case_number.in_(list(cases)))
+    if limit is not None:
+        q = q.limit(limit)
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

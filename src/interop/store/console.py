@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from interop.store import schema as t
 from interop.store.archive import Archive
+from interop.store.cases import waiting_cases
 
 __all__ = ["ConsoleQueries"]
 
@@ -126,23 +127,8 @@ class ConsoleQueries:
         self, *, cases: Collection[str] | None = None, limit: int = 300
     ) -> list[dict[str, Any]]:
         """Cases waiting to start with their deadline, earliest first (DL-01..03)."""
-        c = t.cases.c
-        q = (
-            sa.select(
-                c.case_number,
-                c.risk_level,
-                c.deadline_rule,
-                c.deadline_due,
-                c.provisional,
-                c.state,
-            )
-            .where(c.state == "listed", c.deadline_due.is_not(None))
-            .order_by(c.deadline_due, c.case_number)
-        )
-        if cases is not None:
-            q = q.where(c.case_number.in_(list(cases)))
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q.limit(limit)).mappings()]
+            return waiting_cases(conn, cases=cases, limit=limit)
 
     def count_cases(self) -> int:
         with self.engine.connect() as conn:
