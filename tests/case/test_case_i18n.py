@@ -51,3 +51,37 @@ def test_refused_step_says_the_rule_in_chinese_with_its_id(cli: Cli, tmp_path: P
         )
         in err
     ), err
+
+
+def test_case_show_says_its_labels_in_chinese(cli: Cli) -> None:
+    code, out, _ = cli("--lang", "zh_CN", "case", "show", LISTED_CASE)
+    assert code == 0
+    assert f"个案 {LISTED_CASE}（第 1 版）" in out
+    assert "  状态      listed（名单已接收）   风险等级 medium" in out, out
+    assert "  人员      个案负责人 -，督导人员 staff-03" in out
+    assert "  知情同意  无" in out and "  转介      无" in out and "时限 无未到期项" in out
+    assert "state" not in out and "consents" not in out
+    # English stays the default, word for word; --json keeps its keys
+    code, out, _ = cli("case", "show", LISTED_CASE)
+    assert code == 0 and "  state     listed (名单已接收)   risk medium" in out, out
+    assert "  consents  none" in out and "  deadlines none open" in out
+    shown = cli.json("--lang", "zh_CN", "case", "show", LISTED_CASE)
+    assert {"state", "risk", "staff", "consents", "referrals", "deadlines"} <= set(shown)
+
+
+def test_an_illegal_transition_is_said_in_chinese_with_its_id(cli: Cli) -> None:
+    code, _, err = cli("--lang", "zh_CN", "case", "resume", LISTED_CASE, "--date", "2026-02-14")
+    assert code == 1 and "[E250]" in err
+    assert (
+        f"个案 {LISTED_CASE} 处于状态 listed（名单已接收）：“resume”（T-14，R-7.4.2-01）"
+        "只允许在状态 paused 下进行"
+    ) in err, err
+    code, _, err = cli("case", "resume", LISTED_CASE, "--date", "2026-02-14")
+    assert (
+        code == 1
+        and (
+            f"[E250] case {LISTED_CASE} is in state listed (名单已接收): 'resume' "
+            "(T-14, R-7.4.2-01) is allowed only in state paused"
+        )
+        in err
+    ), err

@@ -244,6 +244,10 @@ def test_the_step_form_and_its_findings_in_chinese(
     s = sign_in(base, "staff-01")  # the console speaks zh_CN unless the person chose en
     page = s.get(f"{base}/cases/{CASE}/session")
     assert "附录 C，一次服务（T-10/T-11）" in page.text and "<small>要求 C-" in page.text
+    # each field by the standard's name, the property name small beside it
+    labels = (("服务时间（开始）", "start"), ("服务目标", "goal"), ("服务效果", "effect"))
+    for label, name in labels:
+        assert f'for="f-{name}">{label} <small><code>{name}</code></small>' in page.text
     fields = {
         k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else
             "\n".join(v) if isinstance(v, list) else "yes" if v is True else str(v))
@@ -259,3 +263,15 @@ def test_the_step_form_and_its_findings_in_chinese(
     assert r.status_code == 303
     page = s.get(f"{base}/cases/{CASE}?done=2")
     assert "单次服务一般为 60 至 120 分钟（R-7.3-09）：10 分钟" in page.text, page.text
+
+
+def test_the_step_form_labels_its_fields_by_property_name_in_english(
+    base: str, web_archive: Archive, in_service: str
+) -> None:
+    s = sign_in(base, "staff-01")
+    s.get(f"{base}/lang?to=en")
+    page = s.get(f"{base}/cases/{CASE}/session")
+    assert page.status_code == 200 and "Annex C, one session" in page.text
+    for name in ("start", "goal", "effect"):
+        assert f'<label for="f-{name}">{name}' in page.text
+    assert "服务目标" not in page.text and "<code>goal</code>" not in page.text

@@ -9,6 +9,7 @@ their record ids.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from interop.casework.due import referral_clocks
@@ -18,7 +19,7 @@ from interop.core.casedeadlines import CaseDeadlines
 from interop.core.casestates import STATES, episode_status, state_name
 from interop.core.workdays import CHINA_TZ, WorkCalendar
 from interop.fhir.terminology import Terminology
-from interop.i18n import current
+from interop.i18n import N_, _, current
 from interop.i18n.templates import localise
 from interop.store import Archive
 from interop.store.case_warnings import CaseWarnings
@@ -132,61 +133,116 @@ def _warning(w: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _row(label: str, rest: str) -> str:
+    """One line of the summary: its label (said in the current language) in a column."""
+    said = _(label)
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in said)  # (two columns each)
+    return f"  {said}{' ' * max(0, 9 - len(said) - wide)} {rest}"
+
+
 def summary_text(s: dict[str, Any]) -> str:
-    """The summary as lines for a terminal."""
+    """The summary as lines for a terminal, its labels in the command's language (the
+    codes, record ids and requirement IDs kept as they are)."""
+    none = _("none")
     lines = [
-        f"case {s['case']} (version {s['version']})",
-        f"  state     {s['state']} ({s['state_name']})   risk {s['risk'] or '-'}",
-        f"  child     age {s['child']['age']}, sex code {s['child']['sex']}",
-        f"  staff     care manager {s['staff']['care_manager'] or '-'}, "
-        f"supervisor {s['staff']['supervisor'] or '-'}, "
-        f"{s['staff']['worker_changes']} worker change(s)",
+        _("case {case} (version {version})").format(case=s["case"], version=s["version"]),
+        _row(
+            N_("state"),
+            _("{state} ({name})   risk {risk}").format(
+                state=s["state"], name=s["state_name"], risk=s["risk"] or "-"
+            ),
+        ),
+        _row(
+            N_("child"),
+            _("age {age}, sex code {sex}").format(age=s["child"]["age"], sex=s["child"]["sex"]),
+        ),
+        _row(
+            N_("staff"),
+            _(
+                "care manager {care_manager}, supervisor {supervisor}, {changes} worker change(s)"
+            ).format(
+                care_manager=s["staff"]["care_manager"] or "-",
+                supervisor=s["staff"]["supervisor"] or "-",
+                changes=s["staff"]["worker_changes"],
+            ),
+        ),
     ]
     if s["plan"]:
         p = s["plan"]
         lines.append(
-            f"  plan      v{p['version']}: {p['planned_sessions']} sessions planned, "
-            f"{p['period'][0]} to {p['period'][1]}"
+            _row(
+                N_("plan"),
+                _("v{version}: {planned} sessions planned, {start} to {end}").format(
+                    version=p["version"],
+                    planned=p["planned_sessions"],
+                    start=p["period"][0],
+                    end=p["period"][1],
+                ),
+            )
         )
     ses = s["sessions"]
-    lines.append(f"  sessions  {ses['finished']} finished of {ses['recorded']} recorded")
+    lines.append(
+        _row(
+            N_("sessions"),
+            _("{finished} finished of {recorded} recorded").format(
+                finished=ses["finished"], recorded=ses["recorded"]
+            ),
+        )
+    )
     for x in ses["last"]:
         lines.append(
-            f"            #{x['number']} {x['date']} {x['minutes']} min {x['location']} "
-            f"{x['attendance']}"
+            "            " + _("#{number} {date} {minutes} min {location} {attendance}").format(**x)
         )
     consents = ", ".join(f"{x['topic']} {x['status']} {x['date']}" for x in s["consents"])
-    lines.append(f"  consents  {consents or 'none'}")
+    lines.append(_row(N_("consents"), consents or none))
     refs = ", ".join(f"{r['trigger']} {r['state']}" for r in s["referrals"])
-    lines.append(f"  referrals {refs or 'none'}")
+    lines.append(_row(N_("referrals"), refs or none))
     for o in s["referral_outcomes"]:
         lines.append(
-            f"            outcome {o['type']} {o['reference']} from {o['source']} "
-            f"({o['referral']}), received {o['received_at'][:10]}"
+            "            "
+            + _("outcome {type} {reference} from {source} ({referral}), received {on}").format(
+                type=o["type"],
+                reference=o["reference"],
+                source=o["source"],
+                referral=o["referral"],
+                on=o["received_at"][:10],
+            )
         )
     crises = ", ".join(f"{c['id']} {c['type']} {c['status']}" for c in s["crises"])
-    lines.append(f"  crises    {crises or 'none'}")
+    lines.append(_row(N_("crises"), crises or none))
     if s["closure_reason"]:
-        lines.append(f"  closure   {s['closure_reason']}")
-    lines.append("  deadlines" + ("" if s["deadlines"] else " none open"))
+        lines.append(_row(N_("closure"), s["closure_reason"]))
+    lines.append("  " + (_("deadlines") if s["deadlines"] else _("deadlines none open")))
     for d in s["deadlines"]:
-        flag = " OVERDUE" if d["overdue"] else ""
-        prov = " (provisional)" if d["provisional"] else ""
+        flag = " " + _("OVERDUE") if d["overdue"] else ""
+        prov = " " + _("(provisional)") if d["provisional"] else ""
         lines.append(f"    {d['rule']} {d['deadline']} {d['event']}{flag}{prov}")
     if s["issues"]:
-        lines.append("  issues")
+        lines.append("  " + _("issues"))
         for i in s["issues"]:
             said = localise(i["message"], current())  # (the rule in the command's language)
             lines.append(f"    {i['rule']} ({i['severity']}) {i['where']}: {said}")
     if s["warnings"]:
-        lines.append("  warnings (supervisor sign-off)")
+        lines.append("  " + _("warnings (supervisor sign-off)"))
         for w in s["warnings"]:
             so = w["signed_off"]
             status = (
-                "OPEN" if so is None else f"signed off by {so['by']} {so['at']}: {so['reason']}"
+                _("OPEN")
+                if so is None
+                else _("signed off by {by} {at}: {reason}").format(
+                    by=so["by"], at=so["at"], reason=so["reason"]
+                )
             )
             lines.append(
-                f"    #{w['id']} v{w['version']} {w['action']} {w['rule']} {w['path']} "
-                f"(by {w['author'] or '-'}): {status}"
+                "    "
+                + _("#{id} v{version} {action} {rule} {path} (by {author}): {status}").format(
+                    id=w["id"],
+                    version=w["version"],
+                    action=w["action"],
+                    rule=w["rule"],
+                    path=w["path"],
+                    author=w["author"] or "-",
+                    status=status,
+                )
             )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interop._errors import IllegalTransition as IllegalTransition
+from interop.i18n import N_
 
 #: state code → (Chinese name, EpisodeOfCare.status) (§3.1)
 STATES: dict[str, tuple[str, str]] = {
@@ -210,15 +211,31 @@ for _t in TRANSITIONS:
     _BY_ACTION.setdefault(_t.action, []).append(_t)
 
 
+#: The refusal's message (E250), formatted in English where it is raised and said in the
+#: operator's language from this template (the codes and the transition IDs kept).
+NOT_ALLOWED = N_(
+    "case {case} is in state {state} ({name}): "
+    "'{action}' ({ids}, {rules}) is allowed only in state {where}"
+)
+NO_STATE = N_("no state")
+
+
 def illegal_transition(case_number: str, state: str, action: str) -> IllegalTransition:
     """The refusal of ``action`` in ``state``: the transition, its rule and the state (E250)."""
     allowed = allowed_from(action)
     ids = "/".join(sorted({t.id for t in _BY_ACTION.get(action, [])})) or "§3.3"
     rules = ", ".join(sorted({t.rule for t in _BY_ACTION.get(action, [])}))
-    where = ", ".join(allowed) if allowed else "no state"
+    where = ", ".join(allowed) if allowed else NO_STATE
     return IllegalTransition(
-        f"case {case_number} is in state {state} ({state_name(state)}): "
-        f"'{action}' ({ids}, {rules}) is allowed only in state {where}",
+        NOT_ALLOWED.format(
+            case=case_number,
+            state=state,
+            name=state_name(state),
+            action=action,
+            ids=ids,
+            rules=rules,
+            where=where,
+        ),
         case_number=case_number,
         state=state,
         action=action,

@@ -17,6 +17,7 @@ from typing import Any
 
 from interop._errors import InputError
 from interop.i18n import N_
+from interop.web.field_labels import LABELS
 
 __all__ = ["HINTS", "Field", "fields_of", "input_of"]
 
@@ -41,6 +42,8 @@ class Field:
     required: bool
     hint: str  # the requirement the schema names (e.g. "requirement C-06")
     options: tuple[str, ...] = ()
+    #: the standard's name of the field (a msgid: zh_CN says it, English shows ``name``)
+    label: str = ""
 
 
 def _plain(prop: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +84,7 @@ def fields_of(schema: dict[str, Any], skip: frozenset[str] = frozenset()) -> lis
         prop = _plain(raw)
         kind, options = _kind(name, prop)
         hint = str(prop.get("description") or raw.get("description") or "")
-        out.append(Field(name, kind, name in required, hint, options))
+        out.append(Field(name, kind, name in required, hint, options, LABELS.get(name, name)))
     out.sort(key=lambda f: not f.required)
     return out
 
