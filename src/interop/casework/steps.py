@@ -31,10 +31,10 @@ from interop.core.schema import _object_schema
 from interop.core.workdays import WorkCalendar
 from interop.fhir.terminology import Terminology
 from interop.store import Archive
-from interop.store.casework import CaseWork, StepRow
+from interop.store.casework import Also, CaseWork, StepRow
 
 if TYPE_CHECKING:
-    from interop.store.connect import Connection
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ def record_step(
     terminology: Terminology | None = None,
     today: dt.date | None = None,
     author: str | None = None,
-    also: Callable[[Connection, int, str], None] | None = None,
+    also: Also | None = None,
 ) -> Outcome:
     """Apply one step to the latest version of a case and store the new version.
 

@@ -35,7 +35,7 @@ __all__ = ["Deliverer", "Heartbeat", "Reconciler", "RunSummary", "crash_point", 
 log = logging.getLogger(__name__)
 
 
-class Outbox(Protocol):
+class Queue(Protocol):
     """What a worker asks of the outbox (:class:`interop.exchange.outbox.Outbox`): named
     here so that the queue imports its worker and not the other way round."""
 
@@ -122,7 +122,7 @@ class Heartbeat:
     renewed (a transaction saved per delivery, and no thread started per row).
     """
 
-    def __init__(self, box: Outbox, worker: str) -> None:
+    def __init__(self, box: Queue, worker: str) -> None:
         self.box = box
         self.worker = worker
         self._lock = threading.Lock()
@@ -163,7 +163,7 @@ class Heartbeat:
 
 
 def run(
-    box: Outbox,
+    box: Queue,
     resolve: Callable[[str], Deliverer],
     *,
     worker: str,
@@ -215,7 +215,7 @@ def run(
 
 
 def _deliver_one(
-    box: Outbox, beat: Heartbeat, item: OutboxItem, d: Deliverer, worker: str, summary: RunSummary
+    box: Queue, beat: Heartbeat, item: OutboxItem, d: Deliverer, worker: str, summary: RunSummary
 ) -> None:
     started = box.clock()
     reconciled = False
