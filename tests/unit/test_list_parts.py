@@ -1,4 +1,4 @@
-"""The list-owned parts of a case record, and a new child's whole record (prepare.ListParts)."""
+"""The list-owned parts of a case record, and a new child's whole record (core.listed)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
+from interop.core.listed import ListParts, org_id
+from interop.fhir.canonical import cs
 from interop.fhir.terminology import Terminology
-from interop.inbound import prepare
 from interop.inbound.mapping import InboundMapping
-from interop.inbound.prepare import ListParts, SyncOptions
+from interop.inbound.prepare import SyncOptions, list_parts
 from interop.store.archive import merge_list_fields
 from interop.store.jsontext import dumpb
 
@@ -39,11 +40,11 @@ _FULL = {
 @pytest.fixture(scope="module")
 def parts() -> ListParts:
     options = SyncOptions(received=dt.date(2025, 12, 22), contractor_name="某承接机构")
-    return ListParts(InboundMapping.load(None), options, Terminology.load())
+    return list_parts(InboundMapping.load(None), options, Terminology.load())
 
 
 def _org(prefix: str, name: str) -> str:
-    return prepare._org_id(prefix, name)
+    return org_id(prefix, name)
 
 
 def test_a_new_childs_record_holds_every_list_owned_part(parts: ListParts) -> None:
@@ -76,7 +77,7 @@ def test_a_new_childs_record_holds_every_list_owned_part(parts: ListParts) -> No
                 "id": "guardian-list",
                 "name": "陶某男",
                 "roles": ["guardian"],
-                "relationship": Terminology.load().code_for_text(prepare._RELATIONSHIP, "祖父"),
+                "relationship": Terminology.load().code_for_text(cs("family-relationship"), "祖父"),
                 "phone": "13598350940",
             }
         ],
@@ -135,11 +136,8 @@ def test_records_share_no_part_a_merge_or_a_later_row_could_change(parts: ListPa
     }
 
 
-def test_the_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prepare, "CACHE_LIMIT", 3)
-    options = SyncOptions(received=dt.date(2025, 12, 22))
-    parts = ListParts(InboundMapping.load(None), options, Terminology.load())
-    for i in range(10):
-        record = orjson.loads(parts.new_record({**_FULL, "school": f"第{i}中学"}))
-        assert record["organisations"][1]["name"] == f"第{i}中学"
-        assert len(parts._orgs) <= 3
+def test_a_run_names_each_school_once_however_many_rows_name_it(parts: ListParts) -> None:
+    entries = [{**_FULL, "school": f"第{i % 3}中学"} for i in range(9)]
+    records = [orjson.loads(parts.new_record(entry)) for entry in entries]
+    ids = {r["child"]["school"]["school"] for r in records}
+    assert ids == {_org("school-", f"第{i}中学") for i in range(3)}

@@ -22,12 +22,13 @@ import orjson
 from interop import faults
 from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
+from interop.core.listed import ListParts
 from interop.core.workdays import WorkCalendar
 from interop.i18n import N_
 from interop.inbound import guard
 from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import Finding, InboundMapping
-from interop.inbound.prepare import DRY_RUN, ListParts, Prepared, SyncOptions, changed_fields
+from interop.inbound.prepare import DRY_RUN, Prepared, SyncOptions, changed_fields
 from interop.store import runs
 from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
 
@@ -102,7 +103,6 @@ class Reconciler:
         self.calendar, self.options, self.on_issue = calendar, options, on_issue
         self.known_columns = mapping.columns
         self.reported_columns: set[str] = set()
-        self.fresh: Container[int] = ()  # rows whose key the archive lacked (not looked up)
         self.seen: Container[int] = ()
         self.scanned_rows = self.scanned_unchanged = self.batches = self.would_delist = 0
         self._deadlines: dict[str | None, Deadline | None] = {}
@@ -159,11 +159,11 @@ class Reconciler:
 
     # -- the work -----------------------------------------------------------
 
-    def take(self, total: int, unchanged: int, seen: Container[int], fresh: Container[int]) -> None:
+    def take(self, total: int, unchanged: int, seen: Container[int]) -> None:
         """What classifying found; a ``--full`` list that would delist more than allowed
         stops here, before the first write (:mod:`interop.inbound.guard`)."""
         self.scanned_rows, self.scanned_unchanged = total, unchanged
-        self.seen, self.fresh = seen, fresh
+        self.seen = seen
         if self.options.full:
             would, listed = self.archive.delisting(seen)
             self.would_delist = would
@@ -182,10 +182,8 @@ class Reconciler:
         ``count=False`` when the rows were counted by :meth:`take` already.
         """
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
-        fresh = self.fresh
-        known = self.archive.lookup(
-            [p.key for p in items if p.key is not None and p.number not in fresh]
-        )
+        # (a row whose key was new to the archive comes with its record: nothing to look up)
+        known = self.archive.lookup([p.key for p in items if p.key and p.record is None])
         compare: list[tuple[Prepared, Known]] = []
         for p in items:
             if p.key is None:  # quarantined

@@ -19,7 +19,7 @@ place that chooses). Every tuning knob is in :class:`SyncOptions`.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
-from interop.inbound.source import FileSource, Part, RawRow
+from interop.inbound.source import FileSource, Part
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -108,68 +108,39 @@ def _run(
     rec: Reconciler,
     progress: Callable[[int, int], Any] | None,
 ) -> None:
+    """Classify every row, then prepare and write the rows that need work, batch by batch."""
     options = preparer.options
     parts, rows = source.parts(options.part_bytes)
     workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
     keys, known = RowKeys(preparer.mapping), frozenset(preparer.mapping.columns)
-    prepare = preparer.prepare
     digests = archive.listed_digests()
 
     def first(part: Part) -> PartFound:
-        rows = source.rows(part)
-        return classify(rows, keys, digests, known, keep=options.keep_rows, prepare=prepare)
+        return classify(source.rows(part), keys, digests, known)
 
-    kept: list[list[tuple[RawRow, Prepared]] | None] = []  # each part's, when few
-
-    def taken(found: Iterator[PartFound]) -> Iterator[PartFound]:
-        for part in found:
-            held = part.kept
-            rows = None if held is None else [r for r, _ in held]
-            kept.append(None if rows is None else list(zip(rows, part.prepared, strict=True)))
-            yield part
-
-    found = tally(taken(in_order(first, parts, workers)))
+    found = tally(in_order(first, parts, workers))
     digests.clear()  # (not needed again: the memory goes back before the writing)
     rec.check_columns(found.columns)
-    rec.take(found.total, found.unchanged, found.seen, found.fresh)
-    if progress is not None and found.unchanged:
-        progress(found.unchanged, found.total)
-    if not found.work:
-        return
-    preparer.duplicates = duplicates = found.duplicates
-    work, fresh = found.work, found.fresh
-    plan: list[Part | list[Prepared]] = []  # a part to read again, or the rows it kept
-    for part, held in zip(parts, kept, strict=True):
-        needed = work.between(
-            part.first, 1 << 62 if part.lines is None else part.first + part.lines
-        )
-        if not needed:
-            continue  # (nothing to do in this part)
-        if held is not None and {r.number for r, _ in held} >= set(needed):
-            plan.append(
-                [
-                    prepare(r, fresh=r.number in fresh) if r.number in duplicates else done
-                    for r, done in held
-                    if r.number in work
-                ]
-            )
-        else:
-            plan.append(part)
+    rec.take(found.total, found.total - found.work, found.seen)
+    if progress is not None and found.total > found.work:
+        progress(found.total - found.work, found.total)
+    preparer.duplicates = found.duplicates
+    prepare = preparer.prepare
 
     def second(part: Part) -> list[Prepared]:
-        rows = source.rows(part, work)  # (a CSV list skips the others as it reads)
-        return [prepare(r, fresh=r.number in fresh) for r in rows if r.number in work]
+        wanted = found.wanted(part)  # (a CSV list skips the other lines unread)
+        rows = (r for r in source.rows(part, wanted) if r.number in wanted)
+        return [prepare(r, fresh=found.fresh(r.number)) for r in rows]
 
-    again = in_order(second, [p for p in plan if isinstance(p, Part)], workers)
-    size = options.effective_batch_size()
-    batch: list[Prepared] = []
-    for item in plan:
-        batch += next(again) if isinstance(item, Part) else item
+    size, batch = options.effective_batch_size(), []
+    todo = [part for part in parts if found.work and found.wanted(part)]
+    for prepared in in_order(second, todo, workers):
+        batch += prepared
         while len(batch) >= size:
             rec.commit(batch[:size], count=False)
-            del batch[:size]
             if progress is not None:
                 progress(size, found.total)
+            del batch[:size]
     if batch:
         rec.commit(batch, count=False)
         if progress is not None:

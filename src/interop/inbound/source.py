@@ -225,43 +225,41 @@ class FileSource:
 
     def _csv(self, part: Part, wanted: Container[int] | None) -> Iterator[RawRow]:
         assert self.encoding is not None and self.layout is not None
-        header, at = list(self.layout.header), self.layout.header_row
-        encoding = self.encoding
+        header, at, encoding = list(self.layout.header), self.layout.header_row, self.encoding
         if part.start and codecs.lookup(encoding).name == "utf-8-sig":
             encoding = "utf-8"  # (the byte-order mark is on the first line only)
         if csv.field_size_limit() < _CSV_FIELD_LIMIT:
             csv.field_size_limit(_CSV_FIELD_LIMIT)  # (a longer cell quarantines its row only)
+        delimiter = self.options.get("delimiter", ",")
         number = part.first - 1
         try:
             with self.path.open("rb") as fh:
                 fh.seek(part.start)
-                text = io.TextIOWrapper(fh, encoding=encoding, newline="")
-                reader: Iterator[list[str]] = csv.reader(
-                    text, delimiter=self.options.get("delimiter", ",")
-                )
-                if part.lines is not None:
-                    reader = itertools.islice(reader, part.lines)
-                for cells in reader:
-                    number += 1
-                    if number <= at or (wanted is not None and number not in wanted):
-                        continue
-                    row = csv_row(number, header, cells)
-                    if row is not None:
+                records: Iterator[tuple[int, list[str]]]
+                if part.lines is None:  # (a record may span lines: read them all in turn)
+                    text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+                    records = enumerate(csv.reader(text, delimiter=delimiter), part.first)
+                else:  # one record a line: only the lines wanted are decoded and parsed
+                    numbers, lines = [], []
+                    for number, line in enumerate(itertools.islice(fh, part.lines), part.first):
+                        if wanted is None or number in wanted:
+                            numbers.append(number)
+                            lines.append(line.decode(encoding))
+                    records = zip(numbers, csv.reader(lines, delimiter=delimiter), strict=True)
+                for number, cells in records:
+                    wanted_row = number > at and (wanted is None or number in wanted)
+                    if wanted_row and (row := csv_row(number, header, cells)):
                         yield row
         except UnicodeDecodeError:
-            raise InputError(
-                reasons.NOT_ENCODED.format(
-                    file=self.path.name, row=self._bad_line(part), encoding=self.encoding
-                ),
-                code="E131",
-            ) from None
+            bad = number if part.lines is not None else self._bad_line(part)
+            msg = reasons.NOT_ENCODED.format(file=self.path.name, row=bad, encoding=self.encoding)
+            raise InputError(msg, code="E131") from None
         except csv.Error as exc:
             msg = reasons.NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
         except OSError as exc:
-            raise InputError(
-                reasons.CANNOT_READ.format(file=self.path, error=exc.strerror), code="E101"
-            ) from None
+            msg = reasons.CANNOT_READ.format(file=self.path, error=exc.strerror)
+            raise InputError(msg, code="E101") from None
 
     def _bad_line(self, part: Part) -> int:
         """The line of ``part`` with the first byte the encoding does not allow."""
