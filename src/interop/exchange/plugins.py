@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from interop._errors import PluginError
+from interop._errors import InputError, PluginError
 from interop.exchange import hookspecs
-from interop.exchange.transport import FeedFactory, TransportFactory
+from interop.exchange.transport import Feed, FeedFactory, TransportFactory
 
 if TYPE_CHECKING:
     from interop.privacy.disclosure_model import Disclosure
@@ -122,6 +122,18 @@ class Plugins:
 
         self.pm.hook.interop_register_feeds(register=register)
         return found
+
+    def feed(self, name: str, kind: str, settings: dict[str, Any]) -> Feed:
+        """The list feed of partner ``name`` (of ``kind``, with its settings)."""
+        factory = self.feeds().get(kind)
+        if factory is not None:
+            return factory(name, {"kind": kind, **settings})
+        if kind in self.partner_kinds():
+            raise InputError(f"partner {name}: kind '{kind}' provides no list feed", code="E153")
+        known = ", ".join(sorted(self.feeds())) or "none"
+        raise InputError(
+            f"partner {name}: unknown kind '{kind}' (kinds with a feed: {known})", code="E152"
+        )
 
     def after_approval(self, disclosure: Disclosure) -> None:
         """Tell every plugin that a pending disclosure was approved."""

@@ -1,18 +1,13 @@
-"""Where the parts of a list are read: in this process, or in forked worker processes.
+"""Where the parts of a list are read: here, or in forked worker processes.
 
 Mapping a row is pure Python and holds the GIL, so threads would not help;
-forked processes do. :func:`in_order` is the one place that chooses: with
-no workers it is ``map``; with workers each one is forked with the function
-and everything it closes over as this process holds it (nothing is pickled
-on the way in), takes every n-th part, and sends each result back through
-its own pipe; the results are taken in the order of the parts, so batches,
-transactions and case numbers are the same either way. This process stays
-the only writer of the archive.
-
-A worker dies with its parent (``PR_SET_PDEATHSIG``: a run killed midway
-leaves no orphan) and ignores Ctrl-C (the parent stops the run). It runs at
-the writer's priority: a worker is at most one part ahead (its pipe holds
-one result), and on a loaded machine a lower priority starved it.
+forked processes do. :func:`in_order` is the one place that chooses. Each
+worker is forked with the function as this process holds it (nothing is
+pickled on the way in), takes every n-th part and sends each result back
+through its own pipe (so it runs at most one part ahead); results are taken
+in the parts' order, so batches and case numbers are the same either way, and
+this process stays the archive's only writer. A worker dies with its parent
+(``PR_SET_PDEATHSIG``) and ignores Ctrl-C (the parent stops the run).
 """
 
 from __future__ import annotations
@@ -23,11 +18,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from interop._errors import WorkerError as WorkerError
+from interop._errors import WorkerError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,12 +30,11 @@ R = TypeVar("R")
 MIN_ROWS = 20_000
 #: At most this many workers (the target machine has two cores).
 MAX_WORKERS = 2
-_PR_SET_PDEATHSIG = 1
 
 
 def worker_count(rows: int, wanted: int | None, min_rows: int | None) -> int:
-    """Workers for a list of ``rows`` rows (0: this process does the work); ``wanted`` and
-    ``min_rows`` come from the settings (``INTEROP_SYNC_WORKERS``, ``…_PARALLEL_MIN``)."""
+    """Workers for a list of ``rows`` rows (0: none); ``wanted`` and ``min_rows`` come
+    from the settings (``INTEROP_SYNC_WORKERS``, ``…_PARALLEL_MIN``)."""
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return 0
     if wanted is None:
@@ -50,20 +43,8 @@ def worker_count(rows: int, wanted: int | None, min_rows: int | None) -> int:
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 
-def worker_died() -> WorkerError:
-    """The error of a run whose worker process ended without a word (E170, exit 1)."""
-    return WorkerError(
-        "a worker process stopped unexpectedly (killed, or out of memory?); what was "
-        "committed stays, and the next run goes on from there — with "
-        "$INTEROP_SYNC_WORKERS=0 it runs in one process"
-    )
-
-
-@dataclass(slots=True)
-class _Failed:
+class _Failed(Exception):
     """What a worker sends instead of a result when its part failed."""
-
-    error: BaseException
 
 
 def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
@@ -75,16 +56,14 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
     context = multiprocessing.get_context("fork")
     pipes = [context.Pipe(duplex=False) for _ in range(workers)]
     gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
-    procs = []
-    for k in range(workers):
-        procs.append(
-            context.Process(
-                target=_serve,
-                args=(fn, items[k::workers], pipes, k, os.getpid()),
-                daemon=True,
-            )
+    procs = [
+        context.Process(
+            target=_serve, args=(fn, items[k::workers], pipes, k, os.getpid()), daemon=True
         )
-        procs[-1].start()
+        for k in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
     gc.unfreeze()
     for _, sender in pipes:
         sender.close()
@@ -93,9 +72,13 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
             try:
                 message = pipes[i % workers][0].recv()
             except (EOFError, OSError):
-                raise worker_died() from None
+                raise WorkerError(
+                    "a worker process stopped unexpectedly (killed, or out of memory?); what "
+                    "was committed stays, and the next run goes on from there — with "
+                    "$INTEROP_SYNC_WORKERS=0 it runs in one process"
+                ) from None
             if isinstance(message, _Failed):
-                raise message.error
+                raise message.args[0]
             yield message
     finally:
         for reader, _ in pipes:
@@ -116,7 +99,7 @@ def _serve(
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # (PR_SET_PDEATHSIG)
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # the parent died before the signal was armed

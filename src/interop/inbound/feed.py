@@ -1,16 +1,15 @@
 """Syncing a partner's paged list feed (``interop sync --partner NAME``).
 
-The partner kind comes from a plugin (the built-in ``civil-affairs`` one or a
-third party's); the plugin only fetches pages. Each page is one batch, and the
-feed's cursor is stored in the same transaction as the page's rows: a page
-that fails after its retries stops the run cleanly, and the next run resumes
-from the last good cursor. Duplicates are looked for within each page.
+The partner's kind comes from a plugin (the built-in ``civil-affairs`` one or a
+third party's), which only fetches pages. Each page is one batch, its cursor
+stored in the same transaction as its rows: a page that fails after its retries
+stops the run cleanly, and the next run resumes from the last good cursor.
+Duplicates are looked for within each page.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from interop._errors import InputError, InteropError
 from interop.config import Config
@@ -23,31 +22,7 @@ from interop.inbound.rows import RowKeys
 from interop.inbound.source import object_row
 from interop.store.archive import Archive
 
-if TYPE_CHECKING:
-    from interop.exchange.transport import Feed
-
 log = logging.getLogger(__name__)
-
-
-def partner_feed(name: str, config: Config) -> Feed:
-    """Build the feed object of partner ``name`` through the plugin manager."""
-    partner = config.partner(name)
-    from interop.exchange.plugins import Plugins
-
-    plugins = Plugins()
-    feeds = plugins.feeds()
-    factory = feeds.get(partner.kind)
-    if factory is not None:
-        return factory(name, {"kind": partner.kind, **partner.settings})
-    if partner.kind in plugins.partner_kinds():
-        raise InputError(
-            f"partner {name}: kind '{partner.kind}' provides no list feed", code="E153"
-        )
-    raise InputError(
-        f"partner {name}: unknown kind '{partner.kind}' "
-        f"(kinds with a feed: {', '.join(sorted(feeds)) or 'none'})",
-        code="E152",
-    )
 
 
 def sync_partner(
@@ -62,7 +37,10 @@ def sync_partner(
 ) -> SyncReport:
     if options.full:
         raise InputError("--full applies to list files, not to incremental feeds", code="E154")
-    feed = partner_feed(name, config)
+    from interop.exchange.plugins import Plugins
+
+    partner = config.partner(name)
+    feed = Plugins().feed(name, partner.kind, partner.settings)
     mapping = InboundMapping.load(mapping_name or feed.mapping)
     cursor = archive.cursor(name)
     preparer, keys = Preparer(mapping, terms, options), RowKeys(mapping)

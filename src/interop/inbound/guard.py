@@ -1,12 +1,11 @@
 """The ``--full`` guard (除名保护): a full list delists only what it plainly means to.
 
-A ``--full`` list delists the listed children it does not name. A file that
-names far fewer than the archive lists — a partial export, the wrong sheet,
-rows that all failed their checks — would delist the rest by accident. So
-when more than a limit (by default 10 % of the listed children) would be
-delisted, the sync stops after its first pass, before writing anything, and
-says how many and why; ``--allow-delist N`` or ``--allow-delist P%`` lets it go
-ahead.
+A ``--full`` list delists the listed children it does not name. A file naming
+far fewer than the archive lists — a partial export, the wrong sheet, rows that
+all failed their checks — would delist the rest by accident: so when more than
+a limit (by default 10 % of the listed children) would be delisted, the sync
+stops before writing anything and says how many and why; ``--allow-delist N``
+or ``--allow-delist P%`` lets it go ahead.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from dataclasses import dataclass
 from interop._errors import DelistRefused as DelistRefused
 from interop._errors import InputError
 from interop.i18n import N_
-
-#: Share of the listed children a full list may delist without --allow-delist.
-DEFAULT_SHARE = 0.10
 
 TOO_MANY = N_(
     "--full would delist {would} of the {listed} listed children ({share}), more than "
@@ -36,7 +32,7 @@ class DelistLimit:
     """At most ``count`` children, or at most ``share`` of the listed ones."""
 
     count: int | None = None
-    share: float = DEFAULT_SHARE
+    share: float = 0.10
 
     @classmethod
     def parse(cls, text: str | None) -> DelistLimit:
@@ -44,45 +40,31 @@ class DelistLimit:
             return DEFAULT_LIMIT
         value = text.strip()
         try:
-            if value.endswith("%"):
-                share = float(value[:-1]) / 100
-                if not 0 <= share <= 1:
-                    raise ValueError(value)
-                return cls(share=share)
-            count = int(value)
-            if count < 0:
-                raise ValueError(value)
-            return cls(count=count)
+            limit = cls(share=float(value[:-1]) / 100) if value.endswith("%") else cls(int(value))
         except ValueError:
-            raise InputError(BAD_LIMIT.format(text=text), code="E188") from None
+            limit = cls(count=-1)
+        if (limit.count or 0) < 0 or not 0 <= limit.share <= 1:
+            raise InputError(BAD_LIMIT.format(text=text), code="E188")
+        return limit
 
-    def allows(self, would: int, listed: int) -> bool:
-        if self.count is not None:
-            return would <= self.count
-        return would <= self.share * listed
-
-    def describe(self) -> str:
-        if self.count is not None:
-            return f"--allow-delist {self.count}"
-        return LIMIT_SHARE.format(share=f"{self.share:.0%}")
+    def check(self, *, would: int, listed: int, rows: int) -> None:
+        """Raise :class:`DelistRefused` when ``would`` delistings are more than allowed."""
+        allowed = self.count if self.count is not None else self.share * listed
+        if would <= allowed:
+            return
+        limit = f"--allow-delist {self.count}" if self.count is not None else None
+        raise DelistRefused(
+            TOO_MANY.format(
+                would=would,
+                listed=listed,
+                share=f"{would / listed if listed else 1:.0%}",  # (a plain field: localisable)
+                limit=limit or LIMIT_SHARE.format(share=f"{self.share:.0%}"),
+                named=listed - would,
+                rows=rows,
+                percent=math.ceil(100 * would / listed) if listed else 100,
+            ),
+            code="E187",
+        )
 
 
 DEFAULT_LIMIT = DelistLimit()
-
-
-def check(limit: DelistLimit, *, would: int, listed: int, rows: int) -> None:
-    """Raise :class:`DelistRefused` when ``would`` delistings exceed ``limit``."""
-    if would == 0 or limit.allows(would, listed):
-        return
-    raise DelistRefused(
-        TOO_MANY.format(
-            would=would,
-            listed=listed,
-            share=f"{would / listed if listed else 1:.0%}",  # (a plain field: localisable)
-            limit=limit.describe(),
-            named=listed - would,
-            rows=rows,
-            percent=math.ceil(100 * would / listed) if listed else 100,
-        ),
-        code="E187",
-    )

@@ -11,6 +11,7 @@ named again they are listed again — in the run that records who ran it
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,6 @@ from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.listed import ListParts
 from interop.core.workdays import WorkCalendar
 from interop.i18n import N_
-from interop.inbound import guard
 from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import Finding, InboundMapping
 from interop.inbound.prepare import DRY_RUN, Prepared, SyncOptions, changed_fields
@@ -59,29 +59,13 @@ class SyncReport:
     layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
 
     def to_json(self) -> dict[str, Any]:
-        keys: tuple[str, ...] = (
-            "layout",
-            "run_id",
-            "source",
-            "mapping",
-            "status",
-            "rows",
-            "new",
-            "changed",
-        )
-        keys += ("unchanged", "delisted", "quarantined", "message", "actor", "changes", "issues")
+        keys = ["layout", "run_id", "source", "mapping", "status", "rows", "new", "changed"]
+        keys += ["unchanged", "delisted", "quarantined", "message", "actor", "changes", "issues"]
         return {k: getattr(self, k) for k in keys}
 
 
 def _stored(d: Deadline | None) -> StoredDeadline | None:
     return None if d is None else (d.rule, d.start.isoformat(), d.due.isoformat(), d.provisional)
-
-
-def _deadline(stored: StoredDeadline | None) -> Deadline | None:
-    if stored is None:
-        return None
-    rule, start, due, provisional = stored
-    return Deadline(rule, dt.date.fromisoformat(start), dt.date.fromisoformat(due), provisional)
 
 
 class Reconciler:
@@ -105,8 +89,13 @@ class Reconciler:
         self.reported_columns: set[str] = set()
         self.seen: Container[int] = ()
         self.scanned_rows = self.scanned_unchanged = self.batches = self.would_delist = 0
-        self._deadlines: dict[str | None, Deadline | None] = {}
-        self._stored_deadlines: dict[str | None, StoredDeadline | None] = {}
+        # (the start deadline a list sets for a child of a risk level is the same all run)
+        self._start = functools.cache(
+            lambda risk: start_deadline(
+                risk, options.received, calendar, agreement_date=options.agreement_date
+            )
+        )
+        self._stored = functools.cache(lambda risk: _stored(self._start(risk)))
         actor = options.actor or runs.UNATTENDED
         if options.dry_run:
             run_id = DRY_RUN
@@ -120,9 +109,7 @@ class Reconciler:
 
     def _issue(self, row: int, f: Finding) -> None:
         item = {"row": row, "field": f.field, "code": f.code, "message": f.message}
-        item["severity"] = f.severity
-        if f.requirement:
-            item["requirement"] = f.requirement
+        item |= {"severity": f.severity} | ({"requirement": f.requirement} if f.requirement else {})
         self._add(item)
 
     def _add(self, item: dict[str, Any]) -> None:
@@ -140,23 +127,6 @@ class Reconciler:
             )
             self.reported_columns.add(col)
 
-    def _start_deadline(self, risk: str | None) -> Deadline | None:
-        """The start deadline this list sets for a child of this risk (the same all run)."""
-        if risk not in self._deadlines:
-            self._deadlines[risk] = start_deadline(
-                risk,
-                self.options.received,
-                self.calendar,
-                agreement_date=self.options.agreement_date,
-            )
-        return self._deadlines[risk]
-
-    def _stored_deadline(self, risk: str | None) -> StoredDeadline | None:
-        """:meth:`_start_deadline` as the archive stores it (one tuple per risk, shared)."""
-        if risk not in self._stored_deadlines:
-            self._stored_deadlines[risk] = _stored(self._start_deadline(risk))
-        return self._stored_deadlines[risk]
-
     # -- the work -----------------------------------------------------------
 
     def take(self, total: int, unchanged: int, seen: Container[int]) -> None:
@@ -168,7 +138,7 @@ class Reconciler:
             would, listed = self.archive.delisting(seen)
             self.would_delist = would
             try:
-                guard.check(self.options.delist_limit, would=would, listed=listed, rows=total)
+                self.options.delist_limit.check(would=would, listed=listed, rows=total)
             except DelistRefused as exc:
                 if not self.options.dry_run:
                     raise
@@ -214,7 +184,7 @@ class Reconciler:
                     raw_digest=p.raw_digest,
                     risk_level=p.risk,
                     received=self.options.received.isoformat(),
-                    deadline=self._stored_deadline(p.risk),
+                    deadline=self._stored(p.risk),
                     record_json=record,
                 )
             )
@@ -249,8 +219,11 @@ class Reconciler:
         for p, k, entry, changed in decided:
             deadline = None
             if "risk_level" in changed:
-                previous = _deadline(old.get(k.case_number))
-                deadline = earliest(previous, self._start_deadline(p.risk))
+                previous = None
+                if was := old.get(k.case_number):
+                    start, due = (dt.date.fromisoformat(d) for d in was[1:3])
+                    previous = Deadline(was[0], start, due, was[3])
+                deadline = earliest(previous, self._start(p.risk))
             batch.changed.append(
                 ChangedChild(
                     known=k,
