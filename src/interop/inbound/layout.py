@@ -1,13 +1,12 @@
 """Stage 1 of a list sync — understand the file (读懂名单文件) before anything is written.
 
-Looks at the first rows of the file only: which sheet (XLSX), which row is
-the header (title rows, notes and blank rows above it are skipped and
-reported), which of its columns are the mapping's (by name or by a synonym
-the mapping declares), and whether there is any data below it. A file that
-is not understood is refused — exit 2, nothing written — with one message
-saying what was expected and what was found (R-7.1.1-01: a list that cannot
-be read must not change the archive; a ``--full`` list that was not
-understood must never delist).
+Looks at the first rows only: which sheet (XLSX), which row is the header
+(title rows, notes and blank rows above it are skipped and reported), which
+columns are the mapping's (by name or a synonym it declares), and whether any
+data lies below. A file not understood is refused — exit 2, nothing written —
+with one message saying what was expected and what was found (R-7.1.1-01: a
+list that cannot be read must not change the archive, and a ``--full`` list
+that was not understood must never delist).
 """
 
 from __future__ import annotations
@@ -16,19 +15,16 @@ import codecs
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
 from interop._errors import InputError
 from interop.i18n import N_
-from interop.inbound.found import Layout as Layout
-from interop.inbound.workbook import column_letter as column_letter
-from interop.inbound.workbook import merged_below, open_workbook
+from interop.inbound.source import UNREADABLE, FileSource, Layout
+from interop.inbound.workbook import column_letter, merged_below, open_workbook
 
 if TYPE_CHECKING:
     from interop.inbound.mapping import InboundMapping
-    from interop.inbound.source import FileSource
 
 #: Rows looked at for the header (a government export has a title and notes above it).
 HEAD_ROWS = 20
@@ -61,7 +57,9 @@ NO_TEXT = N_("no text at all")
 READ_AS = N_("{found} (read as {encoding}; if the file is not in that encoding, give --encoding)")
 NOT_FIELDS = N_("records without any of these fields")
 AND = N_("{first} and {second}")
-UNREADABLE = N_("{file}: cannot read the file ({error})")
+
+#: A sheet's first rows: its name (None: a CSV file), the rows as text, whether that is all.
+Head = tuple[str | None, list[list[str]], bool]
 
 
 def label(text: str) -> str:
@@ -93,24 +91,22 @@ class _Names:
         return len({self.field[c] for x in cells if (c := self.column.get(label(x)))})
 
     def expected(self) -> str:
-        return ", ".join(s.column for s in self.required[:8]) + (
-            " …" if len(self.required) > 8 else ""
-        )
+        shown = ", ".join(s.column for s in self.required[:8])
+        return shown + (" …" if len(self.required) > 8 else "")
+
+    def missing(self, seen: dict[str, Any]) -> list[str]:
+        return [s.column for s in self.required if not any(c in seen for c in s.columns)]
 
 
 def _show(cells: list[str], limit: int = 8) -> str:
     shown = [c.strip() for c in cells if c.strip()]
-    if not shown:
-        return "(blank)"
-    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "")
+    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "") or "(blank)"
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def understand(
@@ -121,52 +117,40 @@ def understand(
     header_row: int | None = None,
 ) -> Layout:
     """The layout of ``source`` for ``mapping``; raises :class:`FileRefused` when not understood."""
-    names = _Names(mapping)
-    file = source.path.name
+    names, file = _Names(mapping), source.path.name
     sheet = sheet or source.options.get("sheet")
     sheets: list[str] = []
     parts: dict[str, str] = {}  # sheet → its part in an XLSX package
     if source.format == "csv":
-        head, whole = _csv_head(source)
-        candidates: list[tuple[str | None, list[list[str]], bool]] = [(None, head, whole)]
+        heads: list[Head] = [(None, *_csv_head(source))]
     elif source.format == "xlsx":
-        candidates, sheets = _xlsx_heads(source, sheet, parts)
+        heads, sheets = _xlsx_heads(source, sheet, parts)
     else:
-        return _records_layout(source, mapping, names)
-    best: tuple[int, int, int] | None = None  # score, -candidate, -row index
-    for c, (_, rows_of, _) in enumerate(candidates):
-        picks = [header_row - 1] if header_row is not None else range(min(HEAD_ROWS, len(rows_of)))
+        return _records_layout(source, names)
+    best: tuple[int, int, int] | None = None  # score, -head, -row index
+    for c, (name, rows, _) in enumerate(heads):
+        picks = [header_row - 1] if header_row is not None else range(min(HEAD_ROWS, len(rows)))
         for i in picks:
-            if i >= len(rows_of):
-                where = ON_SHEET.format(sheet=candidates[c][0]) if candidates[c][0] else ""
-                raise FileRefused(
-                    BAD_HEADER_ROW.format(file=file, row=header_row, where=where), code="E186"
-                )
-            s = names.score(rows_of[i])
-            if best is None or (s, -c, -i) > best:
-                best = (s, -c, -i)
+            if i >= len(rows):
+                where = ON_SHEET.format(sheet=name) if name else ""
+                msg = BAD_HEADER_ROW.format(file=file, row=header_row, where=where)
+                raise FileRefused(msg, code="E186")
+            best = max(best or (-1, 0, 0), (names.score(rows[i]), -c, -i))
     if best is None or best[0] == 0:
         # (what the rows hold is not shown: without a header they may be a child's data)
-        widths = [len(r) for _, rs, _ in candidates for r in rs if any(x.strip() for x in r)]
+        widths = [len(r) for _, rs, _ in heads for r in rs if any(x.strip() for x in r)]
         shape = SHAPE.format(rows=len(widths), cells=max(widths)) if widths else NO_TEXT
+        found = READ_AS.format(found=shape, encoding=source.encoding) if source.encoding else shape
         where = OF_SHEETS.format(sheets=", ".join(sheets)) if sheets else ""
-        raise FileRefused(
-            NO_HEADER.format(
-                file=file,
-                rows=HEAD_ROWS,
-                where=where,
-                expected=names.expected(),
-                found=READ_AS.format(found=shape, encoding=source.encoding)
-                if source.encoding
-                else shape,
-            ),
-            code="E180",
+        msg = NO_HEADER.format(
+            file=file, rows=HEAD_ROWS, where=where, expected=names.expected(), found=found
         )
+        raise FileRefused(msg, code="E180")
     c, i = -best[1], -best[2]
-    sheet_name, rows_of, complete = candidates[c]
-    found = [x if isinstance(x, str) else _text(x) for x in rows_of[i]]
-    while source.format == "xlsx" and found and not found[-1].strip():
-        found.pop()  # (a sheet's empty columns to the right)
+    sheet_name, rows, complete = heads[c]
+    cells = list(rows[i])
+    while source.format == "xlsx" and cells and not cells[-1].strip():
+        cells.pop()  # (a sheet's empty columns to the right)
     where = (
         AT_ROW_OF_SHEET.format(row=i + 1, sheet=sheet_name)
         if sheet_name
@@ -175,7 +159,7 @@ def understand(
     header: list[str] = []
     matched: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for pos, cell in enumerate(found):
+    for pos, cell in enumerate(cells):
         col = names.column.get(label(cell))
         if col is None:
             header.append(cell.strip().lstrip("\ufeff"))
@@ -186,28 +170,23 @@ def understand(
         seen[col] = pos
         header.append(col)
         matched[col] = cell.strip()
-    missing = [s.column for s in names.required if not any(c in seen for c in s.columns)]
-    if missing:
-        raise FileRefused(
-            MISSING.format(file=file, missing=", ".join(missing), where=where, found=_show(found)),
-            code="E181",
-        )
-    below = rows_of[i + 1 :]
-    if complete and not any(any(x.strip() for x in r) for r in below):
+    if missing := names.missing(seen):
+        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=_show(cells))
+        raise FileRefused(msg, code="E181")
+    if complete and not any(any(x.strip() for x in r) for r in rows[i + 1 :]):
         raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
     kinds = {s.column: s for s in mapping.fields.values()}
-    merged = merged_below(source.path, parts[sheet_name], i + 1) if sheet_name in parts else []
     return Layout(
         format=source.format,
         encoding=source.encoding,
         sheet=sheet_name,
         header_row=i + 1,
-        found=found,
+        found=cells,
         header=header,
         matched=matched,
-        skipped=[n + 1 for n, r in enumerate(rows_of[:i]) if any(x.strip() for x in r)],
+        skipped=[n + 1 for n, r in enumerate(rows[:i]) if any(x.strip() for x in r)],
         sheets=sheets,
-        merged=merged,
+        merged=merged_below(source.path, parts[sheet_name], i + 1) if sheet_name in parts else [],
         id_columns=frozenset(c for c, s in kinds.items() if s.kind == "resident-id"),
         date_columns=frozenset(c for c, s in kinds.items() if s.kind == "date"),
         fill_down=frozenset(c for c, s in kinds.items() if s.fill_down),
@@ -226,21 +205,16 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
     whole = len(data) <= SAMPLE_BYTES
     if not whole:
         data = data[: data.rfind(b"\n", 0, SAMPLE_BYTES) + 1]
-    decoder = codecs.getincrementaldecoder(source.encoding)()
     try:
-        text = decoder.decode(data, final=True)
+        text = codecs.decode(data, source.encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        raise FileRefused(
-            UNDECODABLE.format(file=source.path.name, row=row, encoding=source.encoding),
-            code="E183",
-        ) from None
-    text = text.lstrip("\ufeff")
+        msg = UNDECODABLE.format(file=source.path.name, row=row, encoding=source.encoding)
+        raise FileRefused(msg, code="E183") from None
     delimiter = str(source.options.get("delimiter", ","))
     rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for cells in reader:
+        for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             rows.append(cells)
             if len(rows) >= HEAD_ROWS + DATA_PEEK:
                 return rows, False
@@ -251,23 +225,20 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
 
 def _xlsx_heads(
     source: FileSource, sheet: str | None, parts: dict[str, str]
-) -> tuple[list[tuple[str | None, list[list[str]], bool]], list[str]]:
+) -> tuple[list[Head], list[str]]:
     """The first rows of each sheet (or of ``sheet``) as text cells."""
     book = open_workbook(source.path)
     try:
         names = list(book.sheetnames)
         if sheet is not None and sheet not in names:
-            raise FileRefused(
-                NO_SHEET.format(file=source.path.name, sheet=sheet, sheets=", ".join(names)),
-                code="E185",
-            )
-        out = []
+            msg = NO_SHEET.format(file=source.path.name, sheet=sheet, sheets=", ".join(names))
+            raise FileRefused(msg, code="E185")
+        out: list[Head] = []
+        limit = HEAD_ROWS + DATA_PEEK
         for name in [sheet] if sheet is not None else names:
             ws = book[name]
-            limit = HEAD_ROWS + DATA_PEEK
             rows = [
-                [_text(v) for v in cells]
-                for cells in ws.iter_rows(max_row=limit + 1, values_only=True)
+                [_text(v) for v in r] for r in ws.iter_rows(max_row=limit + 1, values_only=True)
             ]
             out.append((name, rows[:limit], len(rows) <= limit))
             parts[name] = ws._worksheet_path  # (for merged_below)
@@ -276,16 +247,14 @@ def _xlsx_heads(
         book.close()
 
 
-def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) -> Layout:
+def _records_layout(source: FileSource, names: _Names) -> Layout:
     """XML, JSON, NDJSON: the names of the first records' fields."""
     seen: dict[str, str] = {}
     count = 0
-    records: Iterator[Any] = iter(source)
-    for row in records:
+    for row in source:
         count += 1
         for k in row.values:
-            col = names.column.get(label(k))
-            if col is not None:
+            if (col := names.column.get(label(k))) is not None:
                 seen.setdefault(col, k)
         if count >= HEAD_ROWS:
             break
@@ -293,34 +262,13 @@ def _records_layout(source: FileSource, mapping: InboundMapping, names: _Names) 
     if count == 0:
         raise FileRefused(NO_DATA.format(file=file, where=NO_RECORDS), code="E184")
     if not seen:
-        raise FileRefused(
-            NO_HEADER.format(
-                file=file,
-                rows=HEAD_ROWS,
-                where="",
-                expected=names.expected(),
-                found=NOT_FIELDS,
-            ),
-            code="E180",
+        expected = names.expected()
+        msg = NO_HEADER.format(
+            file=file, rows=HEAD_ROWS, where="", expected=expected, found=NOT_FIELDS
         )
-    missing = [s.column for s in names.required if not any(c in seen for c in s.columns)]
-    if missing:
-        raise FileRefused(
-            MISSING.format(
-                file=file,
-                missing=", ".join(missing),
-                where=AT_RECORDS.format(count=count),
-                found=", ".join(seen.values()),
-            ),
-            code="E181",
-        )
-    found = list(seen.values())
-    return Layout(
-        format=source.format,
-        encoding=None,
-        sheet=None,
-        header_row=0,
-        found=found,
-        header=list(seen),
-        matched={c: k for c, k in seen.items()},
-    )
+        raise FileRefused(msg, code="E180")
+    if missing := names.missing(seen):
+        where, shown = AT_RECORDS.format(count=count), ", ".join(seen.values())
+        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=shown)
+        raise FileRefused(msg, code="E181")
+    return Layout(source.format, None, None, 0, list(seen.values()), list(seen), dict(seen))

@@ -1,13 +1,11 @@
 """Source (名单来源): a list file read as rows — CSV, XLSX, XML, JSON, NDJSON.
 
-Rows are :class:`RawRow` objects: the number a programme officer would look
-for (the spreadsheet row for CSV and XLSX, with the header as row 1; the
-record or line number for XML, JSON and NDJSON), the cells by column name,
-and a problem when the row itself is unusable (cut short, too long, not an
-object, not valid JSON). Stage 1 (:mod:`interop.inbound.layout`) finds the
-header first; the rows are then read by :class:`Part` — a CSV list whose
-lines are its records is cut into parts that worker processes read on
-their own, any other file is one part.
+A :class:`RawRow` is the number a programme officer would look for (the
+spreadsheet row for CSV and XLSX, the header being row 1; else the record or
+line number), the cells by column name, and what makes the row unusable (cut
+short, too long, not an object …). Stage 1 (:mod:`interop.inbound.layout`)
+finds the :class:`Layout` first. A CSV list whose lines are its records is cut
+into parts that worker processes read on their own; any other file is one part.
 """
 
 from __future__ import annotations
@@ -18,30 +16,18 @@ import datetime as dt
 import io
 import itertools
 import json
-import logging
 from collections.abc import Container, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from interop._errors import InputError
-from interop.inbound import reasons
-
-if TYPE_CHECKING:
-    from interop.inbound.found import Layout
-
-log = logging.getLogger(__name__)
+from interop.i18n import N_
+from interop.inbound.workbook import column_letter, open_workbook
 
 FORMATS = ("csv", "xlsx", "xml", "json", "ndjson")
-_SUFFIX = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".xlsx": "xlsx",
-    ".xml": "xml",
-    ".json": "json",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-}
+_SUFFIX = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xml": "xml", ".json": "json"}
+_SUFFIX |= {".ndjson": "ndjson", ".jsonl": "ndjson"}
 _SAMPLE = 1 << 20
 _BLOCK = 8 << 20
 #: The longest cell taken in (the csv module's own limit); a longer one quarantines its row.
@@ -50,10 +36,41 @@ MAX_CELL = 131_072
 _CSV_FIELD_LIMIT = 1 << 26
 #: Excel's day 0 for serial dates (1900 date system, after its 1900-02-29).
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
 #: Encodings whose byte 0x0A is only ever a line end (a part cut there holds whole rows).
 _SPLITTABLE = {"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "ascii"}
+
+# Why a row is quarantined before it is mapped.
+LONG_ROW = N_("the row has {cells} cells, the header {width}: extra cells {extra}")
+LONG_CELL = N_("{column}: the cell holds {size} characters, more than {limit}")
+ID_AS_NUMBER = N_(
+    "{column}: stored as a number by Excel: digits lost (format the column as text and "
+    "export again)"
+)
+SHORT_ROW = N_("the row is cut short: {cells} of {width} columns, missing {missing}")
+COLUMN_N = N_("column {n}")
+LINE_NOT_JSON = N_("the line is not valid JSON")
+# Why the file cannot be read at all (the file name first; said through interop.i18n.errors).
+NO_FORMAT = N_("{file}: cannot tell the format from the file name; give --format ({formats})")
+UNKNOWN_FORMAT = N_("unknown format '{format}': use one of {formats}")
+NOT_TEXT = N_("{file}: the text is neither UTF-8 nor GBK/GB18030; give --encoding")
+NOT_ENCODED = N_("{file}: row {row} is not valid {encoding} text; give --encoding")
+NOT_CSV = N_("{file}: row {row} is not valid CSV ({error})")
+UNREADABLE = N_("{file}: cannot read the file ({error})")
+UNKNOWN_ENCODING = N_("unknown encoding '{encoding}'")
+CANNOT_READ = N_("{file}: cannot read ({error})")
+NO_FILE = N_("{file}: no such file")
+NO_SHEET_NAMED = N_("{file}: no sheet named '{sheet}'")
+NOT_XML = N_("{file}: not well-formed XML at line {line} (after record {record})")
+NOT_JSON = N_("{file}: not valid JSON{where}")
+AT_LINE = N_(" at line {line}")
+NO_RECORDS = N_("{file}: expected a JSON array of records or an object holding one")
+# What stage 1 tells the operator.
+SKIPPED = N_("row {row}: skipped (above the header: a title, a note or a blank row)")
+MERGED = N_(
+    "cells {cells} are merged: only their first row holds the value (a column the mapping "
+    "marks fill_down takes it on every row; otherwise the other rows read it as empty)"
+)
+SYNONYM = N_("column {found} read as {name} (a synonym in the mapping)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +93,58 @@ class RawRow:
     problem: tuple[str, ...] | None = None  # (code, plain message[, column])
 
 
-def detect_format(path: Path, fmt: str | None = None) -> str:
-    if fmt:
-        if fmt not in FORMATS:
-            raise InputError(
-                reasons.UNKNOWN_FORMAT.format(format=fmt, formats=", ".join(FORMATS)), code="E130"
-            )
-        return fmt
-    found = _SUFFIX.get(path.suffix.lower())
-    if found is None:
-        raise InputError(
-            reasons.NO_FORMAT.format(file=path.name, formats=", ".join(FORMATS)),
-            code="E130",
+@dataclass(slots=True)
+class Layout:
+    """What stage 1 found (版式): where the list is in the file and what its columns are."""
+
+    format: str
+    encoding: str | None
+    sheet: str | None
+    header_row: int  # the spreadsheet row (or line) of the header, 1-based
+    found: list[str]  # the header cells as in the file
+    header: list[str]  # each column as the rows are keyed: the mapping's name, else as found
+    matched: dict[str, str]  # mapping column → header cell it was found under
+    skipped: list[int] = field(default_factory=list)  # rows above the header with text
+    merged: list[str] = field(default_factory=list)  # merged cells below the header (A3:A5)
+    sheets: list[str] = field(default_factory=list)
+    id_columns: frozenset[str] = frozenset()
+    date_columns: frozenset[str] = frozenset()
+    fill_down: frozenset[str] = frozenset()
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Header cell → the mapping's name, where they differ (a synonym)."""
+        return {f: h for f, h in zip(self.found, self.header, strict=True) if f.strip() != h}
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("format", "encoding", "sheet", "header_row")}
+        return (
+            out
+            | {"columns": self.header, "matched": self.matched}
+            | {
+                "skipped_rows": self.skipped,
+                "merged_cells": self.merged,
+            }
         )
-    return found
+
+    def notes(self) -> list[str]:
+        """Information lines for the operator (rows skipped, columns found by a synonym)."""
+        out = [SKIPPED.format(row=n) for n in self.skipped]
+        out += [MERGED.format(cells=ref) for ref in self.merged]
+        return out + [SYNONYM.format(found=f.strip(), name=n) for f, n in self.renames.items()]
+
+
+def _unreadable(path: Path, exc: OSError) -> InputError:
+    return InputError(UNREADABLE.format(file=path, error=exc.strerror), code="E101")
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    found = fmt or _SUFFIX.get(path.suffix.lower())
+    if found in FORMATS:
+        return str(found)
+    formats = ", ".join(FORMATS)
+    msg = UNKNOWN_FORMAT.format(format=fmt, formats=formats) if fmt else None
+    raise InputError(msg or NO_FORMAT.format(file=path.name, formats=formats), code="E130")
 
 
 def detect_encoding(path: Path) -> str:
@@ -98,23 +153,16 @@ def detect_encoding(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(_SAMPLE)
     except OSError as exc:
-        msg = reasons.UNREADABLE.format(file=path, error=exc.strerror)
-        raise InputError(msg, code="E101") from None
+        raise _unreadable(path, exc) from None
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SAMPLE)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < _SAMPLE)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise InputError(
-            reasons.NOT_TEXT.format(file=path.name),
-            code="E131",
-        ) from None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < _SAMPLE)
+            return encoding
+        except UnicodeDecodeError:
+            pass
+    raise InputError(NOT_TEXT.format(file=path.name), code="E131")
 
 
 def _cell(value: Any) -> str:
@@ -140,18 +188,13 @@ class FileSource:
     """A list file, readable any number of times, by parts."""
 
     def __init__(
-        self,
-        path: Path | str,
-        *,
-        fmt: str | None = None,
-        encoding: str | None = None,
-        options: dict[str, Any] | None = None,
+        self, path: Path | str, *, fmt: str | None = None, encoding: str | None = None
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise InputError(reasons.NO_FILE.format(file=self.path), code="E101")
+            raise InputError(NO_FILE.format(file=self.path), code="E101")
         self.format = detect_format(self.path, fmt)
-        self.options = options or {}
+        self.options: dict[str, Any] = {}  # the mapping's reader options for the format
         self.encoding = encoding
         if self.format == "csv" and encoding is None:
             self.encoding = detect_encoding(self.path)
@@ -159,16 +202,15 @@ class FileSource:
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                raise InputError(
-                    reasons.UNKNOWN_ENCODING.format(encoding=encoding), code="E131"
-                ) from None
+                msg = UNKNOWN_ENCODING.format(encoding=encoding)
+                raise InputError(msg, code="E131") from None
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def __iter__(self) -> Iterator[RawRow]:
         return self.rows(Part(0, -1, 1))
 
     def rows(self, part: Part, wanted: Container[int] | None = None) -> Iterator[RawRow]:
-        """The rows of ``part`` (``wanted``: only these rows of a CSV list)."""
+        """The rows of ``part`` (``wanted``: a CSV list skips the other lines unread)."""
         if self.format == "csv":
             return self._csv(part, wanted)
         reader = {"xlsx": self._xlsx, "xml": self._xml, "json": self._json}
@@ -180,9 +222,9 @@ class FileSource:
         """The list cut at line ends into parts of about ``part_bytes``, and how many lines
         lie below the header; or the whole file as one part (rows unknown: 0).
 
-        Only a CSV list whose lines are its records can be cut: no quote (a quoted
-        cell may hold a line end), no NUL, no carriage return but before a line
-        end, and an encoding that keeps byte ``\\n`` for line ends.
+        Only a CSV list whose lines are its records is cut: no quote (a quoted cell
+        may hold a line end), no NUL, no carriage return but before a line end, and
+        an encoding that keeps byte ``\\n`` for line ends.
         """
         whole = [Part(0, -1, 1)], 0
         delimiter = str(self.options.get("delimiter", ","))
@@ -211,17 +253,13 @@ class FileSource:
                     seen += block.count(b"\n", i)
                     pos += len(block)
         except OSError as exc:
-            raise InputError(
-                reasons.CANNOT_READ.format(file=self.path, error=exc.strerror), code="E101"
-            ) from None
+            raise _unreadable(self.path, exc) from None
         if tail == b"\r":
             return whole
         last = seen + (tail not in (b"", b"\n"))
         if last:
             out.append(Part(start, pos, first, last))
         return out, first + last - at - 1
-
-    # -- CSV ----------------------------------------------------------------
 
     def _csv(self, part: Part, wanted: Container[int] | None) -> Iterator[RawRow]:
         assert self.encoding is not None and self.layout is not None
@@ -252,13 +290,13 @@ class FileSource:
                         yield row
         except UnicodeDecodeError:
             bad = number if part.lines is not None else self._bad_line(part)
-            msg = reasons.NOT_ENCODED.format(file=self.path.name, row=bad, encoding=self.encoding)
+            msg = NOT_ENCODED.format(file=self.path.name, row=bad, encoding=self.encoding)
             raise InputError(msg, code="E131") from None
         except csv.Error as exc:
-            msg = reasons.NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
+            msg = NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
         except OSError as exc:
-            msg = reasons.CANNOT_READ.format(file=self.path, error=exc.strerror)
+            msg = CANNOT_READ.format(file=self.path, error=exc.strerror)
             raise InputError(msg, code="E101") from None
 
     def _bad_line(self, part: Part) -> int:
@@ -272,20 +310,14 @@ class FileSource:
                     return number
         return part.first
 
-    # -- XLSX ---------------------------------------------------------------
-
     def _xlsx(self) -> Iterator[RawRow]:
-        from interop.inbound.workbook import open_workbook
-
         assert self.layout is not None
         book = open_workbook(self.path)
         try:
             layout, header = self.layout, list(self.layout.header)
             if layout.sheet is not None and layout.sheet not in book.sheetnames:
-                raise InputError(
-                    reasons.NO_SHEET_NAMED.format(file=self.path.name, sheet=layout.sheet),
-                    code="E133",
-                )
+                msg = NO_SHEET_NAMED.format(file=self.path.name, sheet=layout.sheet)
+                raise InputError(msg, code="E133")
             sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]
             kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -294,66 +326,44 @@ class FileSource:
         finally:
             book.close()
 
-    # -- XML ----------------------------------------------------------------
-
     def _xml(self) -> Iterator[RawRow]:
         from lxml import etree
 
-        record_tag = self.options.get("record")
-        number = 0
-        try:
-            context = etree.iterparse(
-                str(self.path),
-                events=("start", "end"),
-                resolve_entities=False,
-                no_network=True,
-                huge_tree=False,
-            )
-            depth = 0
-            for event, elem in context:
-                if event == "start":
-                    depth += 1
-                    continue
-                depth -= 1
+        record_tag, number, depth = self.options.get("record"), 0, 0
+        try:  # (no entities resolved, no network, no huge trees: XXE and entity bombs)
+            for event, elem in etree.iterparse(
+                str(self.path), events=("start", "end"), resolve_entities=False, no_network=True
+            ):
+                depth += 1 if event == "start" else -1
                 tag = etree.QName(elem).localname if isinstance(elem.tag, str) else None
-                is_record = tag == record_tag if record_tag else depth == 1
-                if not is_record:
+                if event == "start" or not (tag == record_tag if record_tag else depth == 1):
                     continue
                 number += 1
-                values = {k: v for k, v in elem.attrib.items()}
+                values = dict(elem.attrib)
                 for child in elem:
                     if isinstance(child.tag, str):
                         values[etree.QName(child).localname] = (child.text or "").strip()
                 yield RawRow(number, values)
                 elem.clear()
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
+                while (parent := elem.getparent()) is not None and elem.getprevious() is not None:
+                    del parent[0]
         except etree.XMLSyntaxError as exc:
-            raise InputError(
-                reasons.NOT_XML.format(file=self.path.name, line=exc.lineno, record=number),
-                code="E134",
-            ) from None
+            msg = NOT_XML.format(file=self.path.name, line=exc.lineno, record=number)
+            raise InputError(msg, code="E134") from None
         except OSError as exc:
-            msg = reasons.UNREADABLE.format(file=self.path, error=exc)
-            raise InputError(msg, code="E101") from None
-
-    # -- JSON / NDJSON ------------------------------------------------------
+            raise _unreadable(self.path, exc) from None
 
     def _json(self) -> Iterator[RawRow]:
         try:
             data = json.loads(self.path.read_bytes())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = reasons.AT_LINE.format(line=exc.lineno) if hasattr(exc, "lineno") else ""
-            msg = reasons.NOT_JSON.format(file=self.path.name, where=where)
-            raise InputError(msg, code="E135") from None
+            where = AT_LINE.format(line=exc.lineno) if hasattr(exc, "lineno") else ""
+            raise InputError(
+                NOT_JSON.format(file=self.path.name, where=where), code="E135"
+            ) from None
         records = records_of(data, self.options.get("records"))
         if records is None:
-            raise InputError(
-                reasons.NO_RECORDS.format(file=self.path.name),
-                code="E135",
-            )
+            raise InputError(NO_RECORDS.format(file=self.path.name), code="E135")
         for number, rec in enumerate(records, start=1):
             yield object_row(number, rec)
 
@@ -364,14 +374,11 @@ class FileSource:
                     if not line.strip():
                         continue
                     try:
-                        rec = json.loads(line)
+                        yield object_row(number, json.loads(line))
                     except (UnicodeDecodeError, json.JSONDecodeError):
-                        yield RawRow(number, {}, ("malformed", reasons.LINE_NOT_JSON))
-                        continue
-                    yield object_row(number, rec)
+                        yield RawRow(number, {}, ("malformed", LINE_NOT_JSON))
         except OSError as exc:
-            msg = reasons.UNREADABLE.format(file=self.path, error=exc.strerror)
-            raise InputError(msg, code="E101") from None
+            raise _unreadable(self.path, exc) from None
 
 
 class _XlsxCells:
@@ -394,29 +401,22 @@ class _XlsxCells:
         for col, v in zip(header, cells, strict=False):
             if isinstance(v, int | float) and not isinstance(v, bool):
                 if col in self.ids:
-                    problem = problem or (
-                        "id-as-number",
-                        reasons.ID_AS_NUMBER.format(column=col),
-                        col,
-                    )
+                    problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
                     values[col] = ""
                     continue
                 if col in self.dates and 0 < v < 2_958_466:
                     values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
                     continue
             values[col] = _cell(v)
-        if not any(x.strip() for x in values.values()) and not any(
-            _cell(v).strip() for v in cells[len(header) :]
-        ):
+        texts = [_cell(v) for v in cells]
+        if not any(x.strip() for x in [*values.values(), *texts[len(header) :]]):
             return None  # blank row
         for col in self.fill:
             if values.get(col, "").strip():
                 self.above[col] = values[col]
             elif col in self.above:
                 values[col] = self.above[col]
-        if problem is None:
-            problem = _width_problem(header, [_cell(v) for v in cells])
-        return RawRow(number, values, problem)
+        return RawRow(number, values, problem or _width_problem(header, texts))
 
 
 def _lone_cr(data: bytes) -> bool:
@@ -428,50 +428,32 @@ def _lone_cr(data: bytes) -> bool:
 def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | None:
     """Why a row whose cells fit no header is quarantined: more cells, or one too long."""
     width = len(header)
-    if len(cells) > width:
-        extra = [i for i in range(width, len(cells)) if cells[i].strip()]
-        if extra:
-            from interop.inbound.workbook import column_letter
-
-            shown = ", ".join(column_letter(i) for i in extra[:5])
-            return ("long-row", reasons.LONG_ROW.format(cells=len(cells), width=width, extra=shown))
+    if extra := [i for i in range(width, len(cells)) if cells[i].strip()]:
+        shown = ", ".join(column_letter(i) for i in extra[:5])
+        return ("long-row", LONG_ROW.format(cells=len(cells), width=width, extra=shown))
     for i, c in enumerate(cells):
         if len(c) > MAX_CELL:
-            col = header[i] if i < width else reasons.COLUMN_N.format(n=i + 1)
-            return (
-                "cell-too-long",
-                reasons.LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL),
-                col,
-            )
+            col = header[i] if i < width else COLUMN_N.format(n=i + 1)
+            msg = LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL)
+            return ("cell-too-long", msg, col)
     return None
 
 
 def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
     """The row of a CSV record under ``header``: cut short, too long, or None for a blank line."""
     width = len(header)
-    if len(cells) == width:
-        if len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL:
-            return RawRow(
-                number, dict(zip(header, cells, strict=True)), _width_problem(header, cells)
-            )
-        return RawRow(number, dict(zip(header, cells, strict=True)))
+    values = dict(zip(header, cells, strict=False))
+    if len(cells) == width:  # (nearly every row: one long cell is the only thing to look for)
+        long = len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL
+        return RawRow(number, values, _width_problem(header, cells) if long else None)
     if not any(c.strip() for c in cells):
         return None  # blank line
     if len(cells) < width:
         missing = header[len(cells) :]
-        return RawRow(
-            number,
-            dict(zip(header, cells, strict=False)),
-            (
-                "short-row",
-                reasons.SHORT_ROW.format(
-                    cells=len(cells),
-                    width=width,
-                    missing=", ".join(missing[:5]) + ("…" if len(missing) > 5 else ""),
-                ),
-            ),
-        )
-    return RawRow(number, dict(zip(header, cells, strict=False)), _width_problem(header, cells))
+        shown = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
+        msg = SHORT_ROW.format(cells=len(cells), width=width, missing=shown)
+        return RawRow(number, values, ("short-row", msg))
+    return RawRow(number, values, _width_problem(header, cells))
 
 
 def _renamed(rows: Iterator[RawRow], renames: dict[str, str]) -> Iterator[RawRow]:
