@@ -255,17 +255,20 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from interop.inbound import feed
     from interop.inbound import run as inbound
+    from interop.store import Archive
 
     if args.status:
-        print_status(inbound.recent_runs(args.db), args.json)
+        with Archive.open(args.db) as archive:
+            print_status(archive.recent_runs(10), args.json)
         return 0
     if bool(args.file) == bool(args.partner):
         raise InputError(_("give either a FILE or --partner NAME"), code="E107")
     config = load_config(args.config, secrets=args.settings.secrets)
     options = options_from(args, config)
     if args.partner:
-        report = inbound.sync_partner_feed(
+        report = feed.sync_partner_feed(
             args.partner, args.db, config, options, mapping_name=args.mapping
         )
         print_report(report, args.json)

@@ -10,44 +10,55 @@ Duplicates are looked for within each page.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from interop._errors import InputError, InteropError
 from interop.config import Config
 from interop.core.workdays import WorkCalendar
+from interop.fhir.terminology import Terminology
 from interop.inbound.classify import duplicates_in
-from interop.inbound.mapping import CodeLookup, InboundMapping
+from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
 from interop.inbound.source import object_row
 from interop.store.archive import Archive
 
+if TYPE_CHECKING:
+    from interop.exchange.transport import Feed
+
 log = logging.getLogger(__name__)
 
 
-def sync_partner(
-    archive: Archive,
+def sync_partner_feed(
     name: str,
+    db: str | None,
     config: Config,
-    terms: CodeLookup,
-    calendar: WorkCalendar,
     options: SyncOptions,
     *,
     mapping_name: str | None = None,
 ) -> SyncReport:
+    """Pull partner ``name``'s feed into the archive at ``db``, a page per batch."""
     if options.full:
         raise InputError("--full applies to list files, not to incremental feeds", code="E154")
     from interop.exchange.plugins import Plugins
 
     partner = config.partner(name)
     feed = Plugins().feed(name, partner.kind, partner.settings)
+    try:
+        with Archive.open(db) as archive:
+            return _sync(archive, feed, name, options, mapping_name)
+    finally:
+        feed.close()
+
+
+def _sync(
+    archive: Archive, feed: Feed, name: str, options: SyncOptions, mapping_name: str | None
+) -> SyncReport:
     mapping = InboundMapping.load(mapping_name or feed.mapping)
-    cursor = archive.cursor(name)
-    preparer, keys = Preparer(mapping, terms, options), RowKeys(mapping)
-    source = f"partner:{name}"
-    rec = Reconciler(
-        archive, mapping, preparer.parts, calendar, options, source=source, partner=name
-    )
+    preparer, keys = Preparer(mapping, Terminology.load(), options), RowKeys(mapping)
+    calendar, cursor = WorkCalendar.load(), archive.cursor(name)
+    rec = Reconciler(archive, preparer, calendar, source=f"partner:{name}", partner=name)
     offset = 0
     try:
         with rec.recording(say_why=True):
@@ -65,6 +76,4 @@ def sync_partner(
             raise
         log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
         return rec.report
-    finally:
-        feed.close()
     return rec.finish()

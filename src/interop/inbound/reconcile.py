@@ -23,12 +23,11 @@ import orjson
 from interop import faults
 from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
-from interop.core.listed import ListParts
 from interop.core.workdays import WorkCalendar
 from interop.i18n import N_
 from interop.inbound.guard import DelistRefused
-from interop.inbound.mapping import Finding, InboundMapping
-from interop.inbound.prepare import DRY_RUN, Prepared, SyncOptions, changed_fields
+from interop.inbound.mapping import Finding
+from interop.inbound.prepare import DRY_RUN, Prepared, Preparer, changed_fields
 from interop.store import runs
 from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
 
@@ -74,17 +73,20 @@ class Reconciler:
     def __init__(
         self,
         archive: Archive,
-        mapping: InboundMapping,
-        parts: ListParts,
+        preparer: Preparer,
         calendar: WorkCalendar,
-        options: SyncOptions,
         *,
         source: str,
         partner: str | None = None,
         on_issue: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self.archive, self.mapping, self.parts = archive, mapping, parts
-        self.calendar, self.options, self.on_issue = calendar, options, on_issue
+        mapping, options = preparer.mapping, preparer.options
+        self.archive, self.mapping, self.parts = archive, mapping, preparer.parts
+        self.options, self.on_issue = options, on_issue
+        if options.token:  # (the person of an API token runs it; a bad token stops it)
+            from interop.staff.accounts import Accounts
+
+            options.actor = Accounts(archive).by_token(options.token).staff_id
         self.known_columns = mapping.columns
         self.reported_columns: set[str] = set()
         self.seen: Container[int] = ()

@@ -33,7 +33,6 @@ from interop.inbound.rows import RowKeys
 from interop.inbound.source import FileSource, Part
 
 if TYPE_CHECKING:
-    from interop.config import Config
     from interop.store import Archive
 
 
@@ -67,17 +66,8 @@ def sync_list_file(
             on_note(note)
     calendar = WorkCalendar.load()
     with Archive.open(db) as archive:
-        options.actor = actor_of(archive, options)
         preparer = Preparer(mapping, terms, options)
-        rec = Reconciler(
-            archive,
-            mapping,
-            preparer.parts,
-            calendar,
-            options,
-            source=str(path),
-            on_issue=on_issue,
-        )
+        rec = Reconciler(archive, preparer, calendar, source=str(path), on_issue=on_issue)
         threshold = gc.get_threshold()
         # (a list streams many short-lived objects through and keeps few)
         gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
@@ -89,16 +79,6 @@ def sync_list_file(
         report = rec.finish()
     report.layout = source.layout.to_json()
     return report
-
-
-def actor_of(archive: Archive, options: SyncOptions) -> str | None:
-    """Who runs the sync: the person of ``options.token`` (a bad token stops it), else
-    ``options.actor`` (None: unattended)."""
-    if not options.token:
-        return options.actor
-    from interop.staff.accounts import Accounts
-
-    return Accounts(archive).by_token(options.token).staff_id
 
 
 def _run(
@@ -145,34 +125,3 @@ def _run(
         rec.commit(batch, count=False)
         if progress is not None:
             progress(len(batch), found.total)
-
-
-def sync_partner_feed(
-    partner: str,
-    db: str | None,
-    config: Config,
-    options: SyncOptions,
-    *,
-    mapping_name: str | None = None,
-) -> SyncReport:
-    """Pull a configured partner's feed into the archive at ``db`` (a page per batch)."""
-    from interop.core.workdays import WorkCalendar
-    from interop.fhir.terminology import Terminology
-    from interop.inbound.feed import sync_partner
-    from interop.store import Archive
-
-    terms = Terminology.load()
-    calendar = WorkCalendar.load()
-    with Archive.open(db) as archive:
-        options.actor = actor_of(archive, options)
-        return sync_partner(
-            archive, partner, config, terms, calendar, options, mapping_name=mapping_name
-        )
-
-
-def recent_runs(db: str | None, limit: int = 10) -> list[dict[str, Any]]:
-    """The last sync runs of the archive at ``db``, newest first (nothing written)."""
-    from interop.store import Archive
-
-    with Archive.open(db) as archive:
-        return archive.recent_runs(limit)
