@@ -23,21 +23,15 @@ Found = tuple[int, str | None]
 WORK, FRESH = 1, 2
 
 
-def _ints(code: str = "i") -> array[int]:
-    return array(code)
-
-
-@dataclass(slots=True)
 class PartFound:
     """What :func:`classify` found in one part: compact arrays, cheap to send."""
 
-    work: array[int] = field(default_factory=_ints)  # unusable, or no key
-    fresh: array[int] = field(default_factory=_ints)  # rows of keys new to the archive …
-    hashes: array[int] = field(default_factory=lambda: _ints("q"))  # … and their key hashes
-    numbers: array[int] = field(default_factory=_ints)  # known children's rows …
-    children: array[int] = field(default_factory=_ints)  # … their ids …
-    unchanged: bytearray = field(default_factory=bytearray)  # … and whether unchanged
-    columns: dict[str, None] = field(default_factory=dict)  # columns not the mapping's
+    def __init__(self) -> None:
+        self.work = array("i")  # rows unusable, or without a key
+        self.fresh, self.hashes = array("i"), array("q")  # rows of new keys, the keys' hashes
+        self.numbers, self.children = array("i"), array("i")  # known children's rows, ids …
+        self.unchanged = bytearray()  # … and whether unchanged
+        self.columns: dict[str, None] = {}  # columns not the mapping's
 
 
 @dataclass(slots=True)

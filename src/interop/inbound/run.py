@@ -1,19 +1,17 @@
 """The sync of a list file, stage by stage (名单同步).
 
-1. source — the file understood (format, encoding, sheet, header) or refused,
-   before anything is written (:mod:`interop.inbound.layout`);
-2. classify — every row keyed and digested (:mod:`interop.inbound.rows`) and
-   checked against the archive's digests: unchanged, or needing work
-   (:mod:`interop.inbound.classify`); a ``--full`` list that would delist too
-   many stops here (:mod:`interop.inbound.guard`);
-3. prepare — each row needing work mapped and checked, its case record built
-   (:mod:`interop.inbound.prepare`);
+1. understand — the file's layout found, or the file refused, before any write
+   (:mod:`~interop.inbound.layout`);
+2. classify — every row keyed and digested, checked against the archive's
+   digests (:mod:`~interop.inbound.classify`); a ``--full`` list that would
+   delist too many stops here (:mod:`~interop.inbound.guard`);
+3. prepare — each row needing work mapped, checked, its record built
+   (:mod:`~interop.inbound.prepare`);
 4. reconcile — decided and written, a batch per transaction
-   (:mod:`interop.inbound.reconcile`).
+   (:mod:`~interop.inbound.reconcile`).
 
-Stages 2 and 3 read the list by parts: in this process, or in worker
-processes for a large CSV list (:mod:`interop.inbound.executor`, the one
-place that chooses). Every tuning knob is in :class:`SyncOptions`.
+Stages 2 and 3 read the list by parts, here or in worker processes
+(:mod:`~interop.inbound.executor`). Every tuning knob is in :class:`SyncOptions`.
 """
 
 from __future__ import annotations
@@ -114,14 +112,11 @@ def _run(
 
     size, batch = options.effective_batch_size(), []
     todo = [part for part in parts if found.work and found.wanted(part)]
-    for prepared in in_order(second, todo, workers):
+    # (last: 0 for the last part, after which what is left of the batch is written)
+    for last, prepared in enumerate(in_order(second, todo, workers), 1 - len(todo)):
         batch += prepared
-        while len(batch) >= size:
+        while len(batch) >= size or (batch and last == 0):
             rec.commit(batch[:size], count=False)
             if progress is not None:
-                progress(size, found.total)
+                progress(min(size, len(batch)), found.total)
             del batch[:size]
-    if batch:
-        rec.commit(batch, count=False)
-        if progress is not None:
-            progress(len(batch), found.total)

@@ -1,49 +1,36 @@
-"""An XLSX workbook as a list sync reads it (工作簿): opened read-only, its merged cells,
-its column letters.
-
-Apart from the source (which reads the rows) and the layout stage (which finds the header)
-because both use it.
-"""
+"""An XLSX workbook as a list sync reads it (工作簿): opened read-only, its merged cells and
+its column letters (used by both the source and the layout stage)."""
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from interop._errors import InputError
 
-__all__ = ["column_letter", "merged_below", "open_workbook"]
+_MERGED = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
 def column_letter(index: int) -> str:
     """Spreadsheet letters of a 0-based column index (0 → A, 26 → AA)."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped,unused-ignore]
+
+    return str(get_column_letter(index + 1))
 
 
 def merged_below(path: Path, member: str, header_row: int) -> list[str]:
-    """The merged cell ranges of a sheet (``member``: its part in the package) below its
-    header row (as ``A3:A5``).
-
-    openpyxl's read-only sheets do not read them: they are the ``<mergeCell>``
-    elements at the end of the sheet's XML, found here by streaming it once.
-    """
-    import re
-    import zipfile
-
+    """The merged cell ranges (as ``A3:A5``) below the header of a sheet (``member``: its
+    part in the package). A read-only openpyxl sheet does not read them: they are the
+    ``<mergeCell>`` elements at the end of the sheet's XML, found by streaming it once."""
     found: list[str] = []
-    pattern = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
     try:
         with zipfile.ZipFile(path) as package, package.open(member) as fh:
             buf = b""
             while chunk := fh.read(1 << 20):
-                buf += chunk
-                last = 0
-                for m in pattern.finditer(buf):
+                buf, last = buf + chunk, 0
+                for m in _MERGED.finditer(buf):
                     last = m.end()
                     if int(m[2]) > header_row:
                         found.append(f"{m[1].decode()}{int(m[2])}:{m[3].decode()}{int(m[4])}")
@@ -55,14 +42,10 @@ def merged_below(path: Path, member: str, header_row: int) -> list[str]:
 
 def open_workbook(path: Path) -> Any:
     """The workbook, read-only (a file that is not one: E133)."""
-    import zipfile
-
     import openpyxl  # type: ignore[import-untyped,unused-ignore]
 
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})",
-            code="E133",
-        ) from None
+        msg = f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})"
+        raise InputError(msg, code="E133") from None
