@@ -255,7 +255,6 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from interop.inbound import feed
     from interop.inbound import run as inbound
     from interop.store import Archive
 
@@ -268,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, secrets=args.settings.secrets)
     options = options_from(args, config)
     if args.partner:
-        report = feed.sync_partner_feed(
+        report = inbound.sync_partner_feed(
             args.partner, args.db, config, options, mapping_name=args.mapping
         )
         print_report(report, args.json)

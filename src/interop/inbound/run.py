@@ -12,26 +12,38 @@
 
 Stages 2 and 3 read the list by parts, here or in worker processes
 (:mod:`~interop.inbound.executor`). Every tuning knob is in :class:`SyncOptions`.
+
+A partner's paged feed (``interop sync --partner NAME``; the partner's kind
+comes from a plugin, which only fetches pages) is synced a page per batch, the
+page's cursor stored in the same transaction as its rows: a page that fails
+after its retries stops the run cleanly, and the next run resumes from the last
+good cursor. Duplicates are looked for within each page.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interop.inbound.classify import PartFound, classify, tally
+from interop._errors import InputError, InteropError
+from interop.inbound.classify import PartFound, classify, duplicates_in, tally
 from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.rows import RowKeys
-from interop.inbound.source import FileSource, Part
+from interop.inbound.source import FileSource, Part, object_row
 
 if TYPE_CHECKING:
+    from interop.config import Config
+    from interop.exchange.transport import Feed
     from interop.store import Archive
+
+log = logging.getLogger(__name__)
 
 
 def sync_list_file(
@@ -120,3 +132,56 @@ def _run(
             if progress is not None:
                 progress(min(size, len(batch)), found.total)
             del batch[:size]
+
+
+def sync_partner_feed(
+    name: str,
+    db: str | None,
+    config: Config,
+    options: SyncOptions,
+    *,
+    mapping_name: str | None = None,
+) -> SyncReport:
+    """Pull partner ``name``'s feed into the archive at ``db``, a page per batch."""
+    if options.full:
+        raise InputError("--full applies to list files, not to incremental feeds", code="E154")
+    from interop.exchange.plugins import Plugins
+    from interop.store import Archive
+
+    partner = config.partner(name)
+    feed = Plugins().feed(name, partner.kind, partner.settings)
+    try:
+        with Archive.open(db) as archive:
+            return _sync(archive, feed, name, options, mapping_name)
+    finally:
+        feed.close()
+
+
+def _sync(
+    archive: Archive, feed: Feed, name: str, options: SyncOptions, mapping_name: str | None
+) -> SyncReport:
+    from interop.core.workdays import WorkCalendar
+    from interop.fhir.terminology import Terminology
+
+    mapping = InboundMapping.load(mapping_name or feed.mapping)
+    preparer, keys = Preparer(mapping, Terminology.load(), options), RowKeys(mapping)
+    calendar, cursor = WorkCalendar.load(), archive.cursor(name)
+    rec = Reconciler(archive, preparer, calendar, source=f"partner:{name}", partner=name)
+    offset = 0
+    try:
+        with rec.recording(say_why=True):
+            for page in feed.pages(cursor):
+                rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
+                offset += len(rows)
+                preparer.duplicates = duplicates_in(rows, keys)
+                for row in rows:
+                    if row.problem is None:
+                        rec.check_columns(row.values)
+                advance = (name, page.next_cursor) if page.next_cursor is not None else None
+                rec.commit([preparer.prepare(r, fresh=False) for r in rows], cursor=advance)
+    except InteropError as exc:
+        if exc.exit_code != 1:  # unusable input: not a partner failure (the run is closed)
+            raise
+        log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
+        return rec.report
+    return rec.finish()

@@ -1,7 +1,7 @@
 """Built-in plugin: civil affairs (民政部门) — the child-list feed in, oversight shares out.
 
 Transport only (ARCHITECTURE). **In**: this plugin fetches pages of the
-困境儿童名单 feed; the engine (:mod:`interop.inbound.feed`) maps, checks,
+困境儿童名单 feed; the engine (:mod:`interop.inbound.run`) maps, checks,
 reconciles and stores them. **Out**: exchange queues an approved
 ``ca-oversight`` disclosure in the outbox and this plugin POSTs its exact
 bytes to ``share_url`` (or ``{share_base_url}/Bundle``) or drops them in

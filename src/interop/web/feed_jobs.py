@@ -12,7 +12,7 @@ console's job every ``sync_minutes`` (default 1440: daily; 0: not scheduled)::
     allow_delist = "5%"         # with full: the --full guard's limit (default 10 %)
 
 An incremental feed is one call of the entry point ``interop sync --partner NAME`` uses
-(:func:`interop.inbound.feed.sync_partner_feed`). A full list is fetched whole through the
+(:func:`interop.inbound.run.sync_partner_feed`). A full list is fetched whole through the
 plugin's feed (:class:`interop.exchange.transport.Feed`) into a private temporary NDJSON
 file and synced with ``--full`` through :func:`interop.inbound.run.sync_list_file`: the
 guard of ``interop sync FILE --full`` decides, so a short list never delists past it.
@@ -127,7 +127,6 @@ def sync_feed(
     feed: ScheduledFeed, archive: Archive, config: Config, *, org_code: str | None = None
 ) -> dict[str, Any]:
     """One run of ``feed`` into ``archive``; the run's counts, or :class:`JobError`."""
-    from interop.inbound import feed as partner_feed
     from interop.inbound import run
 
     options = sync_options(config, org_code)
@@ -146,7 +145,7 @@ def sync_feed(
                     MSG_NOT_DONE.format(name=feed.partner, status="refused", message=exc.message)
                 ) from None
     else:
-        report = partner_feed.sync_partner_feed(
+        report = run.sync_partner_feed(
             feed.partner, _url(archive), config, options, mapping_name=feed.mapping
         )
     if report.status != "completed":
