@@ -98,13 +98,12 @@ class Reconciler:
             )
         )
         self._stored = functools.cache(lambda risk: _stored(self._start(risk)))
-        actor = options.actor or runs.UNATTENDED
-        if options.dry_run:
-            run_id = DRY_RUN
-        else:
-            run_id = archive.begin_run(source, mapping.name, partner=partner, full=options.full)
-            with archive.transaction() as conn:
-                runs.name_actor(conn, run_id, actor)
+        actor, full = options.actor or runs.UNATTENDED, options.full
+        run_id = DRY_RUN
+        if not options.dry_run:
+            run_id = archive.begin_run(
+                source, mapping.name, partner=partner, full=full, actor=actor
+            )
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name, actor=actor)
 
     # -- issues -------------------------------------------------------------

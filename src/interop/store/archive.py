@@ -127,11 +127,21 @@ class Archive:
 
     # -- runs (:mod:`interop.store.runs`) -----------------------------------
 
-    def begin_run(self, source: str, mapping: str, *, partner: str | None, full: bool) -> str:
-        """A new run; a run still ``running`` was left by a killed process: now ``interrupted``."""
+    def begin_run(
+        self,
+        source: str,
+        mapping: str,
+        *,
+        partner: str | None,
+        full: bool,
+        actor: str = runs.UNATTENDED,
+    ) -> str:
+        """A new run of ``actor``; a run still ``running`` was left by a killed process: now
+        ``interrupted``."""
         run_id = uuid.uuid4().hex
         with self.transaction() as conn:
             runs.begin(conn, run_id, source, mapping, partner=partner, full=full)
+            runs.name_actor(conn, run_id, actor)
         return run_id
 
     def finish_run(
