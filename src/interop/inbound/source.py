@@ -75,11 +75,10 @@ SYNONYM = N_("column {found} read as {name} (a synonym in the mapping)")
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """Bytes ``start:end`` of the file, whose first row is numbered ``first``; ``lines``:
-    how many lines it holds (None: the whole file, read record by record)."""
+    """The file from byte ``start``, its first row numbered ``first``; ``lines``: how many
+    lines it holds (None: the rest of the file, read record by record)."""
 
     start: int
-    end: int
     first: int
     lines: int | None = None
 
@@ -207,7 +206,7 @@ class FileSource:
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def __iter__(self) -> Iterator[RawRow]:
-        return self.rows(Part(0, -1, 1))
+        return self.rows(Part(0, 1))
 
     def rows(self, part: Part, wanted: Container[int] | None = None) -> Iterator[RawRow]:
         """The rows of ``part`` (``wanted``: a CSV list skips the other lines unread)."""
@@ -226,7 +225,7 @@ class FileSource:
         may hold a line end), no NUL, no carriage return but before a line end, and
         an encoding that keeps byte ``\\n`` for line ends.
         """
-        whole = [Part(0, -1, 1)], 0
+        whole = [Part(0, 1)], 0
         delimiter = str(self.options.get("delimiter", ","))
         if self.format != "csv" or self.encoding is None or len(delimiter) != 1:
             return whole
@@ -248,7 +247,7 @@ class FileSource:
                     tail, i = block[-1:], 0
                     while (cut := block.find(b"\n", max(i, start + part_bytes - pos))) >= 0:
                         seen += block.count(b"\n", i, cut + 1)
-                        out.append(Part(start, pos + cut + 1, first, seen))
+                        out.append(Part(start, first, seen))
                         first, seen, start, i = first + seen, 0, pos + cut + 1, cut + 1
                     seen += block.count(b"\n", i)
                     pos += len(block)
@@ -258,7 +257,7 @@ class FileSource:
             return whole
         last = seen + (tail not in (b"", b"\n"))
         if last:
-            out.append(Part(start, pos, first, last))
+            out.append(Part(start, first, last))
         return out, first + last - at - 1
 
     def _csv(self, part: Part, wanted: Container[int] | None) -> Iterator[RawRow]:
