@@ -115,12 +115,12 @@ def schema_errors(validator: Any, schema: Any, value: Any) -> list[Any]:
 
 @functools.cache
 def _mapping_format() -> tuple[Any, Any]:
-    """The mapping file format (名单映射文件格式): its schema and its validator."""
+    """The mapping file format (名单映射文件格式): its validator and its schema."""
     from interop.resources import mappings_dir
 
     path = mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json"
     schema = json.loads(path.read_text("utf-8"))
-    return schema, jsonschema_rs.validator_for(schema)
+    return jsonschema_rs.validator_for(schema), schema
 
 
 def _date_pattern(fmt: str) -> re.Pattern[str]:
@@ -162,8 +162,7 @@ class InboundMapping:
         """Load by name (``mappings/inbound/<name>.json``) or by path."""
         from interop.resources import mappings_dir
 
-        ref = str(name_or_path or DEFAULT_MAPPING)
-        path = Path(ref)
+        path = Path(ref := str(name_or_path or DEFAULT_MAPPING))
         if not (path.suffix == ".json" and path.is_file()):
             path = mappings_dir() / "inbound" / f"{ref}.json"
             if not path.is_file():
@@ -187,12 +186,10 @@ class InboundMapping:
             pos = text.find(f'"{key}"')
             return f"{entry} (line {text.count(chr(10), 0, pos) + 1})" if pos >= 0 else entry
 
-        fmt_schema, fmt_validator = _mapping_format()
-        if not fmt_validator.is_valid(data):
-            err = schema_errors(fmt_validator, fmt_schema, data)[0]
-            parts = [str(p) for p in err.instance_path]
+        if errors := schema_errors(*_mapping_format(), data):  # (the first, in jsonschema's order)
+            parts = [str(p) for p in errors[0].instance_path]
             at = where(".".join(parts), parts[-1]) if parts else "(top)"
-            raise DataFileError(name, at, f"breaks the mapping format ({err.kind.name})")
+            raise DataFileError(name, at, f"breaks the mapping format ({errors[0].kind.name})")
         try:
             entry_schema = json.loads((path.parent / data["schema"]).read_text("utf-8"))
             validator = jsonschema_rs.validator_for(entry_schema)
@@ -240,8 +237,7 @@ class InboundMapping:
         return frozenset(c for f in self.fields.values() for c in f.columns)
 
     def _converter(self, spec: FieldSpec) -> Converter | None:
-        """One field's converter, its findings made once; codes and dates cached by cell text
-        (a list repeats them a lot)."""
+        """One field's converter, its findings made once; codes and dates cached by cell text."""
         col, values, system, kind = spec.column, spec.values, spec.system or "", spec.kind
         if kind == "text":
             return None
@@ -305,15 +301,13 @@ class InboundMapping:
                 entry[spec.name] = text
                 continue
             value, found, read = convert(text, terms, received)
-            if found:
-                findings += found
+            findings += found
             if value is not None:
                 entry[spec.name] = list(value) if type(value) is tuple else value  # (a copy)
-            if read is not None:
-                if type(read) is dt.date:
-                    dates[spec.name] = read
-                else:
-                    rid = read
+            if type(read) is dt.date:
+                dates[spec.name] = read
+            elif read is not None:
+                rid = read
         return self._finish_row(entry, findings, rid, dates)
 
     def _finish_row(

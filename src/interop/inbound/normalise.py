@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from unicodedata import is_normalized
 
 from interop.i18n import N_
 from interop.inbound.mapping import Finding, InboundMapping
@@ -60,11 +61,12 @@ class Normaliser:
     """The normalising of one mapping's rows (built once per sync)."""
 
     def __init__(self, mapping: InboundMapping) -> None:
-        cols = [(c, s.kind, s.controls) for s in mapping.fields.values() for c in s.columns]
+        # (column, kind, whether control characters quarantine the row, else they are removed)
+        fields = mapping.fields.values()
+        cols = [(c, f.kind, f.controls == "quarantine") for f in fields for c in f.columns]
         self.ids = [c for c, kind, _ in cols if kind == "resident-id"]
         self.codes = [c for c, kind, _ in cols if kind in ("code", "codes")]
-        texts = [(c, how) for c, kind, how in cols if kind not in ("resident-id", "code", "codes")]
-        self.texts = [(c, how == "quarantine") for c, how in texts]  # (else remove them)
+        self.texts = [(c, q) for c, kind, q in cols if kind not in ("resident-id", "code", "codes")]
         self.prefix = mapping.province[1] if mapping.province is not None else None
 
     def __call__(self, values: dict[str, str]) -> tuple[dict[str, str], list[Finding]]:
@@ -83,11 +85,8 @@ class Normaliser:
                 findings.append(make(col, "outside-region", msg, "warning"))
         for col in self.codes:
             s = (values.get(col) or "").strip()
-            if not s or (
-                s.isprintable() and _ODD.search(s) is None and unicodedata.is_normalized("NFKC", s)
-            ):
-                continue
-            if (n := normalise_code(s)) != s:
+            plain = not s or (s.isprintable() and not _ODD.search(s) and is_normalized("NFKC", s))
+            if not plain and (n := normalise_code(s)) != s:
                 changed[col] = n
                 msg = CODE_NORMALISED.format(column=col)
                 findings.append(make(col, "normalised", msg, "information"))
