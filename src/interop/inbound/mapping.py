@@ -341,8 +341,7 @@ class InboundMapping:
                 fname = err.kind.property if rule == "required" else path[0] if path else ""
                 col = self._column(str(fname)) if fname != "" else "(row)"
                 findings.append(Finding(col, "schema", SCHEMA_RULE.format(column=col, rule=rule)))
-            if findings:
-                return None, findings
+            return None, findings
         if self.province is not None:
             pname, prefix = self.province
             home, lives = entry.get("household_registration", ""), entry.get("home_address", "")

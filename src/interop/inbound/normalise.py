@@ -94,12 +94,11 @@ class Normaliser:
             v = values.get(col)
             if not v or v.isprintable() or not (found := [ch for ch in v if _hidden(ch)]):
                 continue
-            if strict:
+            if strict:  # (the row is quarantined: name the characters, keep the cell)
                 which = ", ".join(dict.fromkeys(f"U+{ord(ch):04X}" for ch in found[:3]))
-                msg = CONTROLS_FOUND.format(column=col, which=which)
-                findings.append(make(col, "control-characters", msg))
+                msg, severity = CONTROLS_FOUND.format(column=col, which=which), "error"
             else:
                 changed[col] = "".join(ch for ch in v if not _hidden(ch))
-                msg = CONTROLS_REMOVED.format(column=col)
-                findings.append(make(col, "control-characters", msg, "information"))
+                msg, severity = CONTROLS_REMOVED.format(column=col), "information"
+            findings.append(make(col, "control-characters", msg, severity))
         return ({**values, **changed} if changed else values), findings
