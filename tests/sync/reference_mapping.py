@@ -1,8 +1,8 @@
-"""The reference of the tests for the compiled mapper: a row mapped plainly, field by field.
+"""The reference of the tests for the mapper: a row mapped plainly, field by field.
 
-:meth:`interop.inbound.mapping.InboundMapping.map_row` runs code generated
-for the mapping, with caches; this reads each field in turn. A property
-test holds the two together.
+:meth:`interop.inbound.mapping.InboundMapping.map_row` runs each field's
+converter, bound once, with caches; this reads each field in turn, uncached.
+A property test holds the two together.
 """
 
 from __future__ import annotations
@@ -14,6 +14,22 @@ from typing import Any
 from interop._errors import ResidentIdError
 from interop.core import resident_id
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping, cell_of
+
+
+def _code(spec: Any, terms: CodeLookup, text: str) -> str | None:
+    mapped = spec.values.get(text)
+    return mapped if mapped is not None else terms.code_for_text(spec.system, text)
+
+
+def _date(self: InboundMapping, text: str) -> dt.date | None:
+    for rx in self.date_patterns:
+        m = rx.match(text)
+        if m:
+            try:
+                return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
+            except (ValueError, IndexError):
+                return None
+    return None
 
 
 def map_row_reference(
@@ -36,7 +52,7 @@ def map_row_reference(
         if kind == "text":
             entry[spec.name] = text
         elif kind == "code":
-            code = self._code(terms, spec, text)
+            code = _code(spec, terms, text)
             if code is None:
                 findings.append(
                     Finding(
@@ -53,7 +69,7 @@ def map_row_reference(
                 part = part.strip()
                 if not part:
                     continue
-                code = self._code(terms, spec, part)
+                code = _code(spec, terms, part)
                 if code is None:
                     findings.append(
                         Finding(
@@ -67,7 +83,7 @@ def map_row_reference(
             if found:
                 entry[spec.name] = found
         elif kind == "date":
-            day = self._date(text)
+            day = _date(self, text)
             if day is None:
                 findings.append(
                     Finding(
