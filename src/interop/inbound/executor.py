@@ -1,11 +1,11 @@
-"""Where the parts of a list are read: here, or in forked worker processes.
+"""Where the parts of a list are read: here, or in a pool of forked worker processes.
 
 Mapping a row is pure Python and holds the GIL, so threads would not help;
-forked processes do. :func:`in_order` is the one place that chooses. Each
-worker is forked with the function as this process holds it (nothing is
-pickled on the way in), takes every n-th part and sends each result back
-through its own pipe (so it runs at most one part ahead); results are taken
-in the parts' order, so batches and case numbers are the same either way, and
+processes do. :func:`in_order` is the one place that chooses. The pool
+(``concurrent.futures``) forks its workers with the function and what it
+closes over as this process holds them: nothing is pickled on the way in
+but the part's index. Results come back in the parts' order, at most one part
+ahead per worker, so batches and case numbers are the same either way and
 this process stays the archive's only writer. A worker dies with its parent
 (``PR_SET_PDEATHSIG``) and ignores Ctrl-C (the parent stops the run).
 """
@@ -17,9 +17,11 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.connection import Connection
-from typing import TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from interop._errors import WorkerError
 
@@ -30,6 +32,9 @@ R = TypeVar("R")
 MIN_ROWS = 20_000
 #: At most this many workers (the target machine has two cores).
 MAX_WORKERS = 2
+#: The function and the items a worker process was forked with. Set by :func:`_start` in the
+#: worker only (the pool's initializer pattern: tasks then carry just an index).
+_WORK: list[tuple[Callable[[Any], Any], Sequence[Any]]] = []
 
 
 def worker_count(rows: int, wanted: int | None, min_rows: int | None) -> int:
@@ -43,10 +48,6 @@ def worker_count(rows: int, wanted: int | None, min_rows: int | None) -> int:
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 
-class _Failed(Exception):
-    """What a worker sends instead of a result when its part failed."""
-
-
 def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     """``fn(item)`` of each item, in order: by ``workers`` forked processes, or here (0)."""
     if workers < 1 or len(items) < 2:
@@ -54,67 +55,42 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
         return
     workers = min(workers, len(items))
     context = multiprocessing.get_context("fork")
-    pipes = [context.Pipe(duplex=False) for _ in range(workers)]
+    pool = ProcessPoolExecutor(
+        workers, context, initializer=_start, initargs=(fn, items, os.getpid())
+    )
+    pending: deque[Future[R]] = deque()
     gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
-    procs = [
-        context.Process(
-            target=_serve, args=(fn, items[k::workers], pipes, k, os.getpid()), daemon=True
-        )
-        for k in range(workers)
-    ]
-    for proc in procs:
-        proc.start()
-    gc.unfreeze()
-    for _, sender in pipes:
-        sender.close()
     try:
         for i in range(len(items)):
-            try:
-                message = pipes[i % workers][0].recv()
-            except (EOFError, OSError):
-                raise WorkerError(
-                    "a worker process stopped unexpectedly (killed, or out of memory?); what "
-                    "was committed stays, and the next run goes on from there — with "
-                    "$INTEROP_SYNC_WORKERS=0 it runs in one process"
-                ) from None
-            if isinstance(message, _Failed):
-                raise message.args[0]
-            yield message
+            while len(pending) < workers and i + len(pending) < len(items):
+                pending.append(pool.submit(_call, i + len(pending)))
+            gc.unfreeze()
+            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise WorkerError(
+            "a worker process stopped unexpectedly (killed, or out of memory?); what was "
+            "committed stays, and the next run goes on from there — with "
+            "$INTEROP_SYNC_WORKERS=0 it runs in one process"
+        ) from None
     finally:
-        for reader, _ in pipes:
-            reader.close()
-        for proc in procs:
-            proc.kill()
-            proc.join()
+        gc.unfreeze()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _serve(
-    fn: Callable[[T], R],
-    mine: Sequence[T],
-    pipes: list[tuple[Connection, Connection]],
-    k: int,
-    parent: int,
-) -> None:  # pragma: no cover - (in a forked worker; coverage does not follow forks)
-    """Worker ``k``: ``fn`` of its items, each result sent in turn."""
+def _start(fn: Callable[[Any], Any], items: Sequence[Any], parent: int) -> None:  # pragma: no cover
+    """A worker's start (in the forked process; coverage does not follow forks)."""
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # (PR_SET_PDEATHSIG)
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # (PR_SET_PDEATHSIG: die with the parent)
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = pipes[k][1]
-    for i, (reader, sender) in enumerate(pipes):
-        reader.close()
-        if i != k:
-            sender.close()
-    try:
-        for item in mine:
-            conn.send(fn(item))
-    except BaseException as exc:
-        try:
-            conn.send(_Failed(exc))
-        except Exception:
-            conn.send(_Failed(RuntimeError(f"{type(exc).__name__}: {exc}")))
+    _WORK.append((fn, items))
+
+
+def _call(i: int) -> Any:  # pragma: no cover - (in a forked worker)
+    fn, items = _WORK[-1]
+    return fn(items[i])
