@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import unicodedata
 from typing import NamedTuple
 
 from interop._errors import ResidentIdError
@@ -30,6 +31,33 @@ SYSTEM = "urn:oid:2.16.156.10011.1.3"
 #: The same identifier as used at HL7 China connectathons; accepted on input.
 SYSTEM_ALT = "urn:oid:2.16.840.1.113883.2.23.1.19.1"
 SYSTEMS = frozenset({SYSTEM, SYSTEM_ALT})
+
+
+#: Zero-width characters, the byte-order mark and the bidi controls: never part of a value.
+INVISIBLE: dict[int, None] = dict.fromkeys(
+    [*range(0x200B, 0x2010), 0x2060, 0xFEFF, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+#: Apostrophes; a leading one is Excel's mark of a cell kept as text.
+APOSTROPHES = "'\u2018\u2019`"
+
+
+def compact(text: str) -> str:
+    """An ID or code as compared, however written: NFKC (full-width digits), nothing
+    invisible, no spaces, no leading apostrophe."""
+    return "".join(unicodedata.normalize("NFKC", text).translate(INVISIBLE).split()).lstrip(
+        APOSTROPHES
+    )
+
+
+def normalise(text: str) -> str:
+    """:func:`compact`, upper case (the check character ``x`` is ``X``)."""
+    return compact(text).upper()
+
+
+def as_key(cell: str) -> str:
+    """A resident ID cell as a match key: stripped, upper case, normalised when not plain."""
+    s = cell.strip()
+    return s.upper() if s.isascii() and s.isalnum() else normalise(s)
 
 
 def check_character(first17: str) -> str:

@@ -12,15 +12,11 @@ import re
 import unicodedata
 from unicodedata import is_normalized
 
+from interop.core.resident_id import APOSTROPHES, INVISIBLE, compact, normalise
 from interop.i18n import N_
 from interop.inbound.mapping import Finding, InboundMapping
 
-#: Zero-width characters, the byte-order mark and the bidi controls: never part of a value.
-INVISIBLE: dict[int, None] = dict.fromkeys(
-    [*range(0x200B, 0x2010), 0x2060, 0xFEFF, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)
-_APOSTROPHES = "'\u2018\u2019`"
-_ODD = re.compile("[ " + _APOSTROPHES + "]")  # a space or an apostrophe in a code cell
+_ODD = re.compile("[ " + APOSTROPHES + "]")  # a space or an apostrophe in a code cell
 _KEPT = "\t\n\r"  # the control characters free text keeps
 
 ID_NORMALISED = N_(
@@ -33,23 +29,6 @@ CODE_NORMALISED = N_(
 CONTROLS_REMOVED = N_("{column}: control or text-direction characters removed")
 CONTROLS_FOUND = N_("{column}: holds control or text-direction characters ({which})")
 OUTSIDE_REGION = N_("{column}: the resident ID was issued outside the list's region {prefix}")
-
-
-def normalise_code(text: str) -> str:
-    """An ID or code as compared: NFKC, nothing invisible, no spaces, no leading apostrophe."""
-    out = "".join(unicodedata.normalize("NFKC", text).translate(INVISIBLE).split())
-    return out.lstrip(_APOSTROPHES)
-
-
-def normalise_id(text: str) -> str:
-    """:func:`normalise_code`, upper case (the check character ``x`` is ``X``)."""
-    return normalise_code(text).upper()
-
-
-def id_key(cell: str) -> str:
-    """A resident ID cell as a key: stripped, upper-cased, normalised when not plain."""
-    s = cell.strip()
-    return s.upper() if s.isascii() and s.isalnum() else normalise_id(s)
 
 
 def _hidden(ch: str) -> bool:
@@ -76,7 +55,7 @@ class Normaliser:
             s = (values.get(col) or "").strip()
             # (a plain ID: ASCII letters and digits, no lower-case x — nearly every one)
             plain = not s or (s.isascii() and s.isalnum() and s[-1] != "x")
-            if not plain and (n := normalise_id(s)) != s:
+            if not plain and (n := normalise(s)) != s:
                 changed[col] = s = n
                 msg = ID_NORMALISED.format(column=col)
                 findings.append(make(col, "normalised", msg, "information"))
@@ -86,7 +65,7 @@ class Normaliser:
         for col in self.codes:
             s = (values.get(col) or "").strip()
             plain = not s or (s.isprintable() and not _ODD.search(s) and is_normalized("NFKC", s))
-            if not plain and (n := normalise_code(s)) != s:
+            if not plain and (n := compact(s)) != s:
                 changed[col] = n
                 msg = CODE_NORMALISED.format(column=col)
                 findings.append(make(col, "normalised", msg, "information"))

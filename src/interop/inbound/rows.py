@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from interop.core.resident_id import as_key
 from interop.inbound.mapping import cell_of
-from interop.inbound.normalise import id_key
 
 if TYPE_CHECKING:
     from interop.inbound.mapping import InboundMapping
@@ -41,7 +41,7 @@ class RowKeys:
     def key(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         """``(match key, resident ID text)`` of a row's cells; the key is None when empty."""
         m = self.mapping
-        rid = id_key(cell_of(values, self.rid)) if self.rid else ""
+        rid = as_key(cell_of(values, self.rid)) if self.rid else ""
         for prefix, names in (("k", m.key), ("a", m.alternate_key)):
             if not names:
                 continue
