@@ -12,7 +12,7 @@ from interop.core.listed import ListParts, org_id
 from interop.fhir.canonical import cs
 from interop.fhir.terminology import Terminology
 from interop.inbound.mapping import InboundMapping
-from interop.inbound.prepare import SyncOptions, list_parts
+from interop.inbound.prepare import Preparer, SyncOptions
 from interop.store.archive import merge_list_fields
 from interop.store.jsontext import dumpb
 
@@ -40,7 +40,7 @@ _FULL = {
 @pytest.fixture(scope="module")
 def parts() -> ListParts:
     options = SyncOptions(received=dt.date(2025, 12, 22), contractor_name="某承接机构")
-    return list_parts(InboundMapping.load(None), options, Terminology.load())
+    return Preparer(InboundMapping.load(None), Terminology.load(), options).parts
 
 
 def _org(prefix: str, name: str) -> str:

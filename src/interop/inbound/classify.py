@@ -116,12 +116,3 @@ def tally(parts: Iterable[PartFound]) -> Classified:
             out.duplicates[n] = [m for m in group if m != n]
     out.work = len(out.flags) - out.flags.count(0)
     return out
-
-
-def duplicates_in(rows: Iterable[RawRow], keys: RowKeys) -> dict[int, list[int]]:
-    """Rows sharing a key among a few rows held in memory (one page of a feed)."""
-    by_key: dict[str, list[int]] = {}
-    for r in rows:
-        if r.problem is None and (key := keys.key(r.values)[0]) is not None:
-            by_key.setdefault(key, []).append(r.number)
-    return {n: [m for m in ns if m != n] for ns in by_key.values() if len(ns) > 1 for n in ns}

@@ -54,9 +54,6 @@ class SyncOptions:
     token: str | None = None  # the person's API token ($INTEROP_TOKEN), resolved to ``actor``
     part_bytes: int = PART_BYTES  # bytes of a CSV list per part
 
-    def effective_batch_size(self) -> int:
-        return self.batch_size if self.batch_size > 0 else BATCH_SIZE
-
 
 class Prepared(NamedTuple):
     """A row as the writer needs it: quarantined (no key; its raw cells, stored and never
@@ -88,25 +85,20 @@ def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> l
     return changed
 
 
-def list_parts(mapping: InboundMapping, options: SyncOptions, terms: CodeLookup) -> ListParts:
-    """The builder of the list-owned parts of this run's case records."""
-    system = cs("family-relationship")
-    return ListParts(
-        received=options.received,
-        contractor_id=options.contractor_id,
-        contractor_name=options.contractor_name,
-        relationship=lambda text: terms.code_for_text(system, text),
-        inclusion_basis=mapping.inclusion_basis,
-    )
-
-
 class Preparer:
     """Maps and checks rows of one list (see :meth:`prepare`)."""
 
     def __init__(self, mapping: InboundMapping, terms: CodeLookup, options: SyncOptions) -> None:
         self.mapping, self.terms, self.options = mapping, terms, options
         self.duplicates: dict[int, list[int]] = {}  # row → the other rows of its key
-        self.parts = list_parts(mapping, options, terms)
+        system = cs("family-relationship")
+        self.parts = ListParts(
+            received=options.received,
+            contractor_id=options.contractor_id,
+            contractor_name=options.contractor_name,
+            relationship=lambda text: terms.code_for_text(system, text),
+            inclusion_basis=mapping.inclusion_basis,
+        )
         self.normalise = Normaliser(mapping)
         self.keys = RowKeys(mapping)
 

@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError, InteropError
-from interop.inbound.classify import PartFound, classify, duplicates_in, tally
+from interop.inbound.classify import PartFound, classify, tally
 from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
-from interop.inbound.prepare import Prepared, Preparer, SyncOptions
+from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
-from interop.inbound.rows import RowKeys
 from interop.inbound.source import FileSource, Part, object_row
 
 if TYPE_CHECKING:
@@ -99,10 +98,10 @@ def _run(
     progress: Callable[[int, int], Any] | None,
 ) -> None:
     """Classify every row, then prepare and write the rows that need work, batch by batch."""
-    options = preparer.options
+    options, progress = preparer.options, progress or (lambda done, total: None)
     parts, rows = source.parts(options.part_bytes)
     workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
-    keys, known = RowKeys(preparer.mapping), frozenset(preparer.mapping.columns)
+    keys, known = preparer.keys, preparer.mapping.columns
     digests = archive.listed_digests()
 
     def first(part: Part) -> PartFound:
@@ -112,8 +111,7 @@ def _run(
     digests.clear()  # (not needed again: the memory goes back before the writing)
     rec.check_columns(found.columns)
     rec.take(found.total, found.total - found.work, found.seen)
-    if progress is not None and found.total > found.work:
-        progress(found.total - found.work, found.total)
+    progress(found.total - found.work, found.total)
     preparer.duplicates = found.duplicates
     prepare = preparer.prepare
 
@@ -122,15 +120,14 @@ def _run(
         rows = (r for r in source.rows(part, wanted) if r.number in wanted)
         return [prepare(r, fresh=found.fresh(r.number)) for r in rows]
 
-    size, batch = options.effective_batch_size(), []
+    size, batch = options.batch_size or BATCH_SIZE, []
     todo = [part for part in parts if found.work and found.wanted(part)]
     # (last: 0 for the last part, after which what is left of the batch is written)
     for last, prepared in enumerate(in_order(second, todo, workers), 1 - len(todo)):
         batch += prepared
         while len(batch) >= size or (batch and last == 0):
             rec.commit(batch[:size], count=False)
-            if progress is not None:
-                progress(min(size, len(batch)), found.total)
+            progress(min(size, len(batch)), found.total)
             del batch[:size]
 
 
@@ -164,8 +161,8 @@ def _sync(
     from interop.fhir.terminology import Terminology
 
     mapping = InboundMapping.load(mapping_name or feed.mapping)
-    preparer, keys = Preparer(mapping, Terminology.load(), options), RowKeys(mapping)
-    calendar, cursor = WorkCalendar.load(), archive.cursor(name)
+    preparer, cursor = Preparer(mapping, Terminology.load(), options), archive.cursor(name)
+    calendar, keys, known = WorkCalendar.load(), preparer.keys, mapping.columns
     rec = Reconciler(archive, preparer, calendar, source=f"partner:{name}", partner=name)
     offset = 0
     try:
@@ -173,10 +170,9 @@ def _sync(
             for page in feed.pages(cursor):
                 rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
                 offset += len(rows)
-                preparer.duplicates = duplicates_in(rows, keys)
-                for row in rows:
-                    if row.problem is None:
-                        rec.check_columns(row.values)
+                found = tally([classify(rows, keys, {}, known)])  # (all keys new: duplicates)
+                preparer.duplicates = found.duplicates
+                rec.check_columns(found.columns)
                 advance = (name, page.next_cursor) if page.next_cursor is not None else None
                 rec.commit([preparer.prepare(r, fresh=False) for r in rows], cursor=advance)
     except InteropError as exc:
