@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError
 from interop.config import Config, load_config
+from interop.core.delisting import DelistLimit
 from interop.core.workdays import today
 from interop.i18n import N_, _, current
 from interop.i18n.templates import localise
-from interop.inbound.guard import DelistLimit
 from interop.inbound.mapping import DEFAULT_MAPPING
 from interop.inbound.prepare import DRY_RUN, PART_BYTES, SyncOptions
 from interop.inbound.source import FORMATS

@@ -1,13 +1,10 @@
-"""Where the parts of a list are read: here, or in a pool of forked worker processes.
+"""Where the parts of a list are read: here, or in forked worker processes (the one place
+that chooses). Mapping a row holds the GIL, so threads would not help.
 
-Mapping a row is pure Python and holds the GIL, so threads would not help;
-processes do. :func:`in_order` is the one place that chooses. The pool
-(``concurrent.futures``) forks its workers with the function and what it
-closes over as this process holds them: nothing is pickled on the way in
-but the part's index. Results come back in the parts' order, at most one part
-ahead per worker, so batches and case numbers are the same either way and
-this process stays the archive's only writer. A worker dies with its parent
-(``PR_SET_PDEATHSIG``) and ignores Ctrl-C (the parent stops the run).
+The pool's workers are forked with the function as this process holds it (a task is
+only an index); results come in the parts' order, at most one part ahead per worker,
+so batches and case numbers are the same either way and this process stays the only
+writer. A worker dies with its parent and ignores Ctrl-C (the parent stops the run).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Prepare (映射与校验): the part of a list row's work that needs no archive.
-
-:class:`Preparer` normalises, keys, maps and checks a row and — when its key
-is new — builds its whole case record: a :class:`Prepared` row only needs
-deciding and writing. Nothing here loads the database library, so worker
-processes run it. :class:`SyncOptions` holds every setting and tuning knob.
+"""Prepare (映射与校验): a list row normalised, keyed, mapped, checked and — when its key is
+new — its whole case record built; what needs no archive (worker processes run it).
+:class:`SyncOptions` holds every setting and tuning knob of a run.
 """
 
 from __future__ import annotations
@@ -12,11 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from interop.core.delisting import DEFAULT_LIMIT, DelistLimit
 from interop.core.listed import ListParts
 from interop.core.masking import mask_id
 from interop.fhir.canonical import cs
 from interop.i18n import N_
-from interop.inbound.guard import DEFAULT_LIMIT, DelistLimit
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
 from interop.inbound.normalise import Normaliser
 from interop.inbound.rows import RowKeys
@@ -48,7 +45,7 @@ class SyncOptions:
     batch_size: int = 0  # 0: BATCH_SIZE (settings: INTEROP_SYNC_BATCH_SIZE)
     workers: int | None = None  # None: one per core (settings: INTEROP_SYNC_WORKERS)
     parallel_min: int | None = None  # rows from which workers are used (…_PARALLEL_MIN)
-    delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.inbound.guard)
+    delist_limit: DelistLimit = DEFAULT_LIMIT  # the --full guard (interop.core.delisting)
     dry_run: bool = False  # decide every row, write nothing (a preview)
     actor: str | None = None  # who runs it (a staff id); None: unattended
     token: str | None = None  # the person's API token ($INTEROP_TOKEN), resolved to ``actor``
@@ -56,9 +53,8 @@ class SyncOptions:
 
 
 class Prepared(NamedTuple):
-    """A row as the writer needs it: quarantined (no key; its raw cells, stored and never
-    printed) or mapped (its canonical entry JSON and, when its key is new to the archive,
-    its whole case record JSON — bytes, which cross from a worker process as they are)."""
+    """A row as the writer needs it: quarantined (no key; its raw cells, stored, never
+    printed) or mapped (entry and, for a new key, case record as canonical JSON bytes)."""
 
     number: int
     values: dict[str, str] | None  # the raw row, when quarantined
@@ -103,8 +99,7 @@ class Preparer:
         self.keys = RowKeys(mapping)
 
     def prepare(self, row: RawRow, *, fresh: bool) -> Prepared:
-        """A row mapped, or why it is quarantined (pure: worker processes run it);
-        ``fresh``: the archive lacks the row's key (then its whole record is built)."""
+        """A row mapped, or why it is quarantined; ``fresh``: the archive lacks its key."""
         m = self.mapping
         if row.problem is not None:
             where = row.problem[2] if len(row.problem) > 2 else WHOLE_ROW

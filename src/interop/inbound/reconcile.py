@@ -23,9 +23,9 @@ import orjson
 from interop import faults
 from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
+from interop.core.delisting import DelistRefused
 from interop.core.workdays import WorkCalendar
 from interop.i18n import N_
-from interop.inbound.guard import DelistRefused
 from interop.inbound.mapping import Finding
 from interop.inbound.prepare import DRY_RUN, Prepared, Preparer, changed_fields
 from interop.store import runs
@@ -132,7 +132,7 @@ class Reconciler:
 
     def take(self, total: int, unchanged: int, seen: Container[int]) -> None:
         """What classifying found; a ``--full`` list that would delist more than allowed
-        stops here, before the first write (:mod:`interop.inbound.guard`)."""
+        stops here, before the first write (:mod:`interop.core.delisting`)."""
         self.scanned_rows, self.scanned_unchanged = total, unchanged
         self.seen = seen
         if self.options.full:

@@ -1,12 +1,10 @@
-"""The one key and the one digest of a list row (匹配键与原始摘要).
+"""The one key and the one digest of a list row (匹配键与原始摘要), both stored: they must
+not change for the same row and mapping.
 
-The key matches a row to a child of the archive: the resident ID when the
-mapping keys on it (``k:<ID>``), else the mapping's key fields, else its
-alternate key (``a:…``; several fields, or a long one, go as a blake2b hash).
-The raw digest is of the row's mapped cells as read (before normalising) with
-the mapping's fingerprint: an equal digest means the row maps to the same
-entry, so a re-sync skips it. The archive stores both: they must not change
-for the same row and mapping.
+The key matches a row to a child: the mapping's key fields (``k:<ID>``), else its
+alternate key (``a:…``; several fields, or a long one, as a blake2b hash). The raw
+digest is of the mapped cells as read, with the mapping's fingerprint: equal means the
+row maps to the same entry, so a re-sync skips it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
    (:mod:`~interop.inbound.layout`);
 2. classify — every row keyed and digested, checked against the archive's
    digests (:mod:`~interop.inbound.classify`); a ``--full`` list that would
-   delist too many stops here (:mod:`~interop.inbound.guard`);
+   delist too many stops here (:mod:`~interop.core.delisting`);
 3. prepare — each row needing work mapped, checked, its record built
    (:mod:`~interop.inbound.prepare`);
 4. reconcile — decided and written, a batch per transaction

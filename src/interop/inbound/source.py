@@ -57,9 +57,7 @@ NOT_ENCODED = N_("{file}: row {row} is not valid {encoding} text; give --encodin
 NOT_CSV = N_("{file}: row {row} is not valid CSV ({error})")
 UNREADABLE = N_("{file}: cannot read the file ({error})")
 UNKNOWN_ENCODING = N_("unknown encoding '{encoding}'")
-CANNOT_READ = N_("{file}: cannot read ({error})")
 NO_FILE = N_("{file}: no such file")
-NO_SHEET_NAMED = N_("{file}: no sheet named '{sheet}'")
 NOT_XML = N_("{file}: not well-formed XML at line {line} (after record {record})")
 NOT_JSON = N_("{file}: not valid JSON{where}")
 AT_LINE = N_(" at line {line}")
@@ -295,8 +293,7 @@ class FileSource:
             msg = NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
         except OSError as exc:
-            msg = CANNOT_READ.format(file=self.path, error=exc.strerror)
-            raise InputError(msg, code="E101") from None
+            raise _unreadable(self.path, exc) from None
 
     def _bad_line(self, part: Part) -> int:
         """The line of ``part`` with the first byte the encoding does not allow."""
@@ -314,10 +311,7 @@ class FileSource:
         book = open_workbook(self.path)
         try:
             layout, header = self.layout, list(self.layout.header)
-            if layout.sheet is not None and layout.sheet not in book.sheetnames:
-                msg = NO_SHEET_NAMED.format(file=self.path.name, sheet=layout.sheet)
-                raise InputError(msg, code="E133")
-            sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]
+            sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]  # (found by stage 1)
             kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
                 if number > layout.header_row and (row := kinds.row(number, header, cells)):

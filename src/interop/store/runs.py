@@ -1,7 +1,7 @@
 """Sync runs and delisting as a list sync asks about them (同步记录与除名).
 
 What a ``--full`` list would delist is counted before anything is written
-(the guard of :mod:`interop.inbound.guard`); a run left ``running`` by a
+(the guard of :mod:`interop.core.delisting`); a run left ``running`` by a
 process that was killed is marked ``interrupted`` by the next run; the last
 runs are listed by ``interop sync --status``.
 """

@@ -33,8 +33,8 @@ from typing import Any
 
 from interop._errors import ConfigError, InteropError, JobError
 from interop.config import Config
+from interop.core.delisting import DelistLimit
 from interop.core.workdays import today
-from interop.inbound.guard import DelistLimit
 from interop.inbound.prepare import SyncOptions
 from interop.store.archive import Archive
 

@@ -1,4 +1,5 @@
-"""The ``--full`` guard (除名保护): a full list delists only what it plainly means to.
+"""The delisting guard (除名保护): a full list delists only what it plainly means to
+(R-7.1.1-01).
 
 A ``--full`` list delists the listed children it does not name. A file naming
 far fewer than the archive lists — a partial export, the wrong sheet, rows that
