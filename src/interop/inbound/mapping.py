@@ -42,7 +42,6 @@ ID_MISMATCH = {
     "birth_date": N_("{column}: does not match the birth date encoded in the resident ID {id}"),
     "sex": N_("{column}: does not match the sex encoded in the resident ID {id}"),
 }
-ID_MISMATCH_OTHER = N_("{column}: does not match the {field} encoded in the resident ID {id}")
 OVER_AGE = N_(
     "{column}: the child was {age} on the designation date; the programme serves children under 18"
 )
@@ -97,30 +96,13 @@ def cell_of(values: dict[str, str], spec: FieldSpec) -> str:
     return next((v.strip() for c in spec.columns if (v := values.get(c)) is not None), "")
 
 
-def schema_errors(validator: Any, schema: Any, value: Any) -> list[Any]:
-    """How ``value`` breaks ``schema`` (jsonschema-rs errors), in ``jsonschema``'s order:
-    the schema's keywords and properties in turn, an array's items in turn."""
-
-    def rank(err: Any) -> tuple[list[int], list[int], list[int]]:
-        node, at = schema, []
-        for step in err.schema_path:  # (the place of each step in the schema, up to a $ref)
-            if not isinstance(node, list) and not (isinstance(node, dict) and step in node):
-                break
-            at.append(list(node).index(step) if isinstance(node, dict) else step)
-            node = node[step]
-        return at[:2], [i if isinstance(i, int) else -1 for i in err.instance_path[1:]], at[2:]
-
-    return sorted(validator.iter_errors(value), key=rank)
-
-
 @functools.cache
-def _mapping_format() -> tuple[Any, Any]:
-    """The mapping file format (名单映射文件格式): its validator and its schema."""
+def _mapping_format() -> Any:
+    """The validator of the mapping file format (名单映射文件格式)."""
     from interop.resources import mappings_dir
 
     path = mappings_dir() / "inbound" / "schemas" / "inbound-mapping.schema.json"
-    schema = json.loads(path.read_text("utf-8"))
-    return jsonschema_rs.validator_for(schema), schema
+    return jsonschema_rs.validator_for(json.loads(path.read_text("utf-8")))
 
 
 def _date_pattern(fmt: str) -> re.Pattern[str]:
@@ -186,7 +168,7 @@ class InboundMapping:
             pos = text.find(f'"{key}"')
             return f"{entry} (line {text.count(chr(10), 0, pos) + 1})" if pos >= 0 else entry
 
-        if errors := schema_errors(*_mapping_format(), data):  # (the first, in jsonschema's order)
+        if errors := list(_mapping_format().iter_errors(data)):
             parts = [str(p) for p in errors[0].instance_path]
             at = where(".".join(parts), parts[-1]) if parts else "(top)"
             raise DataFileError(name, at, f"breaks the mapping format ({errors[0].kind.name})")
@@ -322,8 +304,8 @@ class InboundMapping:
             for fname, _ in resident_id.mismatches(
                 rid, birth_date=entry.get("birth_date"), sex=sex
             ):
-                col, text = self._column(fname), ID_MISMATCH.get(fname, ID_MISMATCH_OTHER)
-                msg = text.format(column=col, field=fname.replace("_", " "), id=rid.masked)
+                col, text = self._column(fname), ID_MISMATCH[fname]
+                msg = text.format(column=col, id=rid.masked)
                 findings.append(Finding(col, "id-mismatch", msg))
         birth = birth or (rid.birth_date if rid else None)
         if birth is not None and (designated := dates.get("designation_date")) is not None:
@@ -336,7 +318,7 @@ class InboundMapping:
         if findings and any(f.severity == "error" for f in findings):
             return None, findings
         if not self._validator.is_valid(entry):
-            for err in schema_errors(self._validator, self.entry_schema, entry):
+            for err in self._validator.iter_errors(entry):
                 rule, path = err.kind.name, err.instance_path
                 fname = err.kind.property if rule == "required" else path[0] if path else ""
                 col = self._column(str(fname)) if fname != "" else "(row)"
