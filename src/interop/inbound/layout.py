@@ -1,12 +1,9 @@
 """Stage 1 of a list sync — understand the file (读懂名单文件) before anything is written.
 
-Looks at the first rows only: which sheet (XLSX), which row is the header
-(title rows, notes and blank rows above it are skipped and reported), which
-columns are the mapping's (by name or a synonym it declares), and whether any
-data lies below. A file not understood is refused — exit 2, nothing written —
-with one message saying what was expected and what was found (R-7.1.1-01: a
-list that cannot be read must not change the archive, and a ``--full`` list
-that was not understood must never delist).
+From the first rows: the sheet, the header row (title rows and notes above it skipped
+and reported), the mapping's columns (by name or synonym) and some data below. A file
+not understood is refused — exit 2, nothing written, one message saying what was
+expected and what was found (R-7.1.1-01: it must not change the archive, nor delist).
 """
 
 from __future__ import annotations
@@ -185,7 +182,6 @@ def understand(
         header=header,
         matched=matched,
         skipped=[n + 1 for n, r in enumerate(rows[:i]) if any(x.strip() for x in r)],
-        sheets=sheets,
         merged=merged_below(source.path, parts[sheet_name], i + 1) if sheet_name in parts else [],
         id_columns=frozenset(c for c, s in kinds.items() if s.kind == "resident-id"),
         date_columns=frozenset(c for c, s in kinds.items() if s.kind == "date"),

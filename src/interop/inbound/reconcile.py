@@ -1,11 +1,9 @@
-"""Reconcile (对账入库): decide each prepared row against the archive, and write it.
+"""Reconcile (对账入库): each prepared row decided against the archive and written.
 
-Each row is new, changed (which fields) or unchanged; a bad row goes to
-quarantine with its reason and never blocks the good rows; each batch is one
-transaction (a run killed midway keeps what it committed). With a full list,
-the listed children it does not name are marked delisted — never deleted, and
-named again they are listed again — in the run that records who ran it
-(T-01, R-7.1.1-01). All reading and writing goes through the store.
+A row is new, changed (which fields) or unchanged; a bad one is quarantined with its
+reason and never blocks the good; a batch is a transaction (a run killed midway keeps
+what it committed). A full list delists the listed children it does not name — never
+deleted, listed again when named — in the run that records who ran it (T-01, R-7.1.1-01).
 """
 
 from __future__ import annotations
@@ -148,10 +146,7 @@ class Reconciler:
     def commit(
         self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
     ) -> None:
-        """Decide against the archive and write one batch of prepared rows (one transaction).
-
-        ``count=False`` when the rows were counted by :meth:`take` already.
-        """
+        """Decide and write one batch (one transaction); ``count``: not counted by :meth:`take`."""
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         # (a row whose key was new to the archive comes with its record: nothing to look up)
         known = self.archive.lookup([p.key for p in items if p.key and p.record is None])

@@ -1,23 +1,12 @@
-"""The sync of a list file, stage by stage (名单同步).
+"""The sync of a list (名单同步), stage by stage: 1. understand the file or refuse it
+(``layout``); 2. classify every row against the archive's digests (``classify``; a
+``--full`` list that would delist too many stops here); 3. prepare each row needing work
+(``prepare``); 4. decide and write, a batch per transaction (``reconcile``). Stages 2 and
+3 read the list by parts, here or in worker processes (``executor``).
 
-1. understand — the file's layout found, or the file refused, before any write
-   (:mod:`~interop.inbound.layout`);
-2. classify — every row keyed and digested, checked against the archive's
-   digests (:mod:`~interop.inbound.classify`); a ``--full`` list that would
-   delist too many stops here (:mod:`~interop.core.delisting`);
-3. prepare — each row needing work mapped, checked, its record built
-   (:mod:`~interop.inbound.prepare`);
-4. reconcile — decided and written, a batch per transaction
-   (:mod:`~interop.inbound.reconcile`).
-
-Stages 2 and 3 read the list by parts, here or in worker processes
-(:mod:`~interop.inbound.executor`). Every tuning knob is in :class:`SyncOptions`.
-
-A partner's paged feed (``interop sync --partner NAME``; the partner's kind
-comes from a plugin, which only fetches pages) is synced a page per batch, the
-page's cursor stored in the same transaction as its rows: a page that fails
-after its retries stops the run cleanly, and the next run resumes from the last
-good cursor. Duplicates are looked for within each page.
+A partner's paged feed (its kind's plugin only fetches pages) is synced a page per batch,
+the page's cursor stored with its rows: a page that fails stops the run cleanly, and the
+next run resumes from the last good cursor. Duplicates are looked for within a page.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Source (名单来源): a list file read as rows — CSV, XLSX, XML, JSON, NDJSON.
-
-A :class:`RawRow` is the number a programme officer would look for (the
-spreadsheet row for CSV and XLSX, the header being row 1; else the record or
-line number), the cells by column name, and what makes the row unusable (cut
-short, too long, not an object …). Stage 1 (:mod:`interop.inbound.layout`)
-finds the :class:`Layout` first. A CSV list whose lines are its records is cut
-into parts that worker processes read on their own; any other file is one part.
+"""Source (名单来源): a list file read as rows — CSV, XLSX, XML, JSON, NDJSON — where stage 1
+(:mod:`interop.inbound.layout`) found them. A CSV list whose lines are its records is
+cut into parts that worker processes read on their own; any other file is one part.
 """
 
 from __future__ import annotations
@@ -83,7 +78,8 @@ class Part:
 
 @dataclass(slots=True)
 class RawRow:
-    """One record as read: its number, its cells, and what makes it unusable (if anything)."""
+    """One record as read: the number an officer would look for (the spreadsheet row, the
+    header being row 1; else the record or line), its cells, what makes it unusable."""
 
     number: int
     values: dict[str, str]
@@ -103,7 +99,6 @@ class Layout:
     matched: dict[str, str]  # mapping column → header cell it was found under
     skipped: list[int] = field(default_factory=list)  # rows above the header with text
     merged: list[str] = field(default_factory=list)  # merged cells below the header (A3:A5)
-    sheets: list[str] = field(default_factory=list)
     id_columns: frozenset[str] = frozenset()
     date_columns: frozenset[str] = frozenset()
     fill_down: frozenset[str] = frozenset()
@@ -115,14 +110,8 @@ class Layout:
 
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("format", "encoding", "sheet", "header_row")}
-        return (
-            out
-            | {"columns": self.header, "matched": self.matched}
-            | {
-                "skipped_rows": self.skipped,
-                "merged_cells": self.merged,
-            }
-        )
+        out |= {"columns": self.header, "matched": self.matched, "skipped_rows": self.skipped}
+        return out | {"merged_cells": self.merged}
 
     def notes(self) -> list[str]:
         """Information lines for the operator (rows skipped, columns found by a synonym)."""
@@ -216,13 +205,10 @@ class FileSource:
         return _renamed(rows, renames) if renames and self.format != "xlsx" else rows
 
     def parts(self, part_bytes: int) -> tuple[list[Part], int]:
-        """The list cut at line ends into parts of about ``part_bytes``, and how many lines
-        lie below the header; or the whole file as one part (rows unknown: 0).
-
-        Only a CSV list whose lines are its records is cut: no quote (a quoted cell
-        may hold a line end), no NUL, no carriage return but before a line end, and
-        an encoding that keeps byte ``\\n`` for line ends.
-        """
+        """The list cut at line ends into parts of about ``part_bytes``, and the lines below
+        the header; or the whole file as one part (lines: 0). Only a CSV list whose lines
+        are its records is cut: no quote (a quoted cell may hold a line end), no NUL, no
+        lone carriage return, an encoding whose byte ``\\n`` is only ever a line end."""
         whole = [Part(0, 1)], 0
         delimiter = str(self.options.get("delimiter", ","))
         if self.format != "csv" or self.encoding is None or len(delimiter) != 1:
@@ -375,14 +361,10 @@ class FileSource:
 
 
 class _XlsxCells:
-    """Spreadsheet cells as text, by what the mapping says a column holds.
-
-    An ID column's number is no ID (Excel keeps 15 significant digits: an
-    18-digit resident ID stored as a number has lost some): the row is
-    quarantined, never keyed by what is left. A date column's number is an
-    Excel serial date. A column the mapping fills down takes the value above
-    when its cell is empty (a merged cell reads as its first row only).
-    """
+    """Spreadsheet cells as text, by what the mapping says a column holds: an ID column's
+    number is no ID (Excel keeps 15 digits of 18: the row is quarantined, never keyed by
+    what is left); a date column's number is a serial date; a column filled down takes
+    the value above when empty (a merged cell reads as its first row only)."""
 
     def __init__(self, layout: Layout) -> None:
         self.ids, self.dates, self.fill = layout.id_columns, layout.date_columns, layout.fill_down
