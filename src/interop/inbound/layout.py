@@ -15,9 +15,8 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
-from interop._errors import InputError
 from interop.i18n import N_
-from interop.inbound.source import UNREADABLE, FileSource, Layout
+from interop.inbound.source import FileSource, Layout, cell_text, unreadable
 from interop.inbound.workbook import column_letter, merged_below, open_workbook
 
 if TYPE_CHECKING:
@@ -98,12 +97,6 @@ class _Names:
 def _show(cells: list[str], limit: int = 8) -> str:
     shown = [c.strip() for c in cells if c.strip()]
     return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "") or "(blank)"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def understand(
@@ -196,8 +189,7 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
         with source.path.open("rb") as fh:
             data = fh.read(SAMPLE_BYTES + 1)
     except OSError as exc:
-        msg = UNREADABLE.format(file=source.path, error=exc.strerror)
-        raise InputError(msg, code="E101") from None
+        raise unreadable(source.path, exc) from None
     whole = len(data) <= SAMPLE_BYTES
     if not whole:
         data = data[: data.rfind(b"\n", 0, SAMPLE_BYTES) + 1]
@@ -234,7 +226,7 @@ def _xlsx_heads(
         for name in [sheet] if sheet is not None else names:
             ws = book[name]
             rows = [
-                [_text(v) for v in r] for r in ws.iter_rows(max_row=limit + 1, values_only=True)
+                [cell_text(v) for v in r] for r in ws.iter_rows(max_row=limit + 1, values_only=True)
             ]
             out.append((name, rows[:limit], len(rows) <= limit))
             parts[name] = ws._worksheet_path  # (for merged_below)

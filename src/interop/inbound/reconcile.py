@@ -8,6 +8,7 @@ deleted, listed again when named — in the run that records who ran it (T-01, R
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -107,11 +108,7 @@ class Reconciler:
     # -- issues -------------------------------------------------------------
 
     def _issue(self, row: int, f: Finding) -> None:
-        item = {"row": row, "field": f.field, "code": f.code, "message": f.message}
-        item |= {"severity": f.severity} | ({"requirement": f.requirement} if f.requirement else {})
-        self._add(item)
-
-    def _add(self, item: dict[str, Any]) -> None:
+        item = {"row": row} | {k: v for k, v in dataclasses.asdict(f).items() if v is not None}
         self.report.issues.append(item)
         if self.on_issue is not None:
             self.on_issue(item)
@@ -120,10 +117,7 @@ class Reconciler:
         """Note once each column that is not the mapping's (it is ignored)."""
         for col in sorted(set(columns) - self.known_columns - self.reported_columns):
             msg = EXTRA_COLUMN.format(column=col, mapping=self.mapping.name)
-            self._add(
-                {"row": 1, "field": col, "code": "extra-column", "message": msg}
-                | {"severity": "information"}
-            )
+            self._issue(1, Finding(col, "extra-column", msg, "information"))
             self.reported_columns.add(col)
 
     # -- the work -----------------------------------------------------------

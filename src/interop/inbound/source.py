@@ -120,7 +120,7 @@ class Layout:
         return out + [SYNONYM.format(found=f.strip(), name=n) for f, n in self.renames.items()]
 
 
-def _unreadable(path: Path, exc: OSError) -> InputError:
+def unreadable(path: Path, exc: OSError) -> InputError:
     return InputError(UNREADABLE.format(file=path, error=exc.strerror), code="E101")
 
 
@@ -139,7 +139,7 @@ def detect_encoding(path: Path) -> str:
         with path.open("rb") as fh:
             head = fh.read(_SAMPLE)
     except OSError as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
@@ -151,7 +151,7 @@ def detect_encoding(path: Path) -> str:
     raise InputError(NOT_TEXT.format(file=path.name), code="E131")
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A spreadsheet or JSON value as text (dates as YYYY-MM-DD, 2.0 as 2)."""
     if value is None:
         return ""
@@ -236,7 +236,7 @@ class FileSource:
                     seen += block.count(b"\n", i)
                     pos += len(block)
         except OSError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise unreadable(self.path, exc) from None
         if tail == b"\r":
             return whole
         last = seen + (tail not in (b"", b"\n"))
@@ -279,7 +279,7 @@ class FileSource:
             msg = NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
         except OSError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise unreadable(self.path, exc) from None
 
     def _bad_line(self, part: Part) -> int:
         """The line of ``part`` with the first byte the encoding does not allow."""
@@ -330,7 +330,7 @@ class FileSource:
             msg = NOT_XML.format(file=self.path.name, line=exc.lineno, record=number)
             raise InputError(msg, code="E134") from None
         except OSError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise unreadable(self.path, exc) from None
 
     def _json(self) -> Iterator[RawRow]:
         try:
@@ -357,7 +357,7 @@ class FileSource:
                     except (UnicodeDecodeError, json.JSONDecodeError):
                         yield RawRow(number, {}, ("malformed", LINE_NOT_JSON))
         except OSError as exc:
-            raise _unreadable(self.path, exc) from None
+            raise unreadable(self.path, exc) from None
 
 
 class _XlsxCells:
@@ -382,8 +382,8 @@ class _XlsxCells:
                 if col in self.dates and 0 < v < 2_958_466:
                     values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
                     continue
-            values[col] = _cell(v)
-        texts = [_cell(v) for v in cells]
+            values[col] = cell_text(v)
+        texts = [cell_text(v) for v in cells]
         if not any(x.strip() for x in [*values.values(), *texts[len(header) :]]):
             return None  # blank row
         for col in self.fill:
@@ -452,4 +452,4 @@ def records_of(data: Any, key: str | None) -> list[Any] | None:
 def object_row(number: int, rec: Any) -> RawRow:
     if not isinstance(rec, dict):
         return RawRow(number, {}, ("not-an-object", "the record is not a JSON object"))
-    return RawRow(number, {str(k): _cell(v) for k, v in rec.items()})
+    return RawRow(number, {str(k): cell_text(v) for k, v in rec.items()})
