@@ -24,8 +24,6 @@ from interop.inbound.source import Part, RawRow
 Found = tuple[int, str | None]
 #: A row's flags: it needs work; its key is new to the archive.
 WORK, FRESH = 1, 2
-
-
 #: The longest single-field key kept as it is (longer ones are hashed).
 _PLAIN_KEY = 60
 
@@ -51,19 +49,14 @@ class RowKeys:
         for prefix, names in (("k", m.key), ("a", m.alternate_key)):
             if not names:
                 continue
-            parts = (
-                [rid]
-                if names == ("resident_id",)
-                else [cell_of(values, m.fields[n]) for n in names]
-            )
-            if all(parts):
-                if len(parts) == 1 and len(parts[0]) <= _PLAIN_KEY:
-                    return f"{prefix}:{parts[0].upper()}", rid or None
-                joined = "\x1f".join(parts).encode()
-                return (
-                    f"{prefix}#{hashlib.blake2b(joined, digest_size=16).hexdigest()}",
-                    rid or None,
-                )
+            by_id = names == ("resident_id",)  # (the ID normalised; in a longer key, as read)
+            parts = [rid] if by_id else [cell_of(values, m.fields[n]) for n in names]
+            if not all(parts):
+                continue
+            if len(parts) == 1 and len(parts[0]) <= _PLAIN_KEY:
+                return f"{prefix}:{parts[0].upper()}", rid or None
+            hashed = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+            return f"{prefix}#{hashed}", rid or None
         return None, rid or None
 
     def digest(self, values: dict[str, str]) -> str:
