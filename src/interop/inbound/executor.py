@@ -75,7 +75,7 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
 
 
 def _start(fn: Callable[[Any], Any], items: Sequence[Any], parent: int) -> None:  # pragma: no cover
-    """A worker's start (in the forked process; coverage does not follow forks)."""
+    """A worker's start (in the forked process, which coverage does not follow)."""
     try:
         import ctypes
 

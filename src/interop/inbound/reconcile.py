@@ -86,7 +86,6 @@ class Reconciler:
             from interop.staff.accounts import Accounts
 
             options.actor = Accounts(archive).by_token(options.token).staff_id
-        self.known_columns = mapping.columns
         self.reported_columns: set[str] = set()
         self.seen: Container[int] = ()
         self.scanned_rows = self.scanned_unchanged = self.batches = self.would_delist = 0
@@ -105,8 +104,6 @@ class Reconciler:
             )
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name, actor=actor)
 
-    # -- issues -------------------------------------------------------------
-
     def _issue(self, row: int, f: Finding) -> None:
         item = {"row": row} | {k: v for k, v in dataclasses.asdict(f).items() if v is not None}
         self.report.issues.append(item)
@@ -115,18 +112,15 @@ class Reconciler:
 
     def check_columns(self, columns: Iterable[str]) -> None:
         """Note once each column that is not the mapping's (it is ignored)."""
-        for col in sorted(set(columns) - self.known_columns - self.reported_columns):
+        for col in sorted(set(columns) - self.mapping.columns - self.reported_columns):
             msg = EXTRA_COLUMN.format(column=col, mapping=self.mapping.name)
             self._issue(1, Finding(col, "extra-column", msg, "information"))
             self.reported_columns.add(col)
 
-    # -- the work -----------------------------------------------------------
-
     def take(self, total: int, unchanged: int, seen: Container[int]) -> None:
         """What classifying found; a ``--full`` list that would delist more than allowed
         stops here, before the first write (:mod:`interop.core.delisting`)."""
-        self.scanned_rows, self.scanned_unchanged = total, unchanged
-        self.seen = seen
+        self.scanned_rows, self.scanned_unchanged, self.seen = total, unchanged, seen
         if self.options.full:
             would, listed = self.archive.delisting(seen)
             self.would_delist = would

@@ -54,17 +54,14 @@ def sync_list_file(
     from interop.fhir.terminology import Terminology
     from interop.store import Archive
 
-    terms = Terminology.load()
     mapping = InboundMapping.load(mapping_name)
     source = FileSource(path, fmt=fmt, encoding=encoding)
     source.options = mapping.reader_options(source.format)
     source.layout = understand(source, mapping, sheet=sheet, header_row=header_row)
-    if on_note is not None:
-        for note in source.layout.notes():
-            on_note(note)
-    calendar = WorkCalendar.load()
+    for note in source.layout.notes():
+        (on_note or (lambda _: None))(note)
     with Archive.open(db) as archive:
-        preparer = Preparer(mapping, terms, options)
+        preparer, calendar = Preparer(mapping, Terminology.load(), options), WorkCalendar.load()
         rec = Reconciler(archive, preparer, calendar, source=str(path), on_issue=on_issue)
         threshold = gc.get_threshold()
         # (a list streams many short-lived objects through and keeps few)
