@@ -28,11 +28,6 @@ WORK, FRESH = 1, 2
 _PLAIN_KEY = 60
 
 
-def key_hash(key: str) -> int:
-    """A 64-bit hash of a key: what finding a key named twice compares."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
 class RowKeys:
     """:meth:`key` and :meth:`digest` of one mapping's rows."""
 
@@ -125,7 +120,8 @@ def classify(
             out.work.append(row.number)
         elif (found := get(key)) is None:
             out.fresh.append(row.number)
-            out.hashes.append(key_hash(key))
+            h = hashlib.blake2b(key.encode(), digest_size=8).digest()  # (what duplicates compare)
+            out.hashes.append(int.from_bytes(h, "big", signed=True))
         else:
             out.numbers.append(row.number)
             out.children.append(found[0])

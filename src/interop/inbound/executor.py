@@ -29,8 +29,7 @@ R = TypeVar("R")
 MIN_ROWS = 20_000
 #: At most this many workers (the target machine has two cores).
 MAX_WORKERS = 2
-#: The function and the items a worker process was forked with. Set by :func:`_start` in the
-#: worker only (the pool's initializer pattern: tasks then carry just an index).
+#: The function and items a worker was forked with (set by :func:`_start`, in workers only).
 _WORK: list[tuple[Callable[[Any], Any], Sequence[Any]]] = []
 
 

@@ -34,12 +34,13 @@ EXTRA_COLUMN = N_("{column}: not a column of mapping {mapping}; ignored")
 WOULD_STOP = N_("a real run would stop: {reason}")
 INTERRUPTED = N_("interrupted (Ctrl-C)")
 
-StoredDeadline = tuple[str, str, str, bool]
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class SyncReport:
+    """What a run did (its ``--json``: the layout first, the issues last)."""
+
     run_id: str
     source: str
     mapping: str
@@ -52,17 +53,16 @@ class SyncReport:
     quarantined: int = 0
     message: str | None = None
     actor: str = runs.UNATTENDED  # who ran it (delistings are theirs)
-    issues: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)  # case number → fields
+    issues: list[dict[str, Any]] = field(default_factory=list)
     layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
 
     def to_json(self) -> dict[str, Any]:
-        keys = ["layout", "run_id", "source", "mapping", "status", "rows", "new", "changed"]
-        keys += ["unchanged", "delisted", "quarantined", "message", "actor", "changes", "issues"]
-        return {k: getattr(self, k) for k in keys}
+        names = [f.name for f in dataclasses.fields(self)]
+        return {k: getattr(self, k) for k in ["layout", *names[:-1]]}
 
 
-def _stored(d: Deadline | None) -> StoredDeadline | None:
+def _stored(d: Deadline | None) -> tuple[str, str, str, bool] | None:
     return None if d is None else (d.rule, d.start.isoformat(), d.due.isoformat(), d.provisional)
 
 

@@ -201,8 +201,12 @@ class FileSource:
             return self._csv(part, wanted)
         reader = {"xlsx": self._xlsx, "xml": self._xml, "json": self._json}
         rows = reader.get(self.format, self._ndjson)()
-        renames = self.layout.renames if self.layout is not None else {}
-        return _renamed(rows, renames) if renames and self.format != "xlsx" else rows
+        if self.layout is None or not (names := self.layout.renames) or self.format == "xlsx":
+            return rows  # (else fields named by a synonym go under the mapping's names)
+        return (
+            RawRow(r.number, {names.get(k, k): v for k, v in r.values.items()}, r.problem)
+            for r in rows
+        )
 
     def parts(self, part_bytes: int) -> tuple[list[Part], int]:
         """The list cut at line ends into parts of about ``part_bytes``, and the lines below
@@ -293,15 +297,39 @@ class FileSource:
         return part.first
 
     def _xlsx(self) -> Iterator[RawRow]:
+        """Cells as text, by what the mapping says a column holds: an ID column's number is
+        no ID (Excel keeps 15 digits of 18: the row is quarantined, never keyed by what is
+        left); a date column's number is a serial date; a column filled down takes the
+        value above when empty (a merged cell reads as its first row only)."""
         assert self.layout is not None
+        layout, header, above = self.layout, list(self.layout.header), dict[str, str]()
         book = open_workbook(self.path)
         try:
-            layout, header = self.layout, list(self.layout.header)
             sheet = book[layout.sheet] if layout.sheet else book.worksheets[0]  # (found by stage 1)
-            kinds = _XlsxCells(layout)
             for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if number > layout.header_row and (row := kinds.row(number, header, cells)):
-                    yield row
+                if number <= layout.header_row:
+                    continue
+                values: dict[str, str] = {}
+                problem: tuple[str, ...] | None = None
+                for col, v in zip(header, cells, strict=False):
+                    if isinstance(v, bool) or not isinstance(v, int | float):
+                        values[col] = cell_text(v)
+                    elif col in layout.id_columns:
+                        problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
+                        values[col] = ""
+                    elif col in layout.date_columns and 0 < v < 2_958_466:
+                        values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
+                    else:
+                        values[col] = cell_text(v)
+                texts = [cell_text(v) for v in cells]
+                if not any(x.strip() for x in [*values.values(), *texts[len(header) :]]):
+                    continue  # blank row
+                for col in layout.fill_down:
+                    if values.get(col, "").strip():
+                        above[col] = values[col]
+                    elif col in above:
+                        values[col] = above[col]
+                yield RawRow(number, values, problem or _width_problem(header, texts))
         finally:
             book.close()
 
@@ -360,40 +388,6 @@ class FileSource:
             raise unreadable(self.path, exc) from None
 
 
-class _XlsxCells:
-    """Spreadsheet cells as text, by what the mapping says a column holds: an ID column's
-    number is no ID (Excel keeps 15 digits of 18: the row is quarantined, never keyed by
-    what is left); a date column's number is a serial date; a column filled down takes
-    the value above when empty (a merged cell reads as its first row only)."""
-
-    def __init__(self, layout: Layout) -> None:
-        self.ids, self.dates, self.fill = layout.id_columns, layout.date_columns, layout.fill_down
-        self.above: dict[str, str] = {}
-
-    def row(self, number: int, header: list[str], cells: tuple[Any, ...]) -> RawRow | None:
-        values: dict[str, str] = {}
-        problem: tuple[str, ...] | None = None
-        for col, v in zip(header, cells, strict=False):
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                if col in self.ids:
-                    problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
-                    values[col] = ""
-                    continue
-                if col in self.dates and 0 < v < 2_958_466:
-                    values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
-                    continue
-            values[col] = cell_text(v)
-        texts = [cell_text(v) for v in cells]
-        if not any(x.strip() for x in [*values.values(), *texts[len(header) :]]):
-            return None  # blank row
-        for col in self.fill:
-            if values.get(col, "").strip():
-                self.above[col] = values[col]
-            elif col in self.above:
-                values[col] = self.above[col]
-        return RawRow(number, values, problem or _width_problem(header, texts))
-
-
 def _lone_cr(data: bytes) -> bool:
     """Whether a carriage return does not start a line end (one at the very end may)."""
     crs = data.count(b"\r")
@@ -429,13 +423,6 @@ def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
         msg = SHORT_ROW.format(cells=len(cells), width=width, missing=shown)
         return RawRow(number, values, ("short-row", msg))
     return RawRow(number, values, _width_problem(header, cells))
-
-
-def _renamed(rows: Iterator[RawRow], renames: dict[str, str]) -> Iterator[RawRow]:
-    """Records whose fields are named by a synonym, under the mapping's names."""
-    for row in rows:
-        row.values = {renames.get(k, k): v for k, v in row.values.items()}
-        yield row
 
 
 def records_of(data: Any, key: str | None) -> list[Any] | None:

@@ -1,5 +1,4 @@
-"""An XLSX workbook as a list sync reads it (工作簿): opened read-only, its merged cells and
-its column letters (used by both the source and the layout stage)."""
+"""An XLSX workbook as the sync reads it (工作簿): read-only, merged cells, column letters."""
 
 from __future__ import annotations
 
