@@ -95,9 +95,6 @@ class Classified:
                 flags.extend(bytes(n + 1 - len(flags) + (len(flags) >> 1)))
             flags[n] |= flag
 
-    def fresh(self, n: int) -> bool:
-        return n < len(self.flags) and bool(self.flags[n] & FRESH)
-
     def wanted(self, part: Part) -> set[int]:
         """The rows of ``part`` that need work."""
         end = len(self.flags) if part.lines is None else part.first + part.lines

@@ -54,14 +54,15 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
     pool = ProcessPoolExecutor(
         workers, context, initializer=_start, initargs=(fn, items, os.getpid())
     )
-    pending: deque[Future[R]] = deque()
     gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
     try:
+        pending: deque[Future[R]] = deque(pool.submit(_call, i) for i in range(workers))
+        gc.unfreeze()
         for i in range(len(items)):
-            while len(pending) < workers and i + len(pending) < len(items):
-                pending.append(pool.submit(_call, i + len(pending)))
-            gc.unfreeze()
-            yield pending.popleft().result()
+            result = pending.popleft().result()
+            if i + workers < len(items):  # (the next part starts before this one is used)
+                pending.append(pool.submit(_call, i + workers))
+            yield result
     except BrokenProcessPool:
         raise WorkerError(
             "a worker process stopped unexpectedly (killed, or out of memory?); what was "

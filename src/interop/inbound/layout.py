@@ -94,11 +94,6 @@ class _Names:
         return [s.column for s in self.required if not any(c in seen for c in s.columns)]
 
 
-def _show(cells: list[str], limit: int = 8) -> str:
-    shown = [c.strip() for c in cells if c.strip()]
-    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "") or "(blank)"
-
-
 def understand(
     source: FileSource,
     mapping: InboundMapping,
@@ -161,7 +156,9 @@ def understand(
         header.append(col)
         matched[col] = cell.strip()
     if missing := names.missing(seen):
-        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=_show(cells))
+        shown = [c.strip() for c in cells if c.strip()]
+        found = ", ".join(shown[:8]) + (" …" if len(shown) > 8 else "") or "(blank)"
+        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=found)
         raise FileRefused(msg, code="E181")
     if complete and not any(any(x.strip() for x in r) for r in rows[i + 1 :]):
         raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")

@@ -93,7 +93,10 @@ class FieldSpec:
 
 def cell_of(values: dict[str, str], spec: FieldSpec) -> str:
     """A field's cell, stripped: the first of its columns the row has."""
-    return next((v.strip() for c in spec.columns if (v := values.get(c)) is not None), "")
+    for c in spec.columns:  # (a loop, not a generator: a re-sync keys every row with it)
+        if (v := values.get(c)) is not None:
+            return v.strip()
+    return ""
 
 
 @functools.cache

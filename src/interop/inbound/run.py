@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError, InteropError
-from interop.inbound.classify import PartFound, classify, tally
+from interop.inbound.classify import FRESH, PartFound, classify, tally
 from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
@@ -104,7 +104,7 @@ def _run(
     def second(part: Part) -> list[Prepared]:
         wanted = found.wanted(part)  # (a CSV list skips the other lines unread)
         rows = (r for r in source.rows(part, wanted) if r.number in wanted)
-        return [prepare(r, fresh=found.fresh(r.number)) for r in rows]
+        return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
     todo = [part for part in parts if found.work and found.wanted(part)]
