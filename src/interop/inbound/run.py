@@ -101,13 +101,13 @@ def _run(
     preparer.duplicates = found.duplicates
     prepare = preparer.prepare
 
-    def second(part: Part) -> list[Prepared]:
-        wanted = found.wanted(part)  # (a CSV list skips the other lines unread)
+    def second(todo: tuple[Part, set[int]]) -> list[Prepared]:
+        part, wanted = todo  # (a CSV list skips the other lines unread)
         rows = (r for r in source.rows(part, wanted) if r.number in wanted)
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
-    todo = [part for part in parts if found.work and found.wanted(part)]
+    todo = [(part, wanted) for part in parts if found.work and (wanted := found.wanted(part))]
     # (last: 0 for the last part, after which what is left of the batch is written)
     for last, prepared in enumerate(in_order(second, todo, workers), 1 - len(todo)):
         batch += prepared
