@@ -141,3 +141,10 @@ def test_a_run_names_each_school_once_however_many_rows_name_it(parts: ListParts
     records = [orjson.loads(parts.new_record(entry)) for entry in entries]
     ids = {r["child"]["school"]["school"] for r in records}
     assert ids == {_org("school-", f"第{i}中学") for i in range(3)}
+
+
+def test_the_caches_stay_bounded(parts: ListParts) -> None:
+    for i in range(5000):
+        parts.new_record({**_FULL, "school": f"第{i}中学", "guardian_relationship": f"亲属{i}"})
+    assert parts._org.cache_info().currsize <= 4096
+    assert parts._relationship.cache_info().currsize <= 4096

@@ -58,8 +58,8 @@ class SyncReport:
     layout: dict[str, Any] | None = None  # what stage 1 found (a list file)
 
     def to_json(self) -> dict[str, Any]:
-        names = [f.name for f in dataclasses.fields(self)]
-        return {k: getattr(self, k) for k in ["layout", *names[:-1]]}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"layout": out.pop("layout")} | out
 
 
 def _stored(d: Deadline | None) -> tuple[str, str, str, bool] | None:
