@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,49 @@ def test_fixture_sync_is_idempotent(db_url: str, tmp_path: Path) -> None:
     assert (second["new"], second["changed"], second["unchanged"]) == (0, 0, first["new"])
     with Archive.open(db_url) as a:
         assert a.snapshot() == before  # no new versions, nothing touched
+
+
+def test_the_same_children_exported_again_otherwise_are_unchanged(tmp_path: Path) -> None:
+    """A re-sync decides by what the rows say: the same list exported again with its
+    columns in another order, other line ends, every cell quoted, in GBK, or with a
+    column the mapping ignores changed, names no child as changed."""
+    rows = [good_row(i) for i in range(1, 6)]
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    assert sync(db, write_csv(tmp_path / "first.csv", rows))[1]["new"] == 5
+
+    def written(name: str, **fmt: Any) -> Path:
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, **fmt)
+            w.writerow(HEADER)
+            w.writerows([r[h] for h in HEADER] for r in rows)
+        return path
+
+    with_note = [dict(r, 随访批次=f"第{i}批") for i, r in enumerate(rows)]
+    variants = [
+        write_csv(tmp_path / "order.csv", rows, header=list(reversed(HEADER))),
+        written("lf.csv", lineterminator="\n"),
+        written("quoted.csv", quoting=csv.QUOTE_ALL),
+        write_csv(tmp_path / "gbk.csv", rows, encoding="gbk"),
+        write_csv(tmp_path / "note.csv", with_note, header=[*HEADER, "随访批次"]),
+    ]
+    for path in variants:
+        for _ in range(2):  # (again: now the rows are known as they are in this file)
+            rc, rep = sync(db, path)
+            counts = (rep["new"], rep["changed"], rep["unchanged"], rep["quarantined"])
+            assert rc == 0 and counts == (0, 0, 5, 0), (path.name, rep["issues"])
+
+
+def test_a_known_child_named_twice_on_a_resync_quarantines_both_rows(tmp_path: Path) -> None:
+    """Two rows alike, line for line, of a child the archive knows unchanged: a
+    duplicate all the same — neither row is taken."""
+    a, b = good_row(1), good_row(2)
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    assert sync(db, write_csv(tmp_path / "first.csv", [a, b]))[1]["new"] == 2
+    rc, rep = sync(db, write_csv(tmp_path / "again.csv", [a, b, a]))
+    assert rc == 0 and (rep["unchanged"], rep["quarantined"]) == (1, 2)
+    dups = {i["row"] for i in rep["issues"] if i["code"] == "duplicate"}
+    assert dups == {2, 4}
 
 
 def test_changes_add_versions_and_full_list_delists(db_url: str, tmp_path: Path) -> None:

@@ -1,24 +1,25 @@
 """Classify (分类): which rows of a list need work, before anything is written.
 
 Each row has one match key and one raw digest (匹配键与原始摘要), both stored: they must
-not change for the same row and mapping. The key is the mapping's key fields
+not change for the same row, layout and mapping. The key is the mapping's key fields
 (``k:<ID>``), else its alternate key (``a:…``; several fields, or a long one, hashed).
-The digest is of the mapped cells as read, with the mapping's fingerprint. A row whose
-key the archive holds, listed, with the same digest is done with: a re-sync costs what
-changed. Every other row needs work: unusable, without a key, new, changed, or with a
-key the list names twice (each such row is quarantined).
+The digest is of the row's bytes as read (:class:`~interop.inbound.source.RawRow`), with
+the mapping's fingerprint and the layout's header. A row whose digest is a listed
+child's is that child's, unchanged, and is done with before it is even parsed: a re-sync
+costs what changed. Every other row is keyed and needs work: unusable, without a key,
+new, changed, or with a key the list names twice (each such row is quarantined).
 """
 
 from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from interop.core.resident_id import as_key
 from interop.inbound.mapping import InboundMapping, cell_of
-from interop.inbound.source import Part, RawRow
+from interop.inbound.source import Layout, Part, RawRow, Take
 
 #: child id, raw digest while listed (None once delisted)
 Found = tuple[int, str | None]
@@ -31,11 +32,13 @@ _PLAIN_KEY = 60
 class RowKeys:
     """:meth:`key` and :meth:`digest` of one mapping's rows."""
 
-    def __init__(self, mapping: InboundMapping) -> None:
+    def __init__(self, mapping: InboundMapping, layout: Layout | None = None) -> None:
         self.mapping = mapping
-        self.columns = [f.columns for f in mapping.fields.values()]
         self.rid = mapping.fields.get("resident_id")
-        self.start = hashlib.blake2b((mapping.fingerprint + "\x1f").encode(), digest_size=16)
+        seed = [mapping.fingerprint]  # (a row's bytes mean what the layout says they mean)
+        if layout is not None:
+            seed += [layout.format, layout.encoding or "", *layout.found]
+        self.seed = hashlib.blake2b("\x1f".join(seed).encode()).digest()
 
     def key(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         """``(match key, resident ID text)`` of a row's cells; the key is None when empty."""
@@ -54,16 +57,30 @@ class RowKeys:
             return f"{prefix}#{hashed}", rid or None
         return None, rid or None
 
-    def digest(self, values: dict[str, str]) -> str:
-        """blake2b-128 of the fingerprint and the mapped cells as read, joined by U+001F."""
-        get = values.get
-        cells = [  # (a field's first column the row has)
-            get(cs[0], "") if len(cs) == 1 else next((get(c) or "" for c in cs if c in values), "")
-            for cs in self.columns
-        ]
-        h = self.start.copy()
-        h.update("\x1f".join(cells).encode())
-        return h.hexdigest()
+    def digest(self, raw: bytes) -> str:
+        """blake2b-128 of a row's bytes, keyed by the mapping's fingerprint and the layout."""
+        return hashlib.blake2b(raw, digest_size=16, key=self.seed).hexdigest()
+
+
+class Listed:
+    """The children the archive knows, as classifying looks them up: by match key (child
+    id, raw digest while listed), and listed ones by raw digest (a digest two children
+    share is left out: their rows are keyed)."""
+
+    def __init__(self, by_key: dict[str, Found]) -> None:
+        self.by_key = by_key
+        by_digest: dict[str, int] = {}
+        shared: set[str] = set()
+        for child, raw in by_key.values():
+            if raw is not None and by_digest.setdefault(raw, child) != child:
+                shared.add(raw)
+        for raw in shared:
+            del by_digest[raw]
+        self.by_digest = by_digest
+
+    def clear(self) -> None:
+        self.by_key.clear()
+        self.by_digest.clear()
 
 
 class PartFound:
@@ -103,26 +120,43 @@ class Classified:
 
 
 def classify(
-    rows: Iterable[RawRow], keys: RowKeys, digests: Mapping[str, Found], known: frozenset[str]
+    read: Callable[[Take], Iterable[RawRow]], keys: RowKeys, listed: Listed, known: frozenset[str]
 ) -> PartFound:
-    """One part's rows against the archive's ``digests`` (``known``: the mapping's columns)."""
+    """One part's rows (``read(take)``) against the archive's ``listed`` children
+    (``known``: the mapping's columns)."""
     out = PartFound()
-    key_of, digest_of, get = keys.key, keys.digest, digests.get
-    for row in rows:
+    by_digest, digest_of, by_key, key_of = (
+        listed.by_digest.get,
+        keys.digest,
+        listed.by_key,
+        keys.key,
+    )
+
+    def changed(number: int, raw: bytes) -> bool:
+        """Whether a row is read further: its digest is no listed child's."""
+        child = by_digest(digest_of(raw))
+        if child is None:
+            return True
+        out.numbers.append(number)
+        out.children.append(child)
+        out.unchanged.append(True)
+        return False
+
+    for row in read(changed):
         values = row.values
         if row.problem is None and not values.keys() <= known:
             out.columns.update(dict.fromkeys(k for k in values if k not in known))
         key = key_of(values)[0] if row.problem is None else None
         if key is None:
             out.work.append(row.number)
-        elif (found := get(key)) is None:
+        elif (found := by_key.get(key)) is None:
             out.fresh.append(row.number)
             h = hashlib.blake2b(key.encode(), digest_size=8).digest()  # (what duplicates compare)
             out.hashes.append(int.from_bytes(h, "big", signed=True))
-        else:
+        else:  # (a known child's row whose digest is not its listed one: changed, or relisted)
             out.numbers.append(row.number)
             out.children.append(found[0])
-            out.unchanged.append(found[1] is not None and found[1] == digest_of(values))
+            out.unchanged.append(False)
     return out
 
 

@@ -6,7 +6,7 @@ Normalise, then check (规范化后校验): IDs and codes lose spaces, invisible
 characters and Excel's leading apostrophe (an ID's ``x`` is ``X``); free text loses
 control and bidi characters, or its row is quarantined (``"controls": "quarantine"``);
 each is a line on the row. An ID from outside ``province.division_prefix`` is a warning.
-The raw digest stays that of the cells as read.
+The raw digest stays that of the row as read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from interop.fhir.canonical import cs
 from interop.i18n import N_
 from interop.inbound.classify import RowKeys
 from interop.inbound.mapping import CodeLookup, Finding, InboundMapping
-from interop.inbound.source import RawRow
+from interop.inbound.source import Layout, RawRow
 from interop.store.jsontext import digest, dumpb
 
 #: Rows per transaction (override with $INTEROP_SYNC_BATCH_SIZE).
@@ -160,7 +160,14 @@ def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> l
 class Preparer:
     """Maps and checks rows of one list (see :meth:`prepare`)."""
 
-    def __init__(self, mapping: InboundMapping, terms: CodeLookup, options: SyncOptions) -> None:
+    def __init__(
+        self,
+        mapping: InboundMapping,
+        terms: CodeLookup,
+        options: SyncOptions,
+        *,
+        layout: Layout | None = None,
+    ) -> None:
         self.mapping, self.terms, self.options = mapping, terms, options
         self.duplicates: dict[int, list[int]] = {}  # row → the other rows of its key
         system = cs("family-relationship")
@@ -172,7 +179,7 @@ class Preparer:
             inclusion_basis=mapping.inclusion_basis,
         )
         self.normalise = Normaliser(mapping)
-        self.keys = RowKeys(mapping)
+        self.keys = RowKeys(mapping, layout)
 
     def prepare(self, row: RawRow, *, fresh: bool) -> Prepared:
         """A row mapped, or why it is quarantined; ``fresh``: the archive lacks its key."""
@@ -205,7 +212,7 @@ class Preparer:
             None,
             notes + findings,
             key,
-            self.keys.digest(row.values),
+            self.keys.digest(row.raw),
             entry_json,
             digest(entry_json),
             entry.get("resident_id"),

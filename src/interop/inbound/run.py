@@ -14,17 +14,18 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError, InteropError
-from interop.inbound.classify import FRESH, PartFound, classify, tally
+from interop.inbound.classify import FRESH, Listed, PartFound, classify, tally
 from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
-from interop.inbound.source import FileSource, Part, object_row
+from interop.inbound.source import FileSource, Part, RawRow, Take, object_row
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -61,7 +62,8 @@ def sync_list_file(
     for note in source.layout.notes():
         (on_note or (lambda _: None))(note)
     with Archive.open(db) as archive:
-        preparer, calendar = Preparer(mapping, Terminology.load(), options), WorkCalendar.load()
+        preparer = Preparer(mapping, Terminology.load(), options, layout=source.layout)
+        calendar = WorkCalendar.load()
         rec = Reconciler(archive, preparer, calendar, source=str(path), on_issue=on_issue)
         threshold = gc.get_threshold()
         # (a list streams many short-lived objects through and keeps few)
@@ -88,22 +90,22 @@ def _run(
     parts, rows = source.parts(options.part_bytes)
     workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
     keys, known = preparer.keys, preparer.mapping.columns
-    digests = archive.listed_digests()
+    listed = Listed(archive.listed_digests())
 
     def first(part: Part) -> PartFound:
-        return classify(source.rows(part), keys, digests, known)
+        return classify(partial(source.rows, part), keys, listed, known)
 
     found = tally(in_order(first, parts, workers))
-    digests.clear()  # (not needed again: the memory goes back before the writing)
-    rec.check_columns(found.columns)
+    listed.clear()  # (not needed again: the memory goes back before the writing)
+    rec.check_columns([*found.columns, *(source.layout.header if source.layout else ())])
     rec.take(found.total, found.total - found.work, found.seen)
     progress(found.total - found.work, found.total)
     preparer.duplicates = found.duplicates
     prepare = preparer.prepare
 
     def second(todo: tuple[Part, set[int]]) -> list[Prepared]:
-        part, wanted = todo  # (a CSV list skips the other lines unread)
-        rows = (r for r in source.rows(part, wanted) if r.number in wanted)
+        part, wanted = todo
+        rows = source.rows(part, lambda number, _: number in wanted)
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
@@ -156,7 +158,8 @@ def _sync(
             for page in feed.pages(cursor):
                 rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
                 offset += len(rows)
-                found = tally([classify(rows, keys, {}, known)])  # (all keys new: duplicates)
+                # (all keys new to the page: what classifying finds is its duplicates)
+                found = tally([classify(partial(_given, rows), keys, Listed({}), known)])
                 preparer.duplicates = found.duplicates
                 rec.check_columns(found.columns)
                 advance = (name, page.next_cursor) if page.next_cursor is not None else None
@@ -167,3 +170,8 @@ def _sync(
         log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
         return rec.report
     return rec.finish()
+
+
+def _given(rows: list[RawRow], _: Take) -> list[RawRow]:
+    """The rows of a feed's page, all read."""
+    return rows

@@ -11,10 +11,12 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from interop._errors import InputError
 from interop.i18n import N_
@@ -76,13 +78,19 @@ class Part:
     lines: int | None = None
 
 
+#: Whether to read the row numbered so whose record is these bytes (see :meth:`FileSource.rows`).
+Take = Callable[[int, bytes], bool]
+
+
 @dataclass(slots=True)
 class RawRow:
     """One record as read: the number an officer would look for (the spreadsheet row, the
-    header being row 1; else the record or line), its cells, what makes it unusable."""
+    header being row 1; else the record or line), its cells, its bytes (what its digest is
+    of: a CSV line as in the file, else its cells as JSON), what makes it unusable."""
 
     number: int
     values: dict[str, str]
+    raw: bytes
     problem: tuple[str, ...] | None = None  # (code, plain message[, column])
 
 
@@ -195,18 +203,24 @@ class FileSource:
     def __iter__(self) -> Iterator[RawRow]:
         return self.rows(Part(0, 1))
 
-    def rows(self, part: Part, wanted: Container[int] | None = None) -> Iterator[RawRow]:
-        """The rows of ``part`` (``wanted``: a CSV list skips the other lines unread)."""
+    def rows(self, part: Part, take: Take | None = None) -> Iterator[RawRow]:
+        """The rows of ``part`` that ``take(number, bytes)`` takes (None: every row). A CSV
+        list read line by line asks before it decodes a line: a row not taken costs its
+        read only. A row that cannot be used is always taken."""
         if self.format == "csv":
-            return self._csv(part, wanted)
-        reader = {"xlsx": self._xlsx, "xml": self._xml, "json": self._json}
-        rows = reader.get(self.format, self._ndjson)()
-        if self.layout is None or not (names := self.layout.renames) or self.format == "xlsx":
-            return rows  # (else fields named by a synonym go under the mapping's names)
-        return (
-            RawRow(r.number, {names.get(k, k): v for k, v in r.values.items()}, r.problem)
-            for r in rows
-        )
+            rows = self._csv(part, take)
+        else:
+            reader = {"xlsx": self._xlsx, "xml": self._xml, "json": self._json}
+            rows = reader.get(self.format, self._ndjson)()
+            names = self.layout.renames if self.layout is not None else {}
+            if names and self.format != "xlsx":  # (fields named by a synonym: the mapping's)
+                rows = (
+                    RawRow(r.number, {names.get(k, k): v for k, v in r.values.items()}, r.raw)
+                    for r in rows
+                )
+        if take is None or (self.format == "csv" and part.lines is not None):
+            return rows
+        return (r for r in rows if r.problem is not None or take(r.number, r.raw))
 
     def parts(self, part_bytes: int) -> tuple[list[Part], int]:
         """The list cut at line ends into parts of about ``part_bytes``, and the lines below
@@ -248,7 +262,7 @@ class FileSource:
             out.append(Part(start, first, last))
         return out, first + last - at - 1
 
-    def _csv(self, part: Part, wanted: Container[int] | None) -> Iterator[RawRow]:
+    def _csv(self, part: Part, take: Take | None) -> Iterator[RawRow]:
         assert self.encoding is not None and self.layout is not None
         header, at, encoding = list(self.layout.header), self.layout.header_row, self.encoding
         if part.start and codecs.lookup(encoding).name == "utf-8-sig":
@@ -260,20 +274,25 @@ class FileSource:
         try:
             with self.path.open("rb") as fh:
                 fh.seek(part.start)
-                records: Iterator[tuple[int, list[str]]]
                 if part.lines is None:  # (a record may span lines: read them all in turn)
                     text = io.TextIOWrapper(fh, encoding=encoding, newline="")
-                    records = enumerate(csv.reader(text, delimiter=delimiter), part.first)
-                else:  # one record a line: only the lines wanted are decoded and parsed
-                    numbers, lines = [], []
-                    for number, line in enumerate(itertools.islice(fh, part.lines), part.first):
-                        if wanted is None or number in wanted:
-                            numbers.append(number)
-                            lines.append(line.decode(encoding))
-                    records = zip(numbers, csv.reader(lines, delimiter=delimiter), strict=True)
-                for number, cells in records:
-                    wanted_row = number > at and (wanted is None or number in wanted)
-                    if wanted_row and (row := csv_row(number, header, cells)):
+                    for number, cells in enumerate(
+                        csv.reader(text, delimiter=delimiter), part.first
+                    ):
+                        if number > at and (row := csv_row(number, header, cells)):
+                            yield row
+                    return
+                # one record a line: only the lines taken are decoded and parsed
+                numbers, raws, lines = [], [], []
+                for number, line in enumerate(itertools.islice(fh, part.lines), part.first):
+                    raw = line.rstrip(b"\r\n")
+                    if take is None or take(number, raw):
+                        numbers.append(number)
+                        raws.append(raw)
+                        lines.append(line.decode(encoding))
+                records = csv.reader(lines, delimiter=delimiter)
+                for number, raw, cells in zip(numbers, raws, records, strict=True):
+                    if row := csv_row(number, header, cells, raw):
                         yield row
         except UnicodeDecodeError:
             bad = number if part.lines is not None else self._bad_line(part)
@@ -329,7 +348,8 @@ class FileSource:
                         above[col] = values[col]
                     elif col in above:
                         values[col] = above[col]
-                yield RawRow(number, values, problem or _width_problem(header, texts))
+                problem = problem or _width_problem(header, texts)
+                yield RawRow(number, values, cells_raw(values), problem)
         finally:
             book.close()
 
@@ -350,7 +370,7 @@ class FileSource:
                 for child in elem:
                     if isinstance(child.tag, str):
                         values[etree.QName(child).localname] = (child.text or "").strip()
-                yield RawRow(number, values)
+                yield RawRow(number, values, cells_raw(values))
                 elem.clear()
                 while (parent := elem.getparent()) is not None and elem.getprevious() is not None:
                     del parent[0]
@@ -383,7 +403,7 @@ class FileSource:
                     try:
                         yield object_row(number, json.loads(line))
                     except (UnicodeDecodeError, json.JSONDecodeError):
-                        yield RawRow(number, {}, ("malformed", LINE_NOT_JSON))
+                        yield RawRow(number, {}, line, ("malformed", LINE_NOT_JSON))
         except OSError as exc:
             raise unreadable(self.path, exc) from None
 
@@ -408,21 +428,30 @@ def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | Non
     return None
 
 
-def csv_row(number: int, header: list[str], cells: list[str]) -> RawRow | None:
-    """The row of a CSV record under ``header``: cut short, too long, or None for a blank line."""
+def cells_raw(values: dict[str, str]) -> bytes:
+    """A record's bytes when it is not a line of the file: its cells as JSON."""
+    return orjson.dumps(values)
+
+
+def csv_row(
+    number: int, header: list[str], cells: list[str], raw: bytes | None = None
+) -> RawRow | None:
+    """The row of a CSV record under ``header`` (``raw``: its line, if it is one): cut
+    short, too long, or None for a blank line."""
     width = len(header)
     values = dict(zip(header, cells, strict=False))
+    raw = cells_raw(values) if raw is None else raw
     if len(cells) == width:  # (nearly every row: one long cell is the only thing to look for)
         long = len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL
-        return RawRow(number, values, _width_problem(header, cells) if long else None)
+        return RawRow(number, values, raw, _width_problem(header, cells) if long else None)
     if not any(c.strip() for c in cells):
         return None  # blank line
     if len(cells) < width:
         missing = header[len(cells) :]
         shown = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
         msg = SHORT_ROW.format(cells=len(cells), width=width, missing=shown)
-        return RawRow(number, values, ("short-row", msg))
-    return RawRow(number, values, _width_problem(header, cells))
+        return RawRow(number, values, raw, ("short-row", msg))
+    return RawRow(number, values, raw, _width_problem(header, cells))
 
 
 def records_of(data: Any, key: str | None) -> list[Any] | None:
@@ -438,5 +467,7 @@ def records_of(data: Any, key: str | None) -> list[Any] | None:
 
 def object_row(number: int, rec: Any) -> RawRow:
     if not isinstance(rec, dict):
-        return RawRow(number, {}, ("not-an-object", "the record is not a JSON object"))
-    return RawRow(number, {str(k): cell_text(v) for k, v in rec.items()})
+        problem = ("not-an-object", "the record is not a JSON object")
+        return RawRow(number, {}, orjson.dumps(rec, default=str), problem)
+    values = {str(k): cell_text(v) for k, v in rec.items()}
+    return RawRow(number, values, cells_raw(values))
