@@ -109,8 +109,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     chosen = _chosen_command(argv)
     for name, modname in COMMANDS.items():
         if name != chosen:
-            # listed for the overview and for argparse's choices; never run
-            sub.add_parser(name, help=_(command_help(modname)), add_help=False)
+            # listed for argparse's choices, with its help for the overview only; never run
+            overview = chosen is None
+            sub.add_parser(
+                name, help=_(command_help(modname)) if overview else None, add_help=False
+            )
             continue
         mod = importlib.import_module(modname)
         p = sub.add_parser(mod.NAME, help=_(mod.HELP), description=_(mod.HELP))

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -118,7 +118,7 @@ def _date_pattern(fmt: str) -> re.Pattern[str]:
 
 #: A field's converter: cell text → (entry value, findings, the date or resident ID read).
 Converted = tuple[Any, tuple[Finding, ...], Any]
-Converter = Callable[[str, CodeLookup, dt.date], Converted]
+Converter = Callable[[str], Converted]
 Mapped = tuple[dict[str, Any] | None, list[Finding]]  # an entry (None: quarantined), findings
 #: A field as mapped: spec, its one column (else None), missing finding, converter (None: text).
 Step = tuple[FieldSpec, str | None, Finding | None, Converter | None]
@@ -140,7 +140,8 @@ class InboundMapping:
     entry_schema: dict[str, Any]
     options: dict[str, dict[str, Any]]
     _validator: Any = None  # the record schema's (jsonschema-rs)
-    _plan: list[Step] = field(default_factory=list)  # each field's step, made on first use
+    #: each field's step, made on first use for the code lookup and receiving date of a run
+    _plan: tuple[Any, list[Step]] = (None, [])
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None) -> InboundMapping:
@@ -221,14 +222,15 @@ class InboundMapping:
     def columns(self) -> frozenset[str]:
         return frozenset(c for f in self.fields.values() for c in f.columns)
 
-    def _converter(self, spec: FieldSpec) -> Converter | None:
-        """One field's converter, its findings made once; codes and dates cached by cell text."""
+    def _converter(self, spec: FieldSpec, terms: CodeLookup, received: dt.date) -> Converter | None:
+        """One field's converter, its findings made once; codes and dates cached by cell text
+        (a resident ID is not: each is another child's)."""
         col, values, system, kind = spec.column, spec.values, spec.system or "", spec.kind
         if kind == "text":
             return None
         if kind == "resident-id":
 
-            def convert(text: str, terms: CodeLookup, received: dt.date) -> Converted:
+            def convert(text: str) -> Converted:
                 try:
                     rid = resident_id.parse(text)
                 except ResidentIdError as exc:
@@ -240,7 +242,7 @@ class InboundMapping:
             bad = (Finding(col, "bad-date", BAD_DATE.format(column=col)),)
             future = (Finding(col, "future-date", FUTURE_DATE.format(column=col)),)
 
-            def convert(text: str, terms: CodeLookup, received: dt.date) -> Converted:
+            def convert(text: str) -> Converted:
                 m = next(filter(None, (rx.match(text) for rx in self.date_patterns)), None)
                 try:  # (the first format that matches decides)
                     day = dt.date(int(m["y"]), int(m["m"]), int(m["d"]))  # type: ignore[index]
@@ -255,7 +257,7 @@ class InboundMapping:
             unknown = Finding(col, "unknown-code", template.format(column=col, label=spec.label))
             split = re.compile(f"[{re.escape(spec.separators)}]").split
 
-            def convert(text: str, terms: CodeLookup, received: dt.date) -> Converted:
+            def convert(text: str) -> Converted:
                 parts = [text] if kind == "code" else [p for p in map(str.strip, split(text)) if p]
                 lookup = terms.code_for_text  # (after the mapping's own value map)
                 codes = [values[p] if p in values else lookup(system, p) for p in parts]
@@ -268,15 +270,19 @@ class InboundMapping:
 
     def map_row(self, values: dict[str, str], terms: CodeLookup, received: dt.date) -> Mapped:
         """The list entry of a row, or None with the findings that quarantine it."""
-        if not self._plan:
+        made_for = self._plan[0]
+        if made_for is None or made_for[0] is not terms or made_for[1] != received:
+            plan = []
             for f in self.fields.values():
                 empty = Finding(f.column, "missing-field", REQUIRED.format(column=f.column))
                 one = f.column if len(f.columns) == 1 else None
-                self._plan.append((f, one, empty if f.required else None, self._converter(f)))
+                convert = self._converter(f, terms, received)
+                plan.append((f, one, empty if f.required else None, convert))
+            self._plan = ((terms, received), plan)
         entry: dict[str, Any] = {}
         findings: list[Finding] = []
         rid, dates = None, {}
-        for spec, column, missing, convert in self._plan:
+        for spec, column, missing, convert in self._plan[1]:
             text = cell_of(values, spec) if column is None else (values.get(column) or "").strip()
             if not text:
                 if missing is not None:
@@ -285,7 +291,7 @@ class InboundMapping:
             if convert is None:  # (a text field: the cell as it is)
                 entry[spec.name] = text
                 continue
-            value, found, read = convert(text, terms, received)
+            value, found, read = convert(text)
             findings += found
             if value is not None:
                 entry[spec.name] = list(value) if type(value) is tuple else value  # (a copy)

@@ -88,14 +88,17 @@ def _run(
     """Classify every row, then prepare and write the rows that need work, batch by batch."""
     options, progress = preparer.options, progress or (lambda done, total: None)
     parts, rows = source.parts(options.part_bytes)
-    workers = worker_count(rows, options.workers, options.parallel_min) if len(parts) > 1 else 0
+
+    def workers(n: int) -> int:  # (for each pass: forking pays for many rows only)
+        return worker_count(n, options.workers, options.parallel_min) if len(parts) > 1 else 0
+
     keys, known = preparer.keys, preparer.mapping.columns
     listed = Listed(archive.listed_digests())
 
     def first(part: Part) -> PartFound:
         return classify(partial(source.rows, part), keys, listed, known)
 
-    found = tally(in_order(first, parts, workers))
+    found = tally(in_order(first, parts, workers(rows)))
     listed.clear()  # (not needed again: the memory goes back before the writing)
     rec.check_columns([*found.columns, *(source.layout.header if source.layout else ())])
     rec.take(found.total, found.total - found.work, found.seen)
@@ -111,7 +114,7 @@ def _run(
     size, batch = options.batch_size or BATCH_SIZE, []
     todo = [(part, wanted) for part in parts if found.work and (wanted := found.wanted(part))]
     # (last: 0 for the last part, after which what is left of the batch is written)
-    for last, prepared in enumerate(in_order(second, todo, workers), 1 - len(todo)):
+    for last, prepared in enumerate(in_order(second, todo, workers(found.work)), 1 - len(todo)):
         batch += prepared
         while len(batch) >= size or (batch and last == 0):
             rec.commit(batch[:size], count=False)

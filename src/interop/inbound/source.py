@@ -442,7 +442,7 @@ def csv_row(
     values = dict(zip(header, cells, strict=False))
     raw = cells_raw(values) if raw is None else raw
     if len(cells) == width:  # (nearly every row: one long cell is the only thing to look for)
-        long = len("".join(cells)) > MAX_CELL and max(map(len, cells)) > MAX_CELL
+        long = len(raw) > MAX_CELL and max(map(len, cells)) > MAX_CELL  # (a byte ≤ a character)
         return RawRow(number, values, raw, _width_problem(header, cells) if long else None)
     if not any(c.strip() for c in cells):
         return None  # blank line
