@@ -139,8 +139,9 @@ def test_case_number_filled_into_record_text() -> None:
 
 
 def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
-    """One read of every child's (id, raw digest while listed), by match key — the JSON
-    arrays read on SQLite give what the plain rows give, whatever a key holds."""
+    """One read of every child's id by match key, and each listed child's by raw digest —
+    the JSON arrays read on SQLite give what the plain rows give, whatever a key holds; a
+    digest two listed children share is no one's."""
     keys = ["k:360502201105200491", 'a:张三|"引号"\\', "a:line\nbreak", "a:\u0001\u001f", "k:"]
     rows = [
         {
@@ -157,12 +158,17 @@ def test_listed_digests_of_every_child_by_match_key(db_url: str) -> None:
         }
         for i, key in enumerate(keys)
     ]
-    expected = {key: (i + 1, None if i % 2 else f"{i:032x}") for i, key in enumerate(keys)}
+    rows.append(dict(rows[0], id=9, match_key="k:other", case_number="ORG-2025-00009"))
+    rows.append(dict(rows[2], id=10, match_key="k:third", case_number="ORG-2025-00010"))
+    rows[-1]["raw_digest"] = "f" * 32
     with Archive.create(db_url) as a:
-        assert a.listed_digests() == {}
+        assert a.listed_digests() == ({}, {})
         with a.engine.begin() as conn:
             conn.execute(t.children.insert(), rows)
-        assert a.listed_digests() == expected
+        by_key, by_digest = a.listed_digests()
+    assert by_key == {r["match_key"]: r["id"] for r in rows}
+    # rows 0 and 9 share a digest; 1 and 3 are delisted
+    assert by_digest == {f"{2:032x}": 3, f"{4:032x}": 5, "f" * 32: 10}
 
 
 def test_v3_archive_gets_the_partial_resident_id_index(db_url: str) -> None:

@@ -21,13 +21,13 @@ Nothing here raises for an unknown year.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
+from interop.datafile import read_data_file
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +75,7 @@ def load_year_file(path: Path) -> YearArrangement:
          "holidays": ["2027-01-01", …], "workdays": ["2027-02-06", …]}
     """
     name = str(path)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise DataFileError(name, "(file)", f"cannot read ({exc.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise DataFileError(name, f"line {line}" if line else "(file)", "not valid JSON") from None
-    if not isinstance(data, dict):
-        raise DataFileError(name, "(file)", "must be a JSON object")
+    data = read_data_file(path)[1]
     unknown = set(data) - {"year", "source", "holidays", "workdays", "note"}
     if unknown:
         raise DataFileError(name, sorted(unknown)[0], "unknown key")

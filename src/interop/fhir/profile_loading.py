@@ -6,11 +6,11 @@ profiles are linked to their base (:func:`link_profiles`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from interop._errors import DataFileError
+from interop.datafile import read_data_file
 from interop.fhir.profile_model import Profile
 from interop.fhir.profiles import ProfileFile
 from interop.fhir.terminology import Terminology
@@ -61,18 +61,7 @@ def load_profiles(directory: Path, terminology: Callable[[], Terminology]) -> li
     """
     profiles: list[Profile] = []
     for path in sorted(directory.glob("StructureDefinition-*.json")):
-        try:
-            sd = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFileError(
-                path.name,
-                f"line {exc.lineno}, column {exc.colno}",
-                f"not valid JSON: {exc.msg}",
-            ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataFileError(path.name, "(file)", f"cannot be read: {exc}") from exc
-        if not isinstance(sd, dict):
-            raise DataFileError(path.name, "(file)", "must be a JSON object")
+        sd = read_data_file(path, path.name)[1]
         profiles.append(ProfileFile(path.name, sd, terminology).compile())
     link_profiles(profiles)
     return profiles

@@ -5,12 +5,12 @@ id agree with its content, and every error names the file, the entry and the pro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
+from interop.datafile import read_data_file
 
 __all__ = ["PREFIXES", "TerminologyFile", "entry_path", "read_file"]
 
@@ -61,16 +61,7 @@ def read_file(path: Path, name: str) -> tuple[str, TerminologyFile]:
         raise DataFileError(
             name, "file name", "must start with CodeSystem-, ValueSet- or ConceptMap-"
         )
-    try:
-        resource = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFileError(
-            name, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError(name, "file", f"cannot be read: {exc}") from exc
-    if not isinstance(resource, dict):
-        raise DataFileError(name, "resource", "must be a JSON object")
+    resource = read_data_file(path, name)[1]
     kind = resource.get("resourceType")
     if kind != prefix:
         raise DataFileError(name, "resourceType", f"is {kind!r} but the file name says {prefix}")

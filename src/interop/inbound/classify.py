@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from interop.core.resident_id import as_key
 from interop.inbound.mapping import InboundMapping, cell_of
 from interop.inbound.source import Layout, Part, RawRow, Take
+from interop.store.peek import Listed
 
-#: child id, raw digest while listed (None once delisted)
-Found = tuple[int, str | None]
 #: A row's flags: it needs work; its key is new to the archive.
 WORK, FRESH = 1, 2
 #: The longest single-field key kept as it is (longer ones are hashed).
@@ -62,27 +61,6 @@ class RowKeys:
         return hashlib.blake2b(raw, digest_size=16, key=self.seed).hexdigest()
 
 
-class Listed:
-    """The children the archive knows, as classifying looks them up: by match key (child
-    id, raw digest while listed), and listed ones by raw digest (a digest two children
-    share is left out: their rows are keyed)."""
-
-    def __init__(self, by_key: dict[str, Found]) -> None:
-        self.by_key = by_key
-        by_digest: dict[str, int] = {}
-        shared: set[str] = set()
-        for child, raw in by_key.values():
-            if raw is not None and by_digest.setdefault(raw, child) != child:
-                shared.add(raw)
-        for raw in shared:
-            del by_digest[raw]
-        self.by_digest = by_digest
-
-    def clear(self) -> None:
-        self.by_key.clear()
-        self.by_digest.clear()
-
-
 class PartFound:
     """What :func:`classify` found in one part: compact arrays, cheap to send."""
 
@@ -112,11 +90,12 @@ class Classified:
                 flags.extend(bytes(n + 1 - len(flags) + (len(flags) >> 1)))
             flags[n] |= flag
 
-    def wanted(self, part: Part) -> set[int]:
-        """The rows of ``part`` that need work."""
+    def needs_work(self, number: int) -> bool:
+        return number < len(self.flags) and self.flags[number] & WORK != 0
+
+    def any_work(self, part: Part) -> bool:
         end = len(self.flags) if part.lines is None else part.first + part.lines
-        flags = self.flags
-        return {n for n in range(part.first, min(end, len(flags))) if flags[n] & WORK}
+        return any(self.flags[part.first : end])
 
 
 def classify(
@@ -149,13 +128,13 @@ def classify(
         key = key_of(values)[0] if row.problem is None else None
         if key is None:
             out.work.append(row.number)
-        elif (found := by_key.get(key)) is None:
+        elif (child := by_key.get(key)) is None:
             out.fresh.append(row.number)
             h = hashlib.blake2b(key.encode(), digest_size=8).digest()  # (what duplicates compare)
             out.hashes.append(int.from_bytes(h, "big", signed=True))
         else:  # (a known child's row whose digest is not its listed one: changed, or relisted)
             out.numbers.append(row.number)
-            out.children.append(found[0])
+            out.children.append(child)
             out.unchanged.append(False)
     return out
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
+from interop.core.resident_id import compact as label  # (a header cell as compared)
 from interop.i18n import N_
-from interop.inbound.source import FileSource, Layout, cell_text, unreadable
+from interop.inbound.source import NOT_ENCODED, FileSource, Layout, Part, cell_text, unreadable
 from interop.inbound.workbook import column_letter, merged_below, open_workbook
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ NO_HEADER = N_(
 )
 MISSING = N_("{file}: required column(s) missing: {missing} (header on {where}; found: {found})")
 TWICE = N_("{file}: column {column} appears more than once on the header ({where}): columns {at}")
-UNDECODABLE = N_("{file}: row {row} is not valid {encoding} text; give the right --encoding")
 NO_DATA = N_("{file}: no data rows below the header ({where})")
 NO_SHEET = N_("{file}: no sheet named '{sheet}' (sheets: {sheets})")
 BAD_HEADER_ROW = N_("{file}: --header-row {row}: the file has no such row{where}")
@@ -56,12 +55,6 @@ AND = N_("{first} and {second}")
 
 #: A sheet's first rows: its name (None: a CSV file), the rows as text, whether that is all.
 Head = tuple[str | None, list[list[str]], bool]
-
-
-def label(text: str) -> str:
-    """A header cell as compared: NFKC, no spaces, no zero-width or byte-order marks."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
 
 
 class _Names:
@@ -194,7 +187,7 @@ def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
         text = codecs.decode(data, source.encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        msg = UNDECODABLE.format(file=source.path.name, row=row, encoding=source.encoding)
+        msg = NOT_ENCODED.format(file=source.path.name, row=row, encoding=source.encoding)
         raise FileRefused(msg, code="E183") from None
     delimiter = str(source.options.get("delimiter", ","))
     rows: list[list[str]] = []
@@ -236,7 +229,7 @@ def _records_layout(source: FileSource, names: _Names) -> Layout:
     """XML, JSON, NDJSON: the names of the first records' fields."""
     seen: dict[str, str] = {}
     count = 0
-    for row in source:
+    for row in source.rows(Part(0, 1)):
         count += 1
         for k in row.values:
             if (col := names.column.get(label(k))) is not None:

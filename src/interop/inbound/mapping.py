@@ -20,6 +20,7 @@ import jsonschema_rs
 
 from interop._errors import DataFileError, InputError, ResidentIdError
 from interop.core import resident_id
+from interop.datafile import read_data_file
 from interop.fhir.canonical import cs
 from interop.i18n import N_
 
@@ -159,14 +160,7 @@ class InboundMapping:
     @classmethod
     def from_file(cls, path: Path) -> InboundMapping:
         name = str(path)
-        try:
-            text = path.read_text("utf-8")
-            data = json.loads(text)
-        except OSError as exc:
-            raise DataFileError(name, "(file)", f"cannot read ({exc.strerror})") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            at = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "(file)"
-            raise DataFileError(name, at, "not valid JSON") from None
+        text, data = read_data_file(path)
 
         def where(entry: str, key: str) -> str:  # the entry, and the line its key is first on
             pos = text.find(f'"{key}"')

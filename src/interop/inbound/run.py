@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import InputError, InteropError
-from interop.inbound.classify import FRESH, Listed, PartFound, classify, tally
+from interop.inbound.classify import FRESH, PartFound, classify, tally
 from interop.inbound.executor import in_order, worker_count
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
 from interop.inbound.source import FileSource, Part, RawRow, Take, object_row
+from interop.store.peek import Listed
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -93,26 +94,26 @@ def _run(
         return worker_count(n, options.workers, options.parallel_min) if len(parts) > 1 else 0
 
     keys, known = preparer.keys, preparer.mapping.columns
-    listed = Listed(archive.listed_digests())
+    listed = archive.listed_digests()
 
     def first(part: Part) -> PartFound:
         return classify(partial(source.rows, part), keys, listed, known)
 
     found = tally(in_order(first, parts, workers(rows)))
-    listed.clear()  # (not needed again: the memory goes back before the writing)
+    listed.by_key.clear()  # (not needed again: the memory goes back before the writing)
+    listed.by_digest.clear()
     rec.check_columns([*found.columns, *(source.layout.header if source.layout else ())])
     rec.take(found.total, found.total - found.work, found.seen)
     progress(found.total - found.work, found.total)
     preparer.duplicates = found.duplicates
     prepare = preparer.prepare
 
-    def second(todo: tuple[Part, set[int]]) -> list[Prepared]:
-        part, wanted = todo
-        rows = source.rows(part, lambda number, _: number in wanted)
+    def second(part: Part) -> list[Prepared]:
+        rows = source.rows(part, lambda number, _: found.needs_work(number))
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
-    todo = [(part, wanted) for part in parts if found.work and (wanted := found.wanted(part))]
+    todo = [part for part in parts if found.work and found.any_work(part)]
     # (last: 0 for the last part, after which what is left of the batch is written)
     for last, prepared in enumerate(in_order(second, todo, workers(found.work)), 1 - len(todo)):
         batch += prepared
@@ -162,7 +163,7 @@ def _sync(
                 rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
                 offset += len(rows)
                 # (all keys new to the page: what classifying finds is its duplicates)
-                found = tally([classify(partial(_given, rows), keys, Listed({}), known)])
+                found = tally([classify(partial(_given, rows), keys, Listed({}, {}), known)])
                 preparer.duplicates = found.duplicates
                 rec.check_columns(found.columns)
                 advance = (name, page.next_cursor) if page.next_cursor is not None else None

@@ -50,7 +50,7 @@ LINE_NOT_JSON = N_("the line is not valid JSON")
 NO_FORMAT = N_("{file}: cannot tell the format from the file name; give --format ({formats})")
 UNKNOWN_FORMAT = N_("unknown format '{format}': use one of {formats}")
 NOT_TEXT = N_("{file}: the text is neither UTF-8 nor GBK/GB18030; give --encoding")
-NOT_ENCODED = N_("{file}: row {row} is not valid {encoding} text; give --encoding")
+NOT_ENCODED = N_("{file}: row {row} is not valid {encoding} text; give the right --encoding")
 NOT_CSV = N_("{file}: row {row} is not valid CSV ({error})")
 UNREADABLE = N_("{file}: cannot read the file ({error})")
 UNKNOWN_ENCODING = N_("unknown encoding '{encoding}'")
@@ -199,9 +199,6 @@ class FileSource:
                 msg = UNKNOWN_ENCODING.format(encoding=encoding)
                 raise InputError(msg, code="E131") from None
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
-
-    def __iter__(self) -> Iterator[RawRow]:
-        return self.rows(Part(0, 1))
 
     def rows(self, part: Part, take: Take | None = None) -> Iterator[RawRow]:
         """The rows of ``part`` that ``take(number, bytes)`` takes (None: every row). A CSV

@@ -49,12 +49,12 @@ the line and the entry. The policy itself (rules, nodes) is
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from interop._errors import DataFileError
+from interop.datafile import read_data_file
 from interop.fhir import canonical, release
 from interop.fhir.structure import type_info
 from interop.fhir.terminology import Terminology
@@ -156,22 +156,8 @@ def load_policies(
 
 
 def _load_file(path: Path, terms: Terminology) -> Policy:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError(path.name, "(file)", f"cannot be read: {exc}", code="E220") from exc
+    text, data = read_data_file(path, path.name, code="E220")
     f = _File(path.name, text)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFileError(
-            path.name,
-            f"line {exc.lineno}, column {exc.colno}",
-            f"not valid JSON: {exc.msg}",
-            code="E220",
-        ) from exc
-    if not isinstance(data, dict):
-        raise f.fail("(file)", "must be a JSON object")
     for key in data:
         if key not in _KEYS:
             raise f.fail(key, "unknown key", f'"{key}"')

@@ -41,7 +41,7 @@ from interop.store.location import default_data_dir as default_data_dir
 from interop.store.location import resolve_url, sqlite_path
 from interop.store.migrate import missing_archive as missing_archive
 from interop.store.migrate import prepare
-from interop.store.peek import Found
+from interop.store.peek import Listed as Listed
 from interop.store.records import merge_list_fields as merge_list_fields
 from interop.store.stamps import now_iso as now_iso
 
@@ -206,7 +206,7 @@ class Archive:
         with self.engine.connect() as conn:
             return children.count_children(conn)
 
-    def listed_digests(self) -> dict[str, Found]:
+    def listed_digests(self) -> Listed:
         """:func:`interop.store.children.listed_digests`, in one read."""
         with self.engine.connect() as conn:
             return children.listed_digests(conn)

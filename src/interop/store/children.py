@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from interop.store import peek
 from interop.store import schema as t
 from interop.store.driver import insert_rows, select_in
-from interop.store.peek import LISTED_DIGESTS_SQL, Found
+from interop.store.peek import LISTED_DIGESTS_SQL, Listed
 
 __all__ = [
     "VERSION_COLUMNS",
@@ -103,16 +103,18 @@ def lookup(conn: sa.Connection, keys: Sequence[str]) -> dict[str, Known]:
     return out
 
 
-def listed_digests(conn: sa.Connection) -> dict[str, Found]:
-    """Every child's ``(child id, raw digest)`` by match key, in one read; the digest
-    is None for a child no longer listed (half the objects of a status column)."""
+def listed_digests(conn: sa.Connection) -> Listed:
+    """Every child's id by match key, and each listed child's by raw digest, in one read."""
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "sqlite":
         return peek.listed_digests(dbapi)
     cur = dbapi.cursor()
     try:
         cur.execute(LISTED_DIGESTS_SQL)  # plain SQL: one statement, no row objects
-        return {key: (cid, raw) for key, cid, raw in cur.fetchall()}
+        rows = cur.fetchall()
+        listed = [r for r in rows if r[2] is not None]
+        by_key = {key: cid for key, cid, _ in rows}
+        return Listed.of(by_key, [r[2] for r in listed], [r[1] for r in listed])
     finally:
         cur.close()
 
