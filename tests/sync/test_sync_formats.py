@@ -74,10 +74,16 @@ def test_each_format_syncs_the_same(tmp_path: Path, fmt: str) -> None:
     assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 4)
 
 
-def test_ndjson_bad_lines_are_quarantined(tmp_path: Path) -> None:
+@pytest.mark.parametrize("id_field", ["身份证号", "公民身份号码"])
+def test_ndjson_bad_lines_are_quarantined(tmp_path: Path, id_field: str) -> None:
+    """Each bad line with its own reason, the ID field named as the mapping does or by
+    one of its synonyms."""
     path = tmp_path / "l.ndjson"
-    lines = [json.dumps(good_row(1), ensure_ascii=False), "{not json", "[1, 2]"]
-    lines.append(json.dumps(good_row(2), ensure_ascii=False))
+    good = [good_row(i) for i in (1, 2)]
+    for r in good:
+        r[id_field] = r.pop("身份证号")
+    lines = [json.dumps(good[0], ensure_ascii=False), "{not json", "[1, 2]"]
+    lines.append(json.dumps(good[1], ensure_ascii=False))
     path.write_text("\n".join(lines) + "\n", "utf-8")
     rc, rep = run_cli("--db", f"sqlite:///{tmp_path / 'a.db'}", "sync", str(path), "--json")
     assert rc == 0 and rep["new"] == 2 and rep["quarantined"] == 2

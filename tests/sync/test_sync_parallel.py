@@ -35,7 +35,7 @@ from interop._errors import (
     ResidentIdError,
     RuleViolation,
 )
-from interop.inbound import executor, run
+from interop.inbound import run
 from interop.inbound.prepare import PART_BYTES
 from interop.inbound.source import FileSource
 from interop.resources import mappings_dir
@@ -539,7 +539,7 @@ def test_input_error_pickled_keeps_its_code() -> None:
 
 def test_an_error_in_a_worker_reaches_the_caller_with_its_code() -> None:
     with pytest.raises(DataFileError) as caught:
-        list(executor.in_order(_raise, ["E207", "E208"], 2))
+        list(run.in_order(_raise, ["E207", "E208"], 2))
     assert caught.value.code == "E207" and caught.value.entry == "entry"
 
 

@@ -40,7 +40,7 @@ _FULL = {
 @pytest.fixture(scope="module")
 def parts() -> ListParts:
     options = SyncOptions(received=dt.date(2025, 12, 22), contractor_name="某承接机构")
-    return Preparer(InboundMapping.load(None), Terminology.load(), options).parts
+    return Preparer(InboundMapping.load(None), Terminology.load(), options, None).parts
 
 
 def _org(prefix: str, name: str) -> str:

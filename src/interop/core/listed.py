@@ -14,12 +14,21 @@ from typing import Any
 
 from interop.store.jsontext import dumpb
 
-__all__ = ["ListParts", "org_id"]
+__all__ = ["ListParts", "changed_fields", "org_id"]
 
 
 def org_id(prefix: str, name: str) -> str:
     """A stable id for a named school or office."""
     return prefix + hashlib.blake2b(name.encode(), digest_size=5).hexdigest()
+
+
+def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> list[str]:
+    """The fields of a list entry that differ from the stored one's, by name; and
+    ``status`` when the child is no longer listed (a delisted child named again)."""
+    changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
+    if status != "listed":
+        changed.append("status")
+    return changed
 
 
 def _org(prefix: str, kind: str, name: str) -> tuple[str, dict[str, str]]:

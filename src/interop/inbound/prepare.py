@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from unicodedata import is_normalized
 
 from interop.core.delisting import DEFAULT_LIMIT, DelistLimit
@@ -148,15 +148,6 @@ class Prepared(NamedTuple):
         return cls(row.number, dict(row.values), findings)
 
 
-def changed_fields(entry: dict[str, Any], old: dict[str, Any], status: str) -> list[str]:
-    """The fields of a list entry that differ from the stored one's, by name; and
-    ``status`` when the child is no longer listed (a delisted child named again)."""
-    changed = sorted(f for f in entry.keys() | old.keys() if entry.get(f) != old.get(f))
-    if status != "listed":
-        changed.append("status")
-    return changed
-
-
 class Preparer:
     """Maps and checks rows of one list (see :meth:`prepare`)."""
 
@@ -165,8 +156,7 @@ class Preparer:
         mapping: InboundMapping,
         terms: CodeLookup,
         options: SyncOptions,
-        *,
-        layout: Layout | None = None,
+        layout: Layout | None,
     ) -> None:
         self.mapping, self.terms, self.options = mapping, terms, options
         self.duplicates: dict[int, list[int]] = {}  # row → the other rows of its key

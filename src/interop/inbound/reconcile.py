@@ -23,10 +23,11 @@ from interop import faults
 from interop._errors import InteropError
 from interop.core.deadlines import Deadline, earliest, start_deadline
 from interop.core.delisting import DelistRefused
+from interop.core.listed import changed_fields
 from interop.core.workdays import WorkCalendar
 from interop.i18n import N_
 from interop.inbound.mapping import Finding
-from interop.inbound.prepare import DRY_RUN, Prepared, Preparer, changed_fields
+from interop.inbound.prepare import DRY_RUN, Prepared, Preparer
 from interop.store import runs
 from interop.store.archive import Archive, Batch, ChangedChild, Known, NewChild, QuarantinedRow
 

@@ -212,7 +212,12 @@ class FileSource:
             names = self.layout.renames if self.layout is not None else {}
             if names and self.format != "xlsx":  # (fields named by a synonym: the mapping's)
                 rows = (
-                    RawRow(r.number, {names.get(k, k): v for k, v in r.values.items()}, r.raw)
+                    RawRow(
+                        r.number,
+                        {names.get(k, k): v for k, v in r.values.items()},
+                        r.raw,
+                        r.problem,
+                    )
                     for r in rows
                 )
         if take is None or (self.format == "csv" and part.lines is not None):
