@@ -104,12 +104,8 @@ def classify(
     """One part's rows (``read(take)``) against the archive's ``listed`` children
     (``known``: the mapping's columns)."""
     out = PartFound()
-    by_digest, digest_of, by_key, key_of = (
-        listed.by_digest.get,
-        keys.digest,
-        listed.by_key,
-        keys.key,
-    )
+    by_digest, digest_of = listed.by_digest.get, keys.digest
+    by_key, key_of = listed.by_key, keys.key
 
     def changed(number: int, raw: bytes) -> bool:
         """Whether a row is read further: its digest is no listed child's."""

@@ -38,7 +38,7 @@ from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
 from interop.inbound.reconcile import Reconciler, SyncReport
-from interop.inbound.source import FileSource, Part, RawRow, Take, object_row
+from interop.inbound.source import FileSource, Part, object_row, taken
 from interop.store.peek import Listed
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def _sync(
                 rows = [object_row(offset + i + 1, r) for i, r in enumerate(page.records)]
                 offset += len(rows)
                 # (all keys new to the page: what classifying finds is its duplicates)
-                found = tally([classify(partial(_given, rows), keys, Listed({}, {}), known)])
+                found = tally([classify(partial(taken, rows), keys, Listed({}, {}), known)])
                 preparer.duplicates = found.duplicates
                 rec.check_columns(found.columns)
                 advance = (name, page.next_cursor) if page.next_cursor is not None else None
@@ -187,11 +187,6 @@ def _sync(
         log.warning("%s", exc.message)  # a partner failure: the run stops, the command ends
         return rec.report
     return rec.finish()
-
-
-def _given(rows: list[RawRow], _: Take) -> list[RawRow]:
-    """The rows of a feed's page, all read."""
-    return rows
 
 
 T = TypeVar("T")

@@ -11,8 +11,8 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,17 +212,10 @@ class FileSource:
             names = self.layout.renames if self.layout is not None else {}
             if names and self.format != "xlsx":  # (fields named by a synonym: the mapping's)
                 rows = (
-                    RawRow(
-                        r.number,
-                        {names.get(k, k): v for k, v in r.values.items()},
-                        r.raw,
-                        r.problem,
-                    )
+                    replace(r, values={names.get(k, k): v for k, v in r.values.items()})
                     for r in rows
                 )
-        if take is None or (self.format == "csv" and part.lines is not None):
-            return rows
-        return (r for r in rows if r.problem is not None or take(r.number, r.raw))
+        return rows if self.format == "csv" and part.lines is not None else taken(rows, take)
 
     def parts(self, part_bytes: int) -> tuple[list[Part], int]:
         """The list cut at line ends into parts of about ``part_bytes``, and the lines below
@@ -428,6 +421,11 @@ def _width_problem(header: list[str], cells: list[str]) -> tuple[str, ...] | Non
             msg = LONG_CELL.format(column=col, size=len(c), limit=MAX_CELL)
             return ("cell-too-long", msg, col)
     return None
+
+
+def taken(rows: Iterable[RawRow], take: Take | None) -> Iterator[RawRow]:
+    """The rows ``take`` takes (None: every row), and every row that cannot be used."""
+    return (r for r in rows if take is None or r.problem is not None or take(r.number, r.raw))
 
 
 def cells_raw(values: dict[str, str]) -> bytes:
