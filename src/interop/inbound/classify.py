@@ -143,10 +143,8 @@ def tally(parts: Iterable[PartFound]) -> Classified:
     twice: dict[tuple[bool, int], list[int]] = {}  # … → its rows, when named twice
 
     def named(key: tuple[bool, int], number: int) -> None:
-        if key in first:
-            twice.setdefault(key, [first[key]]).append(number)
-        else:
-            first[key] = number
+        if (was := first.setdefault(key, number)) != number:  # (a row is named once)
+            twice.setdefault(key, [was]).append(number)
 
     for part in parts:
         out.total += len(part.work) + len(part.numbers) + len(part.fresh)
@@ -162,7 +160,6 @@ def tally(parts: Iterable[PartFound]) -> Classified:
     out.seen.update(child for known, child in first if known)
     for group in twice.values():
         out.mark(group, WORK)
-        for n in group:
-            out.duplicates[n] = [m for m in group if m != n]
+        out.duplicates.update({n: [m for m in group if m != n] for n in group})
     out.work = len(out.flags) - out.flags.count(0)
     return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from interop._errors import FileRefused as FileRefused
 from interop.core.resident_id import compact as label  # (a header cell as compared)
 from interop.i18n import N_
-from interop.inbound.source import NOT_ENCODED, FileSource, Layout, Part, cell_text, unreadable
+from interop.inbound.source import NOT_ENCODED, FileSource, Layout, Part, cell_text, reading
 from interop.inbound.workbook import column_letter, merged_below, open_workbook
 
 if TYPE_CHECKING:
@@ -79,9 +80,13 @@ class _Names:
         """How many of the mapping's fields a row names."""
         return len({self.field[c] for x in cells if (c := self.column.get(label(x)))})
 
-    def expected(self) -> str:
-        shown = ", ".join(s.column for s in self.required[:8])
-        return shown + (" …" if len(self.required) > 8 else "")
+    def no_header(self, file: str, where: str, found: str) -> FileRefused:
+        """The refusal of a file none of whose first rows (or records) names a column."""
+        expected = ", ".join(s.column for s in self.required[:8])
+        expected += " …" if len(self.required) > 8 else ""
+        return _refused(
+            "E180", NO_HEADER, file, rows=HEAD_ROWS, where=where, expected=expected, found=found
+        )
 
     def missing(self, seen: dict[str, Any]) -> list[str]:
         return [s.column for s in self.required if not any(c in seen for c in s.columns)]
@@ -111,8 +116,7 @@ def understand(
         for i in picks:
             if i >= len(rows):
                 where = ON_SHEET.format(sheet=name) if name else ""
-                msg = BAD_HEADER_ROW.format(file=file, row=header_row, where=where)
-                raise FileRefused(msg, code="E186")
+                raise _refused("E186", BAD_HEADER_ROW, file, row=header_row, where=where)
             best = max(best or (-1, 0, 0), (names.score(rows[i]), -c, -i))
     if best is None or best[0] == 0:
         # (what the rows hold is not shown: without a header they may be a child's data)
@@ -120,20 +124,13 @@ def understand(
         shape = SHAPE.format(rows=len(widths), cells=max(widths)) if widths else NO_TEXT
         found = READ_AS.format(found=shape, encoding=source.encoding) if source.encoding else shape
         where = OF_SHEETS.format(sheets=", ".join(sheets)) if sheets else ""
-        msg = NO_HEADER.format(
-            file=file, rows=HEAD_ROWS, where=where, expected=names.expected(), found=found
-        )
-        raise FileRefused(msg, code="E180")
+        raise names.no_header(file, where, found)
     c, i = -best[1], -best[2]
     sheet_name, rows, complete = heads[c]
     cells = list(rows[i])
     while source.format == "xlsx" and cells and not cells[-1].strip():
         cells.pop()  # (a sheet's empty columns to the right)
-    where = (
-        AT_ROW_OF_SHEET.format(row=i + 1, sheet=sheet_name)
-        if sheet_name
-        else AT_ROW.format(row=i + 1)
-    )
+    where = (AT_ROW_OF_SHEET if sheet_name else AT_ROW).format(row=i + 1, sheet=sheet_name)
     header: list[str] = []
     matched: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -144,17 +141,16 @@ def understand(
             continue
         if col in seen:
             at = AND.format(first=column_letter(seen[col]), second=column_letter(pos))
-            raise FileRefused(TWICE.format(file=file, column=col, where=where, at=at), code="E182")
+            raise _refused("E182", TWICE, file, column=col, where=where, at=at)
         seen[col] = pos
         header.append(col)
         matched[col] = cell.strip()
     if missing := names.missing(seen):
         shown = [c.strip() for c in cells if c.strip()]
         found = ", ".join(shown[:8]) + (" …" if len(shown) > 8 else "") or "(blank)"
-        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=found)
-        raise FileRefused(msg, code="E181")
+        raise _refused("E181", MISSING, file, missing=", ".join(missing), where=where, found=found)
     if complete and not any(any(x.strip() for x in r) for r in rows[i + 1 :]):
-        raise FileRefused(NO_DATA.format(file=file, where=where), code="E184")
+        raise _refused("E184", NO_DATA, file, where=where)
     kinds = {s.column: s for s in mapping.fields.values()}
     return Layout(
         format=source.format,
@@ -172,14 +168,16 @@ def understand(
     )
 
 
+def _refused(code: str, template: str, file: str, **fields: Any) -> FileRefused:
+    """The refusal ``code`` of ``file``: ``template`` filled in with ``fields``."""
+    return FileRefused(template.format(file=file, **fields), code=code)
+
+
 def _csv_head(source: FileSource) -> tuple[list[list[str]], bool]:
     """The first rows of a CSV file as text cells, and whether they are the whole file."""
     assert source.encoding is not None
-    try:
-        with source.path.open("rb") as fh:
-            data = fh.read(SAMPLE_BYTES + 1)
-    except OSError as exc:
-        raise unreadable(source.path, exc) from None
+    with reading(source.path), source.path.open("rb") as fh:
+        data = fh.read(SAMPLE_BYTES + 1)
     whole = len(data) <= SAMPLE_BYTES
     if not whole:
         data = data[: data.rfind(b"\n", 0, SAMPLE_BYTES) + 1]
@@ -209,15 +207,13 @@ def _xlsx_heads(
     try:
         names = list(book.sheetnames)
         if sheet is not None and sheet not in names:
-            msg = NO_SHEET.format(file=source.path.name, sheet=sheet, sheets=", ".join(names))
-            raise FileRefused(msg, code="E185")
+            raise _refused("E185", NO_SHEET, source.path.name, sheet=sheet, sheets=", ".join(names))
         out: list[Head] = []
         limit = HEAD_ROWS + DATA_PEEK
         for name in [sheet] if sheet is not None else names:
             ws = book[name]
-            rows = [
-                [cell_text(v) for v in r] for r in ws.iter_rows(max_row=limit + 1, values_only=True)
-            ]
+            cells = ws.iter_rows(max_row=limit + 1, values_only=True)
+            rows = [[cell_text(v) for v in r] for r in cells]
             out.append((name, rows[:limit], len(rows) <= limit))
             parts[name] = ws._worksheet_path  # (for merged_below)
         return out, names
@@ -227,26 +223,18 @@ def _xlsx_heads(
 
 def _records_layout(source: FileSource, names: _Names) -> Layout:
     """XML, JSON, NDJSON: the names of the first records' fields."""
+    head = list(itertools.islice(source.rows(Part(0, 1)), HEAD_ROWS))
     seen: dict[str, str] = {}
-    count = 0
-    for row in source.rows(Part(0, 1)):
-        count += 1
+    for row in head:
         for k in row.values:
             if (col := names.column.get(label(k))) is not None:
                 seen.setdefault(col, k)
-        if count >= HEAD_ROWS:
-            break
     file = source.path.name
-    if count == 0:
-        raise FileRefused(NO_DATA.format(file=file, where=NO_RECORDS), code="E184")
+    if not head:
+        raise _refused("E184", NO_DATA, file, where=NO_RECORDS)
     if not seen:
-        expected = names.expected()
-        msg = NO_HEADER.format(
-            file=file, rows=HEAD_ROWS, where="", expected=expected, found=NOT_FIELDS
-        )
-        raise FileRefused(msg, code="E180")
+        raise names.no_header(file, "", NOT_FIELDS)
     if missing := names.missing(seen):
-        where, shown = AT_RECORDS.format(count=count), ", ".join(seen.values())
-        msg = MISSING.format(file=file, missing=", ".join(missing), where=where, found=shown)
-        raise FileRefused(msg, code="E181")
+        where, shown = AT_RECORDS.format(count=len(head)), ", ".join(seen.values())
+        raise _refused("E181", MISSING, file, missing=", ".join(missing), where=where, found=shown)
     return Layout(source.format, None, None, 0, list(seen.values()), list(seen), dict(seen))

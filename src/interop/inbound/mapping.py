@@ -304,11 +304,10 @@ class InboundMapping:
         if rid is not None and not (
             birth == rid.birth_date and (sex == rid.sex or sex not in ("1", "2"))
         ):
-            for fname, _ in resident_id.mismatches(
-                rid, birth_date=entry.get("birth_date"), sex=sex
-            ):
-                col, text = self._column(fname), ID_MISMATCH[fname]
-                msg = text.format(column=col, id=rid.masked)
+            mismatched = resident_id.mismatches(rid, birth_date=entry.get("birth_date"), sex=sex)
+            for fname, _ in mismatched:
+                col = self._column(fname)
+                msg = ID_MISMATCH[fname].format(column=col, id=rid.masked)
                 findings.append(Finding(col, "id-mismatch", msg))
         birth = birth or (rid.birth_date if rid else None)
         if birth is not None and (designated := dates.get("designation_date")) is not None:
@@ -336,5 +335,4 @@ class InboundMapping:
         return entry, findings
 
     def _column(self, fname: str) -> str:
-        spec = self.fields.get(fname)
-        return spec.column if spec else fname
+        return spec.column if (spec := self.fields.get(fname)) else fname

@@ -168,8 +168,7 @@ class Preparer:
             relationship=lambda text: terms.code_for_text(system, text),
             inclusion_basis=mapping.inclusion_basis,
         )
-        self.normalise = Normaliser(mapping)
-        self.keys = RowKeys(mapping, layout)
+        self.normalise, self.keys = Normaliser(mapping), RowKeys(mapping, layout)
 
     def prepare(self, row: RawRow, *, fresh: bool) -> Prepared:
         """A row mapped, or why it is quarantined; ``fresh``: the archive lacks its key."""
@@ -187,11 +186,8 @@ class Preparer:
             return Prepared.quarantine(row, [Finding(cols, "missing-field", msg)])
         if others := self.duplicates.get(row.number):
             col, where = m.fields[m.key[0]].column, ", ".join(str(n) for n in others[:10])
-            msg = (
-                SAME_ID.format(column=col, id=mask_id(rid), rows=where)
-                if rid
-                else SAME_KEY.format(column=col, rows=where)
-            )
+            same = SAME_ID if rid else SAME_KEY  # (SAME_KEY names no ID)
+            msg = same.format(column=col, id=mask_id(rid) if rid else "", rows=where)
             return Prepared.quarantine(row, [Finding(col, "duplicate", msg)])
         entry, findings = m.map_row(values, self.terms, self.options.received)
         if entry is None:

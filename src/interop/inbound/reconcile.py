@@ -123,10 +123,9 @@ class Reconciler:
         stops here, before the first write (:mod:`interop.core.delisting`)."""
         self.scanned_rows, self.scanned_unchanged, self.seen = total, unchanged, seen
         if self.options.full:
-            would, listed = self.archive.delisting(seen)
-            self.would_delist = would
+            self.would_delist, listed = self.archive.delisting(seen)
             try:
-                self.options.delist_limit.check(would=would, listed=listed, rows=total)
+                self.options.delist_limit.check(would=self.would_delist, listed=listed, rows=total)
             except DelistRefused as exc:
                 if not self.options.dry_run:
                     raise
@@ -136,6 +135,7 @@ class Reconciler:
         self, items: list[Prepared], cursor: tuple[str, str] | None = None, *, count: bool = True
     ) -> None:
         """Decide and write one batch (one transaction); ``count``: not counted by :meth:`take`."""
+        report, options = self.report, self.options
         batch = Batch(rows=len(items) if count else 0, cursor=cursor)
         # (a row whose key was new to the archive comes with its record: nothing to look up)
         known = self.archive.lookup([p.key for p in items if p.key and p.record is None])
@@ -144,11 +144,9 @@ class Reconciler:
             if p.key is None:  # quarantined
                 for f in p.findings:
                     self._issue(p.number, f)
-                    raw = p.values or {}
-                    batch.quarantined.append(
-                        QuarantinedRow(p.number, f.field, f.code, f.message, raw)
-                    )
-                self.report.quarantined += 1
+                    row = QuarantinedRow(p.number, f.field, f.code, f.message, p.values or {})
+                    batch.quarantined.append(row)
+                report.quarantined += 1
                 continue
             k = known.get(p.key)
             if k is not None and k.raw_digest == p.raw_digest and k.status == "listed":
@@ -168,21 +166,19 @@ class Reconciler:
                     entry_digest=p.entry_digest,
                     raw_digest=p.raw_digest,
                     risk_level=p.risk,
-                    received=self.options.received.isoformat(),
+                    received=options.received.isoformat(),
                     deadline=self._stored(p.risk),
                     record_json=record,
                 )
             )
         if compare:
             self._changes(batch, compare)
-        if not self.options.dry_run:
-            self.archive.apply_batch(
-                self.report.run_id, batch, case_prefix=self.options.case_prefix
-            )
-        self.report.rows += batch.rows
-        self.report.new += len(batch.new)
-        self.report.changed += len(batch.changed)
-        self.report.unchanged += batch.unchanged
+        if not options.dry_run:
+            self.archive.apply_batch(report.run_id, batch, case_prefix=options.case_prefix)
+        report.rows += batch.rows
+        report.new += len(batch.new)
+        report.changed += len(batch.changed)
+        report.unchanged += batch.unchanged
         self.batches += 1
         faults.reached("sync.batch-written", self.batches)
 

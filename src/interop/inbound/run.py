@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -217,10 +218,8 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
         yield from map(fn, items)
         return
     workers = min(workers, len(items))
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(
-        workers, context, initializer=_start, initargs=(fn, items, os.getpid())
-    )
+    fork = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(workers, fork, initializer=_start, initargs=(fn, items, os.getpid()))
     gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
     try:
         pending: deque[Future[R]] = deque(pool.submit(_call, i) for i in range(workers))
@@ -243,12 +242,10 @@ def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
 
 def _start(fn: Callable[[Any], Any], items: Sequence[Any], parent: int) -> None:  # pragma: no cover
     """A worker's start (in the forked process, which coverage does not follow)."""
-    try:
+    with suppress(OSError, AttributeError):
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # (PR_SET_PDEATHSIG: die with the parent)
-    except (OSError, AttributeError):
-        pass
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,15 @@ def unreadable(path: Path, exc: OSError) -> InputError:
     return InputError(UNREADABLE.format(file=path, error=exc.strerror), code="E101")
 
 
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """While ``path`` is read: an OSError is :func:`unreadable`."""
+    try:
+        yield
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+
+
 def detect_format(path: Path, fmt: str | None = None) -> str:
     found = fmt or _SUFFIX.get(path.suffix.lower())
     if found in FORMATS:
@@ -143,19 +153,14 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(_SAMPLE)
-    except OSError as exc:
-        raise unreadable(path, exc) from None
+    with reading(path), path.open("rb") as fh:
+        head = fh.read(_SAMPLE)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     for encoding in ("utf-8", "gb18030"):
-        try:
+        with suppress(UnicodeDecodeError):
             codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < _SAMPLE)
             return encoding
-        except UnicodeDecodeError:
-            pass
     raise InputError(NOT_TEXT.format(file=path.name), code="E131")
 
 
@@ -196,8 +201,7 @@ class FileSource:
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                msg = UNKNOWN_ENCODING.format(encoding=encoding)
-                raise InputError(msg, code="E131") from None
+                raise InputError(UNKNOWN_ENCODING.format(encoding=encoding), code="E131") from None
         self.layout: Layout | None = None  # what stage 1 found (interop.inbound.layout)
 
     def rows(self, part: Part, take: Take | None = None) -> Iterator[RawRow]:
@@ -230,30 +234,26 @@ class FileSource:
             return whole
         at = self.layout.header_row if self.layout is not None else 1
         out: list[Part] = []
-        try:
-            with self.path.open("rb") as fh:
-                for _ in range(at):  # (the header and the lines above it)
-                    line = fh.readline()
-                    if not line.endswith(b"\n") or b'"' in line:
-                        return whole
-                start = pos = fh.tell()
-                first, seen, tail = at + 1, 0, b""  # seen: line ends from start to pos
-                while block := fh.read(_BLOCK):
-                    if b'"' in block or b"\x00" in block or _lone_cr(tail + block):
-                        return whole
-                    tail, i = block[-1:], 0
-                    while (cut := block.find(b"\n", max(i, start + part_bytes - pos))) >= 0:
-                        seen += block.count(b"\n", i, cut + 1)
-                        out.append(Part(start, first, seen))
-                        first, seen, start, i = first + seen, 0, pos + cut + 1, cut + 1
-                    seen += block.count(b"\n", i)
-                    pos += len(block)
-        except OSError as exc:
-            raise unreadable(self.path, exc) from None
+        with reading(self.path), self.path.open("rb") as fh:
+            for _ in range(at):  # (the header and the lines above it)
+                line = fh.readline()
+                if not line.endswith(b"\n") or b'"' in line:
+                    return whole
+            start = pos = fh.tell()
+            first, seen, tail = at + 1, 0, b""  # seen: line ends from start to pos
+            while block := fh.read(_BLOCK):
+                if b'"' in block or b"\x00" in block or _lone_cr(tail + block):
+                    return whole
+                tail, i = block[-1:], 0
+                while (cut := block.find(b"\n", max(i, start + part_bytes - pos))) >= 0:
+                    seen += block.count(b"\n", i, cut + 1)
+                    out.append(Part(start, first, seen))
+                    first, seen, start, i = first + seen, 0, pos + cut + 1, cut + 1
+                seen += block.count(b"\n", i)
+                pos += len(block)
         if tail == b"\r":
             return whole
-        last = seen + (tail not in (b"", b"\n"))
-        if last:
+        if last := seen + (tail not in (b"", b"\n")):
             out.append(Part(start, first, last))
         return out, first + last - at - 1
 
@@ -264,16 +264,14 @@ class FileSource:
             encoding = "utf-8"  # (the byte-order mark is on the first line only)
         if csv.field_size_limit() < _CSV_FIELD_LIMIT:
             csv.field_size_limit(_CSV_FIELD_LIMIT)  # (a longer cell quarantines its row only)
-        delimiter = self.options.get("delimiter", ",")
+        sep = self.options.get("delimiter", ",")
         number = part.first - 1
         try:
-            with self.path.open("rb") as fh:
+            with reading(self.path), self.path.open("rb") as fh:
                 fh.seek(part.start)
                 if part.lines is None:  # (a record may span lines: read them all in turn)
                     text = io.TextIOWrapper(fh, encoding=encoding, newline="")
-                    for number, cells in enumerate(
-                        csv.reader(text, delimiter=delimiter), part.first
-                    ):
+                    for number, cells in enumerate(csv.reader(text, delimiter=sep), part.first):
                         if number > at and (row := csv_row(number, header, cells)):
                             yield row
                     return
@@ -285,7 +283,7 @@ class FileSource:
                         numbers.append(number)
                         raws.append(raw)
                         lines.append(line.decode(encoding))
-                records = csv.reader(lines, delimiter=delimiter)
+                records = csv.reader(lines, delimiter=sep)
                 for number, raw, cells in zip(numbers, raws, records, strict=True):
                     if row := csv_row(number, header, cells, raw):
                         yield row
@@ -296,8 +294,6 @@ class FileSource:
         except csv.Error as exc:
             msg = NOT_CSV.format(file=self.path.name, row=number + 1, error=exc)
             raise InputError(msg, code="E132") from None
-        except OSError as exc:
-            raise unreadable(self.path, exc) from None
 
     def _bad_line(self, part: Part) -> int:
         """The line of ``part`` with the first byte the encoding does not allow."""
@@ -326,12 +322,11 @@ class FileSource:
                 values: dict[str, str] = {}
                 problem: tuple[str, ...] | None = None
                 for col, v in zip(header, cells, strict=False):
-                    if isinstance(v, bool) or not isinstance(v, int | float):
-                        values[col] = cell_text(v)
-                    elif col in layout.id_columns:
+                    number_cell = isinstance(v, int | float) and not isinstance(v, bool)
+                    if number_cell and col in layout.id_columns:
                         problem = problem or ("id-as-number", ID_AS_NUMBER.format(column=col), col)
                         values[col] = ""
-                    elif col in layout.date_columns and 0 < v < 2_958_466:
+                    elif number_cell and col in layout.date_columns and 0 < v < 2_958_466:
                         values[col] = (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
                     else:
                         values[col] = cell_text(v)
@@ -380,9 +375,8 @@ class FileSource:
             data = json.loads(self.path.read_bytes())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             where = AT_LINE.format(line=exc.lineno) if hasattr(exc, "lineno") else ""
-            raise InputError(
-                NOT_JSON.format(file=self.path.name, where=where), code="E135"
-            ) from None
+            msg = NOT_JSON.format(file=self.path.name, where=where)
+            raise InputError(msg, code="E135") from None
         records = records_of(data, self.options.get("records"))
         if records is None:
             raise InputError(NO_RECORDS.format(file=self.path.name), code="E135")
@@ -390,17 +384,14 @@ class FileSource:
             yield object_row(number, rec)
 
     def _ndjson(self) -> Iterator[RawRow]:
-        try:
-            with self.path.open("rb") as fh:
-                for number, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield object_row(number, json.loads(line))
-                    except (UnicodeDecodeError, json.JSONDecodeError):
-                        yield RawRow(number, {}, line, ("malformed", LINE_NOT_JSON))
-        except OSError as exc:
-            raise unreadable(self.path, exc) from None
+        with reading(self.path), self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield object_row(number, json.loads(line))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    yield RawRow(number, {}, line, ("malformed", LINE_NOT_JSON))
 
 
 def _lone_cr(data: bytes) -> bool:
