@@ -99,7 +99,10 @@ class Classified:
 
 
 def classify(
-    read: Callable[[Take], Iterable[RawRow]], keys: RowKeys, listed: Listed, known: frozenset[str]
+    read: Callable[[Take | None], Iterable[RawRow]],
+    keys: RowKeys,
+    listed: Listed,
+    known: frozenset[str],
 ) -> PartFound:
     """One part's rows (``read(take)``) against the archive's ``listed`` children
     (``known``: the mapping's columns)."""
@@ -117,7 +120,7 @@ def classify(
         out.unchanged.append(True)
         return False
 
-    for row in read(changed):
+    for row in read(changed if listed.by_digest else None):  # (no digest to look up: all read)
         values = row.values
         if row.problem is None and not values.keys() <= known:
             out.columns.update(dict.fromkeys(k for k in values if k not in known))

@@ -123,7 +123,8 @@ def _run(
     prepare = preparer.prepare
 
     def second(part: Part) -> list[Prepared]:
-        rows = source.rows(part, lambda number, _: found.needs_work(number))
+        every = found.work == found.total  # (a first sync: no row is passed over)
+        rows = source.rows(part, None if every else lambda number, _: found.needs_work(number))
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
