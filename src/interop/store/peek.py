@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
 from typing import NamedTuple
 
 import orjson
@@ -39,11 +38,10 @@ class Listed(NamedTuple):
     by_digest: dict[str, int]
 
     @classmethod
-    def of(cls, by_key: dict[str, int], digests: Iterable[str], ids: Iterable[int]) -> Listed:
-        pairs = list(zip(digests, ids, strict=True))
-        by_digest = dict(pairs)
-        if len(by_digest) < len(pairs):
-            for raw, n in Counter(raw for raw, _ in pairs).items():
+    def of(cls, by_key: dict[str, int], digests: list[str], ids: list[int]) -> Listed:
+        by_digest = dict(zip(digests, ids, strict=True))
+        if len(by_digest) < len(digests):
+            for raw, n in Counter(digests).items():
                 if n > 1:
                     del by_digest[raw]
         return cls(by_key, by_digest)
