@@ -67,8 +67,8 @@ class PartFound:
     def __init__(self) -> None:
         self.work = array("i")  # rows unusable, or without a key
         self.fresh, self.hashes = array("i"), array("q")  # rows of new keys, the keys' hashes
-        self.numbers, self.children = array("i"), array("i")  # known children's rows, ids …
-        self.unchanged = bytearray()  # … and whether unchanged
+        self.numbers, self.children = array("i"), array("i")  # known children's rows, ids
+        self.changed = array("i")  # the known children's rows that are not as stored
         self.columns: dict[str, None] = {}  # columns not the mapping's
 
 
@@ -117,7 +117,6 @@ def classify(
             return True
         out.numbers.append(number)
         out.children.append(child)
-        out.unchanged.append(True)
         return False
 
     for row in read(changed if listed.by_digest else None):  # (no digest to look up: all read)
@@ -134,34 +133,40 @@ def classify(
         else:  # (a known child's row whose digest is not its listed one: changed, or relisted)
             out.numbers.append(row.number)
             out.children.append(child)
-            out.unchanged.append(False)
+            out.changed.append(row.number)
     return out
 
 
 def tally(parts: Iterable[PartFound]) -> Classified:
     """The parts put together in file order: a key named twice anywhere in the list — a
-    known child's by its id, a new one's by its hash — makes duplicates."""
-    out = Classified()
-    first: dict[tuple[bool, int], int] = {}  # (known, child id or key hash) → its first row
-    twice: dict[tuple[bool, int], list[int]] = {}  # … → its rows, when named twice
-
-    def named(key: tuple[bool, int], number: int) -> None:
-        if (was := first.setdefault(key, number)) != number:  # (a row is named once)
-            twice.setdefault(key, [was]).append(number)
-
-    for part in parts:
+    known child's by its id, a new one's by its hash — makes duplicates (the keys met are
+    kept as sets, their rows looked up again only for a key named twice)."""
+    out, found, new = Classified(), list(parts), set[int]()
+    twice: tuple[set[int], set[int]] = (set(), set())  # known children, new keys' hashes
+    for part in found:
         out.total += len(part.work) + len(part.numbers) + len(part.fresh)
         out.mark(part.work, WORK)
         out.mark(part.fresh, WORK | FRESH)
+        out.mark(part.changed, WORK)
         out.columns.update(part.columns)
-        for number, h in zip(part.fresh, part.hashes, strict=True):
-            named((False, h), number)
-        for number, child, same in zip(part.numbers, part.children, part.unchanged, strict=True):
-            named((True, child), number)
-            if not same:
-                out.mark((number,), WORK)
-    out.seen.update(child for known, child in first if known)
-    for group in twice.values():
+        for seen, keys, again in (
+            (out.seen, part.children, twice[0]),
+            (new, part.hashes, twice[1]),
+        ):
+            for k in keys:
+                if k in seen:
+                    again.add(k)
+                seen.add(k)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for part in found if twice[0] or twice[1] else ():
+        for kind, keys, numbers in (
+            (0, part.children, part.numbers),
+            (1, part.hashes, part.fresh),
+        ):
+            for k, number in zip(keys, numbers, strict=True):
+                if k in twice[kind]:
+                    groups.setdefault((kind, k), []).append(number)
+    for group in groups.values():
         out.mark(group, WORK)
         out.duplicates.update({n: [m for m in group if m != n] for n in group})
     out.work = len(out.flags) - out.flags.count(0)
