@@ -57,8 +57,9 @@ class RowKeys:
         return None, rid or None
 
     def digest(self, raw: bytes) -> str:
-        """blake2b-128 of a row's bytes, keyed by the mapping's fingerprint and the layout."""
-        return hashlib.blake2b(raw, digest_size=16, key=self.seed).hexdigest()
+        """blake2b-128 of a row's bytes but a line end, keyed by the mapping's fingerprint
+        and the layout."""
+        return hashlib.blake2b(raw.rstrip(b"\r\n"), digest_size=16, key=self.seed).hexdigest()
 
 
 class PartFound:
@@ -90,7 +91,8 @@ class Classified:
                 flags.extend(bytes(n + 1 - len(flags) + (len(flags) >> 1)))
             flags[n] |= flag
 
-    def needs_work(self, number: int) -> bool:
+    def take(self, number: int, _: bytes = b"") -> bool:
+        """Whether row ``number`` needs work (a :data:`~interop.inbound.source.Take`)."""
         return number < len(self.flags) and self.flags[number] & WORK != 0
 
     def any_work(self, part: Part) -> bool:

@@ -124,7 +124,7 @@ def _run(
 
     def second(part: Part) -> list[Prepared]:
         every = found.work == found.total  # (a first sync: no row is passed over)
-        rows = source.rows(part, None if every else lambda number, _: found.needs_work(number))
+        rows = source.rows(part, None if every else found.take)
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []

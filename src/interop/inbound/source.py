@@ -278,10 +278,9 @@ class FileSource:
                 # one record a line: only the lines taken are decoded and parsed
                 numbers, raws, lines = [], [], []
                 for number, line in enumerate(itertools.islice(fh, part.lines), part.first):
-                    raw = line.rstrip(b"\r\n")
-                    if take is None or take(number, raw):
+                    if take is None or take(number, line):
                         numbers.append(number)
-                        raws.append(raw)
+                        raws.append(line)
                         lines.append(line.decode(encoding))
                 records = csv.reader(lines, delimiter=sep)
                 for number, raw, cells in zip(numbers, raws, records, strict=True):
