@@ -106,7 +106,7 @@ class Reconciler:
         self.report = SyncReport(run_id=run_id, source=source, mapping=mapping.name, actor=actor)
 
     def _issue(self, row: int, f: Finding) -> None:
-        item = {"row": row} | {k: v for k, v in dataclasses.asdict(f).items() if v is not None}
+        item = {"row": row} | {k: v for k in f.__slots__ if (v := getattr(f, k)) is not None}
         self.report.issues.append(item)
         if self.on_issue is not None:
             self.on_issue(item)
