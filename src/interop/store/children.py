@@ -112,9 +112,7 @@ def listed_digests(conn: sa.Connection) -> Listed:
     try:
         cur.execute(LISTED_DIGESTS_SQL)  # plain SQL: one statement, no row objects
         rows = cur.fetchall()
-        listed = [r for r in rows if r[2] is not None]
-        by_key = {key: cid for key, cid, _ in rows}
-        return Listed.of(by_key, [r[2] for r in listed], [r[1] for r in listed])
+        return Listed.of([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
     finally:
         cur.close()
 

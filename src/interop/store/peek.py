@@ -21,12 +21,11 @@ LISTED_DIGESTS_SQL = (
     "SELECT match_key, id, CASE WHEN status = 'listed' THEN raw_digest END FROM children"
 )
 
-#: :data:`LISTED_DIGESTS_SQL` as four JSON arrays, on SQLite: keys and ids of every
-#: child, digests and ids of the listed ones (strings, not a row object per child).
+#: :data:`LISTED_DIGESTS_SQL` as three aligned JSON arrays, on SQLite (strings, not a row
+#: object per child).
 LISTED_DIGESTS_JSON_SQL = (
     "SELECT json_group_array(match_key), json_group_array(id),"
-    " json_group_array(raw_digest) FILTER (WHERE status = 'listed'),"
-    " json_group_array(id) FILTER (WHERE status = 'listed') FROM children"
+    " json_group_array(CASE WHEN status = 'listed' THEN raw_digest END) FROM children"
 )
 
 
@@ -38,17 +37,16 @@ class Listed(NamedTuple):
     by_digest: dict[str, int]
 
     @classmethod
-    def of(cls, by_key: dict[str, int], digests: list[str], ids: list[int]) -> Listed:
-        by_digest = dict(zip(digests, ids, strict=True))
-        if len(by_digest) < len(digests):
+    def of(cls, keys: list[str], ids: list[int], digests: list[str | None]) -> Listed:
+        """From aligned lists: each child's match key, id, raw digest while listed."""
+        by_digest = {raw: i for raw, i in zip(digests, ids, strict=True) if raw is not None}
+        if len(by_digest) < len(digests) - digests.count(None):
             for raw, n in Counter(digests).items():
-                if n > 1:
+                if n > 1 and raw is not None:
                     del by_digest[raw]
-        return cls(by_key, by_digest)
+        return cls(dict(zip(keys, ids, strict=True)), by_digest)
 
 
 def listed_digests(con: sqlite3.Connection) -> Listed:
     """:class:`Listed` read from a SQLite archive."""
-    keys, ids, raws, listed = con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()
-    by_key = dict(zip(orjson.loads(keys), orjson.loads(ids), strict=True))
-    return Listed.of(by_key, orjson.loads(raws or "[]"), orjson.loads(listed or "[]"))
+    return Listed.of(*map(orjson.loads, con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()))
