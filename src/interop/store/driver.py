@@ -95,7 +95,10 @@ def run_many(
     conn.exec_driver_sql(sql, rows)
 
 
-_SELECTS: dict[tuple[str, int, int], str] = {}
+_SELECTS: dict[tuple[str, int], str] = {}
+#: A key's placeholder in the IN list, by the driver's paramstyle (``i``: 0-based index).
+_MARKS = {"qmark": "?", "format": "%s", "numeric": ":{n}", "named": ":k{i}", "pyformat": "%(k{i})s"}
+_KEYS = "__[POSTCOMPILE_keys]"  # (how SQLAlchemy writes an expanding parameter)
 
 
 def select_in(
@@ -104,24 +107,26 @@ def select_in(
     keys: Sequence[Any],
     column: sa.ColumnElement[Any],
 ) -> list[Any]:
-    """``stmt WHERE column IN (keys)``: the SQL compiled once per size, run on the driver.
+    """``stmt WHERE column IN (keys)``: the SQL compiled once per statement, its IN list
+    written out for the keys, run on the driver.
 
     The rows are the driver's own tuples (a re-sync looks up every key of the list).
     """
-    cache_key = (conn.dialect.name, id(stmt), len(keys))
+    if not keys:
+        return []
+    cache_key = (conn.dialect.name, id(stmt))
     sql = _SELECTS.get(cache_key)
     if sql is None:
-        params: list[sa.BindParameter[Any]] = [
-            sa.bindparam(f"k{i}", type_=column.type) for i in range(len(keys))
-        ]
-        sql = stmt.where(column.in_(params)).compile(dialect=conn.dialect).string
-        _SELECTS[cache_key] = sql
+        keys_in = column.in_(sa.bindparam("keys", expanding=True, type_=column.type))
+        sql = _SELECTS[cache_key] = stmt.where(keys_in).compile(dialect=conn.dialect).string
+    style = conn.dialect.paramstyle
+    marks = ", ".join(_MARKS[style].format(i=i, n=i + 1) for i in range(len(keys)))
     cursor = conn.connection.cursor()
     try:
-        if conn.dialect.paramstyle in ("qmark", "numeric", "format"):
-            cursor.execute(sql, tuple(keys))
+        if style in ("qmark", "numeric", "format"):
+            cursor.execute(sql.replace(_KEYS, marks), tuple(keys))
         else:
-            cursor.execute(sql, {f"k{i}": k for i, k in enumerate(keys)})
+            cursor.execute(sql.replace(_KEYS, marks), {f"k{i}": k for i, k in enumerate(keys)})
         return list(cursor.fetchall())
     finally:
         cursor.close()
