@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import orjson
 
@@ -39,12 +39,13 @@ class Listed(NamedTuple):
     @classmethod
     def of(cls, keys: list[str], ids: list[int], digests: list[str | None]) -> Listed:
         """From aligned lists: each child's match key, id, raw digest while listed."""
-        by_digest = {raw: i for raw, i in zip(digests, ids, strict=True) if raw is not None}
+        by_digest = dict(zip(digests, ids, strict=True))  # (in C; the delisted under None)
+        by_digest.pop(None, None)
         if len(by_digest) < len(digests) - digests.count(None):
             for raw, n in Counter(digests).items():
                 if n > 1 and raw is not None:
                     del by_digest[raw]
-        return cls(dict(zip(keys, ids, strict=True)), by_digest)
+        return cls(dict(zip(keys, ids, strict=True)), cast(dict[str, int], by_digest))
 
 
 def listed_digests(con: sqlite3.Connection) -> Listed:
