@@ -120,11 +120,11 @@ def _run(
     rec.take(found.total, found.total - found.work, found.seen)
     progress(found.total - found.work, found.total)
     preparer.duplicates = found.duplicates
-    prepare = preparer.prepare
+    # (a first sync needs every row: none is asked about)
+    prepare, take = preparer.prepare, None if found.work == found.total else found.take
 
     def second(part: Part) -> list[Prepared]:
-        every = found.work == found.total  # (a first sync: no row is passed over)
-        rows = source.rows(part, None if every else found.take)
+        rows = source.rows(part, take)
         return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
 
     size, batch = options.batch_size or BATCH_SIZE, []
