@@ -159,6 +159,8 @@ def test_the_same_children_exported_again_otherwise_are_unchanged(tmp_path: Path
     rows = [good_row(i) for i in range(1, 6)]
     db = f"sqlite:///{tmp_path / 'a.db'}"
     assert sync(db, write_csv(tmp_path / "first.csv", rows))[1]["new"] == 5
+    with Archive.open(db) as a:
+        before = a.snapshot()
 
     def written(name: str, **fmt: Any) -> Path:
         path = tmp_path / name
@@ -181,6 +183,8 @@ def test_the_same_children_exported_again_otherwise_are_unchanged(tmp_path: Path
             rc, rep = sync(db, path)
             counts = (rep["new"], rep["changed"], rep["unchanged"], rep["quarantined"])
             assert rc == 0 and counts == (0, 0, 5, 0), (path.name, rep["issues"])
+    with Archive.open(db) as a:
+        assert a.snapshot() == before  # no new version, record or case of any child
 
 
 def test_a_known_child_named_twice_on_a_resync_quarantines_both_rows(tmp_path: Path) -> None:
