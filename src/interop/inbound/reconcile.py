@@ -140,6 +140,7 @@ class Reconciler:
         # (a row whose key was new to the archive comes with its record: nothing to look up)
         known = self.archive.lookup([p.key for p in items if p.key and p.record is None])
         compare: list[tuple[Prepared, Known]] = []
+        received = options.received.isoformat()
         for p in items:
             if p.key is None:  # quarantined
                 for f in p.findings:
@@ -166,7 +167,7 @@ class Reconciler:
                     entry_digest=p.entry_digest,
                     raw_digest=p.raw_digest,
                     risk_level=p.risk,
-                    received=options.received.isoformat(),
+                    received=received,
                     deadline=self._stored(p.risk),
                     record_json=record,
                 )
@@ -185,23 +186,17 @@ class Reconciler:
     def _changes(self, batch: Batch, compare: list[tuple[Prepared, Known]]) -> None:
         """Known children's rows: which fields changed (a new risk level moves the start
         deadline only earlier: G-06)."""
-        stored = self.archive.entries(k for _, k in compare)
-        decided = []
         for p, k in compare:
             entry = orjson.loads(p.entry_json)
-            changed = changed_fields(entry, stored.get(k.child_id, {}), k.status)
+            changed = changed_fields(entry, orjson.loads(k.entry or b"{}"), k.status)
             if not changed:
                 batch.retouched.append((k.child_id, p.raw_digest))
                 batch.unchanged += 1
-            else:
-                decided.append((p, k, entry, changed))
-        risky = [k.case_number for _, k, _, changed in decided if "risk_level" in changed]
-        old = self.archive.case_deadlines(risky) if risky else {}
-        for p, k, entry, changed in decided:
+                continue
             deadline = None
             if "risk_level" in changed:
                 previous = None
-                if was := old.get(k.case_number):
+                if was := k.deadline:
                     start, due = (dt.date.fromisoformat(d) for d in was[1:3])
                     previous = Deadline(was[0], start, due, was[3])
                 deadline = earliest(previous, self._start(p.risk))

@@ -13,7 +13,7 @@ re-exported for them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -196,7 +196,7 @@ class Archive:
             return children.max_child_id(conn)
 
     def lookup(self, keys: Sequence[str]) -> dict[str, Known]:
-        """Known children by match key (one query per 500 keys)."""
+        """Known children by match key, with their current entries and deadlines."""
         if not keys:
             return {}
         with self.engine.connect() as conn:
@@ -211,11 +211,6 @@ class Archive:
         with self.engine.connect() as conn:
             return children.listed_digests(conn)
 
-    def entries(self, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
-        """The current list entry of known children, by child id."""
-        with self.engine.connect() as conn:
-            return children.entries(conn, known)
-
     # -- one batch of a sync (:mod:`interop.store.batches`) -------------------
 
     def apply_batch(self, run_id: str, batch: Batch, *, case_prefix: str) -> None:
@@ -226,11 +221,6 @@ class Archive:
             self._checkpoints.nudge()
 
     # -- cases (:mod:`interop.store.cases`) ----------------------------------
-
-    def case_deadlines(self, case_numbers: Sequence[str]) -> dict[str, Deadline]:
-        """The start deadline of each case that has one."""
-        with self.engine.connect() as conn:
-            return cases.case_deadlines(conn, case_numbers)
 
     def case_deadline(self, case_number: str) -> Deadline | None:
         with self.engine.connect() as conn:

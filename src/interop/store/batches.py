@@ -51,10 +51,7 @@ class ChangedChild:
     changed: list[str]
     risk_level: str | None
     deadline: tuple[str, str, str, bool] | None
-    merge: dict[str, Any] | None  # list-owned parts of the case record (merge_list_fields)
-    latest: tuple[int, str, str] | None = None  # the latest case record, if read ahead
-    #: the new case record merged from ``latest`` already (body, digest), by a worker
-    record: tuple[str, str] | None = None
+    merge: dict[str, Any]  # list-owned parts of the case record (merge_list_fields)
 
 
 @dataclass(slots=True)
@@ -312,8 +309,8 @@ def apply_changes(
             for ch in changes
         ],
     )
-    numbers = [ch.known.case_number for ch in changes if ch.latest is None]
-    latest = {ch.known.case_number: ch.latest for ch in changes if ch.latest is not None}
+    numbers = [ch.known.case_number for ch in changes]
+    latest: dict[str, tuple[int, str, str]] = {}
     for i in range(0, len(numbers), 500):
         for number, version, body, d in select_in(
             conn, _RECORDS, numbers[i : i + 500], t.case_records.c.case_number
@@ -326,12 +323,8 @@ def apply_changes(
         if found is None:
             continue
         version, old_body, old_digest = found
-        if ch.record is not None and found is ch.latest:  # (merged from this very record)
-            body, new_digest = ch.record
-        else:
-            assert ch.merge is not None, "a change without its record merges its parts"
-            body = dumps(merge_list_fields(orjson.loads(old_body), ch.merge))
-            new_digest = digest(body)
+        body = dumps(merge_list_fields(orjson.loads(old_body), ch.merge))
+        new_digest = digest(body)
         if new_digest != old_digest:
             records.append(
                 (ch.known.case_number, version + 1, new_digest, body, "sync", run_id, stamp)

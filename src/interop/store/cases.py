@@ -7,50 +7,25 @@ are written by :mod:`interop.store.casework`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from interop.store import schema as t
-from interop.store.children import child_by_resident_id
-from interop.store.driver import select_in
+from interop.store.children import Deadline, child_by_resident_id
 from interop.store.jsontext import digest, dumps
 
 __all__ = [
     "Deadline",
     "case_deadline",
-    "case_deadlines",
     "case_versions",
     "import_record",
     "latest_record",
     "link_case_staff",
     "waiting_cases",
 ]
-
-#: A case's start deadline: (rule, start, due, provisional).
-Deadline = tuple[str, str, str, bool]
-
-_DEADLINES = sa.select(
-    t.cases.c.case_number,
-    t.cases.c.deadline_rule,
-    t.cases.c.deadline_start,
-    t.cases.c.deadline_due,
-    t.cases.c.provisional,
-)
-
-
-def case_deadlines(conn: sa.Connection, case_numbers: Sequence[str]) -> dict[str, Deadline]:
-    """The start deadline of each case that has one."""
-    out: dict[str, Deadline] = {}
-    for i in range(0, len(case_numbers), 500):
-        for number, rule, start, due, prov in select_in(
-            conn, _DEADLINES, case_numbers[i : i + 500], t.cases.c.case_number
-        ):
-            if rule is not None:
-                out[number] = (rule, start, due, bool(prov))
-    return out
 
 
 def case_deadline(conn: sa.Connection, case_number: str) -> Deadline | None:

@@ -7,11 +7,10 @@ chunks of 500, with statements compiled once (:mod:`interop.store.driver`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from interop.store import peek
@@ -27,7 +26,6 @@ __all__ = [
     "copy_versions",
     "count_children",
     "cursor",
-    "entries",
     "entry_guardians",
     "listed_digests",
     "lookup",
@@ -35,9 +33,14 @@ __all__ = [
 ]
 
 
+#: A case's start deadline: (rule, start, due, provisional).
+Deadline = tuple[str, str, str, bool]
+
+
 @dataclass(slots=True)
 class Known:
-    """What the archive knows of a child, enough to decide new / changed / unchanged."""
+    """What the archive knows of a child, enough to decide new / changed / unchanged and
+    what changed: its current list entry (JSON) and its case's start deadline, if any."""
 
     child_id: int
     case_number: str
@@ -45,6 +48,8 @@ class Known:
     version: int
     raw_digest: str
     entry_digest: str
+    entry: str | bytes | None  # (None: no entry stored at its version)
+    deadline: Deadline | None
 
 
 #: A guardian as the list names them: (name, relationship, phone).
@@ -62,18 +67,17 @@ def entry_guardians(entry: dict[str, Any]) -> list[Guardian]:
 #: The columns of ``child_versions`` in the order the sync writes them.
 VERSION_COLUMNS = ("child_id", "version", "run_id", "status", "entry", "changed", "created_at")
 
-_LOOKUP = sa.select(
-    t.children.c.match_key,
-    t.children.c.id,
-    t.children.c.case_number,
-    t.children.c.status,
-    t.children.c.version,
-    t.children.c.raw_digest,
-    t.children.c.entry_digest,
-)
-_ENTRIES = sa.select(
-    t.child_versions.c.child_id, t.child_versions.c.version, t.child_versions.c.entry
-)
+_C, _V, _K = t.children.c, t.child_versions.c, t.cases.c
+#: A child with its current entry and its case's deadline: one read, not three.
+_LOOKUP = (
+    sa.select(
+        _C.match_key, _C.id, _C.case_number, _C.status, _C.version, _C.raw_digest,
+        _C.entry_digest, _V.entry, _K.deadline_rule, _K.deadline_start, _K.deadline_due,
+        _K.provisional,
+    )
+    .outerjoin(t.child_versions, sa.and_(_V.child_id == _C.id, _V.version == _C.version))
+    .outerjoin(t.cases, _K.case_number == _C.case_number)
+)  # fmt: skip
 
 
 def cursor(conn: sa.Connection, partner: str) -> str | None:
@@ -95,11 +99,14 @@ def count_children(conn: sa.Connection) -> int:
 
 
 def lookup(conn: sa.Connection, keys: Sequence[str]) -> dict[str, Known]:
-    """Known children by match key (one query per 500 keys)."""
+    """Known children by match key, each with its current entry and its case's deadline
+    (one query per 500 keys)."""
     out: dict[str, Known] = {}
     for i in range(0, len(keys), 500):
-        for row in select_in(conn, _LOOKUP, keys[i : i + 500], t.children.c.match_key):
-            out[row[0]] = Known(row[1], row[2], row[3], row[4], row[5], row[6])
+        for row in select_in(conn, _LOOKUP, keys[i : i + 500], _C.match_key):
+            rule, start, due, provisional = row[8:]
+            deadline = None if rule is None else (rule, start, due, bool(provisional))
+            out[row[0]] = Known(row[1], row[2], row[3], row[4], row[5], row[6], row[7], deadline)
     return out
 
 
@@ -115,20 +122,6 @@ def listed_digests(conn: sa.Connection) -> Listed:
         return Listed.of([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
     finally:
         cur.close()
-
-
-def entries(conn: sa.Connection, known: Iterable[Known]) -> dict[int, dict[str, Any]]:
-    """The current list entry of known children, by child id."""
-    current = {k.child_id: k.version for k in known}
-    ids = list(current)
-    out: dict[int, dict[str, Any]] = {}
-    for i in range(0, len(ids), 500):
-        for cid, version, entry in select_in(
-            conn, _ENTRIES, ids[i : i + 500], t.child_versions.c.child_id
-        ):
-            if current[cid] == version:
-                out[cid] = orjson.loads(entry)
-    return out
 
 
 def copy_versions(
