@@ -123,15 +123,15 @@ def _run(
     # (a first sync needs every row: none is asked about)
     prepare, take = preparer.prepare, None if found.work == found.total else found.take
 
-    def second(part: Part) -> list[Prepared]:
+    def second(part: Part) -> list[tuple[Any, ...]]:  # (plain tuples pickle at half the cost)
         rows = source.rows(part, take)
-        return [prepare(r, fresh=bool(found.flags[r.number] & FRESH)) for r in rows]
+        return [tuple(prepare(r, fresh=bool(found.flags[r.number] & FRESH))) for r in rows]
 
-    size, batch = options.batch_size or BATCH_SIZE, []
+    size, batch = options.batch_size or BATCH_SIZE, list[Prepared]()
     todo = [part for part in parts if found.work and found.any_work(part)]
     # (last: 0 for the last part, after which what is left of the batch is written)
     for last, prepared in enumerate(in_order(second, todo, workers(found.work)), 1 - len(todo)):
-        batch += prepared
+        batch += map(Prepared._make, prepared)
         while len(batch) >= size or (batch and last == 0):
             rec.commit(batch[:size], count=False)
             progress(min(size, len(batch)), found.total)
