@@ -4,6 +4,8 @@ without one (saying how to create it) and creates nothing — on SQLite and Post
 from __future__ import annotations
 
 import io
+import json
+import sqlite3
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -74,3 +76,59 @@ def test_postgresql_without_the_schema_is_refused_and_left_empty(
         engine.dispose()
     assert _main(capsys, "--db", pg_url, "init")[0] == 0
     assert _main(capsys, "--db", pg_url, "cases", "due")[0] == 0
+
+
+# -- a sync reads a SQLite archive's digests before the archive is opened: never past its checks
+
+
+def _sync_json(capsys: pytest.CaptureFixture[str], db: str) -> tuple[int, str, str]:
+    return _main(capsys, "--db", db, "sync", str(FIXTURE), "--received", RECEIVED, "--json")
+
+
+def _schema_version(db: Path, value: str | None = None) -> str:
+    with sqlite3.connect(db) as con:
+        if value is not None:
+            con.execute("UPDATE interop_meta SET value = ? WHERE key = 'schema_version'", (value,))
+        return str(con.execute("SELECT value FROM interop_meta").fetchone()[0])
+
+
+def test_a_sync_into_an_older_archive_migrates_it_and_knows_its_children(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "a.db"
+    assert _main(capsys, "--db", str(db), "init")[0] == 0
+    code, out, _ = _sync_json(capsys, str(db))
+    assert code == 0 and json.loads(out)["new"] > 100
+    current = _schema_version(db)
+    _schema_version(db, str(int(current) - 1))  # as the previous release left it
+    code, out, err = _sync_json(capsys, str(db))
+    report = json.loads(out)
+    assert code == 0, err
+    assert report["new"] == report["changed"] == 0 and report["unchanged"] > 100
+    assert _schema_version(db) == current
+
+
+def test_a_sync_into_a_newer_archive_is_refused_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "a.db"
+    assert _main(capsys, "--db", str(db), "init")[0] == 0
+    _schema_version(db, "999")
+    code, _, err = _sync_json(capsys, str(db))
+    assert code == 1 and "[E505]" in err and "Traceback" not in err
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM children").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM sync_runs").fetchone() == (0,)
+
+
+def test_a_sync_into_a_database_of_another_program_is_refused_and_leaves_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE notes (text TEXT)")
+    code, _, err = _sync_json(capsys, str(db))
+    assert code == 1 and "[E521]" in err and "interop init" in err
+    with sqlite3.connect(db) as con:
+        tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == [("notes",)]

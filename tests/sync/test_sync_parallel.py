@@ -58,10 +58,10 @@ class Spy:
         def parts(source: FileSource, part_bytes: int) -> Any:
             return real_parts(source, self.part_bytes)
 
-        def in_order(fn: Any, items: Any, workers: int) -> Any:
+        def in_order(fn: Any, items: Any, workers: int, **kw: Any) -> Any:
             if workers and len(items) > 1 and fn.__name__ == "first":  # (classifying)
                 self.parallel += 1
-            return real_in_order(fn, items, workers)
+            return real_in_order(fn, items, workers, **kw)
 
         monkeypatch.setattr(FileSource, "parts", parts)
         monkeypatch.setattr(run, "in_order", in_order)

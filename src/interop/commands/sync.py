@@ -256,9 +256,10 @@ def print_status(runs: list[dict[str, Any]], as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from interop.inbound import run as inbound
-    from interop.store import Archive
 
     if args.status:
+        from interop.store import Archive
+
         with Archive.open(args.db) as archive:
             print_status(archive.recent_runs(10), args.json)
         return 0

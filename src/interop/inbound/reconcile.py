@@ -82,6 +82,7 @@ class Reconciler:
     ) -> None:
         mapping, options = preparer.mapping, preparer.options
         self.archive, self.mapping, self.parts = archive, mapping, preparer.parts
+        self.preparer = preparer
         self.options, self.on_issue = options, on_issue
         if options.token:  # (the person of an API token runs it; a bad token stops it)
             from interop.staff.accounts import Accounts
@@ -159,19 +160,10 @@ class Reconciler:
                 compare.append((p, k))
                 continue
             record = p.record or self.parts.new_record(orjson.loads(p.entry_json))
-            batch.new.append(
-                NewChild(
-                    match_key=p.key,
-                    resident_id=p.resident_id,
-                    entry_json=p.entry_json,
-                    entry_digest=p.entry_digest,
-                    raw_digest=p.raw_digest,
-                    risk_level=p.risk,
-                    received=received,
-                    deadline=self._stored(p.risk),
-                    record_json=record,
-                )
-            )
+            batch.new.append(  # (NewChild's fields in order)
+                NewChild(p.key, p.resident_id, p.entry_json, p.entry_digest, p.raw_digest,
+                         p.risk, received, self._stored(p.risk), record)
+            )  # fmt: skip
         if compare:
             self._changes(batch, compare)
         if not options.dry_run:
@@ -200,17 +192,10 @@ class Reconciler:
                     start, due = (dt.date.fromisoformat(d) for d in was[1:3])
                     previous = Deadline(was[0], start, due, was[3])
                 deadline = earliest(previous, self._start(p.risk))
-            batch.changed.append(
-                ChangedChild(
-                    known=k,
-                    entry_json=p.entry_json,
-                    raw_digest=p.raw_digest,
-                    changed=changed,
-                    risk_level=p.risk,
-                    deadline=_stored(deadline),
-                    merge=self.parts.of(entry),
-                )
-            )
+            batch.changed.append(  # (ChangedChild's fields in order)
+                ChangedChild(k, p.entry_json, p.raw_digest, changed, p.risk, _stored(deadline),
+                             self.parts.of(entry))
+            )  # fmt: skip
             self.report.changes[k.case_number] = changed
 
     @contextmanager

@@ -2,18 +2,16 @@
 (``layout``); 2. classify every row against the archive's digests (``classify``; a
 ``--full`` list that would delist too many stops here); 3. prepare each row needing work
 (``prepare``); 4. decide and write, a batch per transaction (``reconcile``). Stages 2 and
-3 read the list by parts.
+3 read the list by parts; stage 2 runs while this process opens a SQLite archive.
 
 A partner's paged feed (its kind's plugin only fetches pages) is synced a page per batch,
 the page's cursor stored with its rows: a page that fails stops the run cleanly, and the
 next run resumes from the last good cursor. Duplicates are looked for within a page.
 
-Where the parts are read is chosen in one place (:func:`in_order`): here, or in forked
-worker processes (mapping a row holds the GIL: threads would not help). A worker is
-forked with the function as this process holds it (a task is only an index); results
-come in the parts' order, at most one part ahead per worker, so batches and case numbers
-are the same either way and this process stays the only writer. A worker dies with its
-parent and ignores Ctrl-C (the parent stops the run).
+Where parts are read is chosen in one place (:func:`in_order`): here, or in worker
+processes forked with the function (mapping a row holds the GIL: threads would not help).
+Results come in the parts' order, so batches and case numbers are the same either way and
+this process is the only writer. A worker dies with its parent and ignores Ctrl-C.
 """
 
 from __future__ import annotations
@@ -25,26 +23,27 @@ import os
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import ExitStack, closing, suppress
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from interop import store
 from interop._errors import InputError, InteropError, WorkerError
-from interop.inbound.classify import FRESH, PartFound, classify, tally
+from interop.inbound.classify import FRESH, Classified, PartFound, RowKeys, classify, tally
 from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
-from interop.inbound.reconcile import Reconciler, SyncReport
-from interop.inbound.source import FileSource, Part, object_row, taken
-from interop.store.peek import Listed
+from interop.inbound.source import FileSource, Layout, Part, object_row, taken
+from interop.store.peek import Listed, early_listed
 
 if TYPE_CHECKING:
     from interop.config import Config
     from interop.exchange.transport import Feed
+    from interop.inbound.reconcile import Reconciler, SyncReport
     from interop.store import Archive
 
 log = logging.getLogger(__name__)
@@ -66,56 +65,68 @@ def sync_list_file(
 ) -> SyncReport:
     """Understand the list file at ``path`` (or refuse it), then sync it into the archive
     at ``db`` (or, with ``options.dry_run``, only say what the sync would do)."""
-    from interop.core.workdays import WorkCalendar
-    from interop.fhir.terminology import Terminology
-    from interop.store import Archive
-
     mapping = InboundMapping.load(mapping_name)
     source = FileSource(path, fmt=fmt, encoding=encoding)
     source.options = mapping.reader_options(source.format)
     source.layout = understand(source, mapping, sheet=sheet, header_row=header_row)
     for note in source.layout.notes():
         (on_note or (lambda _: None))(note)
-    with Archive.open(db) as archive:
-        preparer = Preparer(mapping, Terminology.load(), options, source.layout)
-        calendar = WorkCalendar.load()
-        rec = Reconciler(archive, preparer, calendar, source=str(path), on_issue=on_issue)
-        threshold = gc.get_threshold()
-        # (a list streams many short-lived objects through and keeps few)
+    parts, rows = source.parts(options.part_bytes)
+    keys, known = RowKeys(mapping, source.layout), mapping.columns
+
+    def workers(n: int) -> int:  # (for each pass: forking pays for many rows only)
+        return worker_count(n, options.workers, options.parallel_min) if len(parts) > 1 else 0
+
+    with ExitStack() as stack:
+        threshold = gc.get_threshold()  # (a list streams many short-lived objects through)
+        stack.callback(gc.set_threshold, *threshold)
         gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
-        try:
-            with rec.recording(), archive.checkpoints_behind():
-                _run(archive, source, preparer, rec, progress)
-        finally:
-            gc.set_threshold(*threshold)
+        # A SQLite archive's digests are read without the database library, and the first
+        # pass runs while this process loads it, opens the archive and begins the run.
+        listed, archive = early_listed(db), None
+        if listed is None:
+            archive = stack.enter_context(store.Archive.open(db))
+            listed = archive.listed_digests()
+
+        def first(part: Part) -> PartFound:
+            return classify(partial(source.rows, part), keys, listed, known)
+
+        firsts = stack.enter_context(closing(in_order(first, parts, workers(rows), ahead=0)))
+        archive = archive or stack.enter_context(store.Archive.open(db))
+        rec = _reconciler(archive, mapping, options, source.layout, str(path), on_issue=on_issue)
+        with rec.recording(), archive.checkpoints_behind():
+            found = tally(firsts)
+            listed.by_key.clear()  # (not needed again: the memory goes back before writing)
+            listed.by_digest.clear()
+            _write(source, parts, found, rec, progress, workers)
         report = rec.finish()
     report.layout = source.layout.to_json()
     return report
 
 
-def _run(
-    archive: Archive,
+def _reconciler(
+    archive: Archive, mapping: InboundMapping, options: SyncOptions, layout: Layout | None,
+    source: str, **kw: Any,
+) -> Reconciler:  # fmt: skip
+    """The run's writer, with its preparer (the database library is loaded by now)."""
+    from interop.core.workdays import WorkCalendar
+    from interop.fhir.terminology import Terminology
+    from interop.inbound.reconcile import Reconciler
+
+    preparer = Preparer(mapping, Terminology.load(), options, layout)
+    return Reconciler(archive, preparer, WorkCalendar.load(), source=source, **kw)
+
+
+def _write(
     source: FileSource,
-    preparer: Preparer,
+    parts: list[Part],
+    found: Classified,
     rec: Reconciler,
     progress: Callable[[int, int], Any] | None,
+    workers: Callable[[int], int],
 ) -> None:
-    """Classify every row, then prepare and write the rows that need work, batch by batch."""
-    options, progress = preparer.options, progress or (lambda done, total: None)
-    parts, rows = source.parts(options.part_bytes)
-
-    def workers(n: int) -> int:  # (for each pass: forking pays for many rows only)
-        return worker_count(n, options.workers, options.parallel_min) if len(parts) > 1 else 0
-
-    keys, known = preparer.keys, preparer.mapping.columns
-    listed = archive.listed_digests()
-
-    def first(part: Part) -> PartFound:
-        return classify(partial(source.rows, part), keys, listed, known)
-
-    found = tally(in_order(first, parts, workers(rows)))
-    listed.by_key.clear()  # (not needed again: the memory goes back before the writing)
-    listed.by_digest.clear()
+    """Prepare and write the rows that classifying found needing work, batch by batch."""
+    preparer, progress = rec.preparer, progress or (lambda done, total: None)
     rec.check_columns([*found.columns, *(source.layout.header if source.layout else ())])
     rec.take(found.total, found.total - found.work, found.seen)
     progress(found.total - found.work, found.total)
@@ -127,7 +138,7 @@ def _run(
         rows = source.rows(part, take)
         return [tuple(prepare(r, fresh=bool(found.flags[r.number] & FRESH))) for r in rows]
 
-    size, batch = options.batch_size or BATCH_SIZE, list[Prepared]()
+    size, batch = preparer.options.batch_size or BATCH_SIZE, list[Prepared]()
     todo = [part for part in parts if found.work and found.any_work(part)]
     # (last: 0 for the last part, after which what is left of the batch is written)
     for last, prepared in enumerate(in_order(second, todo, workers(found.work)), 1 - len(todo)):
@@ -150,12 +161,11 @@ def sync_partner_feed(
     if options.full:
         raise InputError("--full applies to list files, not to incremental feeds", code="E154")
     from interop.exchange.plugins import Plugins
-    from interop.store import Archive
 
     partner = config.partner(name)
     feed = Plugins().feed(name, partner.kind, partner.settings)
     try:
-        with Archive.open(db) as archive:
+        with store.Archive.open(db) as archive:
             return _sync(archive, feed, name, options, mapping_name)
     finally:
         feed.close()
@@ -164,14 +174,10 @@ def sync_partner_feed(
 def _sync(
     archive: Archive, feed: Feed, name: str, options: SyncOptions, mapping_name: str | None
 ) -> SyncReport:
-    from interop.core.workdays import WorkCalendar
-    from interop.fhir.terminology import Terminology
-
     mapping = InboundMapping.load(mapping_name or feed.mapping)
-    preparer, cursor = Preparer(mapping, Terminology.load(), options, None), archive.cursor(name)
-    calendar, keys, known = WorkCalendar.load(), preparer.keys, mapping.columns
-    rec = Reconciler(archive, preparer, calendar, source=f"partner:{name}", partner=name)
-    offset = 0
+    rec = _reconciler(archive, mapping, options, None, f"partner:{name}", partner=name)
+    preparer, cursor, offset = rec.preparer, archive.cursor(name), 0
+    keys, known = preparer.keys, mapping.columns
     try:
         with rec.recording(say_why=True):
             for page in feed.pages(cursor):
@@ -213,22 +219,33 @@ def worker_count(rows: int, wanted: int | None, min_rows: int | None) -> int:
     return wanted if rows >= (MIN_ROWS if min_rows is None else min_rows) else 0
 
 
-def in_order(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
-    """``fn(item)`` of each item, in order: by ``workers`` forked processes, or here (0)."""
+def in_order(
+    fn: Callable[[T], R], items: Sequence[T], workers: int, *, ahead: int = 1
+) -> Generator[R, None, None]:
+    """``fn(item)`` of each item, in order: by ``workers`` forked processes, which start at
+    once with ``ahead`` items each (0: all; their results wait to be taken), or here (0)."""
     if workers < 1 or len(items) < 2:
-        yield from map(fn, items)
-        return
-    workers = min(workers, len(items))
+        return (fn(item) for item in items)
+    pooled = _pooled(fn, items, min(workers, len(items)), ahead)
+    next(pooled)  # (the workers start now; closing the results stops them)
+    return cast(Generator[R, None, None], pooled)
+
+
+def _pooled(
+    fn: Callable[[T], R], items: Sequence[T], workers: int, ahead: int
+) -> Generator[R | None, None, None]:
     fork = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(workers, fork, initializer=_start, initargs=(fn, items, os.getpid()))
-    gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
     try:
-        pending: deque[Future[R]] = deque(pool.submit(_call, i) for i in range(workers))
+        gc.freeze()  # (what the workers share: out of the collector's walk, which would copy it)
+        first = len(items) if ahead < 1 else min(len(items), workers * ahead)
+        pending: deque[Future[R]] = deque(pool.submit(_call, i) for i in range(first))
         gc.unfreeze()
-        for i in range(len(items)):
+        yield None
+        for i in range(first, len(items) + first):
             result = pending.popleft().result()
-            if i + workers < len(items):  # (the next part starts before this one is used)
-                pending.append(pool.submit(_call, i + workers))
+            if i < len(items):  # (the next item starts before this result is used)
+                pending.append(pool.submit(_call, i))
             yield result
     except BrokenProcessPool:
         raise WorkerError(

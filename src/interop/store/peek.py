@@ -16,6 +16,12 @@ from typing import NamedTuple, cast
 
 import orjson
 
+from interop.store.location import sqlite_path
+
+#: Version of the archive's tables (:mod:`interop.store.schema`, which needs the database
+#: library); stored in ``interop_meta`` under ``schema_version``.
+SCHEMA_VERSION = 12
+
 #: ``(match key, child id, raw digest while listed, else NULL)`` of every child.
 LISTED_DIGESTS_SQL = (
     "SELECT match_key, id, CASE WHEN status = 'listed' THEN raw_digest END FROM children"
@@ -51,3 +57,26 @@ class Listed(NamedTuple):
 def listed_digests(con: sqlite3.Connection) -> Listed:
     """:class:`Listed` read from a SQLite archive."""
     return Listed.of(*map(orjson.loads, con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()))
+
+
+def early_listed(url: str | None) -> Listed | None:
+    """:class:`Listed` of the SQLite archive at ``url`` read without the database library
+    (a sync's first pass starts while it loads), or None: not a SQLite file, or not an
+    archive of this version — the archive is then opened, and refused, as every other
+    command opens it."""
+    path = sqlite_path(url)
+    if path is None or not path.is_file():
+        return None
+    try:  # (mode=rw: opens the file that is there, never makes one)
+        con = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=10)
+    except (sqlite3.Error, ValueError):
+        return None
+    try:
+        version = con.execute(
+            "SELECT value FROM interop_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return listed_digests(con) if version == (str(SCHEMA_VERSION),) else None
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()

@@ -7,6 +7,7 @@ absent from a full list are marked ``delisted``, never removed.
 The tables every archive has had since its first version are defined here; those
 added since live by area in :mod:`interop.store.tables` and are gathered here, so
 the store modules read every table from this one module. Bump :data:`SCHEMA_VERSION`
+(kept in :mod:`interop.store.peek`, which a sync reads before this library is loaded)
 with every change of the tables and add the step that brings the previous version
 forward to :data:`interop.store.migrations.MIGRATIONS`.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from interop.store.peek import SCHEMA_VERSION as SCHEMA_VERSION
 from interop.store.tables import metadata
 from interop.store.tables.casework import (
     case_steps,
@@ -83,8 +85,6 @@ __all__ = [
     "web_sessions",
 ]
 
-#: Version of the archive's tables; stored in ``interop_meta`` under ``schema_version``.
-SCHEMA_VERSION = 12
 
 meta = sa.Table(
     "interop_meta",
