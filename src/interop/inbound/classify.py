@@ -38,6 +38,7 @@ class RowKeys:
         if layout is not None:
             seed += [layout.format, layout.encoding or "", *layout.found]
         self.seed = hashlib.blake2b("\x1f".join(seed).encode()).digest()
+        self._keyed = hashlib.blake2b(digest_size=16, key=self.seed)  # (copied: keyed once)
 
     def key(self, values: dict[str, str]) -> tuple[str | None, str | None]:
         """``(match key, resident ID text)`` of a row's cells; the key is None when empty."""
@@ -59,7 +60,9 @@ class RowKeys:
     def digest(self, raw: bytes) -> str:
         """blake2b-128 of a row's bytes but a line end, keyed by the mapping's fingerprint
         and the layout."""
-        return hashlib.blake2b(raw.rstrip(b"\r\n"), digest_size=16, key=self.seed).hexdigest()
+        h = self._keyed.copy()
+        h.update(raw.rstrip(b"\r\n"))
+        return h.hexdigest()
 
 
 class PartFound:
