@@ -5,7 +5,8 @@ A sync looks up each row's raw digest first (an unchanged row is done with unpar
 its match key only when the digest is not found
 (:meth:`interop.store.archive.Archive.listed_digests`). On SQLite the read builds JSON
 arrays instead of a row object per child; on PostgreSQL :data:`LISTED_DIGESTS_SQL` is
-run as it is.
+run as it is. A SQLite archive of this schema version is read here without the database
+library (:func:`early_listed`): the sync's first pass starts while that library loads.
 """
 
 from __future__ import annotations
