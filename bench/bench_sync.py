@@ -9,15 +9,15 @@
 - W2: re-sync of the same list with ~1 % of the rows changed.
 
 Each workload runs in its own process, so its peak RSS (``ru_maxrss``: the
-largest of the process and its worker processes) is its own. Each figure is
-the median of ``--repeat`` runs (default 3; W1 into a new archive each time,
-W2 on a copy of the archive W1 left): the machine is shared, and single runs
-vary by ±10 %. Before each run the disk writes back what the last one left in
-the page cache, and the package is byte-compiled first, as an installed one
-is. Targets: W1 ≥ 10,000 rows/s and within 10x of the lower
-bound; W2 ≤ 20 % of W1's time (on a UTF-8 and on a GBK list: ``--encoding gbk``);
-peak RSS ≤ 300 MB and flat in the list size. The machine is shared: compare the
-ratios of one run, and mind the load average printed with them.
+largest of the process and its worker processes) is its own. A round runs the
+lower bound, W1 (into a new archive) and W2 (on a copy of the archive W1 left)
+back to back; each figure is the median of ``--repeat`` rounds (default 3), and
+each ratio is taken within a round, then the median: the machine is shared, and
+its speed drifts by ±10 % from one minute to the next. Before each run the disk
+writes back what the last one left in the page cache, and the package is
+byte-compiled first, as an installed one is. Targets: W1 ≥ 10,000 rows/s and
+within 10x of the lower bound; W2 ≤ 20 % of W1's time (on a UTF-8 and on a GBK
+list: ``--encoding gbk``); peak RSS ≤ 300 MB and flat in the list size.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,14 +91,6 @@ def fresh(db: Path) -> Path:
     return db
 
 
-def median_runs(
-    repeat: int, once: Callable[[], tuple[float, float, dict[str, object]]]
-) -> tuple[float, float, dict[str, object]]:
-    """Median time, largest RSS, and the report of the last run."""
-    runs = [once() for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
@@ -122,32 +113,37 @@ def main() -> None:
         lst, changed = d / "list.csv", d / "list-changed.csv"
         gen_child_list.write(lst, a.rows, bad=0.01, seed=7, change=0.0, encoding=a.encoding)
         gen_child_list.write(changed, a.rows, bad=0.01, seed=7, change=0.01, encoding=a.encoding)
-        lb = statistics.median(
-            run([sys.executable, "-c", LOWER_BOUND, str(lst), a.encoding])[0]
-            for _ in range(a.repeat)
-        )
         w1_db, w2_db = d / "w1.sqlite3", d / "w2.sqlite3"
-        w1, w1_rss, r1 = median_runs(a.repeat, lambda: sync(fresh(w1_db), lst))
-
-        def w2_once() -> tuple[float, float, dict[str, object]]:
+        rounds = []  # (lower bound, W1, W2) of each round, run back to back
+        for _ in range(a.repeat):
+            lb_i = run([sys.executable, "-c", LOWER_BOUND, str(lst), a.encoding])[0]
+            w1_i, w1_rss, r1 = sync(fresh(w1_db), lst)
             shutil.copyfile(w1_db, fresh(w2_db))  # the archive as W1 left it
-            return sync(w2_db, changed)
-
-        w2, w2_rss, r2 = median_runs(a.repeat, w2_once)
+            w2_i, w2_rss, r2 = sync(w2_db, changed)
+            rounds.append((lb_i, w1_i, w2_i, w1_rss, w2_rss))
+        lb, w1, w2 = (statistics.median(r[k] for r in rounds) for k in range(3))
+        w1_rss, w2_rss = max(r[3] for r in rounds), max(r[4] for r in rounds)
+        # (each ratio within one round: the shared machine's speed drifts between rounds)
+        x1 = statistics.median(r[1] / r[0] for r in rounds)
+        x2 = statistics.median(r[2] / r[1] * 100 for r in rounds)
         n = a.rows
-        print(f"rows: {n:,} (≈1 % bad, {a.encoding}); median of {a.repeat} runs each")
+        print(f"rows: {n:,} (≈1 % bad, {a.encoding}); median of {a.repeat} rounds")
         print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"inbound/: {inbound_lines():,} lines")
         print(f"lower bound (csv → dict → orjson): {lb:7.2f} s  {n / lb:>9,.0f} rows/s")
         print(
             f"W1 full sync, empty archive:       {w1:7.2f} s  {n / w1:>9,.0f} rows/s  "
-            f"{w1 / lb:4.1f}x lower bound  peak RSS {w1_rss:5.0f} MB  "
+            f"{x1:4.1f}x lower bound  peak RSS {w1_rss:5.0f} MB  "
             f"(new {r1['new']}, quarantined {r1['quarantined']})"
         )
         print(
-            f"W2 re-sync, ~1 % changed:          {w2:7.2f} s  {w2 / w1 * 100:5.1f} % of W1  "
+            f"W2 re-sync, ~1 % changed:          {w2:7.2f} s  {x2:5.1f} % of W1  "
             f"peak RSS {w2_rss:5.0f} MB  (changed {r2['changed']}, new {r2['new']}, "
             f"unchanged {r2['unchanged']})"
+        )
+        print(
+            "each round: "
+            + "; ".join(f"{r[1] / r[0]:.1f}x, {r[2] / r[1] * 100:.1f} %" for r in rounds)
         )
         if a.million:  # peak RSS levels off: the page cache and the workers' window fill up
             for rows in (300_000, 1_000_000):
