@@ -267,7 +267,7 @@ class FileSource:
         sep = self.options.get("delimiter", ",")
         number = part.first - 1
         try:
-            with reading(self.path), self.path.open("rb") as fh:
+            with reading(self.path), self.path.open("rb", buffering=1 << 16) as fh:  # (fewer reads)
                 fh.seek(part.start)
                 if part.lines is None:  # (a record may span lines: read them all in turn)
                     text = io.TextIOWrapper(fh, encoding=encoding, newline="")
