@@ -89,7 +89,8 @@ def _schema_version(db: Path, value: str | None = None) -> str:
     with sqlite3.connect(db) as con:
         if value is not None:
             con.execute("UPDATE interop_meta SET value = ? WHERE key = 'schema_version'", (value,))
-        return str(con.execute("SELECT value FROM interop_meta").fetchone()[0])
+        row = con.execute("SELECT value FROM interop_meta WHERE key = 'schema_version'")
+        return str(row.fetchone()[0])
 
 
 def test_a_sync_into_an_older_archive_migrates_it_and_knows_its_children(
