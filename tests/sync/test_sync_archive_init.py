@@ -133,3 +133,22 @@ def test_a_sync_into_a_database_of_another_program_is_refused_and_leaves_it(
     with sqlite3.connect(db) as con:
         tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     assert tables == [("notes",)]
+
+
+def test_an_archive_changed_as_the_sync_begins_is_refused_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first pass reads the children where it runs, a moment after the archive was
+    found to be of this version: one changed in between is refused (E502), not read."""
+    from interop._errors import StoreError
+    from interop.store.peek import early_archive, read_listed
+
+    db = tmp_path / "a.db"
+    assert _main(capsys, "--db", str(db), "init")[0] == 0
+    assert _sync_json(capsys, str(db))[0] == 0
+    found = early_archive(str(db))
+    assert found is not None and len(read_listed(found).by_key) > 100
+    _schema_version(db, "999")
+    with pytest.raises(StoreError) as refused:
+        read_listed(found)
+    assert refused.value.code == "E502" and early_archive(str(db)) is None

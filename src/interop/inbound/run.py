@@ -2,7 +2,7 @@
 (``layout``); 2. classify every row against the archive's digests (``classify``; a
 ``--full`` list that would delist too many stops here); 3. prepare each row needing work
 (``prepare``); 4. decide and write, a batch per transaction (``reconcile``). Stages 2 and
-3 read the list by parts; stage 2 runs while this process opens a SQLite archive.
+3 read the list by parts; stage 2 reads a SQLite archive itself, while this process opens it.
 
 A partner's paged feed (its kind's plugin only fetches pages) is synced a page per batch,
 the page's cursor stored with its rows: a page that fails stops the run cleanly, and the
@@ -11,7 +11,7 @@ next run resumes from the last good cursor. Duplicates are looked for within a p
 Where parts are read is chosen in one place (:func:`in_order`): here, or in worker
 processes forked with the function (mapping a row holds the GIL: threads would not help).
 Results come in the parts' order, so batches and case numbers are the same either way and
-this process is the only writer. A worker dies with its parent and ignores Ctrl-C.
+this process is the only writer. Workers die with it, ignore Ctrl-C and yield it the CPU.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from interop.inbound.layout import understand
 from interop.inbound.mapping import InboundMapping
 from interop.inbound.prepare import BATCH_SIZE, Prepared, Preparer, SyncOptions
 from interop.inbound.source import FileSource, Layout, Part, object_row, taken
-from interop.store.peek import Listed, early_listed
+from interop.store.peek import Listed, early_archive, read_listed
 
 if TYPE_CHECKING:
     from interop.config import Config
@@ -81,23 +81,24 @@ def sync_list_file(
         threshold = gc.get_threshold()  # (a list streams many short-lived objects through)
         stack.callback(gc.set_threshold, *threshold)
         gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
-        # A SQLite archive's digests are read without the database library, and the first
-        # pass runs while this process loads it, opens the archive and begins the run.
-        listed, archive = early_listed(db), None
-        if listed is None:
+        # (a SQLite archive of this version is read where the first pass runs; any other is
+        # opened, or refused, first)
+        early, archive, listed = early_archive(db), None, list[Listed]()
+        if early is None:
             archive = stack.enter_context(store.Archive.open(db))
-            listed = archive.listed_digests()
+            listed.append(archive.listed_digests())
 
         def first(part: Part) -> PartFound:
-            return classify(partial(source.rows, part), keys, listed, known)
+            if not listed and early is not None:  # (once in each process)
+                listed.append(read_listed(early))
+            return classify(partial(source.rows, part), keys, listed[0], known)
 
         firsts = stack.enter_context(closing(in_order(first, parts, workers(rows), ahead=0)))
         archive = archive or stack.enter_context(store.Archive.open(db))
         rec = _reconciler(archive, mapping, options, source.layout, str(path), on_issue=on_issue)
         with rec.recording(), archive.checkpoints_behind():
             found = tally(firsts)
-            listed.by_key.clear()  # (not needed again: the memory goes back before writing)
-            listed.by_digest.clear()
+            listed.clear()  # (not needed again: the memory goes back before writing)
             _write(source, parts, found, rec, progress, workers)
         report = rec.finish()
     report.layout = source.layout.to_json()
@@ -267,6 +268,7 @@ def _start(fn: Callable[[Any], Any], items: Sequence[Any], parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(5)  # (the writer first: the run waits for it, and for what it loads)
     _WORK.append((fn, items))
 
 

@@ -6,17 +6,21 @@ its match key only when the digest is not found
 (:meth:`interop.store.archive.Archive.listed_digests`). On SQLite the read builds JSON
 arrays instead of a row object per child; on PostgreSQL :data:`LISTED_DIGESTS_SQL` is
 run as it is. A SQLite archive of this schema version is read here without the database
-library (:func:`early_listed`): the sync's first pass starts while that library loads.
+library (:func:`early_archive`, :func:`read_listed`): the sync's first pass reads it while
+that library loads.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from contextlib import closing
+from pathlib import Path
 from typing import NamedTuple, cast
 
 import orjson
 
+from interop._errors import StoreError
 from interop.store.location import sqlite_path
 
 #: Version of the archive's tables (:mod:`interop.store.schema`, which needs the database
@@ -60,24 +64,43 @@ def listed_digests(con: sqlite3.Connection) -> Listed:
     return Listed.of(*map(orjson.loads, con.execute(LISTED_DIGESTS_JSON_SQL).fetchone()))
 
 
-def early_listed(url: str | None) -> Listed | None:
-    """:class:`Listed` of the SQLite archive at ``url`` read without the database library
-    (a sync's first pass starts while it loads), or None: not a SQLite file, or not an
-    archive of this version — the archive is then opened, and refused, as every other
-    command opens it."""
+def early_archive(url: str | None) -> Path | None:
+    """The file of the SQLite archive at ``url`` when it is one of this schema version,
+    checked without the database library (a sync's first pass then reads its children
+    with :func:`read_listed`, in worker processes, while the sync loads that library); or
+    None: not a SQLite file, or not an archive of this version — the archive is then
+    opened, and refused, as every other command opens it."""
     path = sqlite_path(url)
     if path is None or not path.is_file():
         return None
-    try:  # (mode=rw: opens the file that is there, never makes one)
-        con = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=10)
+    try:
+        with closing(_connect(path)) as con:
+            return path if _current(con) else None
     except (sqlite3.Error, ValueError):
         return None
+
+
+def read_listed(path: Path) -> Listed:
+    """:class:`Listed` of the archive file :func:`early_archive` found (still of this
+    version: another program may have changed it since)."""
     try:
-        version = con.execute(
-            "SELECT value FROM interop_meta WHERE key = 'schema_version'"
-        ).fetchone()
-        return listed_digests(con) if version == (str(SCHEMA_VERSION),) else None
+        with closing(_connect(path)) as con:
+            if _current(con):
+                return listed_digests(con)
     except sqlite3.Error:
-        return None
-    finally:
-        con.close()
+        pass
+    raise StoreError(
+        "the archive could not be read as the sync began (locked, or changed by another "
+        "program?): run the sync again",
+        code="E502",
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # (mode=rw: opens the file that is there, never makes one)
+    return sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=10)
+
+
+def _current(con: sqlite3.Connection) -> bool:
+    version = con.execute("SELECT value FROM interop_meta WHERE key = 'schema_version'")
+    return bool(version.fetchone() == (str(SCHEMA_VERSION),))
