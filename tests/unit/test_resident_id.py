@@ -21,6 +21,21 @@ def test_known_check_character() -> None:
     assert rid.sex == "2"
 
 
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_character_is_iso_7064_mod_11_2(digits: str) -> None:
+    # as GB 11643 states it: the digit at position i (18 at the left) weighs 2^(i-1) mod 11,
+    # and the check character is (12 - sum mod 11) mod 11, with 10 written X
+    total = sum(int(d) * (2 ** (17 - k) % 11) for k, d in enumerate(digits))
+    value = (12 - total % 11) % 11
+    assert resident_id.check_character(digits) == ("X" if value == 10 else str(value))
+
+
+@pytest.mark.parametrize("first17", ["3601022012030401", "3601022012030401a", "٣٦٠١٠٢٢٠١٢٠٣٠٤٠١٤"])
+def test_check_character_takes_17_ascii_digits_only(first17: str) -> None:
+    with pytest.raises(ValueError):
+        resident_id.check_character(first17[:17])
+
+
 @given(
     st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2026, 12, 31)),
     st.sampled_from(["1", "2"]),
@@ -40,6 +55,9 @@ def test_made_ids_parse_and_encode_what_they_claim(d: dt.date, sex: str, seq: in
         ("3601022012030401A3", "E122"),
         ("360102201213040143", "E123"),
         ("360102201203040144", "E124"),
+        # digits of another script are not the ASCII digits an ID is written in
+        ("٣٦٠١٠٢٢٠١٢٠٣٠٤٠١٤٣", "E122"),
+        ("３６０１０２２０１２０３０４０１４３", "E122"),
     ],
 )
 def test_bad_ids_are_rejected_with_masked_message(value: str, code: str) -> None:

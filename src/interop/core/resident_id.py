@@ -25,6 +25,8 @@ WRONG_CHECK = N_("resident ID {id} has a wrong check character (GB 11643 MOD 11-
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+#: What the weighted sum of the digits' ASCII codes exceeds that of the digits by.
+_ZEROS = ord("0") * sum(_WEIGHTS)
 
 #: OID of the PRC resident ID number as an identifier system (WS 363 / 2.16.156).
 SYSTEM = "urn:oid:2.16.156.10011.1.3"
@@ -62,10 +64,10 @@ def as_key(cell: str) -> str:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    if len(first17) != len(_WEIGHTS):
+    if len(first17) != len(_WEIGHTS) or not (first17.isascii() and first17.isdigit()):
         raise ValueError("check_character takes the first 17 digits")
-    # (in C, not a generator: a large list checks one ID per row)
-    return _CHECK[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
+    # (the digits' ASCII codes, summed in C: a large list checks one ID per row)
+    return _CHECK[(sum(map(operator.mul, first17.encode(), _WEIGHTS)) - _ZEROS) % 11]
 
 
 class ResidentId(NamedTuple):
@@ -98,7 +100,7 @@ def parse(value: str) -> ResidentId:
     if len(s) != 18:
         msg = WRONG_LENGTH.format(id=mask_id(s), length=len(s))
         raise ResidentIdError(msg, code="E121")
-    if not s[:17].isdigit() or not (s[17].isdigit() or s[17] == "X"):
+    if not (s.isascii() and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X")):
         raise ResidentIdError(NOT_DIGITS.format(id=mask_id(s)), code="E122")
     try:
         birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))

@@ -12,6 +12,7 @@ The raw digest stays that of the row as read.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ CONTROLS_FOUND = N_("{column}: holds control or text-direction characters ({whic
 OUTSIDE_REGION = N_("{column}: the resident ID was issued outside the list's region {prefix}")
 
 
+@functools.lru_cache(maxsize=4096)  # (a list repeats its few codes on every row)
+def _plain_code(s: str) -> bool:
+    """Whether a code cell is as compared already (nothing to normalise)."""
+    return not s or (s.isprintable() and not _ODD.search(s) and is_normalized("NFKC", s))
+
+
 def _hidden(ch: str) -> bool:
     """Whether a character of free text is a control or invisible one (tab, line breaks kept)."""
     return ch not in _KEPT and (unicodedata.category(ch) in ("Cc", "Cf") or ord(ch) in INVISIBLE)
@@ -91,8 +98,7 @@ class Normaliser:
                 findings.append(make(col, "outside-region", msg, "warning"))
         for col in self.codes:
             s = (values.get(col) or "").strip()
-            plain = not s or (s.isprintable() and not _ODD.search(s) and is_normalized("NFKC", s))
-            if not plain and (n := compact(s)) != s:
+            if not _plain_code(s) and (n := compact(s)) != s:
                 changed[col] = n
                 msg = CODE_NORMALISED.format(column=col)
                 findings.append(make(col, "normalised", msg, "information"))
@@ -192,16 +198,8 @@ class Preparer:
         entry, findings = m.map_row(values, self.terms, self.options.received)
         if entry is None:
             return Prepared.quarantine(row, findings)
-        entry_json = dumpb(entry)
+        entry_json, record = dumpb(entry), self.parts.new_record(entry) if fresh else None
         return Prepared(
-            row.number,
-            None,
-            notes + findings,
-            key,
-            self.keys.digest(row.raw),
-            entry_json,
-            digest(entry_json),
-            entry.get("resident_id"),
-            entry.get("risk_level"),
-            self.parts.new_record(entry) if fresh else None,
-        )
+            row.number, None, notes + findings, key, self.keys.digest(row.raw), entry_json,
+            digest(entry_json), entry.get("resident_id"), entry.get("risk_level"), record,
+        )  # fmt: skip
