@@ -183,7 +183,7 @@ class Preparer:
             where = row.problem[2] if len(row.problem) > 2 else WHOLE_ROW
             return Prepared.quarantine(row, [Finding(where, row.problem[0], row.problem[1])])
         values, notes = self.normalise(row.values)
-        if any(f.severity == "error" for f in notes):
+        if notes and any(f.severity == "error" for f in notes):
             return Prepared.quarantine(row, [f for f in notes if f.severity == "error"])
         key, rid = self.keys.key(values)
         if key is None:
