@@ -78,7 +78,7 @@ def test_postgresql_without_the_schema_is_refused_and_left_empty(
     assert _main(capsys, "--db", pg_url, "cases", "due")[0] == 0
 
 
-# -- a sync reads a SQLite archive's digests before the archive is opened: never past its checks
+# -- a sync's first pass reads a SQLite archive's digests itself: never past the archive's checks
 
 
 def _sync_json(capsys: pytest.CaptureFixture[str], db: str) -> tuple[int, str, str]:

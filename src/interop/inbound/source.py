@@ -227,8 +227,10 @@ class FileSource:
         are its records is cut: no quote (a quoted cell may hold a line end), no NUL, no
         lone carriage return, an encoding whose byte ``\\n`` is only ever a line end."""
         whole = [Part(0, 1)], 0
-        sep, enc = str(self.options.get("delimiter", ",")), codecs.lookup(self.encoding or "ascii")
-        if self.format != "csv" or len(sep) != 1 or enc.name not in _SPLITTABLE:
+        delimiter = str(self.options.get("delimiter", ","))
+        if self.format != "csv" or self.encoding is None or len(delimiter) != 1:
+            return whole
+        if codecs.lookup(self.encoding).name not in _SPLITTABLE:
             return whole
         at = self.layout.header_row if self.layout is not None else 1
         out: list[Part] = []
