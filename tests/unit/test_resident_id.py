@@ -67,6 +67,17 @@ def test_bad_ids_are_rejected_with_masked_message(value: str, code: str) -> None
     assert value not in str(err.value)
 
 
+def test_a_day_that_does_not_exist_is_refused_each_time() -> None:
+    # 29 February: a day in 2012, none in 2013 — asked twice, in either order
+    leap = resident_id.make("360102", dt.date(2012, 2, 29), "1", 7)
+    for _ in range(2):
+        assert resident_id.parse(leap).birth_date == dt.date(2012, 2, 29)
+        body = leap[:6] + "20130229" + leap[14:17]
+        with pytest.raises(ResidentIdError) as err:
+            resident_id.parse(body + resident_id.check_character(body))
+        assert err.value.code == "E123"
+
+
 def test_mismatch_names_both_fields() -> None:
     rid = resident_id.parse(resident_id.make("360102", dt.date(2012, 3, 4), "2", 7))
     found = dict(resident_id.mismatches(rid, birth_date="2012-03-05", sex="1"))

@@ -9,6 +9,7 @@ MOD 11-2 (which may be ``X`` for 10).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import unicodedata
 from typing import NamedTuple
@@ -103,16 +104,19 @@ def parse(value: str) -> ResidentId:
     if not (s.isascii() and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X")):
         raise ResidentIdError(NOT_DIGITS.format(id=mask_id(s)), code="E122")
     try:
-        birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+        birth = _birth_date(s[6:14])
     except ValueError:
         raise ResidentIdError(NO_BIRTH_DATE.format(id=mask_id(s)), code="E123") from None
     if s[17] != check_character(s[:17]):
-        raise ResidentIdError(
-            WRONG_CHECK.format(id=mask_id(s)),
-            code="E124",
-        )
-    sex = "1" if int(s[16]) % 2 == 1 else "2"
+        raise ResidentIdError(WRONG_CHECK.format(id=mask_id(s)), code="E124")
+    sex = "1" if s[16] in "13579" else "2"  # (odd: male)
     return ResidentId(value=s, division=s[:6], birth_date=birth, sex=sex)
+
+
+@functools.lru_cache(maxsize=8192)  # (a list's children are born on a few thousand days)
+def _birth_date(yyyymmdd: str) -> dt.date:
+    """The date of eight digits ``YYYYMMDD``; ValueError when there is no such day."""
+    return dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
 
 
 def is_valid(value: str) -> bool:
